@@ -1,0 +1,84 @@
+// level: removes a background (offset, plane, polynomial surface, or per-row offsets).
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "generic/stages.hpp"
+#include "ionmap/numerics/surface_fit.hpp"
+#include "ionmap/pipeline/params.hpp"
+
+namespace ionmap::generic {
+namespace {
+
+struct LevelParams {
+  std::string method = "plane";
+  int order = 2;
+};
+
+class LevelStage final : public StageOf<LevelParams, LevelStage> {
+ public:
+  static const ParamSchema<LevelParams>& schema() {
+    static const auto s =
+        ParamSchema<LevelParams>()
+            .choice("method", &LevelParams::method, {"offset", "plane", "polynomial", "rows"},
+                    "offset: subtract the mean; plane: least-squares plane; polynomial: surface "
+                    "of `order`; rows: subtract each scan line's median")
+            .integer("order", &LevelParams::order, Range::between(0, 8), "",
+                     "polynomial order (method: polynomial)");
+    return s;
+  }
+  std::string name() const override { return "level"; }
+  std::string summary() const override {
+    return "remove a background: offset, plane, polynomial surface or scan-line offsets";
+  }
+  std::vector<PortSpec> ports() const override {
+    return {{"map", ItemKind::kMap, false, false, "map to level"},
+            {"map", ItemKind::kMap, true, false, "levelled map"},
+            {"background", ItemKind::kMap, true, true, "the removed background (when bound)"}};
+  }
+  void preflight(Preflight& pf) const override {
+    pf.reads("map");
+    pf.writes("map");
+    if (pf.outputBound("background")) pf.writes("background");
+  }
+  void run(RunContext& ctx) const override {
+    const Map& in = ctx.get<Map>("map");
+    Map background(in.name + " background", in.grid, in.unit);
+    background.mask = in.mask;
+    const auto& p = params();
+    if (p.method == "rows") {
+      const auto med = rowMedians(in);
+      int empty_rows = 0;
+      for (int y = 0; y < in.height(); ++y) {
+        if (!std::isfinite(med[y])) ++empty_rows;
+        for (int x = 0; x < in.width(); ++x) {
+          background.values(x, y) = std::isfinite(med[y]) ? med[y] : 0.0;
+        }
+      }
+      if (empty_rows) ctx.warn(fmt::format("{} rows have no valid pixel and were left as they are", empty_rows));
+      ctx.note("method", "rows (median of each row)");
+    } else {
+      const int order = p.method == "offset" ? 0 : p.method == "plane" ? 1 : p.order;
+      const SurfaceFit fit = fitPolynomialSurface(in, order);
+      background.values = evaluateSurface(fit, in.grid);
+      std::string coeffs;
+      for (double c : fit.coefficients) coeffs += (coeffs.empty() ? "" : ", ") + fmt::format("{:.8g}", c);
+      ctx.note("surface_order", std::to_string(order));
+      ctx.note("coefficients", "[" + coeffs + "] (terms 1, x, y, x^2, xy, y^2, ...; x, y in um "
+                               "from the map centre)");
+      ctx.note("rms_residual", fmt::format("{:.6g} {}", fit.rms_residual, in.unit));
+      ctx.note("pixels_used", std::to_string(fit.pixels_used));
+    }
+    Map out = in;
+    for (std::size_t i = 0; i < out.values.size(); ++i) out.values[i] -= background.values[i];
+    out.metadata.emplace_back("levelled", p.method);
+    ctx.put("map", std::move(out));
+    if (ctx.outputBound("background")) ctx.put("background", std::move(background));
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Stage> makeLevelStage() { return std::make_unique<LevelStage>(); }
+
+}  // namespace ionmap::generic

@@ -1,0 +1,157 @@
+// read: loads one channel of any file a registered reader understands, as a map or as labels.
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "generic/stages.hpp"
+#include "ionmap/core/error.hpp"
+#include "ionmap/pipeline/registry.hpp"
+
+namespace ionmap::generic {
+namespace {
+
+struct ReadParams {
+  std::string input;
+  std::string channel;
+  std::string as = "map";
+  std::string reader;
+  double pixel_size = 0.0;
+  double pixel_size_y = 0.0;
+  double origin_x = 0.0;
+  double origin_y = 0.0;
+  std::string unit;
+  std::string name;
+};
+
+class ReadStage final : public StageOf<ReadParams, ReadStage> {
+ public:
+  static const ParamSchema<ReadParams>& schema() {
+    static const auto s =
+        ParamSchema<ReadParams>()
+            .text("input", &ReadParams::input, "name of the file under the pipeline's `inputs:`")
+            .text("channel", &ReadParams::channel,
+                  "channel (page) name or 0-based index; empty = the first")
+            .choice("as", &ReadParams::as, {"map", "labels"},
+                    "`map` for values, `labels` for an integer label image")
+            .text("reader", &ReadParams::reader,
+                  "force a reader by name (`ionmap inspect` lists them); empty = best score")
+            .real("pixel_size", &ReadParams::pixel_size, Range::atLeast(0), "um",
+                  "pixel size along x; 0 = from the file (required when the file has none)")
+            .real("pixel_size_y", &ReadParams::pixel_size_y, Range::atLeast(0), "um",
+                  "pixel size along y; 0 = same as pixel_size")
+            .real("origin_x", &ReadParams::origin_x, Range::any(), "um",
+                  "physical x of the outer corner of the first pixel")
+            .real("origin_y", &ReadParams::origin_y, Range::any(), "um",
+                  "physical y of the outer corner of the first pixel")
+            .text("unit", &ReadParams::unit, "unit of the values when the file does not say")
+            .text("name", &ReadParams::name, "display name; empty = channel name");
+    return s;
+  }
+  std::string name() const override { return "read"; }
+  std::string summary() const override {
+    return "load one channel of an instrument or image file (reader chosen automatically)";
+  }
+  std::vector<PortSpec> ports() const override {
+    return {{"map", ItemKind::kMap, true, true, "the channel as a calibrated map (as: map)"},
+            {"labels", ItemKind::kLabelMap, true, true, "the channel as labels (as: labels)"}};
+  }
+  void preflight(Preflight& pf) const override {
+    const auto& p = params();
+    if (p.input.empty()) pf.fail("parameter 'input' is required (a name from `inputs:`)");
+    const auto path = pf.inputFile(p.input);
+    if (!p.reader.empty()) {
+      pf.registry().readerByName(p.reader);
+    } else {
+      try {
+        pf.registry().pickReader(path);
+      } catch (const InputError& e) {
+        pf.fail(e.what());
+      }
+    }
+    if (p.pixel_size_y > 0 && p.pixel_size == 0) {
+      pf.fail("pixel_size_y is set but pixel_size is not; set both or only pixel_size");
+    }
+    pf.writes(p.as == "labels" ? "labels" : "map");
+  }
+
+  void run(RunContext& ctx) const override {
+    const auto& p = params();
+    const auto path = ctx.inputFile(p.input);
+    const Reader& reader = p.reader.empty() ? ctx.registry().pickReader(path)
+                                            : ctx.registry().readerByName(p.reader);
+    ReadOptions opt;
+    opt.pixel_x = p.pixel_size;
+    opt.pixel_y = p.pixel_size_y;
+    opt.unit = p.unit;
+    Dataset ds = reader.load(path, opt);
+    if (ds.maps.empty()) {
+      throw InputError(path.string(), fmt::format("the {} reader found no image channel in it",
+                                                  reader.name()));
+    }
+    Map map = std::move(ds.maps[pick(ds, path.string())]);
+    if (!map.grid.calibrated) {
+      throw UsageError(fmt::format("'{}' carries no pixel size; set the read stage's "
+                                   "`pixel_size` (um)",
+                                   path.string()));
+    }
+    map.grid.origin_x = p.origin_x;
+    map.grid.origin_y = p.origin_y;
+    if (!p.name.empty()) map.name = p.name;
+    map.grid.check(ctx.context());
+    ctx.note("reader", reader.name());
+    ctx.note("channel", map.name);
+    ctx.note("grid", map.grid.describe());
+    for (const auto& [k, v] : map.metadata) {
+      if (k == "non_finite_pixels_masked") ctx.warn(fmt::format("{} non-finite pixels masked", v));
+    }
+    map.metadata.emplace_back("file", path.string());
+    map.metadata.emplace_back("reader", reader.name());
+    if (p.as == "labels") {
+      ctx.put("labels", toLabels(map, path.string()));
+    } else {
+      ctx.put("map", std::move(map));
+    }
+  }
+
+ private:
+  std::size_t pick(const Dataset& ds, const std::string& file) const {
+    const std::string& ch = params().channel;
+    if (ch.empty()) return 0;
+    for (std::size_t i = 0; i < ds.maps.size(); ++i) {
+      if (ds.maps[i].name == ch) return i;
+    }
+    char* end = nullptr;
+    const long idx = std::strtol(ch.c_str(), &end, 10);
+    if (end == ch.c_str() + ch.size() && idx >= 0 && static_cast<std::size_t>(idx) < ds.maps.size()) {
+      return static_cast<std::size_t>(idx);
+    }
+    std::string names;
+    for (const auto& m : ds.maps) names += (names.empty() ? "" : ", ") + m.name;
+    throw UsageError(fmt::format("'{}' has no channel '{}'; channels: {} (or an index 0-{})", file,
+                                 ch, names, ds.maps.size() - 1));
+  }
+
+  static LabelMap toLabels(const Map& m, const std::string& file) {
+    LabelMap l(m.name, m.grid);
+    l.metadata = m.metadata;
+    for (int y = 0; y < m.height(); ++y) {
+      for (int x = 0; x < m.width(); ++x) {
+        if (!m.valid(x, y)) continue;
+        const double v = m.values(x, y);
+        if (!(v >= 0 && v < 2147483647.0 && v == std::floor(v))) {
+          throw InputError(file, fmt::format("not a label image: pixel ({}, {}) holds {}, labels "
+                                             "must be non-negative integers",
+                                             x, y, v));
+        }
+        l.labels(x, y) = static_cast<std::int32_t>(v);
+      }
+    }
+    return l;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Stage> makeReadStage() { return std::make_unique<ReadStage>(); }
+
+}  // namespace ionmap::generic

@@ -1,0 +1,151 @@
+// resample: puts a map or label map onto a reference map's grid through a Transform2D.
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "generic/stages.hpp"
+#include "ionmap/core/error.hpp"
+#include "ionmap/numerics/resample.hpp"
+
+namespace ionmap::generic {
+namespace {
+
+struct ResampleParams {
+  std::string interpolation = "auto";
+  std::string transform = "identity";
+  std::vector<double> translation{0.0, 0.0};
+  double rotation_deg = 0.0;
+  double scale = 1.0;
+  std::vector<double> matrix;
+  double min_overlap = 0.05;
+};
+
+class ResampleStage final : public StageOf<ResampleParams, ResampleStage> {
+ public:
+  static const ParamSchema<ResampleParams>& schema() {
+    static const auto s =
+        ParamSchema<ResampleParams>()
+            .choice("interpolation", &ResampleParams::interpolation,
+                    {"auto", "nearest", "linear", "cubic"},
+                    "auto = linear for maps, nearest for labels (labels allow only nearest)")
+            .choice("transform", &ResampleParams::transform,
+                    {"identity", "translation", "rigid", "similarity", "affine"},
+                    "family of the source-to-reference transform given by the parameters below "
+                    "(ignored when the `transform` port is bound)")
+            .reals("translation", &ResampleParams::translation, 2, Range::any(), "um",
+                   "[tx, ty] added after rotation and scaling")
+            .real("rotation_deg", &ResampleParams::rotation_deg, Range::between(-360, 360), "deg",
+                  "rotation of the source in the reference frame (+x towards +y)")
+            .real("scale", &ResampleParams::scale, Range::above(0), "",
+                  "isotropic scale (similarity)")
+            .reals("matrix", &ResampleParams::matrix, 0, Range::any(), "",
+                   "affine [a, b, tx, c, d, ty] (tx, ty in um), for transform: affine")
+            .real("min_overlap", &ResampleParams::min_overlap, Range::between(0, 1), "",
+                  "fail when less than this fraction of reference pixels receive data");
+    return s;
+  }
+  std::string name() const override { return "resample"; }
+  std::string summary() const override {
+    return "map a map or label map onto a reference map's grid through a transform";
+  }
+  std::vector<PortSpec> ports() const override {
+    return {{"map", ItemKind::kMap, false, true, "values to resample (bind this or labels)"},
+            {"labels", ItemKind::kLabelMap, false, true, "labels to resample (nearest)"},
+            {"reference", ItemKind::kMap, false, false, "map whose grid is the target"},
+            {"transform", ItemKind::kTransform, false, true,
+             "source-to-reference transform (e.g. from registration)"},
+            {"map", ItemKind::kMap, true, true, "resampled values"},
+            {"labels", ItemKind::kLabelMap, true, true, "resampled labels"},
+            {"transform", ItemKind::kTransform, true, true, "the transform used (when bound)"}};
+  }
+
+  void preflight(Preflight& pf) const override {
+    const auto& p = params();
+    const std::string m = pf.readsIfBound("map");
+    const std::string l = pf.readsIfBound("labels");
+    if (m.empty() == l.empty()) pf.fail("bind exactly one of the input ports 'map' and 'labels'");
+    pf.reads("reference");
+    const bool port_transform = !pf.readsIfBound("transform").empty();
+    if (!l.empty() && p.interpolation != "auto" && p.interpolation != "nearest") {
+      pf.fail("labels can only be resampled with nearest-neighbour interpolation");
+    }
+    if (!port_transform) {
+      if (p.transform == "affine" && p.matrix.size() != 6) {
+        pf.fail("transform: affine needs `matrix: [a, b, tx, c, d, ty]` (6 numbers)");
+      }
+      if (p.transform != "affine" && !p.matrix.empty()) {
+        pf.fail("`matrix` is only used with transform: affine");
+      }
+      try {
+        fromParams().inverse();
+      } catch (const Error& e) {
+        pf.fail(e.what());
+      }
+    }
+    pf.writes(l.empty() ? "map" : "labels");
+    if (pf.outputBound("transform")) pf.writes("transform");
+  }
+
+  void run(RunContext& ctx) const override {
+    const auto& p = params();
+    const Map& ref = ctx.get<Map>("reference");
+    const Transform2D t = ctx.bound("transform") ? ctx.get<Transform2D>("transform") : fromParams();
+    ctx.note("transform", t.describe());
+    Grid target = ref.grid;
+    std::size_t valid = 0, total = static_cast<std::size_t>(target.width) * target.height;
+    if (ctx.bound("map")) {
+      const Map& src = ctx.get<Map>("map");
+      const auto method = interpolationFromName(p.interpolation == "auto" ? "linear" : p.interpolation);
+      Map out = resampleMap(src, target, t, method);
+      valid = out.countValid();
+      checkOverlap(ctx, valid, total, src.name, ref.name);
+      ctx.put("map", std::move(out));
+    } else {
+      const LabelMap& src = ctx.get<LabelMap>("labels");
+      LabelMap out = resampleLabels(src, target, t);
+      for (auto v : out.labels.values()) valid += v > 0;
+      checkOverlap(ctx, valid, total, src.name, ref.name);
+      ctx.put("labels", std::move(out));
+    }
+    if (ctx.outputBound("transform")) ctx.put("transform", t);
+  }
+
+ private:
+  Transform2D fromParams() const {
+    const auto& p = params();
+    const double a = p.rotation_deg * M_PI / 180.0;
+    const auto kind = Transform2D::kindFromName(p.transform);
+    switch (kind) {
+      case Transform2D::Kind::kIdentity: return Transform2D();
+      case Transform2D::Kind::kTranslation:
+        return Transform2D::translation(p.translation[0], p.translation[1]);
+      case Transform2D::Kind::kRigid: return Transform2D::rigid(a, p.translation[0], p.translation[1]);
+      case Transform2D::Kind::kSimilarity:
+        return Transform2D::similarity(p.scale, a, p.translation[0], p.translation[1]);
+      case Transform2D::Kind::kAffine: {
+        std::array<double, 6> m{};
+        for (std::size_t i = 0; i < 6 && i < p.matrix.size(); ++i) m[i] = p.matrix[i];
+        return Transform2D::fromMatrix(m, kind);
+      }
+    }
+    return Transform2D();
+  }
+
+  void checkOverlap(RunContext& ctx, std::size_t valid, std::size_t total, const std::string& src,
+                    const std::string& ref) const {
+    const double overlap = total ? static_cast<double>(valid) / total : 0.0;
+    ctx.note("overlap_fraction", fmt::format("{:.4f}", overlap));
+    if (overlap < params().min_overlap) {
+      throw ProcessingError(fmt::format(
+          "only {:.1f}% of the reference '{}' receives data from '{}' (min_overlap {:.1f}%); "
+          "check the transform and both grids' pixel sizes and origins",
+          100 * overlap, ref, src, 100 * params().min_overlap));
+    }
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Stage> makeResampleStage() { return std::make_unique<ResampleStage>(); }
+
+}  // namespace ionmap::generic

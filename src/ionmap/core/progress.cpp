@@ -1,0 +1,52 @@
+#include "ionmap/core/progress.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace ionmap {
+
+bool Progress::enabled() {
+  const char* ci = std::getenv("CI");
+  const char* off = std::getenv("IONMAP_NO_PROGRESS");
+  if ((ci && *ci && std::strcmp(ci, "false") != 0) || (off && *off)) return false;
+  return isatty(STDERR_FILENO) == 1;
+}
+
+Progress::Progress(std::string label, std::size_t total)
+    : label_(std::move(label)), total_(total), enabled_(enabled() && total > 0) {
+  start_ = last_draw_ = std::chrono::steady_clock::now();
+}
+
+Progress::~Progress() {
+  if (enabled_) draw(done_.load(), true);
+}
+
+void Progress::advance(std::size_t n) {
+  const std::size_t done = done_.fetch_add(n) + n;
+  if (!enabled_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_draw_ < std::chrono::milliseconds(100) && done < total_) return;
+  std::unique_lock<std::mutex> lock(mutex_, std::try_to_lock);
+  if (!lock.owns_lock()) return;
+  last_draw_ = now;
+  draw(done, false);
+}
+
+void Progress::draw(std::size_t done, bool final) {
+  constexpr int kWidth = 30;
+  const double frac = total_ ? std::min(1.0, static_cast<double>(done) / total_) : 1.0;
+  const int filled = static_cast<int>(frac * kWidth);
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  char bar[kWidth + 1];
+  for (int i = 0; i < kWidth; ++i) bar[i] = i < filled ? '#' : '.';
+  bar[kWidth] = '\0';
+  std::fprintf(stderr, "\r%-24.24s [%s] %5.1f%%  %.1f s%s", label_.c_str(), bar, 100.0 * frac,
+               secs, final ? "\n" : "");
+  std::fflush(stderr);
+}
+
+}  // namespace ionmap

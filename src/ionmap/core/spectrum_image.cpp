@@ -1,0 +1,111 @@
+#include "ionmap/core/spectrum_image.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "ionmap/core/error.hpp"
+
+namespace ionmap {
+
+void InMemorySpectra::read(std::size_t index, Spectrum& out) const {
+  if (index >= spectra_.size()) {
+    throw ProcessingError(fmt::format("spectrum {} requested, only {} exist", index,
+                                      spectra_.size()));
+  }
+  out = spectra_[index];
+}
+
+std::size_t binaryTypeSize(BinaryType t) {
+  switch (t) {
+    case BinaryType::kFloat32:
+    case BinaryType::kInt32:
+    case BinaryType::kUInt32: return 4;
+    case BinaryType::kFloat64:
+    case BinaryType::kInt64:
+    case BinaryType::kUInt64: return 8;
+  }
+  return 8;
+}
+
+RawFileSpectra::RawFileSpectra(std::string path, std::vector<SpectrumLocation> locations)
+    : path_(std::move(path)), locations_(std::move(locations)) {
+  fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) throw InputError(path_, std::string("cannot open: ") + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) {
+    ::close(fd_);
+    throw InputError(path_, std::string("cannot stat: ") + std::strerror(errno));
+  }
+  const auto file_size = static_cast<std::uint64_t>(st.st_size);
+  auto check = [&](const ArrayLocation& a, std::size_t i, const char* what) {
+    const std::uint64_t bytes = a.length * binaryTypeSize(a.type);
+    if (a.length > file_size || a.offset > file_size || bytes > file_size - a.offset) {
+      ::close(fd_);
+      throw InputError(path_, a.offset,
+                       fmt::format("spectrum {}: {} array of {} values ({} bytes) extends past "
+                                   "the end of the file ({} bytes)",
+                                   i, what, a.length, bytes, file_size));
+    }
+  };
+  for (std::size_t i = 0; i < locations_.size(); ++i) {
+    check(locations_[i].mz, i, "m/z");
+    check(locations_[i].intensity, i, "intensity");
+  }
+}
+
+RawFileSpectra::~RawFileSpectra() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+namespace {
+template <typename T>
+void convert(const unsigned char* src, std::size_t n, std::vector<double>& out) {
+  for (std::size_t i = 0; i < n; ++i) {
+    T v;
+    std::memcpy(&v, src + i * sizeof(T), sizeof(T));
+    out[i] = static_cast<double>(v);
+  }
+}
+}  // namespace
+
+void RawFileSpectra::readArray(const ArrayLocation& loc, std::vector<double>& out) const {
+  const std::size_t esize = binaryTypeSize(loc.type);
+  std::vector<unsigned char> buf(loc.length * esize);
+  std::size_t done = 0;
+  while (done < buf.size()) {
+    const ssize_t r = ::pread(fd_, buf.data() + done, buf.size() - done,
+                              static_cast<off_t>(loc.offset + done));
+    if (r <= 0) {
+      throw InputError(path_, loc.offset + done,
+                       r == 0 ? "unexpected end of file (was the file truncated while open?)"
+                              : std::string("read failed: ") + std::strerror(errno));
+    }
+    done += static_cast<std::size_t>(r);
+  }
+  out.resize(loc.length);
+  switch (loc.type) {
+    case BinaryType::kFloat32: convert<float>(buf.data(), loc.length, out); break;
+    case BinaryType::kFloat64: convert<double>(buf.data(), loc.length, out); break;
+    case BinaryType::kInt32: convert<std::int32_t>(buf.data(), loc.length, out); break;
+    case BinaryType::kInt64: convert<std::int64_t>(buf.data(), loc.length, out); break;
+    case BinaryType::kUInt32: convert<std::uint32_t>(buf.data(), loc.length, out); break;
+    case BinaryType::kUInt64: convert<std::uint64_t>(buf.data(), loc.length, out); break;
+  }
+}
+
+void RawFileSpectra::read(std::size_t index, Spectrum& out) const {
+  if (index >= locations_.size()) {
+    throw ProcessingError(fmt::format("spectrum {} requested from '{}', only {} exist", index,
+                                      path_, locations_.size()));
+  }
+  readArray(locations_[index].mz, out.mz);
+  readArray(locations_[index].intensity, out.intensity);
+}
+
+}  // namespace ionmap

@@ -1,0 +1,73 @@
+#include "ionmap/core/table.hpp"
+
+#include <fmt/format.h>
+
+#include "ionmap/core/error.hpp"
+
+namespace ionmap {
+
+std::size_t Table::addNumeric(const std::string& col_name, const std::string& unit) {
+  Column c;
+  c.name = col_name;
+  c.unit = unit;
+  columns.push_back(std::move(c));
+  return columns.size() - 1;
+}
+
+std::size_t Table::addText(const std::string& col_name) {
+  Column c;
+  c.name = col_name;
+  c.is_text = true;
+  columns.push_back(std::move(c));
+  return columns.size() - 1;
+}
+
+const Column& Table::column(const std::string& col_name) const {
+  for (const auto& c : columns) {
+    if (c.name == col_name) return c;
+  }
+  throw ProcessingError("table '" + name + "' has no column '" + col_name + "'");
+}
+
+void Table::checkConsistent() const {
+  for (const auto& c : columns) {
+    if (c.size() != rows()) {
+      throw ProcessingError(fmt::format("table '{}': column '{}' has {} rows, expected {}", name,
+                                        c.name, c.size(), rows()));
+    }
+  }
+}
+
+namespace {
+std::string csvQuote(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char ch : s) {
+    if (ch == '"') out += '"';
+    out += ch;
+  }
+  return out + "\"";
+}
+}  // namespace
+
+std::string Table::toCsv() const {
+  checkConsistent();
+  std::string out;
+  for (std::size_t j = 0; j < columns.size(); ++j) {
+    if (j) out += ',';
+    const auto& c = columns[j];
+    out += csvQuote(c.unit.empty() ? c.name : c.name + " [" + c.unit + "]");
+  }
+  out += '\n';
+  for (std::size_t i = 0; i < rows(); ++i) {
+    for (std::size_t j = 0; j < columns.size(); ++j) {
+      if (j) out += ',';
+      const auto& c = columns[j];
+      out += c.is_text ? csvQuote(c.texts[i]) : fmt::format("{:.17g}", c.numbers[i]);
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace ionmap

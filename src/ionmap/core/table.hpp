@@ -1,0 +1,42 @@
+// Table: named columns with units, numeric or text. Stages produce tables (statistics, fit
+// results, profiles); the runner writes each one to results.h5 and to a CSV file.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace ionmap {
+
+struct Column {
+  std::string name;
+  std::string unit;  // "" for text columns and counts without unit
+  bool is_text = false;
+  std::vector<double> numbers;     // used when !is_text
+  std::vector<std::string> texts;  // used when is_text
+  std::size_t size() const { return is_text ? texts.size() : numbers.size(); }
+};
+
+class Table {
+ public:
+  Table() = default;
+  explicit Table(std::string name_) : name(std::move(name_)) {}
+
+  std::string name;
+  std::string description;
+  std::vector<Column> columns;
+
+  // Adds an empty column and returns its index.
+  std::size_t addNumeric(const std::string& col_name, const std::string& unit);
+  std::size_t addText(const std::string& col_name);
+  std::size_t rows() const { return columns.empty() ? 0 : columns.front().size(); }
+  // Returns the column with that name or throws ProcessingError.
+  const Column& column(const std::string& col_name) const;
+  // Throws ProcessingError when columns have different lengths.
+  void checkConsistent() const;
+  // RFC 4180 CSV: a header "name [unit]" row, then one row per record; numbers with 17
+  // significant digits so that they read back exactly.
+  std::string toCsv() const;
+};
+
+}  // namespace ionmap

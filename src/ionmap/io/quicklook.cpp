@@ -1,0 +1,328 @@
+#include "ionmap/io/quicklook.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include <fmt/format.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "ionmap/core/cv_bridge.hpp"
+#include "ionmap/core/error.hpp"
+#include "ionmap/core/units.hpp"
+
+namespace ionmap {
+namespace {
+
+constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;
+const cv::Scalar kWhite(255, 255, 255), kBlack(0, 0, 0), kGrey(128, 128, 128);
+
+// Hershey fonts are ASCII only; "µ" (UTF-8 C2 B5) is drawn as a 'u' with a descender.
+void drawText(cv::Mat& img, const std::string& text, cv::Point org, double scale,
+              const cv::Scalar& color, int thickness = 1) {
+  int x = org.x;
+  std::string run;
+  auto flush = [&] {
+    if (run.empty()) return;
+    cv::putText(img, run, {x, org.y}, kFont, scale, color, thickness, cv::LINE_AA);
+    int base = 0;
+    x += cv::getTextSize(run, kFont, scale, thickness, &base).width;
+    run.clear();
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (static_cast<unsigned char>(text[i]) == 0xC2 && i + 1 < text.size() &&
+        static_cast<unsigned char>(text[i + 1]) == 0xB5) {
+      flush();
+      cv::putText(img, "u", {x, org.y}, kFont, scale, color, thickness, cv::LINE_AA);
+      int base = 0;
+      const cv::Size s = cv::getTextSize("u", kFont, scale, thickness, &base);
+      const int stem_x = x + std::max(1, static_cast<int>(std::lround(2 * scale)));
+      cv::line(img, {stem_x, org.y - s.height / 2}, {stem_x, org.y + s.height / 2}, color,
+               thickness, cv::LINE_AA);
+      x += s.width;
+      ++i;
+    } else {
+      run += text[i];
+    }
+  }
+  flush();
+}
+
+int textWidth(const std::string& text, double scale, int thickness = 1) {
+  int base = 0;
+  // Each two-byte "µ" is drawn as one 'u'.
+  std::string ascii;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (static_cast<unsigned char>(text[i]) == 0xC2 && i + 1 < text.size()) {
+      ascii += 'u';
+      ++i;
+    } else {
+      ascii += text[i];
+    }
+  }
+  return cv::getTextSize(ascii, kFont, scale, thickness, &base).width;
+}
+
+cv::Mat coolwarmLut() {
+  cv::Mat lut(256, 1, CV_8UC3);
+  // Blue (59, 76, 192) → light grey (221, 221, 221) → red (180, 4, 38), as RGB.
+  const double lo[3] = {59, 76, 192}, mid[3] = {221, 221, 221}, hi[3] = {180, 4, 38};
+  for (int i = 0; i < 256; ++i) {
+    const double t = i / 255.0;
+    double rgb[3];
+    for (int c = 0; c < 3; ++c) {
+      rgb[c] = t < 0.5 ? lo[c] + (mid[c] - lo[c]) * (t / 0.5)
+                       : mid[c] + (hi[c] - mid[c]) * ((t - 0.5) / 0.5);
+    }
+    lut.at<cv::Vec3b>(i) = cv::Vec3b(static_cast<uchar>(rgb[2]), static_cast<uchar>(rgb[1]),
+                                     static_cast<uchar>(rgb[0]));
+  }
+  return lut;
+}
+
+void applyColormap(const cv::Mat& gray8, cv::Mat& bgr, const std::string& name) {
+  if (name == "gray") {
+    cv::cvtColor(gray8, bgr, cv::COLOR_GRAY2BGR);
+  } else if (name == "coolwarm") {
+    cv::applyColorMap(gray8, bgr, coolwarmLut());
+  } else {
+    static const std::pair<const char*, int> maps[] = {
+        {"viridis", cv::COLORMAP_VIRIDIS}, {"inferno", cv::COLORMAP_INFERNO},
+        {"magma", cv::COLORMAP_MAGMA},     {"plasma", cv::COLORMAP_PLASMA},
+        {"cividis", cv::COLORMAP_CIVIDIS}, {"turbo", cv::COLORMAP_TURBO},
+        {"twilight", cv::COLORMAP_TWILIGHT}};
+    for (const auto& [n, id] : maps) {
+      if (name == n) {
+        cv::applyColorMap(gray8, bgr, id);
+        return;
+      }
+    }
+    throw ProcessingError("unknown colormap '" + name + "'; choose one of " +
+                          quicklookColormaps());
+  }
+}
+
+// Display scale: small maps are enlarged by an integer factor, large ones shrunk.
+double displayScale(int w, int h) {
+  const int longest = std::max(w, h);
+  if (longest < 384) return std::floor(512.0 / longest);
+  if (longest > 1024) return 1024.0 / longest;
+  return 1.0;
+}
+
+cv::Mat resizeForDisplay(const cv::Mat& img, double s, int interpolation_large) {
+  if (s == 1.0) return img;
+  cv::Mat out;
+  const cv::Size size(std::max(1, static_cast<int>(std::lround(img.cols * s))),
+                      std::max(1, static_cast<int>(std::lround(img.rows * s))));
+  cv::resize(img, out, size, 0, 0, s > 1.0 ? cv::INTER_NEAREST : interpolation_large);
+  return out;
+}
+
+double niceLength(double target) {
+  const double p = std::pow(10.0, std::floor(std::log10(target)));
+  for (double m : {5.0, 2.0, 1.0}) {
+    if (m * p <= target) return m * p;
+  }
+  return p;
+}
+
+std::string lengthLabel(double um) {
+  if (um >= 1000.0) return fmt::format("{:g} mm", um / 1000.0);
+  if (um < 1.0) return fmt::format("{:g} nm", um * 1000.0);
+  return fmt::format("{:g} \xC2\xB5m", um);
+}
+
+void drawScaleBar(cv::Mat& canvas, cv::Rect area, const Grid& grid, double s) {
+  if (!grid.calibrated) {
+    drawText(canvas, "uncalibrated (no pixel size)", {area.x + 8, area.y + area.height - 10}, 0.45,
+             kWhite);
+    return;
+  }
+  const double field = grid.extentX();
+  const double len_um = niceLength(field * 0.2);
+  const int len_px = std::max(2, static_cast<int>(std::lround(len_um / grid.pixel_x * s)));
+  const std::string label = lengthLabel(len_um);
+  const int tw = textWidth(label, 0.5);
+  const int box_w = std::max(len_px, tw) + 16;
+  const cv::Rect box(area.x + 10, area.y + area.height - 44, box_w, 34);
+  cv::Mat roi = canvas(box & cv::Rect(0, 0, canvas.cols, canvas.rows));
+  roi *= 0.35;  // darken behind the bar so it reads on any colour
+  const int bx = box.x + (box_w - len_px) / 2;
+  cv::rectangle(canvas, {bx, box.y + 24}, {bx + len_px - 1, box.y + 29}, kWhite, cv::FILLED);
+  drawText(canvas, label, {box.x + (box_w - tw) / 2, box.y + 18}, 0.5, kWhite);
+}
+
+cv::Mat boundaryMask(const LabelMap& labels) {
+  cv::Mat b(labels.height(), labels.width(), CV_8U, cv::Scalar(0));
+  for (int y = 0; y < labels.height(); ++y) {
+    for (int x = 0; x < labels.width(); ++x) {
+      const auto l = labels.labels(x, y);
+      const bool edge = (x + 1 < labels.width() && labels.labels(x + 1, y) != l) ||
+                        (y + 1 < labels.height() && labels.labels(x, y + 1) != l);
+      if (edge) b.at<uchar>(y, x) = 255;
+    }
+  }
+  return b;
+}
+
+// Title band on top, image, optional colorbar on the right.
+struct Layout {
+  static constexpr int kMargin = 12, kTitle = 40, kBarGap = 18, kBarW = 20, kLabels = 96;
+  cv::Rect image;
+  cv::Rect bar;
+  cv::Size canvas;
+  Layout(cv::Size img, bool colorbar) {
+    image = cv::Rect(kMargin, kTitle, img.width, img.height);
+    const int right = colorbar ? kBarGap + kBarW + kLabels : kMargin;
+    bar = cv::Rect(image.x + image.width + kBarGap, image.y, kBarW, image.height);
+    canvas = cv::Size(image.x + image.width + right, image.y + image.height + kMargin);
+  }
+};
+
+void writePng(const cv::Mat& canvas, const std::filesystem::path& png) {
+  bool ok = false;
+  try {
+    ok = cv::imwrite(png.string(), canvas);
+  } catch (const cv::Exception& e) {
+    throw InputError(png.string(), std::string("cannot write PNG: ") + e.what());
+  }
+  if (!ok) throw InputError(png.string(), "cannot write PNG");
+}
+
+void drawTitle(cv::Mat& canvas, const std::string& title) {
+  std::string t = title;
+  double scale = 0.65;
+  while (scale > 0.35 && textWidth(t, scale) > canvas.cols - 2 * Layout::kMargin) scale -= 0.05;
+  drawText(canvas, t, {Layout::kMargin, 27}, scale, kBlack, 1);
+}
+
+}  // namespace
+
+const char* quicklookColormaps() {
+  return "viridis, inferno, magma, plasma, cividis, turbo, gray, coolwarm, twilight";
+}
+
+bool isQuicklookColormap(const std::string& name) {
+  const std::string all = std::string(", ") + quicklookColormaps() + ",";
+  return !name.empty() && all.find(", " + name + ",") != std::string::npos;
+}
+
+void writeQuicklook(const Map& map, const std::filesystem::path& png,
+                    const QuicklookOptions& opt) {
+  map.checkConsistent();
+  std::vector<double> valid;
+  valid.reserve(map.values.size());
+  for (std::size_t i = 0; i < map.values.size(); ++i) {
+    if (map.mask[i] && std::isfinite(map.values[i])) valid.push_back(map.values[i]);
+  }
+  if (valid.empty()) {
+    throw ProcessingError("quicklook of map '" + map.name + "': no valid pixel to show");
+  }
+  double lo = opt.vmin, hi = opt.vmax;
+  if (!(lo < hi)) {
+    auto pct = [&](double p) {
+      const auto k = static_cast<std::size_t>(std::lround(p / 100.0 * (valid.size() - 1)));
+      std::nth_element(valid.begin(), valid.begin() + k, valid.end());
+      return valid[k];
+    };
+    lo = pct(opt.clip_percent);
+    hi = pct(100.0 - opt.clip_percent);
+    if (!(lo < hi)) {
+      const double pad = std::max(1e-12, std::abs(lo) * 1e-6);
+      lo -= pad, hi += pad;
+    }
+  }
+  // Value → 0..255; masked pixels become grey after colouring.
+  cv::Mat gray(map.height(), map.width(), CV_8U);
+  for (int y = 0; y < map.height(); ++y) {
+    for (int x = 0; x < map.width(); ++x) {
+      const double t = (map.values(x, y) - lo) / (hi - lo);
+      gray.at<uchar>(y, x) = static_cast<uchar>(std::clamp(t, 0.0, 1.0) * 255.0 + 0.5);
+    }
+  }
+  cv::Mat color;
+  applyColormap(gray, color, opt.colormap);
+  cv::Mat invalid = cvb::view(map.mask) == 0;
+  color.setTo(kGrey, invalid);
+  if (opt.boundaries) {
+    if (!opt.boundaries->labels.sameSize(map.values)) {
+      throw ProcessingError(fmt::format(
+          "quicklook of '{}': boundary labels are {} x {}, the map is {} x {} (resample first)",
+          map.name, opt.boundaries->width(), opt.boundaries->height(), map.width(),
+          map.height()));
+    }
+    color.setTo(kWhite, boundaryMask(*opt.boundaries));
+  }
+  const double s = displayScale(map.width(), map.height());
+  cv::Mat shown = resizeForDisplay(color, s, cv::INTER_AREA);
+
+  Layout layout(shown.size(), true);
+  cv::Mat canvas(layout.canvas, CV_8UC3, kWhite);
+  shown.copyTo(canvas(layout.image));
+  drawScaleBar(canvas, layout.image, map.grid, s);
+
+  // Colorbar: top = hi, bottom = lo.
+  cv::Mat ramp(layout.bar.height, 1, CV_8U);
+  for (int r = 0; r < ramp.rows; ++r) {
+    ramp.at<uchar>(r) = static_cast<uchar>(255.0 * (ramp.rows - 1 - r) / std::max(1, ramp.rows - 1) + 0.5);
+  }
+  cv::Mat ramp_color;
+  applyColormap(ramp, ramp_color, opt.colormap);
+  cv::resize(ramp_color, ramp_color, layout.bar.size(), 0, 0, cv::INTER_NEAREST);
+  ramp_color.copyTo(canvas(layout.bar));
+  cv::rectangle(canvas, layout.bar, kBlack, 1);
+  const int ticks = 5;
+  for (int k = 0; k < ticks; ++k) {
+    const double frac = static_cast<double>(k) / (ticks - 1);
+    const int y = layout.bar.y + static_cast<int>(std::lround((1.0 - frac) * (layout.bar.height - 1)));
+    const double v = lo + frac * (hi - lo);
+    cv::line(canvas, {layout.bar.x + layout.bar.width, y}, {layout.bar.x + layout.bar.width + 4, y},
+             kBlack, 1);
+    drawText(canvas, fmt::format("{:.4g}", v), {layout.bar.x + layout.bar.width + 7, y + 5}, 0.42,
+             kBlack);
+  }
+  const std::string unit = map.unit.empty() ? "(no unit)" : units::pretty(map.unit);
+  drawText(canvas, unit, {layout.bar.x - 2, layout.bar.y - 6}, 0.45, kBlack);
+
+  std::string title = opt.title;
+  if (title.empty()) title = map.name + (map.unit.empty() ? "" : " [" + units::pretty(map.unit) + "]");
+  drawTitle(canvas, title);
+  writePng(canvas, png);
+}
+
+void writeLabelQuicklook(const LabelMap& labels, const std::filesystem::path& png,
+                         const std::string& title) {
+  labels.checkConsistent();
+  // One colour per label; golden-ratio hues keep neighbouring labels apart.
+  const auto max_label = static_cast<std::uint32_t>(std::max(0, labels.maxLabel()));
+  cv::Mat hsv(1, static_cast<int>(max_label) + 1, CV_8UC3);
+  for (std::uint32_t l = 0; l <= max_label; ++l) {
+    hsv.at<cv::Vec3b>(0, static_cast<int>(l)) =
+        cv::Vec3b(static_cast<uchar>(std::fmod(l * 0.618033988749895, 1.0) * 180.0),
+                  static_cast<uchar>(150 + (l * 37) % 100), static_cast<uchar>(170 + (l * 53) % 80));
+  }
+  cv::Mat palette;
+  cv::cvtColor(hsv, palette, cv::COLOR_HSV2BGR);
+  cv::Mat color(labels.height(), labels.width(), CV_8UC3, kBlack);
+  for (int y = 0; y < labels.height(); ++y) {
+    for (int x = 0; x < labels.width(); ++x) {
+      const auto l = labels.labels(x, y);
+      if (l > 0) color.at<cv::Vec3b>(y, x) = palette.at<cv::Vec3b>(0, l);
+    }
+  }
+  color.setTo(kBlack, boundaryMask(labels));
+  const double s = displayScale(labels.width(), labels.height());
+  cv::Mat shown = resizeForDisplay(color, s, cv::INTER_NEAREST);
+  Layout layout(shown.size(), false);
+  cv::Mat canvas(layout.canvas, CV_8UC3, kWhite);
+  shown.copyTo(canvas(layout.image));
+  drawScaleBar(canvas, layout.image, labels.grid, s);
+  drawTitle(canvas, title.empty() ? fmt::format("{} ({} labels)", labels.name, labels.maxLabel())
+                                  : title);
+  writePng(canvas, png);
+}
+
+}  // namespace ionmap

@@ -1,0 +1,32 @@
+// Quicklook PNGs a scientist can judge at a glance: the map in a perceptual colormap, masked
+// pixels grey, a colorbar with tick values and the unit, a scale bar in µm and a title.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "ionmap/core/map.hpp"
+
+namespace ionmap {
+
+struct QuicklookOptions {
+  std::string title;                  // "" = map name and unit
+  std::string colormap = "viridis";   // see quicklookColormaps()
+  double vmin = 0.0, vmax = 0.0;      // used when vmin < vmax; else percentiles
+  double clip_percent = 1.0;          // auto range: [p, 100 − p] percentiles of valid values
+  const LabelMap* boundaries = nullptr;  // draw region boundaries (same grid size required)
+};
+
+// "viridis, inferno, magma, plasma, cividis, turbo, gray, coolwarm, twilight".
+const char* quicklookColormaps();
+bool isQuicklookColormap(const std::string& name);
+
+// Renders and writes a PNG. Throws ProcessingError when the map has no valid pixel and
+// InputError when the PNG cannot be written.
+void writeQuicklook(const Map& map, const std::filesystem::path& png,
+                    const QuicklookOptions& options = {});
+// Labels in distinct colours with boundaries, a scale bar and a title.
+void writeLabelQuicklook(const LabelMap& labels, const std::filesystem::path& png,
+                         const std::string& title = "");
+
+}  // namespace ionmap

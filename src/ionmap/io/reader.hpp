@@ -1,0 +1,58 @@
+// Readers turn an instrument's file into a Dataset. The registry asks every reader to score
+// a file from its name and first bytes and lets the best one load it, so users pass paths,
+// never format names. Readers never trust sizes in headers: every offset and count is
+// checked against the file size before use, and problems are InputErrors naming the file
+// and byte offset.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ionmap/core/curve_set.hpp"
+#include "ionmap/core/map.hpp"
+#include "ionmap/core/spectrum_image.hpp"
+#include "ionmap/core/table.hpp"
+
+namespace ionmap {
+
+// Everything a file holds, calibrated as far as the file allows.
+struct Dataset {
+  std::string format;  // reader name, e.g. "tiff"
+  std::vector<Map> maps;
+  std::vector<LabelMap> label_maps;
+  std::vector<Table> tables;
+  std::vector<CurveSet> curves;
+  std::shared_ptr<SpectrumImage> spectra;
+  Metadata metadata;  // file-level (instrument, date, software ...)
+};
+
+// What the pipeline knows that the file may not.
+struct ReadOptions {
+  double pixel_x = 0.0;  // µm; 0 = take from the file
+  double pixel_y = 0.0;  // µm; 0 = same as pixel_x
+  std::string unit;      // value unit; "" = from the file
+  std::vector<std::string> channel_names;  // e.g. mass labels for a TIFF stack
+};
+
+class Reader {
+ public:
+  virtual ~Reader() = default;
+  virtual std::string name() const = 0;         // "tiff"
+  virtual std::string description() const = 0;  // one line for `ionmap inspect`/docs
+  // 0 = cannot read this file; 100 = certain (magic bytes and extension agree).
+  virtual int score(const std::filesystem::path& path,
+                    const std::vector<std::uint8_t>& head) const = 0;
+  virtual Dataset load(const std::filesystem::path& path, const ReadOptions& options) const = 0;
+};
+
+// How many leading bytes are passed to score().
+inline constexpr std::size_t kHeadBytes = 4096;
+// Reads up to kHeadBytes; throws InputError when the file is missing or unreadable.
+std::vector<std::uint8_t> readHead(const std::filesystem::path& path);
+// Lower-case extension without the dot ("tif" for "a.TIF").
+std::string lowerExtension(const std::filesystem::path& path);
+
+}  // namespace ionmap

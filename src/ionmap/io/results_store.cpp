@@ -1,0 +1,426 @@
+#include "ionmap/io/results_store.hpp"
+
+#include <hdf5.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "ionmap/core/error.hpp"
+
+namespace ionmap {
+namespace {
+
+// Owns one HDF5 identifier and closes it with the right function.
+class Hid {
+ public:
+  Hid() = default;
+  Hid(hid_t id, herr_t (*closer)(hid_t), const std::string& what) : id_(id), closer_(closer) {
+    if (id < 0) throw ProcessingError("HDF5 could not " + what);
+  }
+  ~Hid() { reset(); }
+  Hid(Hid&& o) noexcept : id_(o.id_), closer_(o.closer_) { o.id_ = -1; }
+  Hid& operator=(Hid&& o) noexcept {
+    if (this != &o) {
+      reset();
+      id_ = o.id_;
+      closer_ = o.closer_;
+      o.id_ = -1;
+    }
+    return *this;
+  }
+  Hid(const Hid&) = delete;
+  Hid& operator=(const Hid&) = delete;
+  operator hid_t() const { return id_; }  // NOLINT: handles are used where hid_t is expected
+  herr_t close() {
+    herr_t r = 0;
+    if (id_ >= 0 && closer_) r = closer_(id_);
+    id_ = -1;
+    return r;
+  }
+
+ private:
+  void reset() {
+    if (id_ >= 0 && closer_) closer_(id_);
+    id_ = -1;
+  }
+  hid_t id_ = -1;
+  herr_t (*closer_)(hid_t) = nullptr;
+};
+
+void check(herr_t r, const std::string& what) {
+  if (r < 0) throw ProcessingError("HDF5 could not " + what);
+}
+
+Hid stringType() {
+  Hid t(H5Tcopy(H5T_C_S1), H5Tclose, "create a string type");
+  check(H5Tset_size(t, H5T_VARIABLE), "set string size");
+  check(H5Tset_cset(t, H5T_CSET_UTF8), "set string encoding");
+  return t;
+}
+
+void attrString(hid_t obj, const std::string& name, const std::string& value) {
+  Hid type = stringType();
+  Hid space(H5Screate(H5S_SCALAR), H5Sclose, "create a dataspace");
+  Hid attr(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
+           "create attribute '" + name + "'");
+  const char* p = value.c_str();
+  check(H5Awrite(attr, type, &p), "write attribute '" + name + "'");
+}
+
+void attrStrings(hid_t obj, const std::string& name, const std::vector<std::string>& values) {
+  Hid type = stringType();
+  const hsize_t n = values.size();
+  Hid space(H5Screate_simple(1, &n, nullptr), H5Sclose, "create a dataspace");
+  Hid attr(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
+           "create attribute '" + name + "'");
+  std::vector<const char*> ptrs;
+  for (const auto& v : values) ptrs.push_back(v.c_str());
+  check(H5Awrite(attr, type, ptrs.data()), "write attribute '" + name + "'");
+}
+
+void attrDouble(hid_t obj, const std::string& name, double value) {
+  Hid space(H5Screate(H5S_SCALAR), H5Sclose, "create a dataspace");
+  Hid attr(H5Acreate2(obj, name.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT),
+           H5Aclose, "create attribute '" + name + "'");
+  check(H5Awrite(attr, H5T_NATIVE_DOUBLE, &value), "write attribute '" + name + "'");
+}
+
+Hid group(hid_t parent, const std::string& name, const std::string& nx_class) {
+  Hid g(H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
+        "create group '" + name + "' (is the name used twice?)");
+  attrString(g, "NX_class", nx_class);
+  return g;
+}
+
+// Text datasets carry units "n/a": every dataset has a units attribute, and text has none.
+constexpr const char* kTextUnits = "n/a";
+
+void dsString(hid_t parent, const std::string& name, const std::string& value) {
+  Hid type = stringType();
+  Hid space(H5Screate(H5S_SCALAR), H5Sclose, "create a dataspace");
+  Hid ds(H5Dcreate2(parent, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+         H5Dclose, "create dataset '" + name + "'");
+  const char* p = value.c_str();
+  check(H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, &p), "write dataset '" + name + "'");
+  attrString(ds, "units", kTextUnits);
+}
+
+void dsStrings(hid_t parent, const std::string& name, const std::vector<std::string>& values) {
+  Hid type = stringType();
+  const hsize_t n = values.size();
+  Hid space(H5Screate_simple(1, &n, nullptr), H5Sclose, "create a dataspace");
+  Hid ds(H5Dcreate2(parent, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+         H5Dclose, "create dataset '" + name + "'");
+  std::vector<const char*> ptrs;
+  for (const auto& v : values) ptrs.push_back(v.c_str());
+  if (n) {
+    check(H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()),
+          "write dataset '" + name + "'");
+  }
+  attrString(ds, "units", kTextUnits);
+}
+
+void dsScalar(hid_t parent, const std::string& name, double value, const std::string& units) {
+  Hid space(H5Screate(H5S_SCALAR), H5Sclose, "create a dataspace");
+  Hid ds(H5Dcreate2(parent, name.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT,
+                    H5P_DEFAULT),
+         H5Dclose, "create dataset '" + name + "'");
+  check(H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value),
+        "write dataset '" + name + "'");
+  attrString(ds, "units", units);
+}
+
+// An N-d numeric array, chunked and deflate-compressed when large.
+Hid dsArray(hid_t parent, const std::string& name, const std::vector<hsize_t>& dims,
+            hid_t file_type, hid_t mem_type, const void* data, const std::string& units) {
+  const int rank = static_cast<int>(dims.size());
+  hsize_t total = 1;
+  for (auto d : dims) total *= d;
+  Hid space(H5Screate_simple(rank, dims.data(), nullptr), H5Sclose, "create a dataspace");
+  Hid plist(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, "create dataset properties");
+  if (total >= 4096 && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) {
+    std::vector<hsize_t> chunk(dims);
+    for (auto& c : chunk) c = std::min<hsize_t>(c, 256);
+    check(H5Pset_chunk(plist, rank, chunk.data()), "set chunking");
+    check(H5Pset_shuffle(plist), "set shuffle filter");
+    check(H5Pset_deflate(plist, 4), "set deflate filter");
+  }
+  Hid ds(H5Dcreate2(parent, name.c_str(), file_type, space, H5P_DEFAULT, plist, H5P_DEFAULT),
+         H5Dclose, "create dataset '" + name + "'");
+  if (total) {
+    check(H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data),
+          "write dataset '" + name + "'");
+  }
+  attrString(ds, "units", units);
+  return ds;
+}
+
+Hid dsVector(hid_t parent, const std::string& name, const std::vector<double>& v,
+             const std::string& units) {
+  return dsArray(parent, name, {v.size()}, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, v.data(), units);
+}
+
+// Writes grid datasets and pixel-centre axes into an NXdata group.
+void writeGrid(hid_t g, const Grid& grid) {
+  const std::string len_unit = grid.calibrated ? "um" : "pixel";
+  std::vector<double> x(grid.width), y(grid.height);
+  for (int i = 0; i < grid.width; ++i) x[i] = grid.origin_x + (i + 0.5) * grid.pixel_x;
+  for (int j = 0; j < grid.height; ++j) y[j] = grid.origin_y + (j + 0.5) * grid.pixel_y;
+  Hid dx = dsVector(g, "x", x, len_unit);
+  attrString(dx, "long_name", "x (pixel centres, unrotated grid frame)");
+  Hid dy = dsVector(g, "y", y, len_unit);
+  attrString(dy, "long_name", "y (pixel centres, unrotated grid frame; rows run downwards)");
+  dsVector(g, "pixel_size", {grid.pixel_x, grid.pixel_y}, len_unit);
+  dsVector(g, "origin", {grid.origin_x, grid.origin_y}, len_unit);
+  dsScalar(g, "rotation", grid.rotation, "rad");
+  attrString(g, "calibrated", grid.calibrated ? "true" : "false");
+}
+
+void writeMetadata(hid_t parent, const Metadata& md) {
+  if (md.empty()) return;
+  Hid g = group(parent, "metadata", "NXcollection");
+  std::vector<std::string> keys, values;
+  for (const auto& [k, v] : md) keys.push_back(k), values.push_back(v);
+  dsStrings(g, "keys", keys);
+  dsStrings(g, "values", values);
+}
+
+void writeKeyValueGroup(hid_t parent, const std::string& name, const std::string& nx_class,
+                        const KeyValues& kv, const KeyValues& units = {}) {
+  Hid g = group(parent, name, nx_class);
+  for (const auto& [k, v] : kv) {
+    Hid type = stringType();
+    Hid space(H5Screate(H5S_SCALAR), H5Sclose, "create a dataspace");
+    Hid ds(H5Dcreate2(g, k.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose,
+           "create dataset '" + k + "' in '" + name + "'");
+    const char* p = v.c_str();
+    check(H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, &p), "write '" + k + "'");
+    std::string u = kTextUnits;
+    for (const auto& [uk, uv] : units) {
+      if (uk == k && !uv.empty()) u = uv;
+    }
+    attrString(ds, "units", u);
+  }
+}
+
+}  // namespace
+
+struct ResultsWriter::Impl {
+  Hid file;
+  Hid entry;
+};
+
+ResultsWriter::ResultsWriter(const std::filesystem::path& path) : impl_(std::make_unique<Impl>()) {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors become exceptions, not stderr dumps
+  const hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (f < 0) throw InputError(path.string(), "cannot create the HDF5 results file");
+  impl_->file = Hid(f, H5Fclose, "create file");
+  attrString(impl_->file, "NX_class", "NXroot");
+  attrString(impl_->file, "file_name", path.filename().string());
+  attrString(impl_->file, "creator", "ionmap");
+  attrString(impl_->file, "default", "entry");
+  unsigned maj = 0, min = 0, rel = 0;
+  H5get_libversion(&maj, &min, &rel);
+  attrString(impl_->file, "HDF5_Version", fmt::format("{}.{}.{}", maj, min, rel));
+  impl_->entry = group(impl_->file, "entry", "NXentry");
+}
+
+ResultsWriter::~ResultsWriter() = default;
+
+void ResultsWriter::writeRun(const RunRecord& run) {
+  hid_t e = impl_->entry;
+  attrString(impl_->file, "creator_version", run.version);
+  attrString(impl_->file, "file_time", run.end_time);
+  dsString(e, "title", run.pipeline_name);
+  dsString(e, "start_time", run.start_time);
+  dsString(e, "end_time", run.end_time);
+  dsScalar(e, "duration", run.duration_s, "s");
+  {
+    Hid type = stringType();
+    Hid space(H5Screate(H5S_SCALAR), H5Sclose, "create a dataspace");
+    Hid ds(H5Dcreate2(e, "program_name", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+           H5Dclose, "create program_name");
+    const char* p = run.program.c_str();
+    check(H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, &p), "write program_name");
+    attrString(ds, "units", kTextUnits);
+    attrString(ds, "version", run.version);
+    attrString(ds, "configuration", run.git_commit);
+  }
+  {
+    Hid g = group(e, "program", "NXnote");
+    dsString(g, "name", run.program);
+    dsString(g, "version", run.version);
+    dsString(g, "git_commit", run.git_commit);
+    dsString(g, "build_type", run.build_type);
+    dsString(g, "compiler", run.compiler);
+    dsString(g, "host", run.host);
+    dsString(g, "command_line", run.command_line);
+    dsScalar(g, "threads", run.threads, "1");
+  }
+  {
+    Hid g = group(e, "pipeline", "NXnote");
+    dsString(g, "file_name", run.pipeline_file);
+    dsString(g, "type", "application/yaml");
+    dsString(g, "data", run.pipeline_text);
+    dsStrings(g, "overrides", run.overrides);
+  }
+  {
+    Hid g = group(e, "inputs", "NXcollection");
+    for (const auto& in : run.inputs) {
+      Hid n = group(g, in.name, "NXnote");
+      dsString(n, "file_name", in.path);
+      dsString(n, "sha256", in.sha256);
+      dsScalar(n, "size", static_cast<double>(in.size_bytes), "byte");
+      attrString(n, "sha256", in.sha256);
+    }
+  }
+  for (const auto& p : run.processes) {
+    Hid g = group(e, fmt::format("process_{:02d}_{}", p.index, p.id), "NXprocess");
+    dsString(g, "program", run.program);
+    dsString(g, "version", run.version);
+    dsString(g, "git_commit", run.git_commit);
+    dsScalar(g, "sequence_index", p.index, "1");
+    dsString(g, "date", p.end_time);
+    dsString(g, "stage", p.stage);
+    dsString(g, "stage_id", p.id);
+    dsString(g, "plugin", p.plugin);
+    dsString(g, "start_time", p.start_time);
+    dsString(g, "end_time", p.end_time);
+    dsScalar(g, "duration", p.duration_s, "s");
+    dsScalar(g, "threads", p.threads, "1");
+    writeKeyValueGroup(g, "parameters", "NXparameters", p.parameters, p.parameter_units);
+    writeKeyValueGroup(g, "reads", "NXcollection", p.reads);
+    writeKeyValueGroup(g, "writes", "NXcollection", p.writes);
+    dsStrings(g, "warnings", p.warnings);
+    if (!p.notes.empty()) writeKeyValueGroup(g, "notes", "NXnote", p.notes);
+  }
+}
+
+void ResultsWriter::writeMap(const std::string& name, const Map& map,
+                             const std::string& written_by) {
+  map.checkConsistent();
+  Hid g = group(impl_->entry, name, "NXdata");
+  attrString(g, "signal", "data");
+  attrStrings(g, "axes", {"y", "x"});
+  attrString(g, "written_by", written_by);
+  attrString(g, "title", map.name);
+  const std::vector<hsize_t> dims{static_cast<hsize_t>(map.height()),
+                                  static_cast<hsize_t>(map.width())};
+  // Invalid pixels are stored as NaN in `data` as well as 0 in `mask`, so that tools that
+  // ignore the mask still don't plot them as values.
+  std::vector<double> v = map.values.values();
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (!map.mask[i]) v[i] = std::nan("");
+  }
+  Hid d = dsArray(g, "data", dims, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, v.data(),
+                  map.unit.empty() ? "1" : map.unit);
+  attrString(d, "long_name", map.unit.empty() ? map.name : map.name + " (" + map.unit + ")");
+  Hid m = dsArray(g, "mask", dims, H5T_STD_U8LE, H5T_NATIVE_UINT8, map.mask.data(), "1");
+  attrString(m, "long_name", "validity mask (1 = valid)");
+  writeGrid(g, map.grid);
+  writeMetadata(g, map.metadata);
+}
+
+void ResultsWriter::writeLabelMap(const std::string& name, const LabelMap& labels,
+                                  const std::string& written_by) {
+  labels.checkConsistent();
+  Hid g = group(impl_->entry, name, "NXdata");
+  attrString(g, "signal", "labels");
+  attrStrings(g, "axes", {"y", "x"});
+  attrString(g, "written_by", written_by);
+  const std::vector<hsize_t> dims{static_cast<hsize_t>(labels.height()),
+                                  static_cast<hsize_t>(labels.width())};
+  Hid d = dsArray(g, "labels", dims, H5T_STD_I32LE, H5T_NATIVE_INT32, labels.labels.data(), "1");
+  attrString(d, "long_name", "region label (0 = none)");
+  writeGrid(g, labels.grid);
+  writeMetadata(g, labels.metadata);
+}
+
+void ResultsWriter::writeTable(const std::string& name, const Table& table,
+                               const std::string& written_by) {
+  table.checkConsistent();
+  Hid g = group(impl_->entry, name, "NXcollection");
+  attrString(g, "written_by", written_by);
+  attrString(g, "ionmap_type", "table");
+  if (!table.description.empty()) attrString(g, "description", table.description);
+  std::vector<std::string> order;
+  for (const auto& c : table.columns) {
+    order.push_back(c.name);
+    if (c.is_text) {
+      dsStrings(g, c.name, c.texts);
+    } else {
+      dsVector(g, c.name, c.numbers, c.unit.empty() ? "1" : c.unit);
+    }
+  }
+  attrStrings(g, "columns", order);
+}
+
+void ResultsWriter::writeTransform(const std::string& name, const Transform2D& t,
+                                   const std::string& written_by) {
+  Hid g = group(impl_->entry, name, "NXtransformations");
+  attrString(g, "written_by", written_by);
+  attrString(g, "ionmap_type", "transform2d");
+  attrString(g, "kind", Transform2D::kindName(t.kind()));
+  const auto& m = t.matrix();
+  const double lin[4] = {m[0], m[1], m[3], m[4]};
+  Hid l = dsArray(g, "linear", {2, 2}, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, lin, "1");
+  attrString(l, "long_name", "linear part A of x' = A x + t (source to reference frame)");
+  dsVector(g, "translation", {m[2], m[5]}, "um");
+}
+
+void ResultsWriter::writeCurveSet(const std::string& name, const CurveSet& curves,
+                                  const std::string& written_by) {
+  curves.checkConsistent();
+  Hid g = group(impl_->entry, name, "NXcollection");
+  attrString(g, "written_by", written_by);
+  attrString(g, "ionmap_type", "curve_set");
+  std::vector<double> x, y, offsets{0};
+  for (const auto& c : curves.curves) {
+    x.push_back(c.x);
+    y.push_back(c.y);
+    offsets.push_back(offsets.back() + (c.samples.empty() ? 0.0 : c.samples[0].size()));
+  }
+  dsVector(g, "x", x, "um");
+  dsVector(g, "y", y, "um");
+  Hid o = dsVector(g, "curve_offsets", offsets, "1");
+  attrString(o, "long_name", "curve k is samples [offsets[k], offsets[k+1]) of each channel");
+  for (std::size_t ch = 0; ch < curves.channels.size(); ++ch) {
+    std::vector<double> all;
+    for (const auto& c : curves.curves) {
+      all.insert(all.end(), c.samples[ch].begin(), c.samples[ch].end());
+    }
+    dsVector(g, curves.channels[ch].name, all,
+             curves.channels[ch].unit.empty() ? "1" : curves.channels[ch].unit);
+  }
+  writeMetadata(g, curves.metadata);
+}
+
+void ResultsWriter::writeSpectrumImage(const std::string& name, const SpectrumImage& spectra,
+                                       const std::string& written_by) {
+  Hid g = group(impl_->entry, name, "NXdata");
+  attrString(g, "written_by", written_by);
+  attrString(g, "ionmap_type", "spectrum_image");
+  attrString(g, "signal", "pixel_spectrum");
+  attrStrings(g, "axes", {"y", "x"});
+  attrString(g, "note", "spectra stay in the input file; pixel_spectrum indexes them");
+  std::vector<hsize_t> dims{static_cast<hsize_t>(spectra.grid.height),
+                            static_cast<hsize_t>(spectra.grid.width)};
+  if (spectra.pixel_spectrum.size() == dims[0] * dims[1]) {
+    dsArray(g, "pixel_spectrum", dims, H5T_STD_I64LE, H5T_NATIVE_INT64,
+            spectra.pixel_spectrum.data(), "1");
+  }
+  dsScalar(g, "spectrum_count", static_cast<double>(spectra.spectrumCount()), "1");
+  writeGrid(g, spectra.grid);
+  writeMetadata(g, spectra.metadata);
+}
+
+void ResultsWriter::close() {
+  impl_->entry.close();
+  if (H5Fflush(impl_->file, H5F_SCOPE_GLOBAL) < 0 || impl_->file.close() < 0) {
+    throw ProcessingError("HDF5 could not flush and close the results file");
+  }
+}
+
+}  // namespace ionmap

@@ -1,0 +1,120 @@
+#include "ionmap/numerics/surface_fit.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <Eigen/Dense>
+#include <fmt/format.h>
+
+#include "ionmap/core/error.hpp"
+
+namespace ionmap {
+namespace {
+
+int termCount(int order) { return (order + 1) * (order + 2) / 2; }
+
+// Local coordinates of a pixel centre relative to the map centre, in µm (unrotated frame:
+// a background is a property of the scan, so it lives in the map's own axes).
+void localCoords(const Grid& g, int x, int y, double& u, double& v) {
+  u = (x + 0.5 - 0.5 * g.width) * g.pixel_x;
+  v = (y + 0.5 - 0.5 * g.height) * g.pixel_y;
+}
+
+// Monomials x^i y^j in the documented order, for scaled coordinates.
+void monomials(int order, double u, double v, double* out) {
+  int k = 0;
+  for (int d = 0; d <= order; ++d) {
+    for (int i = d; i >= 0; --i) out[k++] = std::pow(u, i) * std::pow(v, d - i);
+  }
+}
+
+}  // namespace
+
+SurfaceFit fitPolynomialSurface(const Map& map, int order) {
+  if (order < 0 || order > 8) {
+    throw ProcessingError(fmt::format("surface order {} outside 0..8", order));
+  }
+  map.checkConsistent();
+  const int n_terms = termCount(order);
+  const std::size_t n = map.countValid();
+  if (n < static_cast<std::size_t>(n_terms)) {
+    throw ProcessingError(fmt::format("map '{}': {} valid pixels cannot fit a surface of order {} "
+                                      "({} terms)",
+                                      map.name, n, order, n_terms));
+  }
+  // Scale coordinates to about [-1, 1] so that the normal matrix stays well conditioned.
+  const double su = std::max(1e-300, 0.5 * map.grid.extentX());
+  const double sv = std::max(1e-300, 0.5 * map.grid.extentY());
+  Eigen::MatrixXd a(static_cast<Eigen::Index>(n), n_terms);
+  Eigen::VectorXd b(static_cast<Eigen::Index>(n));
+  Eigen::Index r = 0;
+  std::vector<double> row(n_terms);
+  for (int y = 0; y < map.height(); ++y) {
+    for (int x = 0; x < map.width(); ++x) {
+      if (!map.valid(x, y) || !std::isfinite(map.values(x, y))) continue;
+      double u, v;
+      localCoords(map.grid, x, y, u, v);
+      monomials(order, u / su, v / sv, row.data());
+      for (int k = 0; k < n_terms; ++k) a(r, k) = row[k];
+      b(r) = map.values(x, y);
+      ++r;
+    }
+  }
+  a.conservativeResize(r, Eigen::NoChange);
+  b.conservativeResize(r);
+  Eigen::ColPivHouseholderQR<Eigen::MatrixXd> qr(a);
+  if (qr.rank() < n_terms) {
+    throw ProcessingError(fmt::format("map '{}': the valid pixels do not determine a surface of "
+                                      "order {} (rank {} of {}; are they all on one line?)",
+                                      map.name, order, qr.rank(), n_terms));
+  }
+  const Eigen::VectorXd c = qr.solve(b);
+  SurfaceFit fit;
+  fit.order = order;
+  fit.pixels_used = static_cast<std::size_t>(r);
+  fit.rms_residual = std::sqrt((a * c - b).squaredNorm() / static_cast<double>(r));
+  int k = 0;
+  for (int d = 0; d <= order; ++d) {
+    for (int i = d; i >= 0; --i, ++k) {
+      fit.coefficients.push_back(c(k) / (std::pow(su, i) * std::pow(sv, d - i)));
+    }
+  }
+  return fit;
+}
+
+Image<double> evaluateSurface(const SurfaceFit& fit, const Grid& grid) {
+  Image<double> out(grid.width, grid.height);
+  std::vector<double> row(fit.coefficients.size());
+  for (int y = 0; y < grid.height; ++y) {
+    for (int x = 0; x < grid.width; ++x) {
+      double u, v;
+      localCoords(grid, x, y, u, v);
+      monomials(fit.order, u, v, row.data());
+      double s = 0;
+      for (std::size_t k = 0; k < row.size(); ++k) s += fit.coefficients[k] * row[k];
+      out(x, y) = s;
+    }
+  }
+  return out;
+}
+
+std::vector<double> rowMedians(const Map& map) {
+  std::vector<double> med(map.height(), std::numeric_limits<double>::quiet_NaN());
+  std::vector<double> vals;
+  for (int y = 0; y < map.height(); ++y) {
+    vals.clear();
+    for (int x = 0; x < map.width(); ++x) {
+      if (map.valid(x, y) && std::isfinite(map.values(x, y))) vals.push_back(map.values(x, y));
+    }
+    if (vals.empty()) continue;
+    const std::size_t mid = vals.size() / 2;
+    std::nth_element(vals.begin(), vals.begin() + mid, vals.end());
+    double m = vals[mid];
+    if (vals.size() % 2 == 0) m = 0.5 * (m + *std::max_element(vals.begin(), vals.begin() + mid));
+    med[y] = m;
+  }
+  return med;
+}
+
+}  // namespace ionmap

@@ -1,0 +1,245 @@
+#include "ionmap/pipeline/runner.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <new>
+#include <set>
+
+#include <fmt/format.h>
+#include <tbb/global_control.h>
+#include <tbb/info.h>
+
+#include "ionmap/core/error.hpp"
+#include "ionmap/core/log.hpp"
+#include "ionmap/io/quicklook.hpp"
+#include "ionmap/io/results_store.hpp"
+#include "ionmap/pipeline/provenance.hpp"
+
+namespace ionmap {
+namespace {
+
+using Clock = std::chrono::system_clock;
+
+double seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// Prefixes an exception's message with the stage, keeping its kind (and exit code).
+[[noreturn]] void rethrowWithContext(const std::string& context) {
+  try {
+    throw;
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    throw Error(e.kind(), msg.rfind(context, 0) == 0 ? msg : context + ": " + msg);
+  } catch (const std::bad_alloc&) {
+    throw ProcessingError(context + ": out of memory");
+  } catch (const std::exception& e) {
+    throw ProcessingError(context + ": " + e.what());
+  }
+}
+
+// A hidden folder in the output directory; removed unless release() was called.
+class Staging {
+ public:
+  explicit Staging(const std::filesystem::path& out_dir)
+      : dir_(out_dir / fmt::format(".ionmap-partial-{}", ::getpid())) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+    if (!std::filesystem::create_directory(dir_, ec)) {
+      throw UsageError(fmt::format("output directory '{}' is not writable: {}", out_dir.string(),
+                                   ec ? ec.message() : "cannot create a folder in it"));
+    }
+  }
+  ~Staging() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  const std::filesystem::path& dir() const { return dir_; }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+void writeText(const std::filesystem::path& p, const std::string& text) {
+  std::ofstream out(p, std::ios::binary);
+  out << text;
+  if (!out) throw InputError(p.string(), "cannot write file");
+}
+
+}  // namespace
+
+Plan planPipeline(PipelineSpec spec, const Registry& registry) {
+  Plan plan;
+  std::map<std::string, ItemKind> available;
+  for (auto& st : spec.stages) {
+    PlannedStage ps;
+    ps.binding = st.binding;
+    const std::string ctx = ps.binding.context();
+    ps.stage = registry.makeStage(ps.binding.stage, ctx);
+    ps.plugin = registry.stagePlugin(ps.binding.stage);
+    for (const auto& [key, value] : st.params) ps.stage->setParam(key, value, ctx);
+    Preflight pf(ps.binding, ps.stage->ports(), available, spec.inputs, registry);
+    pf.checkBindings();
+    ps.stage->preflight(pf);
+    ps.reads = pf.readList();
+    ps.writes = pf.writeList();
+    ps.inputs_used = pf.inputsUsed();
+    plan.stages.push_back(std::move(ps));
+  }
+  plan.spec = std::move(spec);
+  return plan;
+}
+
+RunSummary runPlan(Plan& plan, const Registry& registry, const RunOptions& options) {
+  const auto t0 = Clock::now();
+  const std::filesystem::path out_dir = options.out_dir.empty() ? "." : options.out_dir;
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  if (ec || !std::filesystem::is_directory(out_dir)) {
+    throw UsageError(fmt::format("output directory '{}' cannot be created: {}", out_dir.string(),
+                                 ec ? ec.message() : "a file of that name exists"));
+  }
+  Staging staging(out_dir);
+  log::openFile((out_dir / "run.log").string());
+  struct CloseLog {
+    ~CloseLog() { log::closeFile(); }
+  } close_log;
+
+  const int threads =
+      options.threads > 0 ? options.threads : tbb::info::default_concurrency();
+  tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
+                            static_cast<std::size_t>(threads));
+  const std::size_t warnings_before = log::warningCount();
+
+  RunRecord run;
+  run.version = provenance::programVersion();
+  run.git_commit = provenance::gitCommit();
+  run.build_type = provenance::buildType();
+  run.compiler = provenance::compiler();
+  run.host = provenance::hostName();
+  run.command_line = options.command_line;
+  run.pipeline_file = plan.spec.file.string();
+  run.pipeline_name = plan.spec.name;
+  run.pipeline_text = plan.spec.text;
+  run.overrides = plan.spec.overrides;
+  run.threads = threads;
+  run.start_time = provenance::isoTime(t0);
+  log::info(fmt::format("ionmap {} ({}), pipeline '{}', {} stage(s), {} thread(s)",
+                        run.version, run.git_commit, plan.spec.file.string(),
+                        plan.stages.size(), threads));
+
+  // Inputs: sha256 of every file a stage uses, before anything reads it.
+  std::set<std::string> hashed;
+  for (const auto& ps : plan.stages) {
+    for (const auto& name : ps.inputs_used) {
+      if (!hashed.insert(name).second) continue;
+      const auto& path = plan.spec.inputs.at(name);
+      InputRecord in;
+      in.name = name;
+      in.path = std::filesystem::absolute(path).string();
+      in.sha256 = provenance::sha256File(path);
+      in.size_bytes = std::filesystem::file_size(path, ec);
+      log::info(fmt::format("input {} = {} (sha256 {})", name, in.path, in.sha256));
+      run.inputs.push_back(std::move(in));
+    }
+  }
+
+  Workspace ws;
+  for (auto& ps : plan.stages) {
+    const auto s0 = Clock::now();
+    log::info(fmt::format("{} [{}] started", ps.binding.context(), ps.binding.stage));
+    RunContext ctx(ps.binding, ws, plan.spec.inputs, registry, staging.dir(), threads);
+    try {
+      ps.stage->run(ctx);
+    } catch (...) {
+      rethrowWithContext(ps.binding.context());
+    }
+    const auto s1 = Clock::now();
+    ProcessRecord pr;
+    pr.id = ps.binding.id;
+    pr.stage = ps.binding.stage;
+    pr.plugin = ps.plugin;
+    pr.index = ps.binding.index;
+    pr.parameters = ps.stage->paramValues();
+    for (const auto& spec : ps.stage->paramSpecs()) pr.parameter_units.emplace_back(spec.key, spec.unit);
+    pr.reads = ps.reads;
+    pr.writes = ps.writes;
+    pr.start_time = provenance::isoTime(s0);
+    pr.end_time = provenance::isoTime(s1);
+    pr.duration_s = seconds(s0, s1);
+    pr.threads = threads;
+    pr.warnings = ctx.warnings();
+    pr.notes = ctx.notes();
+    run.processes.push_back(std::move(pr));
+    log::info(fmt::format("{} done in {:.3f} s", ps.binding.context(), seconds(s0, s1)));
+  }
+
+  // Quicklooks and CSV tables for every item, then the results file.
+  std::vector<std::string> staged;
+  for (const auto& name : ws.names()) {
+    const Item& item = ws.item(name);
+    try {
+      if (const Map* m = std::get_if<Map>(&item)) {
+        writeQuicklook(*m, staging.dir() / (name + ".png"));
+        staged.push_back(name + ".png");
+      } else if (const LabelMap* l = std::get_if<LabelMap>(&item)) {
+        writeLabelQuicklook(*l, staging.dir() / (name + ".png"));
+        staged.push_back(name + ".png");
+      } else if (const Table* t = std::get_if<Table>(&item)) {
+        writeText(staging.dir() / (name + ".csv"), t->toCsv());
+        staged.push_back(name + ".csv");
+      }
+    } catch (const ProcessingError& e) {
+      log::warn(fmt::format("no quicklook for '{}': {}", name, e.what()));
+    }
+  }
+  // Files the stages wrote themselves (custom quicklooks, ...).
+  for (const auto& f : std::filesystem::directory_iterator(staging.dir())) {
+    const std::string fn = f.path().filename().string();
+    if (std::find(staged.begin(), staged.end(), fn) == staged.end()) staged.push_back(fn);
+  }
+
+  const auto t1 = Clock::now();
+  run.end_time = provenance::isoTime(t1);
+  run.duration_s = seconds(t0, t1);
+  {
+    ResultsWriter w(staging.dir() / "results.h5");
+    w.writeRun(run);
+    for (const auto& name : ws.names()) {
+      const Item& item = ws.item(name);
+      const std::string& by = ws.writer(name);
+      std::visit(
+          [&](const auto& v) {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, Map>) w.writeMap(name, v, by);
+            if constexpr (std::is_same_v<T, LabelMap>) w.writeLabelMap(name, v, by);
+            if constexpr (std::is_same_v<T, Table>) w.writeTable(name, v, by);
+            if constexpr (std::is_same_v<T, Transform2D>) w.writeTransform(name, v, by);
+            if constexpr (std::is_same_v<T, CurveSet>) w.writeCurveSet(name, v, by);
+            if constexpr (std::is_same_v<T, SpectrumImage>) w.writeSpectrumImage(name, v, by);
+          },
+          item);
+    }
+    w.close();
+  }
+
+  // Move into place; results.h5 last, so its presence means the run completed.
+  RunSummary summary;
+  for (const auto& fn : staged) {
+    std::filesystem::rename(staging.dir() / fn, out_dir / fn);
+    summary.files.push_back(out_dir / fn);
+  }
+  std::filesystem::rename(staging.dir() / "results.h5", out_dir / "results.h5");
+  summary.results_file = out_dir / "results.h5";
+  summary.files.push_back(summary.results_file);
+  summary.files.push_back(out_dir / "run.log");
+  summary.seconds = seconds(t0, Clock::now());
+  summary.warnings = log::warningCount() - warnings_before;
+  log::info(fmt::format("run finished in {:.2f} s with {} warning(s); results: {}",
+                        summary.seconds, summary.warnings, summary.results_file.string()));
+  return summary;
+}
+
+}  // namespace ionmap

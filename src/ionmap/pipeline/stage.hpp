@@ -1,0 +1,157 @@
+// Stage: thin glue between a pipeline and an algorithm. A stage declares its parameters (a
+// plain struct bound to a ParamSchema) and its ports, checks everything in preflight() —
+// naming the workspace items it will read and write — and calls the algorithm in run().
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ionmap/pipeline/params.hpp"
+#include "ionmap/pipeline/workspace.hpp"
+
+namespace ionmap {
+
+class Registry;
+
+// A named place where a stage reads or writes a workspace item.
+struct PortSpec {
+  std::string name;
+  ItemKind kind = ItemKind::kMap;
+  bool output = false;
+  bool optional = false;
+  std::string help;
+};
+
+// How the pipeline file wires one stage: its id and the items bound to its ports.
+struct StageBinding {
+  std::string id;     // unique within the pipeline; defaults to the stage name
+  std::string stage;  // registry name
+  int index = 0;      // 1-based position in the pipeline
+  std::string where;  // "pipeline.yaml:14"
+  std::map<std::string, std::string> in;   // port → item name
+  std::map<std::string, std::string> out;  // port → item name
+  std::string context() const;             // "stage 'level-kpfm' (#3, pipeline.yaml:14)"
+};
+
+// Pipeline inputs: name → file path (already resolved against the pipeline's folder).
+using InputTable = std::map<std::string, std::filesystem::path>;
+
+// What a stage may ask during preflight. Every call validates and records: reads() checks
+// that an earlier stage writes the bound item with the right kind; writes() records what
+// this stage will write; inputFile() checks the input is declared and the file exists.
+class Preflight {
+ public:
+  Preflight(const StageBinding& binding, std::vector<PortSpec> ports,
+            std::map<std::string, ItemKind>& available, const InputTable& inputs,
+            const Registry& registry);
+
+  std::string reads(const std::string& port);
+  // For optional ports: the item name when bound, "" when not (and nothing is recorded).
+  std::string readsIfBound(const std::string& port);
+  std::string writes(const std::string& port);
+  // True when the pipeline binds this output port in `out:` (for optional outputs).
+  bool outputBound(const std::string& port) const { return binding_.out.count(port) != 0; }
+  std::filesystem::path inputFile(const std::string& input_name);
+  [[noreturn]] void fail(const std::string& message) const;
+  std::string context() const { return binding_.context(); }
+  const Registry& registry() const { return registry_; }
+
+  const std::vector<std::pair<std::string, std::string>>& readList() const { return reads_; }
+  const std::vector<std::pair<std::string, std::string>>& writeList() const { return writes_; }
+  const std::vector<std::string>& inputsUsed() const { return inputs_used_; }
+  // Throws UsageError for bindings in the pipeline that name ports this stage doesn't have.
+  void checkBindings() const;
+
+ private:
+  const PortSpec& port(const std::string& name, bool output) const;
+  const StageBinding& binding_;
+  std::vector<PortSpec> ports_;
+  std::map<std::string, ItemKind>& available_;
+  const InputTable& inputs_;
+  const Registry& registry_;
+  std::vector<std::pair<std::string, std::string>> reads_, writes_;
+  std::vector<std::string> inputs_used_;
+};
+
+// What a stage may use while running.
+class RunContext {
+ public:
+  RunContext(const StageBinding& binding, Workspace& workspace, const InputTable& inputs,
+             const Registry& registry, std::filesystem::path file_dir, int threads);
+
+  template <class T>
+  const T& get(const std::string& port) const {
+    return workspace_.get<T>(inItem(port));
+  }
+  bool bound(const std::string& port) const { return binding_.in.count(port) != 0; }
+  bool outputBound(const std::string& port) const { return binding_.out.count(port) != 0; }
+  template <class T>
+  void put(const std::string& port, T value) {
+    workspace_.put(outItem(port), Item(std::move(value)), binding_.id);
+  }
+  std::string inItem(const std::string& port) const;
+  std::string outItem(const std::string& port) const;
+  std::filesystem::path inputFile(const std::string& input_name) const;
+  // Folder where a stage writes extra files (quicklooks); staged, moved into --out on success.
+  const std::filesystem::path& fileDir() const { return file_dir_; }
+  int threads() const { return threads_; }
+  const Registry& registry() const { return registry_; }
+  std::string context() const { return binding_.context(); }
+  // Logs a warning prefixed with the stage and keeps it for the results file.
+  void warn(const std::string& message);
+  // A fact worth keeping in the stage's NXprocess group (e.g. "plane_coefficients").
+  void note(const std::string& key, const std::string& value);
+  const std::vector<std::string>& warnings() const { return warnings_; }
+  const std::vector<std::pair<std::string, std::string>>& notes() const { return notes_; }
+
+ private:
+  const StageBinding& binding_;
+  Workspace& workspace_;
+  const InputTable& inputs_;
+  const Registry& registry_;
+  std::filesystem::path file_dir_;
+  int threads_;
+  std::vector<std::string> warnings_;
+  std::vector<std::pair<std::string, std::string>> notes_;
+};
+
+class Stage {
+ public:
+  virtual ~Stage() = default;
+  virtual std::string name() const = 0;     // registry key, e.g. "level"
+  virtual std::string summary() const = 0;  // one line for `ionmap stages`
+  virtual std::vector<PortSpec> ports() const = 0;
+  virtual std::vector<ParamSpec> paramSpecs() const = 0;
+  // `context` names the stage instance for error messages.
+  virtual void setParam(const std::string& key, const ParamInput& value,
+                        const std::string& context) = 0;
+  virtual std::vector<std::pair<std::string, std::string>> paramValues() const = 0;
+  // Checks parameters and inputs together and declares reads/writes. Touches no data.
+  virtual void preflight(Preflight& pf) const = 0;
+  virtual void run(RunContext& ctx) const = 0;
+};
+
+// Base for stages whose parameters are the plain struct P. The derived class provides
+// `static const ParamSchema<P>& schema()` and reads its values from `params()`.
+template <class P, class Derived>
+class StageOf : public Stage {
+ public:
+  std::vector<ParamSpec> paramSpecs() const override { return Derived::schema().specs(); }
+  void setParam(const std::string& key, const ParamInput& value,
+                const std::string& context) override {
+    Derived::schema().set(params_, key, value, context);
+  }
+  std::vector<std::pair<std::string, std::string>> paramValues() const override {
+    return Derived::schema().values(params_);
+  }
+  const P& params() const { return params_; }
+
+ private:
+  P params_{};
+};
+
+}  // namespace ionmap
