@@ -148,6 +148,7 @@ int realMain(int argc, char** argv) {
   app.set_version_flag("--version", fmt::format("ionmap {} ({})", provenance::programVersion(),
                                                 provenance::gitCommit()));
   app.require_subcommand(1);
+  app.fallthrough();  // -v/-q work before or after the subcommand
   bool verbose = false, quiet = false;
   app.add_flag("-v,--verbose", verbose, "also print debug messages");
   app.add_flag("-q,--quiet", quiet, "print only warnings and errors");

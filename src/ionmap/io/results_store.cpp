@@ -80,13 +80,6 @@ void attrStrings(hid_t obj, const std::string& name, const std::vector<std::stri
   check(H5Awrite(attr, type, ptrs.data()), "write attribute '" + name + "'");
 }
 
-void attrDouble(hid_t obj, const std::string& name, double value) {
-  Hid space(H5Screate(H5S_SCALAR), H5Sclose, "create a dataspace");
-  Hid attr(H5Acreate2(obj, name.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT),
-           H5Aclose, "create attribute '" + name + "'");
-  check(H5Awrite(attr, H5T_NATIVE_DOUBLE, &value), "write attribute '" + name + "'");
-}
-
 Hid group(hid_t parent, const std::string& name, const std::string& nx_class) {
   Hid g(H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
         "create group '" + name + "' (is the name used twice?)");

@@ -1,0 +1,39 @@
+// Helpers shared by the tests: temporary folders, running the ionmap program, paths.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace ionmap::test {
+
+// A fresh folder under the system temp dir, removed when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+// Runs the built `ionmap` with arguments (shell-quoted here) and optional environment
+// assignments ("NAME=value").
+CliResult runIonmap(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
+
+std::filesystem::path sourceDir();
+std::filesystem::path samplesDir();  // data/samples/basic
+// ../shared/data/instrument-files, or "" when absent (a user's clone).
+std::filesystem::path instrumentFilesDir();
+std::string readFile(const std::filesystem::path& p);
+void writeFile(const std::filesystem::path& p, const std::string& content);
+
+}  // namespace ionmap::test
