@@ -10,14 +10,16 @@ namespace ionmap::test {
 
 class H5File {
  public:
-  explicit H5File(const std::string& path) : id_(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT)) {}
+  explicit H5File(const std::string& path)
+      : id_(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT)) {}
   ~H5File() {
     if (id_ >= 0) H5Fclose(id_);
   }
   bool ok() const { return id_ >= 0; }
   hid_t id() const { return id_; }
   bool exists(const std::string& path) const {
-    return H5Lexists(id_, path.c_str(), H5P_DEFAULT) > 0 && H5Oexists_by_name(id_, path.c_str(), H5P_DEFAULT) > 0;
+    return H5Lexists(id_, path.c_str(), H5P_DEFAULT) > 0 &&
+           H5Oexists_by_name(id_, path.c_str(), H5P_DEFAULT) > 0;
   }
   // Scalar string attribute of an object ("" when absent).
   std::string attr(const std::string& obj, const std::string& name) const {
@@ -44,7 +46,8 @@ class H5File {
     hid_t mt = H5Tget_native_type(ft, H5T_DIR_DEFAULT);  // keeps the file's character set
     H5Tclose(ft);
     std::string out;
-    if (H5Tis_variable_str(mt) > 0 && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, &s) >= 0 && s) out = s;
+    if (H5Tis_variable_str(mt) > 0 && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, &s) >= 0 && s)
+      out = s;
     if (s) H5free_memory(s);
     H5Tclose(mt);
     H5Dclose(d);

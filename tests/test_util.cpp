@@ -37,7 +37,8 @@ CliResult runIonmap(const std::vector<std::string>& args, const std::vector<std:
   for (const auto& e : env) cmd += " " + quote(e);
   cmd += " " + quote(IONMAP_EXE);
   for (const auto& a : args) cmd += " " + quote(a);
-  cmd += " >" + quote((tmp / "out").string()) + " 2>" + quote((tmp / "err").string()) + " </dev/null";
+  cmd +=
+      " >" + quote((tmp / "out").string()) + " 2>" + quote((tmp / "err").string()) + " </dev/null";
   const int status = std::system(cmd.c_str());
   CliResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -46,11 +47,16 @@ CliResult runIonmap(const std::vector<std::string>& args, const std::vector<std:
   return r;
 }
 
-std::filesystem::path sourceDir() { return IONMAP_SOURCE_DIR; }
-std::filesystem::path samplesDir() { return sourceDir() / "data" / "samples" / "basic"; }
+std::filesystem::path sourceDir() {
+  return IONMAP_SOURCE_DIR;
+}
+std::filesystem::path samplesDir() {
+  return sourceDir() / "data" / "samples" / "basic";
+}
 
 std::filesystem::path instrumentFilesDir() {
-  const std::filesystem::path p = std::filesystem::path(IONMAP_SHARED_DIR) / "data" / "instrument-files";
+  const std::filesystem::path p =
+      std::filesystem::path(IONMAP_SHARED_DIR) / "data" / "instrument-files";
   std::error_code ec;
   return std::filesystem::is_directory(p, ec) ? p : std::filesystem::path();
 }

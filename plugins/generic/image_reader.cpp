@@ -96,7 +96,8 @@ class ImageReader : public Reader {
     g.height = gray.rows;
     g.calibrated = px > 0;
     if (g.calibrated) g.pixel_x = px, g.pixel_y = py;
-    Map m(options.channel_names.empty() ? path.stem().string() : options.channel_names.front(), g, "");
+    Map m(options.channel_names.empty() ? path.stem().string() : options.channel_names.front(), g,
+          "");
     cv::Mat dst(g.height, g.width, CV_64F, m.values.data());
     gray.convertTo(dst, CV_64F);
     m.metadata.emplace_back("channels_in_file", std::to_string(img.channels()));
@@ -112,6 +113,8 @@ class ImageReader : public Reader {
 
 }  // namespace
 
-std::unique_ptr<Reader> makeImageReader() { return std::make_unique<ImageReader>(); }
+std::unique_ptr<Reader> makeImageReader() {
+  return std::make_unique<ImageReader>();
+}
 
 }  // namespace ionmap::generic

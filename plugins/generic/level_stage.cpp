@@ -55,17 +55,20 @@ class LevelStage final : public StageOf<LevelParams, LevelStage> {
           background.values(x, y) = std::isfinite(med[y]) ? med[y] : 0.0;
         }
       }
-      if (empty_rows) ctx.warn(fmt::format("{} rows have no valid pixel and were left as they are", empty_rows));
+      if (empty_rows)
+        ctx.warn(fmt::format("{} rows have no valid pixel and were left as they are", empty_rows));
       ctx.note("method", "rows (median of each row)");
     } else {
       const int order = p.method == "offset" ? 0 : p.method == "plane" ? 1 : p.order;
       const SurfaceFit fit = fitPolynomialSurface(in, order);
       background.values = evaluateSurface(fit, in.grid);
       std::string coeffs;
-      for (double c : fit.coefficients) coeffs += (coeffs.empty() ? "" : ", ") + fmt::format("{:.8g}", c);
+      for (double c : fit.coefficients)
+        coeffs += (coeffs.empty() ? "" : ", ") + fmt::format("{:.8g}", c);
       ctx.note("surface_order", std::to_string(order));
-      ctx.note("coefficients", "[" + coeffs + "] (terms 1, x, y, x^2, xy, y^2, ...; x, y in um "
-                               "from the map centre)");
+      ctx.note("coefficients", "[" + coeffs +
+                                   "] (terms 1, x, y, x^2, xy, y^2, ...; x, y in um "
+                                   "from the map centre)");
       ctx.note("rms_residual", fmt::format("{:.6g} {}", fit.rms_residual, in.unit));
       ctx.note("pixels_used", std::to_string(fit.pixels_used));
     }
@@ -79,6 +82,8 @@ class LevelStage final : public StageOf<LevelParams, LevelStage> {
 
 }  // namespace
 
-std::unique_ptr<Stage> makeLevelStage() { return std::make_unique<LevelStage>(); }
+std::unique_ptr<Stage> makeLevelStage() {
+  return std::make_unique<LevelStage>();
+}
 
 }  // namespace ionmap::generic

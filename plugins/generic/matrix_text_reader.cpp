@@ -150,9 +150,9 @@ class MatrixTextReader : public Reader {
       for (std::size_t c = 0; c < toks.size(); ++c) {
         double v;
         if (!parseNumber(toks[c], delim == ';' || delim == '\t', v)) {
-          throw InputError(file, fmt::format("line {}, column {}: expected a number, got '{}'{}",
-                                             line_no, c + 1, toks[c],
-                                             rows == 0 ? " (a header row? start it with '#')" : ""));
+          throw InputError(
+              file, fmt::format("line {}, column {}: expected a number, got '{}'{}", line_no, c + 1,
+                                toks[c], rows == 0 ? " (a header row? start it with '#')" : ""));
         }
         values.push_back(v);
       }
@@ -187,7 +187,9 @@ class MatrixTextReader : public Reader {
     Map m(channel.empty() ? path.stem().string() : channel, g, unit);
     m.values.values() = std::move(values);
     m.metadata = md;
-    m.metadata.emplace_back("delimiter", delim == '\t' ? "tab" : delim == ' ' ? "whitespace" : std::string(1, delim));
+    m.metadata.emplace_back("delimiter", delim == '\t'  ? "tab"
+                                         : delim == ' ' ? "whitespace"
+                                                        : std::string(1, delim));
     applyReadOptions(m, options);
     const std::size_t bad = m.maskNonFinite();
     if (bad) m.metadata.emplace_back("non_finite_pixels_masked", std::to_string(bad));
@@ -200,6 +202,8 @@ class MatrixTextReader : public Reader {
 
 }  // namespace
 
-std::unique_ptr<Reader> makeMatrixTextReader() { return std::make_unique<MatrixTextReader>(); }
+std::unique_ptr<Reader> makeMatrixTextReader() {
+  return std::make_unique<MatrixTextReader>();
+}
 
 }  // namespace ionmap::generic

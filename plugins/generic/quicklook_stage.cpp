@@ -72,6 +72,8 @@ class QuicklookStage final : public StageOf<QuicklookParams, QuicklookStage> {
 
 }  // namespace
 
-std::unique_ptr<Stage> makeQuicklookStage() { return std::make_unique<QuicklookStage>(); }
+std::unique_ptr<Stage> makeQuicklookStage() {
+  return std::make_unique<QuicklookStage>();
+}
 
 }  // namespace ionmap::generic

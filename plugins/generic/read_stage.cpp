@@ -77,22 +77,23 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
   void run(RunContext& ctx) const override {
     const auto& p = params();
     const auto path = ctx.inputFile(p.input);
-    const Reader& reader = p.reader.empty() ? ctx.registry().pickReader(path)
-                                            : ctx.registry().readerByName(p.reader);
+    const Reader& reader =
+        p.reader.empty() ? ctx.registry().pickReader(path) : ctx.registry().readerByName(p.reader);
     ReadOptions opt;
     opt.pixel_x = p.pixel_size;
     opt.pixel_y = p.pixel_size_y;
     opt.unit = p.unit;
     Dataset ds = reader.load(path, opt);
     if (ds.maps.empty()) {
-      throw InputError(path.string(), fmt::format("the {} reader found no image channel in it",
-                                                  reader.name()));
+      throw InputError(path.string(),
+                       fmt::format("the {} reader found no image channel in it", reader.name()));
     }
     Map map = std::move(ds.maps[pick(ds, path.string())]);
     if (!map.grid.calibrated) {
-      throw UsageError(fmt::format("'{}' carries no pixel size; set the read stage's "
-                                   "`pixel_size` (um)",
-                                   path.string()));
+      throw UsageError(
+          fmt::format("'{}' carries no pixel size; set the read stage's "
+                      "`pixel_size` (um)",
+                      path.string()));
     }
     map.grid.origin_x = p.origin_x;
     map.grid.origin_y = p.origin_y;
@@ -122,7 +123,8 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
     }
     char* end = nullptr;
     const long idx = std::strtol(ch.c_str(), &end, 10);
-    if (end == ch.c_str() + ch.size() && idx >= 0 && static_cast<std::size_t>(idx) < ds.maps.size()) {
+    if (end == ch.c_str() + ch.size() && idx >= 0 &&
+        static_cast<std::size_t>(idx) < ds.maps.size()) {
       return static_cast<std::size_t>(idx);
     }
     std::string names;
@@ -152,6 +154,8 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
 
 }  // namespace
 
-std::unique_ptr<Stage> makeReadStage() { return std::make_unique<ReadStage>(); }
+std::unique_ptr<Stage> makeReadStage() {
+  return std::make_unique<ReadStage>();
+}
 
 }  // namespace ionmap::generic

@@ -95,7 +95,8 @@ class ResampleStage final : public StageOf<ResampleParams, ResampleStage> {
     std::size_t valid = 0, total = static_cast<std::size_t>(target.width) * target.height;
     if (ctx.bound("map")) {
       const Map& src = ctx.get<Map>("map");
-      const auto method = interpolationFromName(p.interpolation == "auto" ? "linear" : p.interpolation);
+      const auto method =
+          interpolationFromName(p.interpolation == "auto" ? "linear" : p.interpolation);
       Map out = resampleMap(src, target, t, method);
       valid = out.countValid();
       checkOverlap(ctx, valid, total, src.name, ref.name);
@@ -116,10 +117,12 @@ class ResampleStage final : public StageOf<ResampleParams, ResampleStage> {
     const double a = p.rotation_deg * M_PI / 180.0;
     const auto kind = Transform2D::kindFromName(p.transform);
     switch (kind) {
-      case Transform2D::Kind::kIdentity: return Transform2D();
+      case Transform2D::Kind::kIdentity:
+        return Transform2D();
       case Transform2D::Kind::kTranslation:
         return Transform2D::translation(p.translation[0], p.translation[1]);
-      case Transform2D::Kind::kRigid: return Transform2D::rigid(a, p.translation[0], p.translation[1]);
+      case Transform2D::Kind::kRigid:
+        return Transform2D::rigid(a, p.translation[0], p.translation[1]);
       case Transform2D::Kind::kSimilarity:
         return Transform2D::similarity(p.scale, a, p.translation[0], p.translation[1]);
       case Transform2D::Kind::kAffine: {
@@ -146,6 +149,8 @@ class ResampleStage final : public StageOf<ResampleParams, ResampleStage> {
 
 }  // namespace
 
-std::unique_ptr<Stage> makeResampleStage() { return std::make_unique<ResampleStage>(); }
+std::unique_ptr<Stage> makeResampleStage() {
+  return std::make_unique<ResampleStage>();
+}
 
 }  // namespace ionmap::generic

@@ -96,7 +96,8 @@ void writeBasicSample(const std::filesystem::path& dir, const BasicSampleSpec& s
       labels(x, y) = g + 1;
       const double shading = 1.0 - 0.15 * ((q.x + 0.5 * q.y) / (1.5 * field));
       const double groove = 1.0 - 0.7 * std::exp(-(bd * bd) / (groove_um * groove_um));
-      laser(x, y) = std::clamp(brightness[g] * shading * groove + 400.0 * rng.gauss(), 0.0, 65535.0);
+      laser(x, y) =
+          std::clamp(brightness[g] * shading * groove + 400.0 * rng.gauss(), 0.0, 65535.0);
     }
   }
   tiff::write(dir / "laser.tif", {{&laser, "laser intensity"}}, tiff::SampleType::kUInt16,
@@ -105,7 +106,8 @@ void writeBasicSample(const std::filesystem::path& dir, const BasicSampleSpec& s
               s.laser_pixel_um, s.laser_pixel_um);
 
   // KPFM map on its own grid; T maps KPFM physical coordinates into the laser frame.
-  const Transform2D t = Transform2D::rigid(s.rotation_deg * M_PI / 180.0, s.shift_x_um, s.shift_y_um);
+  const Transform2D t =
+      Transform2D::rigid(s.rotation_deg * M_PI / 180.0, s.shift_x_um, s.shift_y_um);
   const int K = s.kpfm_pixels;
   const double kc = 0.5 * K * s.kpfm_pixel_um;
   std::ofstream csv(dir / "kpfm.csv");
@@ -115,7 +117,8 @@ void writeBasicSample(const std::filesystem::path& dir, const BasicSampleSpec& s
       double v = 0;
       for (int j = 0; j < kSub; ++j) {
         for (int i = 0; i < kSub; ++i) {
-          const Point2 pk{(x + (i + 0.5) / kSub) * s.kpfm_pixel_um, (y + (j + 0.5) / kSub) * s.kpfm_pixel_um};
+          const Point2 pk{(x + (i + 0.5) / kSub) * s.kpfm_pixel_um,
+                          (y + (j + 0.5) / kSub) * s.kpfm_pixel_um};
           v += potential[seeds.nearest(t.apply(pk))];
         }
       }
@@ -132,14 +135,19 @@ void writeBasicSample(const std::filesystem::path& dir, const BasicSampleSpec& s
   std::ofstream truth(dir / "truth.yaml");
   truth << "# Ground truth of the basic sample, written by `ionmap simulate basic`.\n"
         << fmt::format("seed: {}\n", s.seed)
-        << fmt::format("laser: {{file: laser.tif, pixels: {}, pixel_size_um: {}}}\n", L, s.laser_pixel_um)
+        << fmt::format("laser: {{file: laser.tif, pixels: {}, pixel_size_um: {}}}\n", L,
+                       s.laser_pixel_um)
         << fmt::format("grains: {{file: grains.tif, count: {}}}\n", n)
-        << fmt::format("kpfm: {{file: kpfm.csv, pixels: {}, pixel_size_um: {}, unit: mV, noise_sigma_mV: {}}}\n",
-                       K, s.kpfm_pixel_um, s.noise_mv)
-        << "# KPFM physical frame -> laser physical frame: x_laser = R(rotation) x_kpfm + translation\n"
-        << fmt::format("kpfm_to_laser: {{rotation_deg: {}, translation_um: [{}, {}]}}\n", s.rotation_deg,
-                       s.shift_x_um, s.shift_y_um)
-        << "# background added to the KPFM map: offset + gx*u + gy*v, u, v in um from the map centre\n"
+        << fmt::format(
+               "kpfm: {{file: kpfm.csv, pixels: {}, pixel_size_um: {}, unit: mV, noise_sigma_mV: "
+               "{}}}\n",
+               K, s.kpfm_pixel_um, s.noise_mv)
+        << "# KPFM physical frame -> laser physical frame: x_laser = R(rotation) x_kpfm + "
+           "translation\n"
+        << fmt::format("kpfm_to_laser: {{rotation_deg: {}, translation_um: [{}, {}]}}\n",
+                       s.rotation_deg, s.shift_x_um, s.shift_y_um)
+        << "# background added to the KPFM map: offset + gx*u + gy*v, u, v in um from the map "
+           "centre\n"
         << fmt::format("background_plane: {{offset_mV: {}, gx_mV_per_um: {}, gy_mV_per_um: {}}}\n",
                        s.plane_offset_mv, s.plane_gx_mv_per_um, s.plane_gy_mv_per_um)
         << "grain_potential_mV:  # label: surface potential\n";

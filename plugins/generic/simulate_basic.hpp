@@ -12,11 +12,11 @@ namespace ionmap::generic {
 struct BasicSampleSpec {
   std::uint64_t seed = 20261122;
   int grains = 40;
-  int laser_pixels = 512;        // square image
+  int laser_pixels = 512;  // square image
   double laser_pixel_um = 0.1;
   int kpfm_pixels = 128;
   double kpfm_pixel_um = 0.4;
-  double rotation_deg = 2.0;     // KPFM → laser frame
+  double rotation_deg = 2.0;  // KPFM → laser frame
   double shift_x_um = 1.5;
   double shift_y_um = -0.8;
   double noise_mv = 2.0;

@@ -48,9 +48,16 @@ class StatsStage final : public StageOf<StatsParams, StatsStage> {
       const Summary s = summarize(std::move(v));
       if (s.count == 0) ctx.warn("the map has no valid pixel; all statistics are NaN");
       t.description = "statistics over the valid pixels of " + map.name;
-      addRow(t, {{"valid_pixels", "1", double(s.count)}, {"invalid_pixels", "1", double(invalid)},
-                 {"mean", u, s.mean}, {"std", u, s.std}, {"sem", u, s.sem}, {"median", u, s.median},
-                 {"p05", u, s.p05}, {"p95", u, s.p95}, {"min", u, s.min}, {"max", u, s.max}});
+      addRow(t, {{"valid_pixels", "1", double(s.count)},
+                 {"invalid_pixels", "1", double(invalid)},
+                 {"mean", u, s.mean},
+                 {"std", u, s.std},
+                 {"sem", u, s.sem},
+                 {"median", u, s.median},
+                 {"p05", u, s.p05},
+                 {"p95", u, s.p95},
+                 {"min", u, s.min},
+                 {"max", u, s.max}});
     } else {
       const LabelMap& labels = ctx.get<LabelMap>("labels");
       const auto rows = summarizeByLabel(map, labels);
@@ -63,16 +70,24 @@ class StatsStage final : public StageOf<StatsParams, StatsStage> {
           s = summarize({});
           s.count = r.values.count;
         }
-        addRow(t, {{"label", "1", double(r.label)}, {"pixels", "1", double(r.pixels)},
-                   {"area", "um^2", r.area_um2}, {"centroid_x", "um", r.centroid_x},
-                   {"centroid_y", "um", r.centroid_y}, {"valid_pixels", "1", double(s.count)},
-                   {"mean", u, s.mean}, {"std", u, s.std}, {"sem", u, s.sem},
-                   {"median", u, s.median}, {"min", u, s.min}, {"max", u, s.max}});
+        addRow(t, {{"label", "1", double(r.label)},
+                   {"pixels", "1", double(r.pixels)},
+                   {"area", "um^2", r.area_um2},
+                   {"centroid_x", "um", r.centroid_x},
+                   {"centroid_y", "um", r.centroid_y},
+                   {"valid_pixels", "1", double(s.count)},
+                   {"mean", u, s.mean},
+                   {"std", u, s.std},
+                   {"sem", u, s.sem},
+                   {"median", u, s.median},
+                   {"min", u, s.min},
+                   {"max", u, s.max}});
       }
       if (too_few) {
-        ctx.warn(fmt::format("{} of {} labels have fewer than {} valid pixels; their statistics "
-                             "are NaN",
-                             too_few, rows.size(), params().min_pixels));
+        ctx.warn(
+            fmt::format("{} of {} labels have fewer than {} valid pixels; their statistics "
+                        "are NaN",
+                        too_few, rows.size(), params().min_pixels));
       }
       ctx.note("labels", std::to_string(rows.size()));
     }
@@ -95,6 +110,8 @@ class StatsStage final : public StageOf<StatsParams, StatsStage> {
 
 }  // namespace
 
-std::unique_ptr<Stage> makeStatsStage() { return std::make_unique<StatsStage>(); }
+std::unique_ptr<Stage> makeStatsStage() {
+  return std::make_unique<StatsStage>();
+}
 
 }  // namespace ionmap::generic

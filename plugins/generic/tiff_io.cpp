@@ -45,7 +45,9 @@ struct TiffCloser {
 };
 using TiffPtr = std::unique_ptr<TIFF, TiffCloser>;
 
-std::string lastError() { return t_last_error.empty() ? "unknown libtiff error" : t_last_error; }
+std::string lastError() {
+  return t_last_error.empty() ? "unknown libtiff error" : t_last_error;
+}
 
 template <typename T>
 double sampleAt(const unsigned char* p) {
@@ -91,8 +93,10 @@ double imagejUnitToMicrometres(const std::string& description) {
 void calibrate(TIFF* t, Page& page) {
   float xres = 0, yres = 0;
   std::uint16_t unit = RESUNIT_INCH;
-  const bool has_x = TIFFGetField(t, TIFFTAG_XRESOLUTION, &xres) == 1 && xres > 0 && std::isfinite(xres);
-  const bool has_y = TIFFGetField(t, TIFFTAG_YRESOLUTION, &yres) == 1 && yres > 0 && std::isfinite(yres);
+  const bool has_x =
+      TIFFGetField(t, TIFFTAG_XRESOLUTION, &xres) == 1 && xres > 0 && std::isfinite(xres);
+  const bool has_y =
+      TIFFGetField(t, TIFFTAG_YRESOLUTION, &yres) == 1 && yres > 0 && std::isfinite(yres);
   TIFFGetFieldDefaulted(t, TIFFTAG_RESOLUTIONUNIT, &unit);
   if (!has_x) return;
   if (!has_y) yres = xres;
@@ -107,8 +111,9 @@ void calibrate(TIFF* t, Page& page) {
     const double dpi = xres;
     for (double d : {72.0, 96.0, 150.0, 300.0, 600.0}) {
       if (std::abs(dpi - d) < 1e-3 && std::abs(yres - xres) < 1e-3) {
-        page.metadata.emplace_back("resolution_note",
-                                   fmt::format("{} dpi ignored (a display default, not a pixel size)", d));
+        page.metadata.emplace_back(
+            "resolution_note",
+            fmt::format("{} dpi ignored (a display default, not a pixel size)", d));
         return;
       }
     }
@@ -147,7 +152,8 @@ Page readPage(TIFF* t, const std::string& file, std::uint64_t file_size, int pag
   std::uint32_t w = 0, h = 0;
   std::uint16_t bits = 0, spp = 1, format = SAMPLEFORMAT_UINT, planar = PLANARCONFIG_CONTIG;
   std::uint16_t compression = COMPRESSION_NONE, photometric = PHOTOMETRIC_MINISBLACK;
-  if (TIFFGetField(t, TIFFTAG_IMAGEWIDTH, &w) != 1 || TIFFGetField(t, TIFFTAG_IMAGELENGTH, &h) != 1) {
+  if (TIFFGetField(t, TIFFTAG_IMAGEWIDTH, &w) != 1 ||
+      TIFFGetField(t, TIFFTAG_IMAGELENGTH, &h) != 1) {
     throw InputError(file, fmt::format("page {}: missing image width/length tags", page_index));
   }
   TIFFGetFieldDefaulted(t, TIFFTAG_BITSPERSAMPLE, &bits);
@@ -159,7 +165,8 @@ Page readPage(TIFF* t, const std::string& file, std::uint64_t file_size, int pag
   constexpr std::uint32_t kMaxSide = 1u << 17;
   if (w == 0 || h == 0 || w > kMaxSide || h > kMaxSide ||
       static_cast<std::uint64_t>(w) * h > (1ull << 31)) {
-    throw InputError(file, fmt::format("page {}: implausible image size {} x {}", page_index, w, h));
+    throw InputError(file,
+                     fmt::format("page {}: implausible image size {} x {}", page_index, w, h));
   }
   const Decoder decode = decoderFor(bits, format);
   if (!decode || spp < 1 || spp > 4) {
@@ -169,7 +176,8 @@ Page readPage(TIFF* t, const std::string& file, std::uint64_t file_size, int pag
                                        page_index, bits, format, spp));
   }
   if (spp > 1 && planar != PLANARCONFIG_CONTIG) {
-    throw InputError(file, fmt::format("page {}: separate colour planes are not supported", page_index));
+    throw InputError(file,
+                     fmt::format("page {}: separate colour planes are not supported", page_index));
   }
   checkBlocks(t, file, file_size, page_index);
 
@@ -218,8 +226,8 @@ Page readPage(TIFF* t, const std::string& file, std::uint64_t file_size, int pag
     std::vector<unsigned char> buf(static_cast<std::size_t>(line));
     for (std::uint32_t y = 0; y < h; ++y) {
       if (TIFFReadScanline(t, buf.data(), y, 0) < 0) {
-        throw InputError(file, fmt::format("page {}: cannot decode row {}: {}", page_index, y,
-                                           lastError()));
+        throw InputError(
+            file, fmt::format("page {}: cannot decode row {}: {}", page_index, y, lastError()));
       }
       double* row = page.values.row(static_cast<int>(y));
       for (std::uint32_t x = 0; x < w; ++x) row[x] = pixel(buf.data() + x * bytes_per_pixel);
@@ -235,8 +243,10 @@ Page readPage(TIFF* t, const std::string& file, std::uint64_t file_size, int pag
   page.metadata.emplace_back("samples_per_pixel", std::to_string(spp));
   if (colour) page.metadata.emplace_back("colour", "RGB converted to luminance (Rec. 601)");
   page.metadata.emplace_back("compression", std::to_string(compression));
-  for (auto [tag, key] : {std::pair{TIFFTAG_SOFTWARE, "software"}, {TIFFTAG_DATETIME, "datetime"},
-                          {TIFFTAG_IMAGEDESCRIPTION, "description"}, {TIFFTAG_MAKE, "make"},
+  for (auto [tag, key] : {std::pair{TIFFTAG_SOFTWARE, "software"},
+                          {TIFFTAG_DATETIME, "datetime"},
+                          {TIFFTAG_IMAGEDESCRIPTION, "description"},
+                          {TIFFTAG_MAKE, "make"},
                           {TIFFTAG_MODEL, "model"}}) {
     if (TIFFGetField(t, tag, &s) == 1 && s) {
       std::string v = s;
@@ -255,7 +265,8 @@ std::vector<Page> readAll(const std::filesystem::path& path) {
   std::error_code ec;
   const std::uint64_t size = std::filesystem::file_size(path, ec);
   if (ec) throw InputError(file, "cannot read file size: " + ec.message());
-  if (size < 8) throw InputError(file, 0, fmt::format("only {} bytes; a TIFF header needs 8", size));
+  if (size < 8)
+    throw InputError(file, 0, fmt::format("only {} bytes; a TIFF header needs 8", size));
   t_last_error.clear();
   // "m" disables memory mapping so that a file truncated under us reads as an error.
   TiffPtr t(TIFFOpen(file.c_str(), "rm"));
@@ -274,8 +285,8 @@ std::vector<Page> readAll(const std::filesystem::path& path) {
   return pages;
 }
 
-void write(const std::filesystem::path& path, const std::vector<WritePage>& pages,
-           SampleType type, double pixel_x_um, double pixel_y_um) {
+void write(const std::filesystem::path& path, const std::vector<WritePage>& pages, SampleType type,
+           double pixel_x_um, double pixel_y_um) {
   installHandlers();
   const std::string file = path.string();
   t_last_error.clear();
@@ -284,14 +295,21 @@ void write(const std::filesystem::path& path, const std::vector<WritePage>& page
   std::uint16_t bits = 8, format = SAMPLEFORMAT_UINT;
   double lo = 0, hi = 255;
   switch (type) {
-    case SampleType::kUInt8: break;
-    case SampleType::kUInt16: bits = 16, hi = 65535; break;
+    case SampleType::kUInt8:
+      break;
+    case SampleType::kUInt16:
+      bits = 16, hi = 65535;
+      break;
     case SampleType::kInt32:
       bits = 32, format = SAMPLEFORMAT_INT, lo = std::numeric_limits<std::int32_t>::min(),
       hi = std::numeric_limits<std::int32_t>::max();
       break;
-    case SampleType::kFloat32: bits = 32, format = SAMPLEFORMAT_IEEEFP, lo = -1e38, hi = 1e38; break;
-    case SampleType::kFloat64: bits = 64, format = SAMPLEFORMAT_IEEEFP, lo = -1e308, hi = 1e308; break;
+    case SampleType::kFloat32:
+      bits = 32, format = SAMPLEFORMAT_IEEEFP, lo = -1e38, hi = 1e38;
+      break;
+    case SampleType::kFloat64:
+      bits = 64, format = SAMPLEFORMAT_IEEEFP, lo = -1e308, hi = 1e308;
+      break;
   }
   const std::size_t bps = bits / 8;
   for (std::size_t p = 0; p < pages.size(); ++p) {
@@ -324,24 +342,42 @@ void write(const std::filesystem::path& path, const std::vector<WritePage>& page
         double v = im(x, y);
         if (type != SampleType::kFloat32 && type != SampleType::kFloat64) v = std::round(v);
         if (!(v >= lo && v <= hi)) {
-          throw ProcessingError(fmt::format("TIFF '{}': value {} at ({}, {}) does not fit the "
-                                            "sample type",
-                                            file, v, x, y));
+          throw ProcessingError(
+              fmt::format("TIFF '{}': value {} at ({}, {}) does not fit the "
+                          "sample type",
+                          file, v, x, y));
         }
         unsigned char* dst = row.data() + x * bps;
         switch (type) {
-          case SampleType::kUInt8: *dst = static_cast<std::uint8_t>(v); break;
-          case SampleType::kUInt16: { auto u = static_cast<std::uint16_t>(v); std::memcpy(dst, &u, 2); break; }
-          case SampleType::kInt32: { auto u = static_cast<std::int32_t>(v); std::memcpy(dst, &u, 4); break; }
-          case SampleType::kFloat32: { auto u = static_cast<float>(v); std::memcpy(dst, &u, 4); break; }
-          case SampleType::kFloat64: std::memcpy(dst, &v, 8); break;
+          case SampleType::kUInt8:
+            *dst = static_cast<std::uint8_t>(v);
+            break;
+          case SampleType::kUInt16: {
+            auto u = static_cast<std::uint16_t>(v);
+            std::memcpy(dst, &u, 2);
+            break;
+          }
+          case SampleType::kInt32: {
+            auto u = static_cast<std::int32_t>(v);
+            std::memcpy(dst, &u, 4);
+            break;
+          }
+          case SampleType::kFloat32: {
+            auto u = static_cast<float>(v);
+            std::memcpy(dst, &u, 4);
+            break;
+          }
+          case SampleType::kFloat64:
+            std::memcpy(dst, &v, 8);
+            break;
         }
       }
       if (TIFFWriteScanline(tp, row.data(), static_cast<std::uint32_t>(y), 0) < 0) {
         throw InputError(file, "cannot write TIFF row: " + lastError());
       }
     }
-    if (TIFFWriteDirectory(tp) != 1) throw InputError(file, "cannot write TIFF page: " + lastError());
+    if (TIFFWriteDirectory(tp) != 1)
+      throw InputError(file, "cannot write TIFF page: " + lastError());
   }
 }
 

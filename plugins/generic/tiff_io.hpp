@@ -15,10 +15,10 @@ namespace ionmap::tiff {
 
 struct Page {
   Image<double> values;
-  std::string name;          // PageName tag, "" if absent
-  double pixel_x_um = 0.0;   // 0 = not calibrated
+  std::string name;         // PageName tag, "" if absent
+  double pixel_x_um = 0.0;  // 0 = not calibrated
   double pixel_y_um = 0.0;
-  Metadata metadata;         // bits, sample format, compression, software, description ...
+  Metadata metadata;  // bits, sample format, compression, software, description ...
 };
 
 // Reads every page. Throws InputError naming the file, page and byte offset on any problem
@@ -34,7 +34,7 @@ struct WritePage {
 
 // Writes pages with deflate compression and resolution tags in centimetres (pixel_um > 0).
 // Values are rounded for integer types and must fit them (throws ProcessingError if not).
-void write(const std::filesystem::path& path, const std::vector<WritePage>& pages,
-           SampleType type, double pixel_x_um, double pixel_y_um);
+void write(const std::filesystem::path& path, const std::vector<WritePage>& pages, SampleType type,
+           double pixel_x_um, double pixel_y_um);
 
 }  // namespace ionmap::tiff

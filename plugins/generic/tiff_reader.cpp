@@ -45,7 +45,8 @@ class TiffReader : public Reader {
       g.calibrated = p.pixel_x_um > 0;
       if (g.calibrated) g.pixel_x = p.pixel_x_um, g.pixel_y = p.pixel_y_um;
       std::string channel = i < options.channel_names.size() ? options.channel_names[i] : p.name;
-      if (channel.empty()) channel = pages.size() == 1 ? path.stem().string() : fmt::format("page{}", i);
+      if (channel.empty())
+        channel = pages.size() == 1 ? path.stem().string() : fmt::format("page{}", i);
       Map m(channel, g, "");
       m.values = std::move(p.values);
       m.metadata = std::move(p.metadata);
@@ -62,6 +63,8 @@ class TiffReader : public Reader {
 
 }  // namespace
 
-std::unique_ptr<Reader> makeTiffReader() { return std::make_unique<TiffReader>(); }
+std::unique_ptr<Reader> makeTiffReader() {
+  return std::make_unique<TiffReader>();
+}
 
 }  // namespace ionmap::generic

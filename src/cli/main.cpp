@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "generic/simulate_basic.hpp"
 #include "ionmap/core/error.hpp"
@@ -87,21 +87,24 @@ void printStagesMarkdown(const Registry& reg) {
                "own parameter schemas; do not edit by hand.\n";
   for (const auto& name : reg.stageNames()) {
     auto st = reg.makeStage(name, "stages");
-    std::cout << fmt::format("\n## `{}`\n\n{} (plugin `{}`)\n\n| port | direction | kind | "
-                             "required | meaning |\n|---|---|---|---|---|\n",
-                             name, st->summary(), reg.stagePlugin(name));
+    std::cout << fmt::format(
+        "\n## `{}`\n\n{} (plugin `{}`)\n\n| port | direction | kind | "
+        "required | meaning |\n|---|---|---|---|---|\n",
+        name, st->summary(), reg.stagePlugin(name));
     for (const auto& p : st->ports()) {
       std::cout << fmt::format("| `{}` | {} | {} | {} | {} |\n", p.name, p.output ? "out" : "in",
                                itemKindName(p.kind), p.optional ? "no" : "yes", p.help);
     }
     const auto specs = st->paramSpecs();
     if (specs.empty()) continue;
-    std::cout << "\n| parameter | type | default | range | unit | meaning |\n|---|---|---|---|---|---|\n";
+    std::cout
+        << "\n| parameter | type | default | range | unit | meaning |\n|---|---|---|---|---|---|\n";
     for (const auto& p : specs) {
       std::string type = paramTypeName(p.type);
       if (p.type == ParamType::kChoice) {
         type.clear();
-        for (std::size_t i = 0; i < p.choices.size(); ++i) type += (i ? ", " : "") + ("`" + p.choices[i] + "`");
+        for (std::size_t i = 0; i < p.choices.size(); ++i)
+          type += (i ? ", " : "") + ("`" + p.choices[i] + "`");
       }
       const bool numeric = p.type == ParamType::kInt || p.type == ParamType::kDouble ||
                            p.type == ParamType::kDoubleList;
@@ -117,7 +120,8 @@ int cmdInspect(const Registry& reg, const std::string& file, double pixel_size,
   ReadOptions opt;
   opt.pixel_x = pixel_size;
   Dataset ds = reader.load(file, opt);
-  std::cout << fmt::format("file:    {}\nformat:  {} ({})\n", file, reader.name(), reader.description());
+  std::cout << fmt::format("file:    {}\nformat:  {} ({})\n", file, reader.name(),
+                           reader.description());
   for (const auto& [k, v] : ds.metadata) std::cout << fmt::format("  {}: {}\n", k, v);
   std::cout << fmt::format("maps:    {}\n", ds.maps.size());
   for (std::size_t i = 0; i < ds.maps.size(); ++i) {
@@ -126,25 +130,29 @@ int cmdInspect(const Registry& reg, const std::string& file, double pixel_size,
     for (std::size_t k = 0; k < m.values.size(); ++k) {
       if (m.mask[k]) lo = std::min(lo, m.values[k]), hi = std::max(hi, m.values[k]);
     }
-    std::cout << fmt::format("  [{}] {}\n      grid:   {}\n      unit:   {}\n      values: {:.6g} .. "
-                             "{:.6g} ({} of {} pixels valid)\n",
-                             i, m.name, m.grid.describe(), m.unit.empty() ? "(none)" : units::pretty(m.unit),
-                             lo, hi, m.countValid(), m.values.size());
+    std::cout << fmt::format(
+        "  [{}] {}\n      grid:   {}\n      unit:   {}\n      values: {:.6g} .. "
+        "{:.6g} ({} of {} pixels valid)\n",
+        i, m.name, m.grid.describe(), m.unit.empty() ? "(none)" : units::pretty(m.unit), lo, hi,
+        m.countValid(), m.values.size());
     for (const auto& [k, v] : m.metadata) std::cout << fmt::format("      {}: {}\n", k, v);
   }
   if (ds.spectra) {
     std::cout << fmt::format("spectra: {} spectra on {}\n", ds.spectra->spectrumCount(),
                              ds.spectra->grid.describe());
   }
-  for (const auto& t : ds.tables) std::cout << fmt::format("table:   {} ({} rows)\n", t.name, t.rows());
-  for (const auto& c : ds.curves) std::cout << fmt::format("curves:  {} ({} points)\n", c.name, c.curves.size());
+  for (const auto& t : ds.tables)
+    std::cout << fmt::format("table:   {} ({} rows)\n", t.name, t.rows());
+  for (const auto& c : ds.curves)
+    std::cout << fmt::format("curves:  {} ({} points)\n", c.name, c.curves.size());
   return 0;
 }
 
 int realMain(int argc, char** argv) {
-  CLI::App app{"ionmap: reproducible analysis of ion-transport maps (ToF-SIMS, KPFM, SECCM, "
-               "microscopy)",
-               "ionmap"};
+  CLI::App app{
+      "ionmap: reproducible analysis of ion-transport maps (ToF-SIMS, KPFM, SECCM, "
+      "microscopy)",
+      "ionmap"};
   app.set_version_flag("--version", fmt::format("ionmap {} ({})", provenance::programVersion(),
                                                 provenance::gitCommit()));
   app.require_subcommand(1);
@@ -161,7 +169,8 @@ int realMain(int argc, char** argv) {
   run->add_option("--input", inputs, "NAME=PATH: use PATH for the pipeline input NAME");
   run->add_option("--set", sets, "STAGE_ID.KEY=VALUE: override a stage parameter");
   run->add_option("--out", out_dir, "output folder (default: results/<pipeline name>)");
-  run->add_option("--threads", threads, "worker threads (default: all cores)")->check(CLI::Range(1, 1024));
+  run->add_option("--threads", threads, "worker threads (default: all cores)")
+      ->check(CLI::Range(1, 1024));
 
   auto* validate = app.add_subcommand("validate", "check a pipeline without touching data");
   validate->add_option("pipeline", pipeline, "pipeline file (YAML)")->required();
@@ -184,7 +193,8 @@ int realMain(int argc, char** argv) {
 
   std::string sample = "basic";
   std::uint64_t seed = generic::BasicSampleSpec{}.seed;
-  auto* simulate = app.add_subcommand("simulate", "write a synthetic sample dataset with its ground truth");
+  auto* simulate =
+      app.add_subcommand("simulate", "write a synthetic sample dataset with its ground truth");
   simulate->add_option("sample", sample, "which sample (basic)")->check(CLI::IsMember({"basic"}));
   simulate->add_option("--out", out_dir, "folder to write into")->required();
   simulate->add_option("--seed", seed, "random seed");
@@ -209,16 +219,16 @@ int realMain(int argc, char** argv) {
     PipelineSpec spec = loadWithOverrides(pipeline, inputs, sets);
     Plan plan = planPipeline(std::move(spec), reg);
     RunOptions opt;
-    opt.out_dir = out_dir.empty() ? std::filesystem::path("results") /
-                                        std::filesystem::path(pipeline).stem()
-                                  : std::filesystem::path(out_dir);
+    opt.out_dir = out_dir.empty()
+                      ? std::filesystem::path("results") / std::filesystem::path(pipeline).stem()
+                      : std::filesystem::path(out_dir);
     opt.threads = threads;
     opt.command_line = joinArgs(argc, argv);
     const RunSummary s = runPlan(plan, reg, opt);
     std::cout << fmt::format("results: {}\n", std::filesystem::absolute(s.results_file).string());
     std::cout << fmt::format("folder:  {} ({} files, {:.2f} s, {} warning(s))\n",
-                             std::filesystem::absolute(opt.out_dir).string(), s.files.size(), s.seconds,
-                             s.warnings);
+                             std::filesystem::absolute(opt.out_dir).string(), s.files.size(),
+                             s.seconds, s.warnings);
     return 0;
   }
   if (*validate) {
@@ -229,7 +239,8 @@ int realMain(int argc, char** argv) {
       for (const auto& [port, item] : ps.reads) r += (r.empty() ? "" : ", ") + item;
       for (const auto& [port, item] : ps.writes) w += (w.empty() ? "" : ", ") + item;
       std::cout << fmt::format("#{:<2} {:<22} {:<16} reads: {:<28} writes: {}\n", ps.binding.index,
-                               ps.binding.id, ps.binding.stage, r.empty() ? "-" : r, w.empty() ? "-" : w);
+                               ps.binding.id, ps.binding.stage, r.empty() ? "-" : r,
+                               w.empty() ? "-" : w);
     }
     std::cout << fmt::format("{}: valid ({} stages)\n", pipeline, plan.stages.size());
     return 0;

@@ -13,7 +13,9 @@ using test::runIonmap;
 
 const std::string kPipeline = (test::sourceDir() / "pipelines/kpfm-grain-stats.yaml").string();
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 
 TEST(Cli, HelpWorksForEverySubcommand) {
   for (const char* sub : {"run", "validate", "stages", "inspect", "simulate"}) {
@@ -32,7 +34,8 @@ TEST(Cli, UsageMistakesExitWithCode2) {
   EXPECT_EQ(runIonmap({"run", kPipeline, "--threads", "0"}).exit_code, 2);
   const auto r = runIonmap({"run", kPipeline, "--set", "level-kpfm.order=99"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_TRUE(contains(r.err, "parameter 'order' (--set): value 99 is out of range [0, 8]")) << r.err;
+  EXPECT_TRUE(contains(r.err, "parameter 'order' (--set): value 99 is out of range [0, 8]"))
+      << r.err;
 }
 
 TEST(Cli, ValidateAcceptsEveryShippedPipeline) {
@@ -50,7 +53,8 @@ TEST(Cli, ValidateAcceptsEveryShippedPipeline) {
 // Each broken pipeline states the message fragments it must produce in "# expect:" lines.
 TEST(Cli, ValidateRejectsBrokenPipelinesWithTheExpectedMessages) {
   int n = 0;
-  for (const auto& e : std::filesystem::directory_iterator(test::sourceDir() / "tests/pipelines/broken")) {
+  for (const auto& e :
+       std::filesystem::directory_iterator(test::sourceDir() / "tests/pipelines/broken")) {
     std::ifstream in(e.path());
     std::vector<std::string> expects;
     std::string line;
@@ -60,8 +64,11 @@ TEST(Cli, ValidateRejectsBrokenPipelinesWithTheExpectedMessages) {
     ASSERT_FALSE(expects.empty()) << e.path() << " has no '# expect:' line";
     const auto r = runIonmap({"validate", e.path().string()});
     EXPECT_EQ(r.exit_code, 2) << e.path();
-    for (const auto& x : expects) EXPECT_TRUE(contains(r.err, x)) << e.path().filename() << ": wanted '" << x << "' in\n" << r.err;
-    EXPECT_TRUE(contains(r.err, e.path().filename().string())) << "message should name the file: " << r.err;
+    for (const auto& x : expects)
+      EXPECT_TRUE(contains(r.err, x)) << e.path().filename() << ": wanted '" << x << "' in\n"
+                                      << r.err;
+    EXPECT_TRUE(contains(r.err, e.path().filename().string()))
+        << "message should name the file: " << r.err;
     ++n;
   }
   EXPECT_GE(n, 10);
@@ -69,8 +76,9 @@ TEST(Cli, ValidateRejectsBrokenPipelinesWithTheExpectedMessages) {
 
 TEST(Cli, RunRejectsBrokenPipelinesWithoutWritingResults) {
   test::TempDir out;
-  const auto r = runIonmap({"run", (test::sourceDir() / "tests/pipelines/broken/unread-item.yaml").string(), "--out",
-                            (out / "o").string()});
+  const auto r =
+      runIonmap({"run", (test::sourceDir() / "tests/pipelines/broken/unread-item.yaml").string(),
+                 "--out", (out / "o").string()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_FALSE(std::filesystem::exists(out / "o" / "results.h5"));
 }
@@ -79,8 +87,8 @@ TEST(Cli, CorruptTiffIsAProcessingErrorNamingTheFileAndLeavesNoResults) {
   test::TempDir dir;
   std::string bytes = test::readFile(test::samplesDir() / "laser.tif");
   test::writeFile(dir / "corrupt.tif", bytes.substr(0, bytes.size() / 3));
-  const auto r = runIonmap({"run", kPipeline, "--input", "laser=" + (dir / "corrupt.tif").string(), "--out",
-                            (dir / "out").string()});
+  const auto r = runIonmap({"run", kPipeline, "--input", "laser=" + (dir / "corrupt.tif").string(),
+                            "--out", (dir / "out").string()});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_TRUE(contains(r.err, "stage 'read-laser' (#1")) << r.err;
   EXPECT_TRUE(contains(r.err, "corrupt.tif")) << r.err;
@@ -109,8 +117,8 @@ TEST(Cli, UnwritableOutputDirectoryIsRefusedBeforeAnyWork) {
 TEST(Cli, StagesDescribesEveryStageWithTypesDefaultsRangesAndUnits) {
   const auto r = runIonmap({"stages"});
   ASSERT_EQ(r.exit_code, 0);
-  for (const char* s : {"read  [generic]", "level  [generic]", "resample  [generic]", "stats  [generic]",
-                        "write-quicklook  [generic]", "matrix-text", "tiff"}) {
+  for (const char* s : {"read  [generic]", "level  [generic]", "resample  [generic]",
+                        "stats  [generic]", "write-quicklook  [generic]", "matrix-text", "tiff"}) {
     EXPECT_TRUE(contains(r.out, s)) << s;
   }
   EXPECT_TRUE(contains(r.out, "pixel_size     number; default 0; range >= 0; unit um")) << r.out;
@@ -132,7 +140,8 @@ TEST(Cli, InspectShowsFormatGridUnitAndRange) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(contains(r.out, "format:  tiff")) << r.out;
   EXPECT_TRUE(contains(r.out, "512 x 512 px, 0.1 x 0.1 um/px")) << r.out;
-  const auto c = runIonmap({"inspect", (test::samplesDir() / "kpfm.csv").string(), "--pixel-size", "0.4"});
+  const auto c =
+      runIonmap({"inspect", (test::samplesDir() / "kpfm.csv").string(), "--pixel-size", "0.4"});
   EXPECT_TRUE(contains(c.out, "128 x 128 px, 0.4 x 0.4 um/px")) << c.out;
 }
 
@@ -159,11 +168,14 @@ TEST(Cli, ExternalPluginLoadsFromIonmapPluginPathAndRunsInAPipeline) {
   test::writeFile(tmp / "p.yaml",
                   "version: 1\ninputs: {a: a.csv}\nstages:\n"
                   "  - {stage: read, params: {input: a, pixel_size: 1, unit: V}, out: {map: a}}\n"
-                  "  - {stage: example-scale, params: {factor: 1000, unit: mV}, in: {map: a}, out: {map: a_mv}}\n"
+                  "  - {stage: example-scale, params: {factor: 1000, unit: mV}, in: {map: a}, out: "
+                  "{map: a_mv}}\n"
                   "  - {stage: stats, in: {map: a_mv}, out: {table: t}}\n");
-  const auto r = runIonmap({"run", (tmp / "p.yaml").string(), "--out", (tmp / "out").string()}, {env});
+  const auto r =
+      runIonmap({"run", (tmp / "p.yaml").string(), "--out", (tmp / "out").string()}, {env});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_TRUE(contains(test::readFile(tmp / "out" / "t.csv"), ",2500,")) << test::readFile(tmp / "out" / "t.csv");
+  EXPECT_TRUE(contains(test::readFile(tmp / "out" / "t.csv"), ",2500,"))
+      << test::readFile(tmp / "out" / "t.csv");
   // Without the plugin path the stage is unknown, and validation says so.
   const auto v = runIonmap({"validate", (tmp / "p.yaml").string()});
   EXPECT_EQ(v.exit_code, 2);
@@ -171,7 +183,8 @@ TEST(Cli, ExternalPluginLoadsFromIonmapPluginPathAndRunsInAPipeline) {
 }
 
 TEST(Cli, PluginBuiltForAnotherAbiIsRefusedClearly) {
-  const auto r = runIonmap({"stages"}, {std::string("IONMAP_PLUGIN_PATH=") + IONMAP_BAD_ABI_PLUGIN});
+  const auto r =
+      runIonmap({"stages"}, {std::string("IONMAP_PLUGIN_PATH=") + IONMAP_BAD_ABI_PLUGIN});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(contains(r.err, "was built for plugin ABI 999, this ionmap has ABI 1")) << r.err;
 }

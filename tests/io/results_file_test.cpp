@@ -12,8 +12,9 @@ class ResultsFileTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     out_ = new test::TempDir();
-    result_ = test::runIonmap({"run", (test::sourceDir() / "pipelines/kpfm-grain-stats.yaml").string(), "--out",
-                               out_->path().string(), "--threads", "2"});
+    result_ =
+        test::runIonmap({"run", (test::sourceDir() / "pipelines/kpfm-grain-stats.yaml").string(),
+                         "--out", out_->path().string(), "--threads", "2"});
   }
   static void TearDownTestSuite() {
     delete out_;
@@ -29,12 +30,13 @@ test::CliResult ResultsFileTest::result_;
 TEST_F(ResultsFileTest, RunSucceedsAndSaysWhereResultsWent) {
   ASSERT_EQ(result_.exit_code, 0) << result_.err;
   EXPECT_NE(result_.out.find("results: " + h5()), std::string::npos) << result_.out;
-  for (const char* f : {"results.h5", "run.log", "kpfm_on_laser.png", "grains.png", "kpfm-on-grains.png",
-                        "grain_potential.csv", "potential_summary.csv"}) {
+  for (const char* f : {"results.h5", "run.log", "kpfm_on_laser.png", "grains.png",
+                        "kpfm-on-grains.png", "grain_potential.csv", "potential_summary.csv"}) {
     EXPECT_TRUE(std::filesystem::exists(out_->path() / f)) << f;
   }
   for (const auto& e : std::filesystem::directory_iterator(out_->path())) {
-    EXPECT_EQ(e.path().filename().string().rfind(".ionmap-partial", 0), std::string::npos) << "staging left behind";
+    EXPECT_EQ(e.path().filename().string().rfind(".ionmap-partial", 0), std::string::npos)
+        << "staging left behind";
   }
 }
 
@@ -93,16 +95,17 @@ TEST_F(ResultsFileTest, EveryDatasetHasAUnitsAttribute) {
     std::vector<std::string> missing;
     int datasets = 0;
   } v{&f, {}, 0};
-  H5Ovisit(f.id(), H5_INDEX_NAME, H5_ITER_NATIVE,
-           [](hid_t, const char* name, const H5O_info_t* info, void* data) -> herr_t {
-             auto* v = static_cast<Visit*>(data);
-             if (info->type == H5O_TYPE_DATASET) {
-               ++v->datasets;
-               if (v->f->attr(std::string("/") + name, "units").empty()) v->missing.push_back(name);
-             }
-             return 0;
-           },
-           &v);
+  H5Ovisit(
+      f.id(), H5_INDEX_NAME, H5_ITER_NATIVE,
+      [](hid_t, const char* name, const H5O_info_t* info, void* data) -> herr_t {
+        auto* v = static_cast<Visit*>(data);
+        if (info->type == H5O_TYPE_DATASET) {
+          ++v->datasets;
+          if (v->f->attr(std::string("/") + name, "units").empty()) v->missing.push_back(name);
+        }
+        return 0;
+      },
+      &v);
   EXPECT_GT(v.datasets, 50);
   EXPECT_TRUE(v.missing.empty()) << "first without units: " << v.missing.front();
 }
@@ -122,7 +125,8 @@ TEST_F(ResultsFileTest, MapsAreNXdataWithPhysicalAxesAndTheirUnit) {
 
 TEST_F(ResultsFileTest, H5dumpReadsTheFileWhenInstalled) {
   if (std::system("command -v h5dump >/dev/null 2>&1") != 0) GTEST_SKIP() << "h5dump not installed";
-  const std::string cmd = "h5dump -A '" + h5() + "' > '" + (out_->path() / "dump.txt").string() + "' 2>&1";
+  const std::string cmd =
+      "h5dump -A '" + h5() + "' > '" + (out_->path() / "dump.txt").string() + "' 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   const std::string dump = test::readFile(out_->path() / "dump.txt");
   EXPECT_NE(dump.find("NXprocess"), std::string::npos);

@@ -35,7 +35,8 @@ TEST(SurfaceFit, PlaneCoefficientsAreRecoveredInPhysicalUnits) {
 }
 
 TEST(SurfaceFit, QuadraticSurfaceIsRemovedExactlyIgnoringMaskedPixels) {
-  Map m = makeMap(50, 50, 0.1, [](double u, double v) { return 3 - u * u + 0.5 * u * v + 2 * v * v; });
+  Map m =
+      makeMap(50, 50, 0.1, [](double u, double v) { return 3 - u * u + 0.5 * u * v + 2 * v * v; });
   for (int x = 10; x < 20; ++x) {
     m.values(x, 5) = 1e9;  // outliers, masked out
     m.mask(x, 5) = 0;

@@ -72,7 +72,8 @@ TEST(ParamSchema, OutOfRangeValuesAreRejectedNamingStageAndKeyNeverClamped) {
 }
 
 TEST(ParamSchema, WrongTypesAreRejectedWithWhatWasExpected) {
-  EXPECT_NE(errorOf("order", scalar("2.5")).find("expected an integer, got '2.5'"), std::string::npos);
+  EXPECT_NE(errorOf("order", scalar("2.5")).find("expected an integer, got '2.5'"),
+            std::string::npos);
   EXPECT_NE(errorOf("size", scalar("big")).find("expected a finite number"), std::string::npos);
   EXPECT_NE(errorOf("size", scalar("nan")).find("expected a finite number"), std::string::npos);
   EXPECT_NE(errorOf("flag", scalar("maybe")).find("expected true or false"), std::string::npos);

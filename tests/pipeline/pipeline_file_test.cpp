@@ -51,18 +51,22 @@ TEST(PipelineFile, ParsesStagesPortsParamsAndResolvesInputPaths) {
 
 TEST(PipelineFile, StructuralMistakesNameFileAndLine) {
   EXPECT_NE(parseError("name: x\nstages: []\n").find("missing 'version: 1'"), std::string::npos);
-  EXPECT_NE(parseError("version: 7\nstages: [{stage: read}]\n").find("p.yaml:1: unsupported pipeline version '7'"),
+  EXPECT_NE(parseError("version: 7\nstages: [{stage: read}]\n")
+                .find("p.yaml:1: unsupported pipeline version '7'"),
             std::string::npos);
   EXPECT_NE(parseError("version: 1\nstages: []\n").find("non-empty list"), std::string::npos);
-  EXPECT_NE(parseError("version: 1\nstage:\n  - stage: read\n").find("p.yaml:2: unknown key 'stage'"),
-            std::string::npos);
-  EXPECT_NE(parseError("version: 1\nstages:\n  - stage: read\n    parms: {}\n").find("unknown key 'parms' in stage #1"),
+  EXPECT_NE(
+      parseError("version: 1\nstage:\n  - stage: read\n").find("p.yaml:2: unknown key 'stage'"),
+      std::string::npos);
+  EXPECT_NE(parseError("version: 1\nstages:\n  - stage: read\n    parms: {}\n")
+                .find("unknown key 'parms' in stage #1"),
             std::string::npos);
   EXPECT_NE(parseError("version: 1\nstages:\n  - {stage: read, id: a}\n  - {stage: level, id: a}\n")
                 .find("stage id 'a' is used twice"),
             std::string::npos);
   EXPECT_NE(parseError("version: 1\nstages: [\n").find("not valid YAML"), std::string::npos);
-  EXPECT_NE(parseError("version: 1\nstages:\n  - {stage: read, out: {map: 'a/b'}}\n").find("item name 'a/b'"),
+  EXPECT_NE(parseError("version: 1\nstages:\n  - {stage: read, out: {map: 'a/b'}}\n")
+                .find("item name 'a/b'"),
             std::string::npos);
 }
 
@@ -118,13 +122,16 @@ TEST_F(PlanTest, AValidPipelinePlansWithDeclaredReadsAndWrites) {
 
 TEST_F(PlanTest, UnknownStagesAreNamedWithTheKnownOnes) {
   const auto e = planError("  - {stage: smooth}\n");
-  EXPECT_NE(e.find("stage 'smooth' (#1, p.yaml:4): unknown stage 'smooth'"), std::string::npos) << e;
+  EXPECT_NE(e.find("stage 'smooth' (#1, p.yaml:4): unknown stage 'smooth'"), std::string::npos)
+      << e;
   EXPECT_NE(e.find("known stages:"), std::string::npos);
 }
 
 TEST_F(PlanTest, ReadingAnItemNoStageWritesIsRejected) {
   const auto e = planError("  - {stage: level, in: {map: ghost}}\n");
-  EXPECT_NE(e.find("reads item 'ghost' (port 'map'), but no earlier stage writes it"), std::string::npos) << e;
+  EXPECT_NE(e.find("reads item 'ghost' (port 'map'), but no earlier stage writes it"),
+            std::string::npos)
+      << e;
 }
 
 TEST_F(PlanTest, ItemsOfTheWrongKindAreRejected) {
@@ -136,14 +143,17 @@ TEST_F(PlanTest, ItemsOfTheWrongKindAreRejected) {
 }
 
 TEST_F(PlanTest, UnboundRequiredPortsAndUnknownPortsAreRejected) {
-  EXPECT_NE(planError("  - {stage: level}\n").find("input port 'map' (map) is not bound"), std::string::npos);
-  EXPECT_NE(planError("  - {stage: read, params: {input: a}, out: {mapp: x}}\n").find("names the port 'mapp'"),
+  EXPECT_NE(planError("  - {stage: level}\n").find("input port 'map' (map) is not bound"),
+            std::string::npos);
+  EXPECT_NE(planError("  - {stage: read, params: {input: a}, out: {mapp: x}}\n")
+                .find("names the port 'mapp'"),
             std::string::npos);
 }
 
 TEST_F(PlanTest, MissingAndUndeclaredInputFilesAreRejectedBeforeRunning) {
   std::filesystem::remove(csv);
-  EXPECT_NE(planError("  - {stage: read, params: {input: a}}\n").find("does not exist"), std::string::npos);
+  EXPECT_NE(planError("  - {stage: read, params: {input: a}}\n").find("does not exist"),
+            std::string::npos);
   EXPECT_NE(planError("  - {stage: read, params: {input: b}}\n").find("input 'b' is not declared"),
             std::string::npos);
 }

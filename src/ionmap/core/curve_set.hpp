@@ -15,8 +15,8 @@ struct CurveChannel {
 };
 
 struct Curve {
-  double x = 0.0;  // µm
-  double y = 0.0;  // µm
+  double x = 0.0;                            // µm
+  double y = 0.0;                            // µm
   std::vector<std::vector<double>> samples;  // samples[channel][i]
 };
 

@@ -8,7 +8,9 @@
 
 namespace ionmap::cvb {
 
-inline cv::Mat view(Image<double>& im) { return cv::Mat(im.height(), im.width(), CV_64F, im.data()); }
+inline cv::Mat view(Image<double>& im) {
+  return cv::Mat(im.height(), im.width(), CV_64F, im.data());
+}
 inline cv::Mat view(const Image<double>& im) {
   return cv::Mat(im.height(), im.width(), CV_64F, const_cast<double*>(im.data()));
 }

@@ -45,8 +45,7 @@ class InputError : public Error {
 // Valid input that a computation cannot handle (singular fit, empty overlap, ...).
 class ProcessingError : public Error {
  public:
-  explicit ProcessingError(const std::string& message)
-      : Error(ErrorKind::kProcessing, message) {}
+  explicit ProcessingError(const std::string& message) : Error(ErrorKind::kProcessing, message) {}
 };
 
 }  // namespace ionmap

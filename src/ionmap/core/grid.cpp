@@ -17,12 +17,12 @@ Transform2D Grid::pixelToPhysical() const {
   return Transform2D::fromMatrix({a, b, tx, d, e, ty}, Transform2D::Kind::kAffine);
 }
 
-Point2 Grid::centre(int col, int row) const { return pixelToPhysical().apply({1.0 * col, 1.0 * row}); }
+Point2 Grid::centre(int col, int row) const {
+  return pixelToPhysical().apply({1.0 * col, 1.0 * row});
+}
 
 bool Grid::sameAs(const Grid& o, double rel_tol) const {
-  auto close = [&](double a, double b, double scale) {
-    return std::abs(a - b) <= rel_tol * scale;
-  };
+  auto close = [&](double a, double b, double scale) { return std::abs(a - b) <= rel_tol * scale; };
   const double scale = std::max(std::abs(pixel_x), std::abs(pixel_y));
   return width == o.width && height == o.height && close(pixel_x, o.pixel_x, scale) &&
          close(pixel_y, o.pixel_y, scale) && close(origin_x, o.origin_x, scale) &&
@@ -31,9 +31,9 @@ bool Grid::sameAs(const Grid& o, double rel_tol) const {
 
 std::string Grid::describe() const {
   if (!calibrated) return fmt::format("{} x {} px, uncalibrated (no pixel size)", width, height);
-  std::string s = fmt::format("{} x {} px, {:.6g} x {:.6g} um/px ({:.6g} x {:.6g} um), origin ({:.6g}, {:.6g}) um",
-                              width, height, pixel_x, pixel_y, extentX(), extentY(), origin_x,
-                              origin_y);
+  std::string s = fmt::format(
+      "{} x {} px, {:.6g} x {:.6g} um/px ({:.6g} x {:.6g} um), origin ({:.6g}, {:.6g}) um", width,
+      height, pixel_x, pixel_y, extentX(), extentY(), origin_x, origin_y);
   if (rotation != 0.0) s += fmt::format(", rotated {:.4g} deg", rotation * 180.0 / M_PI);
   return s;
 }

@@ -46,26 +46,39 @@ State& state() {
 
 spdlog::level::level_enum toSpd(Level l) {
   switch (l) {
-    case Level::kDebug: return spdlog::level::debug;
-    case Level::kInfo: return spdlog::level::info;
-    case Level::kWarn: return spdlog::level::warn;
-    case Level::kError: return spdlog::level::err;
-    case Level::kOff: return spdlog::level::off;
+    case Level::kDebug:
+      return spdlog::level::debug;
+    case Level::kInfo:
+      return spdlog::level::info;
+    case Level::kWarn:
+      return spdlog::level::warn;
+    case Level::kError:
+      return spdlog::level::err;
+    case Level::kOff:
+      return spdlog::level::off;
   }
   return spdlog::level::info;
 }
 
 }  // namespace
 
-void debug(const std::string& m) { state().logger->debug(m); }
-void info(const std::string& m) { state().logger->info(m); }
+void debug(const std::string& m) {
+  state().logger->debug(m);
+}
+void info(const std::string& m) {
+  state().logger->info(m);
+}
 void warn(const std::string& m) {
   ++g_warnings;
   state().logger->warn(m);
 }
-void error(const std::string& m) { state().logger->error(m); }
+void error(const std::string& m) {
+  state().logger->error(m);
+}
 
-void setConsoleLevel(Level level) { state().console->set_level(toSpd(level)); }
+void setConsoleLevel(Level level) {
+  state().console->set_level(toSpd(level));
+}
 
 void openFile(const std::string& path) {
   auto& s = state();
@@ -92,6 +105,8 @@ void closeFile() {
   }
 }
 
-std::size_t warningCount() { return g_warnings.load(); }
+std::size_t warningCount() {
+  return g_warnings.load();
+}
 
 }  // namespace ionmap::log

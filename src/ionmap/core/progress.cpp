@@ -21,17 +21,20 @@ Progress::Progress(std::string label, std::size_t total)
 }
 
 Progress::~Progress() {
-  if (enabled_) draw(done_.load(), true);
+  if (enabled_ && drawn_) draw(done_.load(), true);
 }
 
 void Progress::advance(std::size_t n) {
   const std::size_t done = done_.fetch_add(n) + n;
   if (!enabled_) return;
   const auto now = std::chrono::steady_clock::now();
+  // Only long work gets a bar: nothing is drawn during the first half second.
+  if (now - start_ < std::chrono::milliseconds(500)) return;
   if (now - last_draw_ < std::chrono::milliseconds(100) && done < total_) return;
   std::unique_lock<std::mutex> lock(mutex_, std::try_to_lock);
   if (!lock.owns_lock()) return;
   last_draw_ = now;
+  drawn_ = true;
   draw(done, false);
 }
 
@@ -44,8 +47,8 @@ void Progress::draw(std::size_t done, bool final) {
   char bar[kWidth + 1];
   for (int i = 0; i < kWidth; ++i) bar[i] = i < filled ? '#' : '.';
   bar[kWidth] = '\0';
-  std::fprintf(stderr, "\r%-24.24s [%s] %5.1f%%  %.1f s%s", label_.c_str(), bar, 100.0 * frac,
-               secs, final ? "\n" : "");
+  std::fprintf(stderr, "\r%-24.24s [%s] %5.1f%%  %.1f s%s", label_.c_str(), bar, 100.0 * frac, secs,
+               final ? "\n" : "");
   std::fflush(stderr);
 }
 

@@ -1,6 +1,6 @@
 // A progress bar for long work, drawn on stderr only when stderr is a terminal and CI is not
-// set (so logs and CI output stay clean). advance() is thread-safe and cheap: call it from
-// TBB loops freely.
+// set (so logs and CI output stay clean), and only once the work has taken half a second. advance()
+// is thread-safe and cheap: call it from TBB loops freely.
 #pragma once
 
 #include <atomic>
@@ -27,6 +27,7 @@ class Progress {
   std::string label_;
   std::size_t total_;
   bool enabled_;
+  bool drawn_ = false;  // written under mutex_; read in the destructor after all advance()s
   std::atomic<std::size_t> done_{0};
   std::mutex mutex_;
   std::chrono::steady_clock::time_point last_draw_;

@@ -15,8 +15,8 @@ namespace ionmap {
 
 void InMemorySpectra::read(std::size_t index, Spectrum& out) const {
   if (index >= spectra_.size()) {
-    throw ProcessingError(fmt::format("spectrum {} requested, only {} exist", index,
-                                      spectra_.size()));
+    throw ProcessingError(
+        fmt::format("spectrum {} requested, only {} exist", index, spectra_.size()));
   }
   out = spectra_[index];
 }
@@ -25,10 +25,12 @@ std::size_t binaryTypeSize(BinaryType t) {
   switch (t) {
     case BinaryType::kFloat32:
     case BinaryType::kInt32:
-    case BinaryType::kUInt32: return 4;
+    case BinaryType::kUInt32:
+      return 4;
     case BinaryType::kFloat64:
     case BinaryType::kInt64:
-    case BinaryType::kUInt64: return 8;
+    case BinaryType::kUInt64:
+      return 8;
   }
   return 8;
 }
@@ -79,8 +81,8 @@ void RawFileSpectra::readArray(const ArrayLocation& loc, std::vector<double>& ou
   std::vector<unsigned char> buf(loc.length * esize);
   std::size_t done = 0;
   while (done < buf.size()) {
-    const ssize_t r = ::pread(fd_, buf.data() + done, buf.size() - done,
-                              static_cast<off_t>(loc.offset + done));
+    const ssize_t r =
+        ::pread(fd_, buf.data() + done, buf.size() - done, static_cast<off_t>(loc.offset + done));
     if (r <= 0) {
       throw InputError(path_, loc.offset + done,
                        r == 0 ? "unexpected end of file (was the file truncated while open?)"
@@ -90,12 +92,24 @@ void RawFileSpectra::readArray(const ArrayLocation& loc, std::vector<double>& ou
   }
   out.resize(loc.length);
   switch (loc.type) {
-    case BinaryType::kFloat32: convert<float>(buf.data(), loc.length, out); break;
-    case BinaryType::kFloat64: convert<double>(buf.data(), loc.length, out); break;
-    case BinaryType::kInt32: convert<std::int32_t>(buf.data(), loc.length, out); break;
-    case BinaryType::kInt64: convert<std::int64_t>(buf.data(), loc.length, out); break;
-    case BinaryType::kUInt32: convert<std::uint32_t>(buf.data(), loc.length, out); break;
-    case BinaryType::kUInt64: convert<std::uint64_t>(buf.data(), loc.length, out); break;
+    case BinaryType::kFloat32:
+      convert<float>(buf.data(), loc.length, out);
+      break;
+    case BinaryType::kFloat64:
+      convert<double>(buf.data(), loc.length, out);
+      break;
+    case BinaryType::kInt32:
+      convert<std::int32_t>(buf.data(), loc.length, out);
+      break;
+    case BinaryType::kInt64:
+      convert<std::int64_t>(buf.data(), loc.length, out);
+      break;
+    case BinaryType::kUInt32:
+      convert<std::uint32_t>(buf.data(), loc.length, out);
+      break;
+    case BinaryType::kUInt64:
+      convert<std::uint64_t>(buf.data(), loc.length, out);
+      break;
   }
 }
 

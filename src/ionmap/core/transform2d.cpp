@@ -32,9 +32,8 @@ Transform2D Transform2D::after(const Transform2D& first) const {
   const auto& a = m_;
   const auto& b = first.m_;
   Transform2D t;
-  t.m_ = {a[0] * b[0] + a[1] * b[3],        a[0] * b[1] + a[1] * b[4],
-          a[0] * b[2] + a[1] * b[5] + a[2], a[3] * b[0] + a[4] * b[3],
-          a[3] * b[1] + a[4] * b[4],        a[3] * b[2] + a[4] * b[5] + a[5]};
+  t.m_ = {a[0] * b[0] + a[1] * b[3], a[0] * b[1] + a[1] * b[4], a[0] * b[2] + a[1] * b[5] + a[2],
+          a[3] * b[0] + a[4] * b[3], a[3] * b[1] + a[4] * b[4], a[3] * b[2] + a[4] * b[5] + a[5]};
   t.kind_ = kind_ > first.kind_ ? kind_ : first.kind_;
   return t;
 }
@@ -52,18 +51,23 @@ Transform2D Transform2D::inverse() const {
 
 const char* Transform2D::kindName(Kind k) {
   switch (k) {
-    case Kind::kIdentity: return "identity";
-    case Kind::kTranslation: return "translation";
-    case Kind::kRigid: return "rigid";
-    case Kind::kSimilarity: return "similarity";
-    case Kind::kAffine: return "affine";
+    case Kind::kIdentity:
+      return "identity";
+    case Kind::kTranslation:
+      return "translation";
+    case Kind::kRigid:
+      return "rigid";
+    case Kind::kSimilarity:
+      return "similarity";
+    case Kind::kAffine:
+      return "affine";
   }
   return "affine";
 }
 
 Transform2D::Kind Transform2D::kindFromName(const std::string& name) {
-  for (Kind k : {Kind::kIdentity, Kind::kTranslation, Kind::kRigid, Kind::kSimilarity,
-                 Kind::kAffine}) {
+  for (Kind k :
+       {Kind::kIdentity, Kind::kTranslation, Kind::kRigid, Kind::kSimilarity, Kind::kAffine}) {
     if (name == kindName(k)) return k;
   }
   throw UsageError("unknown transform kind '" + name +

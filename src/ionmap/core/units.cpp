@@ -33,10 +33,10 @@ std::optional<double> lengthToMicrometres(const std::string& unit) {
 std::string pretty(const std::string& unit) {
   std::string out;
   for (std::size_t i = 0; i < unit.size(); ++i) {
-    const bool um_here = unit.compare(i, 2, "um") == 0 &&
-                         (i == 0 || !std::isalpha(static_cast<unsigned char>(unit[i - 1]))) &&
-                         (i + 2 == unit.size() ||
-                          !std::isalpha(static_cast<unsigned char>(unit[i + 2])));
+    const bool um_here =
+        unit.compare(i, 2, "um") == 0 &&
+        (i == 0 || !std::isalpha(static_cast<unsigned char>(unit[i - 1]))) &&
+        (i + 2 == unit.size() || !std::isalpha(static_cast<unsigned char>(unit[i + 2])));
     if (um_here) {
       out += "\xC2\xB5m";
       ++i;

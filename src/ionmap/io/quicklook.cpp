@@ -89,9 +89,9 @@ void applyColormap(const cv::Mat& gray8, cv::Mat& bgr, const std::string& name) 
     cv::applyColorMap(gray8, bgr, coolwarmLut());
   } else {
     static const std::pair<const char*, int> maps[] = {
-        {"viridis", cv::COLORMAP_VIRIDIS}, {"inferno", cv::COLORMAP_INFERNO},
-        {"magma", cv::COLORMAP_MAGMA},     {"plasma", cv::COLORMAP_PLASMA},
-        {"cividis", cv::COLORMAP_CIVIDIS}, {"turbo", cv::COLORMAP_TURBO},
+        {"viridis", cv::COLORMAP_VIRIDIS},  {"inferno", cv::COLORMAP_INFERNO},
+        {"magma", cv::COLORMAP_MAGMA},      {"plasma", cv::COLORMAP_PLASMA},
+        {"cividis", cv::COLORMAP_CIVIDIS},  {"turbo", cv::COLORMAP_TURBO},
         {"twilight", cv::COLORMAP_TWILIGHT}};
     for (const auto& [n, id] : maps) {
       if (name == n) {
@@ -99,8 +99,7 @@ void applyColormap(const cv::Mat& gray8, cv::Mat& bgr, const std::string& name) 
         return;
       }
     }
-    throw ProcessingError("unknown colormap '" + name + "'; choose one of " +
-                          quicklookColormaps());
+    throw ProcessingError("unknown colormap '" + name + "'; choose one of " + quicklookColormaps());
   }
 }
 
@@ -210,8 +209,7 @@ bool isQuicklookColormap(const std::string& name) {
   return !name.empty() && all.find(", " + name + ",") != std::string::npos;
 }
 
-void writeQuicklook(const Map& map, const std::filesystem::path& png,
-                    const QuicklookOptions& opt) {
+void writeQuicklook(const Map& map, const std::filesystem::path& png, const QuicklookOptions& opt) {
   map.checkConsistent();
   std::vector<double> valid;
   valid.reserve(map.values.size());
@@ -251,8 +249,7 @@ void writeQuicklook(const Map& map, const std::filesystem::path& png,
     if (!opt.boundaries->labels.sameSize(map.values)) {
       throw ProcessingError(fmt::format(
           "quicklook of '{}': boundary labels are {} x {}, the map is {} x {} (resample first)",
-          map.name, opt.boundaries->width(), opt.boundaries->height(), map.width(),
-          map.height()));
+          map.name, opt.boundaries->width(), opt.boundaries->height(), map.width(), map.height()));
     }
     color.setTo(kWhite, boundaryMask(*opt.boundaries));
   }
@@ -267,7 +264,8 @@ void writeQuicklook(const Map& map, const std::filesystem::path& png,
   // Colorbar: top = hi, bottom = lo.
   cv::Mat ramp(layout.bar.height, 1, CV_8U);
   for (int r = 0; r < ramp.rows; ++r) {
-    ramp.at<uchar>(r) = static_cast<uchar>(255.0 * (ramp.rows - 1 - r) / std::max(1, ramp.rows - 1) + 0.5);
+    ramp.at<uchar>(r) =
+        static_cast<uchar>(255.0 * (ramp.rows - 1 - r) / std::max(1, ramp.rows - 1) + 0.5);
   }
   cv::Mat ramp_color;
   applyColormap(ramp, ramp_color, opt.colormap);
@@ -277,7 +275,8 @@ void writeQuicklook(const Map& map, const std::filesystem::path& png,
   const int ticks = 5;
   for (int k = 0; k < ticks; ++k) {
     const double frac = static_cast<double>(k) / (ticks - 1);
-    const int y = layout.bar.y + static_cast<int>(std::lround((1.0 - frac) * (layout.bar.height - 1)));
+    const int y =
+        layout.bar.y + static_cast<int>(std::lround((1.0 - frac) * (layout.bar.height - 1)));
     const double v = lo + frac * (hi - lo);
     cv::line(canvas, {layout.bar.x + layout.bar.width, y}, {layout.bar.x + layout.bar.width + 4, y},
              kBlack, 1);
@@ -288,7 +287,8 @@ void writeQuicklook(const Map& map, const std::filesystem::path& png,
   drawText(canvas, unit, {layout.bar.x - 2, layout.bar.y - 6}, 0.45, kBlack);
 
   std::string title = opt.title;
-  if (title.empty()) title = map.name + (map.unit.empty() ? "" : " [" + units::pretty(map.unit) + "]");
+  if (title.empty())
+    title = map.name + (map.unit.empty() ? "" : " [" + units::pretty(map.unit) + "]");
   drawTitle(canvas, title);
   writePng(canvas, png);
 }
@@ -300,9 +300,9 @@ void writeLabelQuicklook(const LabelMap& labels, const std::filesystem::path& pn
   const auto max_label = static_cast<std::uint32_t>(std::max(0, labels.maxLabel()));
   cv::Mat hsv(1, static_cast<int>(max_label) + 1, CV_8UC3);
   for (std::uint32_t l = 0; l <= max_label; ++l) {
-    hsv.at<cv::Vec3b>(0, static_cast<int>(l)) =
-        cv::Vec3b(static_cast<uchar>(std::fmod(l * 0.618033988749895, 1.0) * 180.0),
-                  static_cast<uchar>(150 + (l * 37) % 100), static_cast<uchar>(170 + (l * 53) % 80));
+    hsv.at<cv::Vec3b>(0, static_cast<int>(l)) = cv::Vec3b(
+        static_cast<uchar>(std::fmod(l * 0.618033988749895, 1.0) * 180.0),
+        static_cast<uchar>(150 + (l * 37) % 100), static_cast<uchar>(170 + (l * 53) % 80));
   }
   cv::Mat palette;
   cv::cvtColor(hsv, palette, cv::COLOR_HSV2BGR);
@@ -320,8 +320,8 @@ void writeLabelQuicklook(const LabelMap& labels, const std::filesystem::path& pn
   cv::Mat canvas(layout.canvas, CV_8UC3, kWhite);
   shown.copyTo(canvas(layout.image));
   drawScaleBar(canvas, layout.image, labels.grid, s);
-  drawTitle(canvas, title.empty() ? fmt::format("{} ({} labels)", labels.name, labels.maxLabel())
-                                  : title);
+  drawTitle(canvas,
+            title.empty() ? fmt::format("{} ({} labels)", labels.name, labels.maxLabel()) : title);
   writePng(canvas, png);
 }
 

@@ -10,10 +10,10 @@
 namespace ionmap {
 
 struct QuicklookOptions {
-  std::string title;                  // "" = map name and unit
-  std::string colormap = "viridis";   // see quicklookColormaps()
-  double vmin = 0.0, vmax = 0.0;      // used when vmin < vmax; else percentiles
-  double clip_percent = 1.0;          // auto range: [p, 100 − p] percentiles of valid values
+  std::string title;                     // "" = map name and unit
+  std::string colormap = "viridis";      // see quicklookColormaps()
+  double vmin = 0.0, vmax = 0.0;         // used when vmin < vmax; else percentiles
+  double clip_percent = 1.0;             // auto range: [p, 100 − p] percentiles of valid values
   const LabelMap* boundaries = nullptr;  // draw region boundaries (same grid size required)
 };
 

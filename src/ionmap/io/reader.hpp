@@ -31,9 +31,9 @@ struct Dataset {
 
 // What the pipeline knows that the file may not.
 struct ReadOptions {
-  double pixel_x = 0.0;  // µm; 0 = take from the file
-  double pixel_y = 0.0;  // µm; 0 = same as pixel_x
-  std::string unit;      // value unit; "" = from the file
+  double pixel_x = 0.0;                    // µm; 0 = take from the file
+  double pixel_y = 0.0;                    // µm; 0 = same as pixel_x
+  std::string unit;                        // value unit; "" = from the file
   std::vector<std::string> channel_names;  // e.g. mass labels for a TIFF stack
 };
 

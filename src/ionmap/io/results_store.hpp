@@ -69,8 +69,7 @@ class ResultsWriter {
   void writeLabelMap(const std::string& name, const LabelMap& labels,
                      const std::string& written_by);
   void writeTable(const std::string& name, const Table& table, const std::string& written_by);
-  void writeTransform(const std::string& name, const Transform2D& t,
-                      const std::string& written_by);
+  void writeTransform(const std::string& name, const Transform2D& t, const std::string& written_by);
   void writeCurveSet(const std::string& name, const CurveSet& curves,
                      const std::string& written_by);
   void writeSpectrumImage(const std::string& name, const SpectrumImage& spectra,

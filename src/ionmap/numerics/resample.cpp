@@ -5,6 +5,7 @@
 #include <tbb/parallel_for.h>
 
 #include "ionmap/core/error.hpp"
+#include "ionmap/core/progress.hpp"
 
 namespace ionmap {
 namespace {
@@ -27,7 +28,9 @@ bool inField(double sx, double sy, int w, int h) {
   return sx >= -0.5 && sy >= -0.5 && sx <= w - 0.5 && sy <= h - 0.5;
 }
 
-int clampi(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
+int clampi(int v, int lo, int hi) {
+  return v < lo ? lo : (v > hi ? hi : v);
+}
 
 }  // namespace
 
@@ -45,7 +48,9 @@ Map resampleMap(const Map& src, const Grid& target, const Transform2D& source_to
   Map out(src.name, target, src.unit);
   out.metadata = src.metadata;
   const int w = src.width(), h = src.height();
+  Progress progress("resample " + src.name, static_cast<std::size_t>(target.height));
   tbb::parallel_for(0, target.height, [&](int ty) {
+    progress.advance();
     for (int tx = 0; tx < target.width; ++tx) {
       const Point2 s = m.apply({1.0 * tx, 1.0 * ty});
       double value = 0;
@@ -62,7 +67,8 @@ Map resampleMap(const Map& src, const Grid& target, const Transform2D& source_to
         const int hi = method == Interpolation::kLinear ? 1 : 2;
         double wsum = 0;
         for (int j = lo; j <= hi && ok; ++j) {
-          const double wy = method == Interpolation::kLinear ? (j == 0 ? 1 - fy : fy) : keys(j - fy);
+          const double wy =
+              method == Interpolation::kLinear ? (j == 0 ? 1 - fy : fy) : keys(j - fy);
           if (wy == 0) continue;
           const int y = clampi(y0 + j, 0, h - 1);
           for (int i = lo; i <= hi; ++i) {

@@ -20,10 +20,10 @@ Summary summarize(std::vector<double> values);
 
 struct LabelSummary {
   std::int32_t label = 0;
-  std::size_t pixels = 0;  // pixels carrying the label (valid or not)
-  double area_um2 = 0;     // pixels × pixel area
+  std::size_t pixels = 0;                 // pixels carrying the label (valid or not)
+  double area_um2 = 0;                    // pixels × pixel area
   double centroid_x = 0, centroid_y = 0;  // µm, physical frame
-  Summary values;          // over pixels that carry the label and are valid in the map
+  Summary values;  // over pixels that carry the label and are valid in the map
 };
 
 // Statistics of `map` inside each label > 0 of `labels`, in label order. The two must share

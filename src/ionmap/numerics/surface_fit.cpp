@@ -4,15 +4,17 @@
 #include <cmath>
 #include <limits>
 
-#include <Eigen/Dense>
 #include <fmt/format.h>
+#include <Eigen/Dense>
 
 #include "ionmap/core/error.hpp"
 
 namespace ionmap {
 namespace {
 
-int termCount(int order) { return (order + 1) * (order + 2) / 2; }
+int termCount(int order) {
+  return (order + 1) * (order + 2) / 2;
+}
 
 // Local coordinates of a pixel centre relative to the map centre, in µm (unrotated frame:
 // a background is a property of the scan, so it lives in the map's own axes).
@@ -39,9 +41,10 @@ SurfaceFit fitPolynomialSurface(const Map& map, int order) {
   const int n_terms = termCount(order);
   const std::size_t n = map.countValid();
   if (n < static_cast<std::size_t>(n_terms)) {
-    throw ProcessingError(fmt::format("map '{}': {} valid pixels cannot fit a surface of order {} "
-                                      "({} terms)",
-                                      map.name, n, order, n_terms));
+    throw ProcessingError(
+        fmt::format("map '{}': {} valid pixels cannot fit a surface of order {} "
+                    "({} terms)",
+                    map.name, n, order, n_terms));
   }
   // Scale coordinates to about [-1, 1] so that the normal matrix stays well conditioned.
   const double su = std::max(1e-300, 0.5 * map.grid.extentX());
@@ -65,9 +68,10 @@ SurfaceFit fitPolynomialSurface(const Map& map, int order) {
   b.conservativeResize(r);
   Eigen::ColPivHouseholderQR<Eigen::MatrixXd> qr(a);
   if (qr.rank() < n_terms) {
-    throw ProcessingError(fmt::format("map '{}': the valid pixels do not determine a surface of "
-                                      "order {} (rank {} of {}; are they all on one line?)",
-                                      map.name, order, qr.rank(), n_terms));
+    throw ProcessingError(
+        fmt::format("map '{}': the valid pixels do not determine a surface of "
+                    "order {} (rank {} of {}; are they all on one line?)",
+                    map.name, order, qr.rank(), n_terms));
   }
   const Eigen::VectorXd c = qr.solve(b);
   SurfaceFit fit;

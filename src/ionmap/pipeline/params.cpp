@@ -11,12 +11,18 @@ namespace ionmap {
 
 const char* paramTypeName(ParamType t) {
   switch (t) {
-    case ParamType::kBool: return "bool";
-    case ParamType::kInt: return "integer";
-    case ParamType::kDouble: return "number";
-    case ParamType::kString: return "string";
-    case ParamType::kChoice: return "choice";
-    case ParamType::kDoubleList: return "list of numbers";
+    case ParamType::kBool:
+      return "bool";
+    case ParamType::kInt:
+      return "integer";
+    case ParamType::kDouble:
+      return "number";
+    case ParamType::kString:
+      return "string";
+    case ParamType::kChoice:
+      return "choice";
+    case ParamType::kDoubleList:
+      return "list of numbers";
   }
   return "?";
 }
@@ -123,8 +129,7 @@ int toInt(const ParamInput& in, const ParamSpec& spec, const std::string& contex
 double toDouble(const ParamInput& in, const ParamSpec& spec, const std::string& context) {
   double v = 0;
   if (!parseDouble(scalarOf(in, context, "a number"), v)) {
-    throw UsageError(
-        fmt::format("{}: expected a finite number, got '{}'", context, in.scalar));
+    throw UsageError(fmt::format("{}: expected a finite number, got '{}'", context, in.scalar));
   }
   checkRange(v, spec, context);
   return v;
@@ -163,8 +168,8 @@ std::vector<double> toDoubleList(const ParamInput& in, const ParamSpec& spec,
   for (std::size_t i = 0; i < items.size(); ++i) {
     double v = 0;
     if (!parseDouble(items[i], v)) {
-      throw UsageError(fmt::format("{}: element {} is not a finite number: '{}'", context,
-                                   i + 1, items[i]));
+      throw UsageError(
+          fmt::format("{}: element {} is not a finite number: '{}'", context, i + 1, items[i]));
     }
     checkRange(v, spec, fmt::format("{}, element {}", context, i + 1));
     out.push_back(v);
@@ -172,7 +177,9 @@ std::vector<double> toDoubleList(const ParamInput& in, const ParamSpec& spec,
   return out;
 }
 
-std::string format(double v) { return fmt::format("{:.10g}", v); }
+std::string format(double v) {
+  return fmt::format("{:.10g}", v);
+}
 
 std::string format(const std::vector<double>& v) {
   std::string s = "[";

@@ -73,8 +73,8 @@ std::string format(const std::vector<double>& v);
 template <class P>
 class ParamSchema {
  public:
-  using Member = std::variant<bool P::*, int P::*, double P::*, std::string P::*,
-                              std::vector<double> P::*>;
+  using Member =
+      std::variant<bool P::*, int P::*, double P::*, std::string P::*, std::vector<double> P::*>;
 
   ParamSchema& flag(const std::string& key, bool P::*m, const std::string& help) {
     return add(key, ParamType::kBool, m, Range::any(), "", help);
@@ -90,14 +90,14 @@ class ParamSchema {
   ParamSchema& text(const std::string& key, std::string P::*m, const std::string& help) {
     return add(key, ParamType::kString, m, Range::any(), "", help);
   }
-  ParamSchema& choice(const std::string& key, std::string P::*m,
-                      std::vector<std::string> choices, const std::string& help) {
+  ParamSchema& choice(const std::string& key, std::string P::*m, std::vector<std::string> choices,
+                      const std::string& help) {
     add(key, ParamType::kChoice, m, Range::any(), "", help);
     entries_.back().spec.choices = std::move(choices);
     return *this;
   }
-  ParamSchema& reals(const std::string& key, std::vector<double> P::*m, std::size_t size,
-                     Range r, const std::string& unit, const std::string& help) {
+  ParamSchema& reals(const std::string& key, std::vector<double> P::*m, std::size_t size, Range r,
+                     const std::string& unit, const std::string& help) {
     add(key, ParamType::kDoubleList, m, r, unit, help);
     entries_.back().spec.list_size = size;
     return *this;
@@ -111,12 +111,11 @@ class ParamSchema {
 
   // Sets `key` on `obj` from text; `context` names the stage ("stage 'level' (#3)").
   // Throws UsageError for unknown keys, wrong types and out-of-range values.
-  void set(P& obj, const std::string& key, const ParamInput& in,
-           const std::string& context) const {
+  void set(P& obj, const std::string& key, const ParamInput& in, const std::string& context) const {
     const Entry* e = find(key);
     if (!e) throw unknownKey(key, context);
-    const std::string where = context + ", parameter '" + key + "'" +
-                              (in.where.empty() ? "" : " (" + in.where + ")");
+    const std::string where =
+        context + ", parameter '" + key + "'" + (in.where.empty() ? "" : " (" + in.where + ")");
     std::visit(
         [&](auto member) {
           using T = std::decay_t<decltype(obj.*member)>;
@@ -149,8 +148,8 @@ class ParamSchema {
   };
 
   template <class M>
-  ParamSchema& add(const std::string& key, ParamType type, M m, Range r,
-                   const std::string& unit, const std::string& help) {
+  ParamSchema& add(const std::string& key, ParamType type, M m, Range r, const std::string& unit,
+                   const std::string& help) {
     ParamSpec s;
     s.key = key;
     s.type = type;

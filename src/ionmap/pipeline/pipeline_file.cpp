@@ -115,8 +115,8 @@ PipelineSpec parsePipeline(const std::string& text, const std::string& file,
       for (const auto& kv : inputs) {
         const std::string name = kv.first.as<std::string>();
         if (!validId(name)) {
-          fail(at(file, kv.first), "input name '" + name +
-                                       "' may use only letters, digits, '-' and '_'");
+          fail(at(file, kv.first),
+               "input name '" + name + "' may use only letters, digits, '-' and '_'");
         }
         if (!kv.second.IsScalar() || kv.second.Scalar().empty()) {
           fail(at(file, kv.second), "input '" + name + "' must be a file path");
@@ -152,10 +152,10 @@ PipelineSpec parsePipeline(const std::string& text, const std::string& file,
       st.binding.index = index;
       st.binding.where = where;
       const int seen = ++name_seen[st.binding.stage];
-      st.binding.id = s["id"] ? s["id"].as<std::string>()
-                              : (name_count[st.binding.stage] > 1
-                                     ? fmt::format("{}-{}", st.binding.stage, seen)
-                                     : st.binding.stage);
+      st.binding.id =
+          s["id"] ? s["id"].as<std::string>()
+                  : (name_count[st.binding.stage] > 1 ? fmt::format("{}-{}", st.binding.stage, seen)
+                                                      : st.binding.stage);
       if (!validId(st.binding.id)) {
         fail(where, "stage id '" + st.binding.id + "' may use only letters, digits, '-' and '_'");
       }
@@ -183,7 +183,8 @@ PipelineSpec loadPipelineFile(const std::filesystem::path& file) {
   std::ifstream in(file);
   std::error_code ec;
   if (!in || std::filesystem::is_directory(file, ec)) {
-    throw UsageError("pipeline file '" + file.string() + "' cannot be read (missing or not a file)");
+    throw UsageError("pipeline file '" + file.string() +
+                     "' cannot be read (missing or not a file)");
   }
   std::stringstream ss;
   ss << in.rdbuf();
@@ -231,8 +232,8 @@ void applySetOverride(PipelineSpec& spec, const std::string& assignment) {
   }
   std::string ids;
   for (const auto& st : spec.stages) ids += (ids.empty() ? "" : ", ") + st.binding.id;
-  throw UsageError(fmt::format("--set '{}': no stage with id '{}' (stage ids: {})", assignment, id,
-                               ids));
+  throw UsageError(
+      fmt::format("--set '{}': no stage with id '{}' (stage ids: {})", assignment, id, ids));
 }
 
 }  // namespace ionmap

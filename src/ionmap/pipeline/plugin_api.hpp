@@ -21,9 +21,9 @@ namespace ionmap {
 class Registry;
 
 struct PluginInfo {
-  int abi_version;         // IONMAP_PLUGIN_ABI_VERSION at build time
-  const char* name;        // e.g. "example-external"
-  const char* version;     // the plugin's own version
+  int abi_version;      // IONMAP_PLUGIN_ABI_VERSION at build time
+  const char* name;     // e.g. "example-external"
+  const char* version;  // the plugin's own version
   void (*register_plugin)(Registry& registry);
 };
 

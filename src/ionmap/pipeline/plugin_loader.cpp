@@ -60,8 +60,8 @@ std::vector<std::string> loadExternalPlugins(Registry& registry, const std::stri
     } else if (std::filesystem::is_regular_file(entry, ec)) {
       libs.push_back(entry);
     } else {
-      log::warn(fmt::format("IONMAP_PLUGIN_PATH entry '{}' does not exist; ignored",
-                            entry.string()));
+      log::warn(
+          fmt::format("IONMAP_PLUGIN_PATH entry '{}' does not exist; ignored", entry.string()));
     }
     for (const auto& lib : libs) {
       loadOne(registry, lib);

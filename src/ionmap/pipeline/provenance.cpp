@@ -17,9 +17,15 @@
 
 namespace ionmap::provenance {
 
-const char* programVersion() { return build_info::kVersion; }
-const char* gitCommit() { return build_info::kGitCommit; }
-const char* buildType() { return build_info::kBuildType; }
+const char* programVersion() {
+  return build_info::kVersion;
+}
+const char* gitCommit() {
+  return build_info::kGitCommit;
+}
+const char* buildType() {
+  return build_info::kBuildType;
+}
 
 std::string compiler() {
 #if defined(__clang__)
@@ -51,8 +57,8 @@ std::string isoTime(std::chrono::system_clock::time_point t) {
 std::string sha256File(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) {
-    throw InputError(file.string(), std::string("cannot open to compute sha256: ") +
-                                        std::strerror(errno));
+    throw InputError(file.string(),
+                     std::string("cannot open to compute sha256: ") + std::strerror(errno));
   }
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {

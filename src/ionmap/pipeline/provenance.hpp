@@ -15,7 +15,9 @@ std::string compiler();        // "GCC 12.2.0"
 std::string hostName();
 
 std::string isoTime(std::chrono::system_clock::time_point t);  // 2026-11-22T01:02:03.456Z
-inline std::string isoTimeNow() { return isoTime(std::chrono::system_clock::now()); }
+inline std::string isoTimeNow() {
+  return isoTime(std::chrono::system_clock::now());
+}
 
 // Streams the file through SHA-256 (OpenSSL); throws InputError when it can't be read.
 std::string sha256File(const std::filesystem::path& file);

@@ -13,9 +13,10 @@ void Registry::addStage(const StageFactory& factory, const std::string& plugin) 
   const std::string name = probe->name();
   for (const auto& s : stages_) {
     if (s.name == name) {
-      throw UsageError(fmt::format("plugin '{}' registers stage '{}', which plugin '{}' already "
-                                   "registered",
-                                   plugin, name, s.plugin));
+      throw UsageError(
+          fmt::format("plugin '{}' registers stage '{}', which plugin '{}' already "
+                      "registered",
+                      plugin, name, s.plugin));
     }
   }
   stages_.push_back({name, plugin, factory});
@@ -24,9 +25,10 @@ void Registry::addStage(const StageFactory& factory, const std::string& plugin) 
 void Registry::addReader(std::unique_ptr<Reader> reader, const std::string& plugin) {
   for (const auto& r : readers_) {
     if (r.first->name() == reader->name()) {
-      throw UsageError(fmt::format("plugin '{}' registers reader '{}', which plugin '{}' already "
-                                   "registered",
-                                   plugin, reader->name(), r.second));
+      throw UsageError(
+          fmt::format("plugin '{}' registers reader '{}', which plugin '{}' already "
+                      "registered",
+                      plugin, reader->name(), r.second));
     }
   }
   readers_.emplace_back(std::move(reader), plugin);
@@ -43,9 +45,10 @@ std::unique_ptr<Stage> Registry::makeStage(const std::string& name,
   }
   std::string known;
   for (const auto& n : stageNames()) known += (known.empty() ? "" : ", ") + n;
-  throw UsageError(fmt::format("{}: unknown stage '{}'; known stages: {} (`ionmap stages` "
-                               "describes them; plugins load from IONMAP_PLUGIN_PATH)",
-                               context, name, known));
+  throw UsageError(
+      fmt::format("{}: unknown stage '{}'; known stages: {} (`ionmap stages` "
+                  "describes them; plugins load from IONMAP_PLUGIN_PATH)",
+                  context, name, known));
 }
 
 std::vector<std::string> Registry::stageNames() const {
@@ -74,8 +77,7 @@ const Reader& Registry::pickReader(const std::filesystem::path& path) const {
     std::string names;
     for (const auto& [r, plugin] : readers_) names += (names.empty() ? "" : ", ") + r->name();
     throw InputError(path.string(),
-                     "no reader recognises this file (by name or first bytes); readers: " +
-                         names);
+                     "no reader recognises this file (by name or first bytes); readers: " + names);
   }
   return *best;
 }

@@ -107,8 +107,7 @@ RunSummary runPlan(Plan& plan, const Registry& registry, const RunOptions& optio
     ~CloseLog() { log::closeFile(); }
   } close_log;
 
-  const int threads =
-      options.threads > 0 ? options.threads : tbb::info::default_concurrency();
+  const int threads = options.threads > 0 ? options.threads : tbb::info::default_concurrency();
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
                             static_cast<std::size_t>(threads));
   const std::size_t warnings_before = log::warningCount();
@@ -126,9 +125,8 @@ RunSummary runPlan(Plan& plan, const Registry& registry, const RunOptions& optio
   run.overrides = plan.spec.overrides;
   run.threads = threads;
   run.start_time = provenance::isoTime(t0);
-  log::info(fmt::format("ionmap {} ({}), pipeline '{}', {} stage(s), {} thread(s)",
-                        run.version, run.git_commit, plan.spec.file.string(),
-                        plan.stages.size(), threads));
+  log::info(fmt::format("ionmap {} ({}), pipeline '{}', {} stage(s), {} thread(s)", run.version,
+                        run.git_commit, plan.spec.file.string(), plan.stages.size(), threads));
 
   // Inputs: sha256 of every file a stage uses, before anything reads it.
   std::set<std::string> hashed;
@@ -163,7 +161,8 @@ RunSummary runPlan(Plan& plan, const Registry& registry, const RunOptions& optio
     pr.plugin = ps.plugin;
     pr.index = ps.binding.index;
     pr.parameters = ps.stage->paramValues();
-    for (const auto& spec : ps.stage->paramSpecs()) pr.parameter_units.emplace_back(spec.key, spec.unit);
+    for (const auto& spec : ps.stage->paramSpecs())
+      pr.parameter_units.emplace_back(spec.key, spec.unit);
     pr.reads = ps.reads;
     pr.writes = ps.writes;
     pr.start_time = provenance::isoTime(s0);
@@ -237,8 +236,8 @@ RunSummary runPlan(Plan& plan, const Registry& registry, const RunOptions& optio
   summary.files.push_back(out_dir / "run.log");
   summary.seconds = seconds(t0, Clock::now());
   summary.warnings = log::warningCount() - warnings_before;
-  log::info(fmt::format("run finished in {:.2f} s with {} warning(s); results: {}",
-                        summary.seconds, summary.warnings, summary.results_file.string()));
+  log::info(fmt::format("run finished in {:.2f} s with {} warning(s); results: {}", summary.seconds,
+                        summary.warnings, summary.results_file.string()));
   return summary;
 }
 

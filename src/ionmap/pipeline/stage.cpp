@@ -109,9 +109,9 @@ std::filesystem::path Preflight::inputFile(const std::string& input_name) {
   }
   std::error_code ec;
   if (!std::filesystem::is_regular_file(it->second, ec)) {
-    fail(fmt::format("input '{}': file '{}' {}", input_name, it->second.string(),
-                     std::filesystem::exists(it->second, ec) ? "is not a regular file"
-                                                             : "does not exist"));
+    fail(fmt::format(
+        "input '{}': file '{}' {}", input_name, it->second.string(),
+        std::filesystem::exists(it->second, ec) ? "is not a regular file" : "does not exist"));
   }
   inputs_used_.push_back(input_name);
   return it->second;
@@ -121,9 +121,8 @@ void Preflight::fail(const std::string& message) const {
   throw UsageError(context() + ": " + message);
 }
 
-RunContext::RunContext(const StageBinding& binding, Workspace& workspace,
-                       const InputTable& inputs, const Registry& registry,
-                       std::filesystem::path file_dir, int threads)
+RunContext::RunContext(const StageBinding& binding, Workspace& workspace, const InputTable& inputs,
+                       const Registry& registry, std::filesystem::path file_dir, int threads)
     : binding_(binding),
       workspace_(workspace),
       inputs_(inputs),

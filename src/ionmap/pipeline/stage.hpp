@@ -28,10 +28,10 @@ struct PortSpec {
 
 // How the pipeline file wires one stage: its id and the items bound to its ports.
 struct StageBinding {
-  std::string id;     // unique within the pipeline; defaults to the stage name
-  std::string stage;  // registry name
-  int index = 0;      // 1-based position in the pipeline
-  std::string where;  // "pipeline.yaml:14"
+  std::string id;                          // unique within the pipeline; defaults to the stage name
+  std::string stage;                       // registry name
+  int index = 0;                           // 1-based position in the pipeline
+  std::string where;                       // "pipeline.yaml:14"
   std::map<std::string, std::string> in;   // port → item name
   std::map<std::string, std::string> out;  // port → item name
   std::string context() const;             // "stage 'level-kpfm' (#3, pipeline.yaml:14)"

@@ -8,12 +8,18 @@ namespace ionmap {
 
 const char* itemKindName(ItemKind k) {
   switch (k) {
-    case ItemKind::kMap: return "map";
-    case ItemKind::kLabelMap: return "label map";
-    case ItemKind::kSpectrumImage: return "spectrum image";
-    case ItemKind::kCurveSet: return "curve set";
-    case ItemKind::kTable: return "table";
-    case ItemKind::kTransform: return "transform";
+    case ItemKind::kMap:
+      return "map";
+    case ItemKind::kLabelMap:
+      return "label map";
+    case ItemKind::kSpectrumImage:
+      return "spectrum image";
+    case ItemKind::kCurveSet:
+      return "curve set";
+    case ItemKind::kTable:
+      return "table";
+    case ItemKind::kTransform:
+      return "transform";
   }
   return "?";
 }

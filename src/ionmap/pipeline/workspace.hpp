@@ -45,9 +45,7 @@ class Workspace {
     if (const T* p = std::get_if<T>(&it)) return *p;
     throw wrongKind(name, kindOf<T>());
   }
-  ItemKind kind(const std::string& name) const {
-    return static_cast<ItemKind>(find(name).index());
-  }
+  ItemKind kind(const std::string& name) const { return static_cast<ItemKind>(find(name).index()); }
   // Item names in the order they were first written.
   const std::vector<std::string>& names() const { return order_; }
   const std::string& writer(const std::string& name) const { return entries(name).writer; }

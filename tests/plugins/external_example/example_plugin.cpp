@@ -54,4 +54,6 @@ const ionmap::PluginInfo kInfo{EXAMPLE_PLUGIN_ABI, "example-external", "1.0", &r
 
 }  // namespace
 
-extern "C" const ionmap::PluginInfo* ionmap_plugin_v1() { return &kInfo; }
+extern "C" const ionmap::PluginInfo* ionmap_plugin_v1() {
+  return &kInfo;
+}

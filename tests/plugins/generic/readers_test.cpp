@@ -43,8 +43,10 @@ class ReadersTest : public ::testing::Test {
 };
 
 TEST_F(ReadersTest, TiffRoundTripsEverySampleTypeWithPixelSize) {
-  for (auto [type, scale] : {std::pair{tiff::SampleType::kUInt8, 1.0}, {tiff::SampleType::kUInt16, 50.0},
-                             {tiff::SampleType::kInt32, -1000.0}, {tiff::SampleType::kFloat32, 0.25},
+  for (auto [type, scale] : {std::pair{tiff::SampleType::kUInt8, 1.0},
+                             {tiff::SampleType::kUInt16, 50.0},
+                             {tiff::SampleType::kInt32, -1000.0},
+                             {tiff::SampleType::kFloat32, 0.25},
                              {tiff::SampleType::kFloat64, 1.0 / 3.0}}) {
     const auto p = dir / "t.tif";
     const Image<double> im = ramp(13, 7, scale);
@@ -127,8 +129,8 @@ TEST_F(ReadersTest, GarbageWithTiffMagicIsRejectedCleanly) {
 // PNG with a pHYs chunk (pixels per metre) inserted after IHDR, with a correct CRC.
 std::string withPhys(const std::string& png, std::uint32_t ppm) {
   auto be = [](std::uint32_t v) {
-    return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
-                       static_cast<char>(v)};
+    return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16),
+                       static_cast<char>(v >> 8), static_cast<char>(v)};
   };
   std::string body = "pHYs" + be(ppm) + be(ppm) + std::string(1, '\1');
   const auto crc = static_cast<std::uint32_t>(
@@ -183,7 +185,8 @@ TEST_F(ReadersTest, GwyddionAsciiExportHeaderGivesPixelSizeAndUnit) {
 
 TEST_F(ReadersTest, TextMatrixErrorsNameLineAndColumn) {
   test::writeFile(dir / "ragged.csv", "1,2,3\n4,5\n");
-  EXPECT_NE(loadError(dir / "ragged.csv").find("line 2: 2 values, but earlier rows have 3"), std::string::npos);
+  EXPECT_NE(loadError(dir / "ragged.csv").find("line 2: 2 values, but earlier rows have 3"),
+            std::string::npos);
   test::writeFile(dir / "word.csv", "1,2\n3,abc\n");
   EXPECT_NE(loadError(dir / "word.csv").find("line 2, column 2: expected a number, got 'abc'"),
             std::string::npos);
@@ -213,15 +216,19 @@ TEST_F(ReadersTest, FilesNoReaderKnowsAreRefusedByName) {
 // Real instrument files: the generic readers must not claim formats they cannot read.
 TEST_F(ReadersTest, GenericReadersDoNotClaimRealBinaryInstrumentFiles) {
   const auto shared = test::instrumentFilesDir();
-  if (shared.empty()) GTEST_SKIP() << "../shared/data/instrument-files not found (a user's clone); skipped";
+  if (shared.empty())
+    GTEST_SKIP() << "../shared/data/instrument-files not found (a user's clone); skipped";
   int checked = 0;
-  for (const char* rel : {"imzml/Example_Continuous.ibd", "imzml/Example_Continuous.imzML", "dm/DMReader_Image_SI-Survey.dm3",
-                          "dm/DMReader_EELS_STO.dm4", "gwy/gwyfile_test.gwy", "ibw/IgorIBWReader_P0089OP0027.ibw",
-                          "ang/EbsdLib_Test_1.ang", "ctf/EbsdLib_Test_US_1.ctf", "nanoscope/di-3.di"}) {
+  for (const char* rel :
+       {"imzml/Example_Continuous.ibd", "imzml/Example_Continuous.imzML",
+        "dm/DMReader_Image_SI-Survey.dm3", "dm/DMReader_EELS_STO.dm4", "gwy/gwyfile_test.gwy",
+        "ibw/IgorIBWReader_P0089OP0027.ibw", "ang/EbsdLib_Test_1.ang", "ctf/EbsdLib_Test_US_1.ctf",
+        "nanoscope/di-3.di"}) {
     const auto p = shared / rel;
     ASSERT_TRUE(std::filesystem::exists(p)) << p;
     const auto head = readHead(p);
-    for (const Reader* r : registry.readers()) EXPECT_EQ(r->score(p, head), 0) << r->name() << " claims " << rel;
+    for (const Reader* r : registry.readers())
+      EXPECT_EQ(r->score(p, head), 0) << r->name() << " claims " << rel;
     ++checked;
   }
   EXPECT_EQ(checked, 9);

@@ -16,7 +16,8 @@ TEST(BasicSample, PipelineRecoversPerGrainPotentialUpToTheRemovedPlane) {
   test::TempDir out;
   Registry registry;
   registerBuiltinPlugins(registry);
-  Plan plan = planPipeline(loadPipelineFile(test::sourceDir() / "pipelines/kpfm-grain-stats.yaml"), registry);
+  Plan plan = planPipeline(loadPipelineFile(test::sourceDir() / "pipelines/kpfm-grain-stats.yaml"),
+                           registry);
   RunOptions opt;
   opt.out_dir = out.path();
   runPlan(plan, registry, opt);

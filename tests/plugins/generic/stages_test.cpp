@@ -22,7 +22,8 @@ class StagesTest : public ::testing::Test {
   void csv(const std::string& name, int w, int h, F f) {
     std::ofstream out(dir / name);
     for (int y = 0; y < h; ++y) {
-      for (int x = 0; x < w; ++x) out << (x ? "," : "") << fmt::format("{:.17g}", static_cast<double>(f(x, y)));
+      for (int x = 0; x < w; ++x)
+        out << (x ? "," : "") << fmt::format("{:.17g}", static_cast<double>(f(x, y)));
       out << '\n';
     }
   }
@@ -47,27 +48,33 @@ class StagesTest : public ::testing::Test {
     ADD_FAILURE() << "pipeline did not fail";
     return "";
   }
-  std::vector<double> h5(const std::string& path) { return test::H5File((out / "results.h5").string()).numbers(path); }
+  std::vector<double> h5(const std::string& path) {
+    return test::H5File((out / "results.h5").string()).numbers(path);
+  }
 
   test::TempDir dir, out;
 };
 
-const char* kReadA = "  - {stage: read, params: {input: a, pixel_size: 0.5, unit: mV}, out: {map: a}}\n";
+const char* kReadA =
+    "  - {stage: read, params: {input: a, pixel_size: 0.5, unit: mV}, out: {map: a}}\n";
 
 TEST_F(StagesTest, ReadLoadsLabelsAndRefusesNonIntegerLabelImages) {
   csv("l.csv", 3, 2, [](int x, int) { return x + 1; });
-  run("l: l.csv", "  - {stage: read, params: {input: l, as: labels, pixel_size: 1}, out: {labels: g}}\n");
+  run("l: l.csv",
+      "  - {stage: read, params: {input: l, as: labels, pixel_size: 1}, out: {labels: g}}\n");
   EXPECT_EQ(h5("/entry/g/labels"), (std::vector<double>{1, 2, 3, 1, 2, 3}));
   csv("f.csv", 3, 2, [](int x, int) { return x + 0.5; });
-  const auto e = failure("l: f.csv", "  - {stage: read, params: {input: l, as: labels, pixel_size: 1}}\n",
-                         ErrorKind::kInput);
+  const auto e =
+      failure("l: f.csv", "  - {stage: read, params: {input: l, as: labels, pixel_size: 1}}\n",
+              ErrorKind::kInput);
   EXPECT_NE(e.find("not a label image: pixel (0, 0) holds 0.5"), std::string::npos) << e;
 }
 
 TEST_F(StagesTest, ReadRefusesAnUncalibratedFileWithoutPixelSize) {
   csv("a.csv", 2, 2, [](int, int) { return 1.0; });
   const auto e = failure("a: a.csv", "  - {stage: read, params: {input: a}}\n", ErrorKind::kUsage);
-  EXPECT_NE(e.find("carries no pixel size; set the read stage's `pixel_size`"), std::string::npos) << e;
+  EXPECT_NE(e.find("carries no pixel size; set the read stage's `pixel_size`"), std::string::npos)
+      << e;
 }
 
 TEST_F(StagesTest, ReadPicksChannelsByNameOrIndexAndNamesTheAvailableOnes) {
@@ -78,7 +85,8 @@ TEST_F(StagesTest, ReadPicksChannelsByNameOrIndexAndNamesTheAvailableOnes) {
       "  - {stage: read, id: r2, params: {input: s, channel: '0'}, out: {map: b}}\n");
   EXPECT_EQ(h5("/entry/a/data")[0], 2.0);
   EXPECT_EQ(h5("/entry/b/data")[0], 1.0);
-  const auto e = failure("s: s.tif", "  - {stage: read, params: {input: s, channel: 12C}}\n", ErrorKind::kUsage);
+  const auto e = failure("s: s.tif", "  - {stage: read, params: {input: s, channel: 12C}}\n",
+                         ErrorKind::kUsage);
   EXPECT_NE(e.find("has no channel '12C'; channels: 6Li, 7Li"), std::string::npos) << e;
 }
 
@@ -89,8 +97,8 @@ TEST_F(StagesTest, LevelRemovesAKnownPlaneAndKeepsTheSignal) {
     const double signal = (x < 20 ? 10.0 : -10.0) * (y < 10 ? 1 : -1);
     return signal + 7 + 0.3 * u - 1.1 * v;
   });
-  run("a: a.csv", std::string(kReadA) +
-                      "  - {stage: level, in: {map: a}, out: {map: flat, background: bg}}\n");
+  run("a: a.csv",
+      std::string(kReadA) + "  - {stage: level, in: {map: a}, out: {map: flat, background: bg}}\n");
   const auto flat = h5("/entry/flat/data");
   const auto bg = h5("/entry/bg/data");
   ASSERT_EQ(flat.size(), 800u);
@@ -101,19 +109,27 @@ TEST_F(StagesTest, LevelRemovesAKnownPlaneAndKeepsTheSignal) {
 
 TEST_F(StagesTest, LevelRowsRemovesScanLineOffsets) {
   csv("a.csv", 5, 3, [](int x, int y) { return x + 100.0 * y; });
-  run("a: a.csv", std::string(kReadA) + "  - {stage: level, params: {method: rows}, in: {map: a}, out: {map: flat}}\n");
-  EXPECT_EQ(h5("/entry/flat/data"), (std::vector<double>{-2, -1, 0, 1, 2, -2, -1, 0, 1, 2, -2, -1, 0, 1, 2}));
+  run("a: a.csv",
+      std::string(kReadA) +
+          "  - {stage: level, params: {method: rows}, in: {map: a}, out: {map: flat}}\n");
+  EXPECT_EQ(h5("/entry/flat/data"),
+            (std::vector<double>{-2, -1, 0, 1, 2, -2, -1, 0, 1, 2, -2, -1, 0, 1, 2}));
 }
 
 TEST_F(StagesTest, LevelRejectsOutOfRangeOrderAndMapsWithoutValidPixels) {
   csv("a.csv", 4, 4, [](int, int) { return 1.0; });
-  auto e = failure("a: a.csv", std::string(kReadA) + "  - {stage: level, params: {method: polynomial, order: 12}, in: {map: a}}\n",
-                   ErrorKind::kUsage);
-  EXPECT_NE(e.find("stage 'level' (#2, test.yaml:5), parameter 'order' (test.yaml:5): value 12 is out of range [0, 8]"),
+  auto e =
+      failure("a: a.csv",
+              std::string(kReadA) +
+                  "  - {stage: level, params: {method: polynomial, order: 12}, in: {map: a}}\n",
+              ErrorKind::kUsage);
+  EXPECT_NE(e.find("stage 'level' (#2, test.yaml:5), parameter 'order' (test.yaml:5): value 12 is "
+                   "out of range [0, 8]"),
             std::string::npos)
       << e;
   csv("n.csv", 2, 2, [](int, int) { return std::nan(""); });
-  e = failure("a: n.csv", std::string(kReadA) + "  - {stage: level, in: {map: a}}\n", ErrorKind::kProcessing);
+  e = failure("a: n.csv", std::string(kReadA) + "  - {stage: level, in: {map: a}}\n",
+              ErrorKind::kProcessing);
   EXPECT_NE(e.find("stage 'level' (#2"), std::string::npos) << e;
   EXPECT_NE(e.find("0 valid pixels cannot fit a surface"), std::string::npos) << e;
 }
@@ -135,21 +151,22 @@ TEST_F(StagesTest, ResampleAppliesTheTransformFromParameters) {
 
 TEST_F(StagesTest, ResampleWithoutOverlapFailsSayingSo) {
   csv("a.csv", 4, 4, [](int, int) { return 1.0; });
-  const auto e = failure("a: a.csv",
-                         std::string(kReadA) +
-                             "  - {stage: resample, params: {transform: translation, translation: [100, 0]}, "
-                             "in: {map: a, reference: a}}\n",
-                         ErrorKind::kProcessing);
+  const auto e =
+      failure("a: a.csv",
+              std::string(kReadA) +
+                  "  - {stage: resample, params: {transform: translation, translation: [100, 0]}, "
+                  "in: {map: a, reference: a}}\n",
+              ErrorKind::kProcessing);
   EXPECT_NE(e.find("only 0.0% of the reference"), std::string::npos) << e;
 }
 
 TEST_F(StagesTest, StatsPerLabelMatchesHandComputedValuesAndWarnsOnEmptyLabels) {
   csv("a.csv", 4, 1, [](int x, int) { return std::vector<double>{1, 3, 10, 12}[x]; });
   csv("l.csv", 4, 1, [](int x, int) { return x < 2 ? 1 : 2; });
-  run("a: a.csv, l: l.csv",
-      std::string(kReadA) +
-          "  - {stage: read, id: rl, params: {input: l, as: labels, pixel_size: 0.5}, out: {labels: l}}\n"
-          "  - {stage: stats, in: {map: a, labels: l}, out: {table: t}}\n");
+  run("a: a.csv, l: l.csv", std::string(kReadA) +
+                                "  - {stage: read, id: rl, params: {input: l, as: labels, "
+                                "pixel_size: 0.5}, out: {labels: l}}\n"
+                                "  - {stage: stats, in: {map: a, labels: l}, out: {table: t}}\n");
   EXPECT_EQ(h5("/entry/t/mean"), (std::vector<double>{2, 11}));
   EXPECT_EQ(h5("/entry/t/area"), (std::vector<double>{0.5, 0.5}));
   const std::string csv_text = test::readFile(out / "t.csv");
@@ -161,7 +178,8 @@ TEST_F(StagesTest, StatsRefusesLabelsOnAnotherGrid) {
   csv("l.csv", 3, 3, [](int, int) { return 1.0; });
   const auto e = failure("a: a.csv, l: l.csv",
                          std::string(kReadA) +
-                             "  - {stage: read, id: rl, params: {input: l, as: labels, pixel_size: 1}, out: {labels: l}}\n"
+                             "  - {stage: read, id: rl, params: {input: l, as: labels, pixel_size: "
+                             "1}, out: {labels: l}}\n"
                              "  - {stage: stats, in: {map: a, labels: l}}\n",
                          ErrorKind::kProcessing);
   EXPECT_NE(e.find("resample the labels onto the map's grid first"), std::string::npos) << e;
@@ -169,7 +187,9 @@ TEST_F(StagesTest, StatsRefusesLabelsOnAnotherGrid) {
 
 TEST_F(StagesTest, QuicklookWritesTheNamedPng) {
   csv("a.csv", 30, 20, [](int x, int y) { return x * y; });
-  run("a: a.csv", std::string(kReadA) + "  - {stage: write-quicklook, params: {file: look.png, colormap: inferno}, in: {map: a}}\n");
+  run("a: a.csv", std::string(kReadA) +
+                      "  - {stage: write-quicklook, params: {file: look.png, colormap: inferno}, "
+                      "in: {map: a}}\n");
   const std::string png = test::readFile(out / "look.png");
   ASSERT_GT(png.size(), 1000u);
   EXPECT_EQ(png.substr(1, 3), "PNG");
@@ -177,10 +197,14 @@ TEST_F(StagesTest, QuicklookWritesTheNamedPng) {
 
 TEST_F(StagesTest, QuicklookRejectsPathsAndUnknownColormaps) {
   csv("a.csv", 3, 3, [](int, int) { return 1.0; });
-  auto e = failure("a: a.csv", std::string(kReadA) + "  - {stage: write-quicklook, params: {file: ../x.png}, in: {map: a}}\n",
+  auto e = failure("a: a.csv",
+                   std::string(kReadA) +
+                       "  - {stage: write-quicklook, params: {file: ../x.png}, in: {map: a}}\n",
                    ErrorKind::kUsage);
   EXPECT_NE(e.find("plain file name ending in .png"), std::string::npos) << e;
-  e = failure("a: a.csv", std::string(kReadA) + "  - {stage: write-quicklook, params: {colormap: rainbow}, in: {map: a}}\n",
+  e = failure("a: a.csv",
+              std::string(kReadA) +
+                  "  - {stage: write-quicklook, params: {colormap: rainbow}, in: {map: a}}\n",
               ErrorKind::kUsage);
   EXPECT_NE(e.find("'rainbow' is not one of"), std::string::npos) << e;
 }

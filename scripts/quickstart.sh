@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Quick start: install what ionmap needs (Debian 12 packages), build it in Release, and run
+# the main pipeline on the bundled sample data. Prints where the results went.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build --target ionmap -j"$(nproc)"
+
+PIPELINE=pipelines/kpfm-grain-stats.yaml
+OUT=results/kpfm-grain-stats
+echo "== running $PIPELINE on the bundled sample (data/samples/basic)"
+./build/ionmap run "$PIPELINE" --out "$OUT"
+echo "== done: open $OUT/results.h5 (HDF5) and the PNG quicklooks in $OUT/"
