@@ -181,6 +181,18 @@ struct Layout {
   }
 };
 
+// Scales a coloured image for display and places it, with a scale bar, on a white canvas.
+Layout placeImage(const cv::Mat& color, const Grid& grid, bool colorbar, int shrink_interpolation,
+                  cv::Mat& canvas) {
+  const double s = displayScale(color.cols, color.rows);
+  const cv::Mat shown = resizeForDisplay(color, s, shrink_interpolation);
+  Layout layout(shown.size(), colorbar);
+  canvas = cv::Mat(layout.canvas, CV_8UC3, kWhite);
+  shown.copyTo(canvas(layout.image));
+  drawScaleBar(canvas, layout.image, grid, s);
+  return layout;
+}
+
 void writePng(const cv::Mat& canvas, const std::filesystem::path& png) {
   bool ok = false;
   try {
@@ -253,13 +265,8 @@ void writeQuicklook(const Map& map, const std::filesystem::path& png, const Quic
     }
     color.setTo(kWhite, boundaryMask(*opt.boundaries));
   }
-  const double s = displayScale(map.width(), map.height());
-  cv::Mat shown = resizeForDisplay(color, s, cv::INTER_AREA);
-
-  Layout layout(shown.size(), true);
-  cv::Mat canvas(layout.canvas, CV_8UC3, kWhite);
-  shown.copyTo(canvas(layout.image));
-  drawScaleBar(canvas, layout.image, map.grid, s);
+  cv::Mat canvas;
+  const Layout layout = placeImage(color, map.grid, true, cv::INTER_AREA, canvas);
 
   // Colorbar: top = hi, bottom = lo.
   cv::Mat ramp(layout.bar.height, 1, CV_8U);
@@ -284,7 +291,7 @@ void writeQuicklook(const Map& map, const std::filesystem::path& png, const Quic
              kBlack);
   }
   const std::string unit = map.unit.empty() ? "(no unit)" : units::pretty(map.unit);
-  drawText(canvas, unit, {layout.bar.x - 2, layout.bar.y - 6}, 0.45, kBlack);
+  drawText(canvas, unit, {layout.bar.x - 2, layout.bar.y - 13}, 0.45, kBlack);
 
   std::string title = opt.title;
   if (title.empty())
@@ -314,12 +321,8 @@ void writeLabelQuicklook(const LabelMap& labels, const std::filesystem::path& pn
     }
   }
   color.setTo(kBlack, boundaryMask(labels));
-  const double s = displayScale(labels.width(), labels.height());
-  cv::Mat shown = resizeForDisplay(color, s, cv::INTER_NEAREST);
-  Layout layout(shown.size(), false);
-  cv::Mat canvas(layout.canvas, CV_8UC3, kWhite);
-  shown.copyTo(canvas(layout.image));
-  drawScaleBar(canvas, layout.image, labels.grid, s);
+  cv::Mat canvas;
+  placeImage(color, labels.grid, false, cv::INTER_NEAREST, canvas);
   drawTitle(canvas,
             title.empty() ? fmt::format("{} ({} labels)", labels.name, labels.maxLabel()) : title);
   writePng(canvas, png);
