@@ -21,7 +21,7 @@ Progress::Progress(std::string label, std::size_t total)
 }
 
 Progress::~Progress() {
-  if (enabled_ && drawn_) draw(done_.load(), true);
+  if (enabled_ && drawn_ && !finished_) draw(done_.load(), true);
 }
 
 void Progress::advance(std::size_t n) {
@@ -33,9 +33,11 @@ void Progress::advance(std::size_t n) {
   if (now - last_draw_ < std::chrono::milliseconds(100) && done < total_) return;
   std::unique_lock<std::mutex> lock(mutex_, std::try_to_lock);
   if (!lock.owns_lock()) return;
+  if (finished_) return;
   last_draw_ = now;
   drawn_ = true;
-  draw(done, false);
+  finished_ = done >= total_;
+  draw(done, finished_);  // the last draw ends the line, so later log lines start clean
 }
 
 void Progress::draw(std::size_t done, bool final) {

@@ -27,7 +27,8 @@ class Progress {
   std::string label_;
   std::size_t total_;
   bool enabled_;
-  bool drawn_ = false;  // written under mutex_; read in the destructor after all advance()s
+  bool drawn_ = false;     // written under mutex_; read in the destructor after all advance()s
+  bool finished_ = false;  // the 100 % line has been drawn
   std::atomic<std::size_t> done_{0};
   std::mutex mutex_;
   std::chrono::steady_clock::time_point last_draw_;

@@ -13,6 +13,7 @@
 
 #include "ionmap/core/error.hpp"
 #include "ionmap/core/log.hpp"
+#include "ionmap/core/progress.hpp"
 #include "ionmap/io/quicklook.hpp"
 #include "ionmap/io/results_store.hpp"
 #include "ionmap/pipeline/provenance.hpp"
@@ -175,29 +176,35 @@ RunSummary runPlan(Plan& plan, const Registry& registry, const RunOptions& optio
     log::info(fmt::format("{} done in {:.3f} s", ps.binding.context(), seconds(s0, s1)));
   }
 
-  // Quicklooks and CSV tables for every item, then the results file.
+  // Files the stages wrote themselves (custom quicklooks, ...) take precedence.
   std::vector<std::string> staged;
+  for (const auto& f : std::filesystem::directory_iterator(staging.dir())) {
+    staged.push_back(f.path().filename().string());
+  }
+  // Quicklooks and CSV tables for every item, then the results file.
+  Progress progress("writing outputs", 2 * ws.names().size());
   for (const auto& name : ws.names()) {
+    progress.advance();
     const Item& item = ws.item(name);
+    const bool is_table = std::holds_alternative<Table>(item);
+    const bool is_image =
+        std::holds_alternative<Map>(item) || std::holds_alternative<LabelMap>(item);
+    if (!is_table && !is_image) continue;
+    const std::string file = name + (is_table ? ".csv" : ".png");
+    if (std::find(staged.begin(), staged.end(), file) != staged.end()) {
+      log::warn(fmt::format("'{}' was written by a stage; the automatic {} of item '{}' is skipped",
+                            file, is_table ? "table" : "quicklook", name));
+      continue;
+    }
     try {
-      if (const Map* m = std::get_if<Map>(&item)) {
-        writeQuicklook(*m, staging.dir() / (name + ".png"));
-        staged.push_back(name + ".png");
-      } else if (const LabelMap* l = std::get_if<LabelMap>(&item)) {
-        writeLabelQuicklook(*l, staging.dir() / (name + ".png"));
-        staged.push_back(name + ".png");
-      } else if (const Table* t = std::get_if<Table>(&item)) {
-        writeText(staging.dir() / (name + ".csv"), t->toCsv());
-        staged.push_back(name + ".csv");
-      }
+      if (const Map* m = std::get_if<Map>(&item)) writeQuicklook(*m, staging.dir() / file);
+      if (const LabelMap* l = std::get_if<LabelMap>(&item))
+        writeLabelQuicklook(*l, staging.dir() / file);
+      if (const Table* t = std::get_if<Table>(&item)) writeText(staging.dir() / file, t->toCsv());
+      staged.push_back(file);
     } catch (const ProcessingError& e) {
       log::warn(fmt::format("no quicklook for '{}': {}", name, e.what()));
     }
-  }
-  // Files the stages wrote themselves (custom quicklooks, ...).
-  for (const auto& f : std::filesystem::directory_iterator(staging.dir())) {
-    const std::string fn = f.path().filename().string();
-    if (std::find(staged.begin(), staged.end(), fn) == staged.end()) staged.push_back(fn);
   }
 
   const auto t1 = Clock::now();
@@ -207,6 +214,7 @@ RunSummary runPlan(Plan& plan, const Registry& registry, const RunOptions& optio
     ResultsWriter w(staging.dir() / "results.h5");
     w.writeRun(run);
     for (const auto& name : ws.names()) {
+      progress.advance();
       const Item& item = ws.item(name);
       const std::string& by = ws.writer(name);
       std::visit(

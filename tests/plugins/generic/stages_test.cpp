@@ -195,6 +195,19 @@ TEST_F(StagesTest, QuicklookWritesTheNamedPng) {
   EXPECT_EQ(png.substr(1, 3), "PNG");
 }
 
+TEST_F(StagesTest, AStageWrittenFileIsNotOverwrittenByTheAutomaticQuicklook) {
+  csv("a.csv", 30, 20, [](int x, int y) { return x * y; });
+  run("a: a.csv",
+      std::string(kReadA) +
+          "  - {stage: write-quicklook, params: {file: a.png, vmin: 0, vmax: 1}, in: {map: a}}\n");
+  EXPECT_TRUE(std::filesystem::exists(out / "a.png"));
+  const std::string log = test::readFile(out / "run.log");
+  EXPECT_NE(
+      log.find("'a.png' was written by a stage; the automatic quicklook of item 'a' is skipped"),
+      std::string::npos)
+      << log;
+}
+
 TEST_F(StagesTest, QuicklookRejectsPathsAndUnknownColormaps) {
   csv("a.csv", 3, 3, [](int, int) { return 1.0; });
   auto e = failure("a: a.csv",
