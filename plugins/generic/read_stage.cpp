@@ -21,6 +21,7 @@ struct ReadParams {
   double origin_y = 0.0;
   std::string unit;
   std::string name;
+  bool verify_checksum = true;
 };
 
 class ReadStage final : public StageOf<ReadParams, ReadStage> {
@@ -31,8 +32,9 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
             .text("input", &ReadParams::input, "name of the file under the pipeline's `inputs:`")
             .text("channel", &ReadParams::channel,
                   "channel (page) name or 0-based index; empty = the first")
-            .choice("as", &ReadParams::as, {"map", "labels"},
-                    "`map` for values, `labels` for an integer label image")
+            .choice("as", &ReadParams::as, {"map", "labels", "spectra", "table"},
+                    "`map` for values, `labels` for an integer label image, `spectra` for a "
+                    "spectrum image (imzML), `table` for tabular exports (spectra, profiles)")
             .text("reader", &ReadParams::reader,
                   "force a reader by name (`ionmap inspect` lists them); empty = best score")
             .real("pixel_size", &ReadParams::pixel_size, Range::atLeast(0), "um",
@@ -44,7 +46,9 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
             .real("origin_y", &ReadParams::origin_y, Range::any(), "um",
                   "physical y of the outer corner of the first pixel")
             .text("unit", &ReadParams::unit, "unit of the values when the file does not say")
-            .text("name", &ReadParams::name, "display name; empty = channel name");
+            .text("name", &ReadParams::name, "display name; empty = channel name")
+            .flag("verify_checksum", &ReadParams::verify_checksum,
+                  "verify checksums the file declares (imzML SHA-1/MD5 of the .ibd)");
     return s;
   }
   std::string name() const override { return "read"; }
@@ -53,7 +57,9 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
   }
   std::vector<PortSpec> ports() const override {
     return {{"map", ItemKind::kMap, true, true, "the channel as a calibrated map (as: map)"},
-            {"labels", ItemKind::kLabelMap, true, true, "the channel as labels (as: labels)"}};
+            {"labels", ItemKind::kLabelMap, true, true, "the channel as labels (as: labels)"},
+            {"spectra", ItemKind::kSpectrumImage, true, true, "the spectrum image (as: spectra)"},
+            {"table", ItemKind::kTable, true, true, "a table (as: table)"}};
   }
   void preflight(Preflight& pf) const override {
     const auto& p = params();
@@ -71,7 +77,7 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
     if (p.pixel_size_y > 0 && p.pixel_size == 0) {
       pf.fail("pixel_size_y is set but pixel_size is not; set both or only pixel_size");
     }
-    pf.writes(p.as == "labels" ? "labels" : "map");
+    pf.writes(p.as);
   }
 
   void run(RunContext& ctx) const override {
@@ -83,7 +89,18 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
     opt.pixel_x = p.pixel_size;
     opt.pixel_y = p.pixel_size_y;
     opt.unit = p.unit;
+    opt.verify_checksums = p.verify_checksum;
     Dataset ds = reader.load(path, opt);
+    ctx.note("reader", reader.name());
+    for (const auto& [k, v] : ds.metadata) ctx.note("file." + k, v);
+    if (p.as == "spectra") {
+      putSpectra(ctx, ds, path.string());
+      return;
+    }
+    if (p.as == "table") {
+      putTable(ctx, ds, path.string());
+      return;
+    }
     if (ds.maps.empty()) {
       throw InputError(path.string(),
                        fmt::format("the {} reader found no image channel in it", reader.name()));
@@ -99,7 +116,6 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
     map.grid.origin_y = p.origin_y;
     if (!p.name.empty()) map.name = p.name;
     map.grid.check(ctx.context());
-    ctx.note("reader", reader.name());
     ctx.note("channel", map.name);
     ctx.note("grid", map.grid.describe());
     for (const auto& [k, v] : map.metadata) {
@@ -115,6 +131,30 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
   }
 
  private:
+  void putSpectra(RunContext& ctx, Dataset& ds, const std::string& file) const {
+    if (!ds.spectra)
+      throw InputError(file, "holds no spectrum image (as: spectra needs e.g. an imzML file)");
+    SpectrumImage si = *ds.spectra;
+    if (!si.grid.calibrated) {
+      throw UsageError(
+          fmt::format("'{}' carries no pixel size; set the read stage's `pixel_size` (um)", file));
+    }
+    si.grid.origin_x = params().origin_x;
+    si.grid.origin_y = params().origin_y;
+    if (!params().name.empty()) si.name = params().name;
+    ctx.note("grid", si.grid.describe());
+    ctx.note("spectra", std::to_string(si.spectrumCount()));
+    ctx.put("spectra", std::move(si));
+  }
+
+  void putTable(RunContext& ctx, Dataset& ds, const std::string& file) const {
+    if (ds.tables.empty()) throw InputError(file, "holds no table (as: table)");
+    Table t = std::move(ds.tables.front());
+    if (!params().name.empty()) t.name = params().name;
+    ctx.note("rows", std::to_string(t.rows()));
+    ctx.put("table", std::move(t));
+  }
+
   std::size_t pick(const Dataset& ds, const std::string& file) const {
     const std::string& ch = params().channel;
     if (ch.empty()) return 0;

@@ -11,29 +11,12 @@
 #include "generic/tiff_io.hpp"
 #include "ionmap/core/error.hpp"
 #include "ionmap/core/transform2d.hpp"
+#include "ionmap/numerics/random.hpp"
 
 namespace ionmap::generic {
 namespace {
 
-// splitmix64: tiny, fast and identical on every platform.
-class Rng {
- public:
-  explicit Rng(std::uint64_t seed) : s_(seed) {}
-  std::uint64_t next() {
-    std::uint64_t z = (s_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  double uniform() { return (next() >> 11) * (1.0 / 9007199254740992.0); }
-  double gauss() {  // Box–Muller
-    const double u1 = std::max(uniform(), 1e-300), u2 = uniform();
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
-  }
-
- private:
-  std::uint64_t s_;
-};
+using Rng = SplitMix64;
 
 struct Seeds {
   std::vector<Point2> p;

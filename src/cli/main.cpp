@@ -17,6 +17,7 @@
 #include "ionmap/pipeline/provenance.hpp"
 #include "ionmap/pipeline/registry.hpp"
 #include "ionmap/pipeline/runner.hpp"
+#include "tofsims/simulate_exchange.hpp"
 
 namespace ionmap {
 namespace {
@@ -192,12 +193,15 @@ int realMain(int argc, char** argv) {
   inspect->add_option("--reader", reader_name, "force a reader by name");
 
   std::string sample = "basic";
-  std::uint64_t seed = generic::BasicSampleSpec{}.seed;
+  std::uint64_t seed = 0;
   auto* simulate =
       app.add_subcommand("simulate", "write a synthetic sample dataset with its ground truth");
-  simulate->add_option("sample", sample, "which sample (basic)")->check(CLI::IsMember({"basic"}));
+  simulate
+      ->add_option("sample", sample,
+                   "which sample: basic (laser + grains + KPFM), isotope-exchange (ToF-SIMS)")
+      ->check(CLI::IsMember({"basic", "isotope-exchange"}));
   simulate->add_option("--out", out_dir, "folder to write into")->required();
-  simulate->add_option("--seed", seed, "random seed");
+  simulate->add_option("--seed", seed, "random seed (default: the one the committed sample uses)");
 
   try {
     app.parse(argc, argv);
@@ -264,9 +268,17 @@ int realMain(int argc, char** argv) {
   }
   if (*inspect) return cmdInspect(reg, file, pixel_size, reader_name);
   if (*simulate) {
-    generic::BasicSampleSpec spec;
-    spec.seed = seed;
-    generic::writeBasicSample(out_dir, spec);
+    if (sample == "basic") {
+      generic::BasicSampleSpec spec;
+      if (seed) spec.seed = seed;
+      generic::writeBasicSample(out_dir, spec);
+      seed = spec.seed;
+    } else {
+      tofsims::ExchangeSampleSpec spec;
+      if (seed) spec.seed = seed;
+      tofsims::writeExchangeSample(out_dir, spec);
+      seed = spec.seed;
+    }
     std::cout << fmt::format("wrote sample '{}' (seed {}) to {}\n", sample, seed, out_dir);
     return 0;
   }

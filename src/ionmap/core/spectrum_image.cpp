@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include <fmt/format.h>
+#include <zlib.h>
 
 #include "ionmap/core/error.hpp"
 
@@ -35,6 +36,10 @@ std::size_t binaryTypeSize(BinaryType t) {
   return 8;
 }
 
+std::uint64_t ArrayLocation::storedBytes() const {
+  return compressed_bytes ? compressed_bytes : length * binaryTypeSize(type);
+}
+
 RawFileSpectra::RawFileSpectra(std::string path, std::vector<SpectrumLocation> locations)
     : path_(std::move(path)), locations_(std::move(locations)) {
   fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
@@ -46,8 +51,9 @@ RawFileSpectra::RawFileSpectra(std::string path, std::vector<SpectrumLocation> l
   }
   const auto file_size = static_cast<std::uint64_t>(st.st_size);
   auto check = [&](const ArrayLocation& a, std::size_t i, const char* what) {
-    const std::uint64_t bytes = a.length * binaryTypeSize(a.type);
-    if (a.length > file_size || a.offset > file_size || bytes > file_size - a.offset) {
+    const std::uint64_t bytes = a.storedBytes();
+    if ((!a.compressed_bytes && a.length > file_size) || a.offset > file_size ||
+        bytes > file_size - a.offset) {
       ::close(fd_);
       throw InputError(path_, a.offset,
                        fmt::format("spectrum {}: {} array of {} values ({} bytes) extends past "
@@ -55,7 +61,21 @@ RawFileSpectra::RawFileSpectra(std::string path, std::vector<SpectrumLocation> l
                                    i, what, a.length, bytes, file_size));
     }
   };
+  // zlib cannot inflate beyond about 1032:1; a larger claim is a corrupt length, and
+  // trusting it would allocate without bound.
+  auto check_inflated = [&](const ArrayLocation& a, std::size_t i, const char* what) {
+    if (a.compressed_bytes && (a.length > (1ull << 40) || a.length * binaryTypeSize(a.type) >
+                                                              1100 * a.compressed_bytes + 1024)) {
+      ::close(fd_);
+      throw InputError(path_, a.offset,
+                       fmt::format("spectrum {}: {} array claims {} values from only {} compressed "
+                                   "bytes",
+                                   i, what, a.length, a.compressed_bytes));
+    }
+  };
   for (std::size_t i = 0; i < locations_.size(); ++i) {
+    check_inflated(locations_[i].mz, i, "m/z");
+    check_inflated(locations_[i].intensity, i, "intensity");
     check(locations_[i].mz, i, "m/z");
     check(locations_[i].intensity, i, "intensity");
   }
@@ -78,7 +98,7 @@ void convert(const unsigned char* src, std::size_t n, std::vector<double>& out) 
 
 void RawFileSpectra::readArray(const ArrayLocation& loc, std::vector<double>& out) const {
   const std::size_t esize = binaryTypeSize(loc.type);
-  std::vector<unsigned char> buf(loc.length * esize);
+  std::vector<unsigned char> buf(loc.storedBytes());
   std::size_t done = 0;
   while (done < buf.size()) {
     const ssize_t r =
@@ -89,6 +109,18 @@ void RawFileSpectra::readArray(const ArrayLocation& loc, std::vector<double>& ou
                               : std::string("read failed: ") + std::strerror(errno));
     }
     done += static_cast<std::size_t>(r);
+  }
+  if (loc.compressed_bytes) {
+    std::vector<unsigned char> raw(loc.length * esize);
+    uLongf raw_len = static_cast<uLongf>(raw.size());
+    const int rc = uncompress(raw.data(), &raw_len, buf.data(), static_cast<uLong>(buf.size()));
+    if (rc != Z_OK || raw_len != raw.size()) {
+      throw InputError(
+          path_, loc.offset,
+          fmt::format("zlib array of {} bytes does not inflate to {} values ({})",
+                      loc.compressed_bytes, loc.length, rc == Z_OK ? "wrong length" : zError(rc)));
+    }
+    buf.swap(raw);
   }
   out.resize(loc.length);
   switch (loc.type) {

@@ -46,6 +46,9 @@ struct ArrayLocation {
   std::uint64_t offset = 0;  // bytes from the start of the file
   std::uint64_t length = 0;  // number of elements
   BinaryType type = BinaryType::kFloat32;
+  // zlib-compressed arrays: the number of bytes stored at `offset` (0 = not compressed).
+  std::uint64_t compressed_bytes = 0;
+  std::uint64_t storedBytes() const;
 };
 
 struct SpectrumLocation {
@@ -53,9 +56,9 @@ struct SpectrumLocation {
   ArrayLocation intensity;
 };
 
-// Spectra streamed from uncompressed little-endian arrays in one binary file (the imzML .ibd
-// layout). The constructor checks every offset and length against the file size and throws
-// InputError naming the spectrum and byte offset that lies outside the file.
+// Spectra streamed from little-endian arrays (optionally zlib-compressed) in one binary file
+// (the imzML .ibd layout). The constructor checks every offset and length against the file size and
+// throws InputError naming the spectrum and byte offset that lies outside the file.
 class RawFileSpectra : public SpectrumSource {
  public:
   RawFileSpectra(std::string path, std::vector<SpectrumLocation> locations);

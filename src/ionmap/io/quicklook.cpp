@@ -290,8 +290,11 @@ void writeQuicklook(const Map& map, const std::filesystem::path& png, const Quic
     drawText(canvas, fmt::format("{:.4g}", v), {layout.bar.x + layout.bar.width + 7, y + 5}, 0.42,
              kBlack);
   }
-  const std::string unit = map.unit.empty() ? "(no unit)" : units::pretty(map.unit);
-  drawText(canvas, unit, {layout.bar.x - 2, layout.bar.y - 13}, 0.45, kBlack);
+  // "1" marks a dimensionless quantity: no unit label.
+  if (map.unit != "1") {
+    const std::string unit = map.unit.empty() ? "(no unit)" : units::pretty(map.unit);
+    drawText(canvas, unit, {layout.bar.x - 2, layout.bar.y - 13}, 0.45, kBlack);
+  }
 
   std::string title = opt.title;
   if (title.empty())
@@ -325,6 +328,103 @@ void writeLabelQuicklook(const LabelMap& labels, const std::filesystem::path& pn
   placeImage(color, labels.grid, false, cv::INTER_NEAREST, canvas);
   drawTitle(canvas,
             title.empty() ? fmt::format("{} ({} labels)", labels.name, labels.maxLabel()) : title);
+  writePng(canvas, png);
+}
+
+namespace {
+
+std::vector<double> niceTicks(double lo, double hi, int target) {
+  std::vector<double> ticks;
+  if (!(hi > lo)) return ticks;
+  const double raw = (hi - lo) / target;
+  const double p = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = p;
+  for (double m : {1.0, 2.0, 5.0, 10.0}) {
+    if (m * p >= raw) {
+      step = m * p;
+      break;
+    }
+  }
+  for (double t = std::ceil(lo / step) * step; t <= hi + 1e-9 * step; t += step)
+    ticks.push_back(std::abs(t) < 1e-12 * step ? 0.0 : t);
+  return ticks;
+}
+
+}  // namespace
+
+void writeLinePlot(const LinePlot& plot, const std::filesystem::path& png) {
+  constexpr int kW = 860, kH = 500, kLeft = 90, kRight = 24, kTop = 64, kBottom = 56;
+  double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+  auto ty = [&](double v) { return plot.log_y ? std::log10(v) : v; };
+  for (std::size_t i = 0; i < plot.x.size() && i < plot.y.size(); ++i) {
+    if (!std::isfinite(plot.x[i]) || !std::isfinite(plot.y[i]) || (plot.log_y && !(plot.y[i] > 0)))
+      continue;
+    const double e =
+        i < plot.y_error.size() && std::isfinite(plot.y_error[i]) ? plot.y_error[i] : 0.0;
+    x0 = std::min(x0, plot.x[i]), x1 = std::max(x1, plot.x[i]);
+    y0 = std::min(y0, ty(plot.y[i] - (plot.log_y ? 0 : e))), y1 = std::max(y1, ty(plot.y[i] + e));
+  }
+  if (!std::isfinite(x0))
+    throw ProcessingError("plot '" + plot.title + "': nothing finite to plot");
+  if (!(x1 > x0)) x0 -= 0.5, x1 += 0.5;
+  if (!plot.log_y) y0 = std::min(y0, 0.0);
+  if (!(y1 > y0)) y1 = y0 + 1;
+  y1 += 0.05 * (y1 - y0);
+  cv::Mat canvas(kH, kW, CV_8UC3, kWhite);
+  const cv::Rect area(kLeft, kTop, kW - kLeft - kRight, kH - kTop - kBottom);
+  auto px = [&](double x) {
+    return area.x + static_cast<int>(std::lround((x - x0) / (x1 - x0) * area.width));
+  };
+  auto py = [&](double y) {
+    return area.y + area.height -
+           static_cast<int>(std::lround((ty(y) - y0) / (y1 - y0) * area.height));
+  };
+  for (const auto& b : plot.bands) {
+    const int a = std::clamp(px(b.lo), area.x, area.x + area.width),
+              c = std::clamp(px(b.hi), area.x, area.x + area.width);
+    if (c <= a) continue;
+    cv::rectangle(canvas, {a, area.y}, {c, area.y + area.height}, cv::Scalar(170, 215, 255),
+                  cv::FILLED);
+    drawText(canvas, b.label, {a + 2, area.y + 14}, 0.42, cv::Scalar(0, 90, 200));
+  }
+  cv::rectangle(canvas, area, kBlack, 1);
+  for (double t : niceTicks(x0, x1, 8)) {
+    const int x = px(t);
+    cv::line(canvas, {x, area.y + area.height}, {x, area.y + area.height + 5}, kBlack, 1);
+    const std::string label = fmt::format("{:.6g}", t);
+    drawText(canvas, label, {x - textWidth(label, 0.42) / 2, area.y + area.height + 20}, 0.42,
+             kBlack);
+  }
+  const auto yt = plot.log_y ? niceTicks(std::ceil(y0), std::floor(y1), 6) : niceTicks(y0, y1, 6);
+  for (double t : yt) {
+    const double v = plot.log_y ? std::pow(10.0, t) : t;
+    if (plot.log_y && std::abs(t - std::round(t)) > 1e-9) continue;
+    const int y = py(v);
+    cv::line(canvas, {area.x - 5, y}, {area.x, y}, kBlack, 1);
+    const std::string label = fmt::format("{:.4g}", v);
+    drawText(canvas, label, {area.x - 8 - textWidth(label, 0.42), y + 5}, 0.42, kBlack);
+  }
+  std::vector<cv::Point> pts;
+  for (std::size_t i = 0; i < plot.x.size() && i < plot.y.size(); ++i) {
+    if (!std::isfinite(plot.x[i]) || !std::isfinite(plot.y[i]) || (plot.log_y && !(plot.y[i] > 0)))
+      continue;
+    pts.emplace_back(px(plot.x[i]), py(plot.y[i]));
+    if (i < plot.y_error.size() && std::isfinite(plot.y_error[i]) && !plot.log_y) {
+      cv::line(canvas, {pts.back().x, py(plot.y[i] - plot.y_error[i])},
+               {pts.back().x, py(plot.y[i] + plot.y_error[i])}, cv::Scalar(90, 90, 90), 1,
+               cv::LINE_AA);
+    }
+  }
+  const cv::Scalar blue(160, 70, 20);
+  cv::polylines(canvas, pts, false, blue, 1, cv::LINE_AA);
+  if (plot.markers) {
+    for (const auto& p : pts) cv::circle(canvas, p, 3, blue, cv::FILLED, cv::LINE_AA);
+  }
+  drawText(canvas, plot.x_label,
+           {area.x + area.width / 2 - textWidth(plot.x_label, 0.5) / 2, kH - 12}, 0.5, kBlack);
+  // y label above the axis (OpenCV has no rotated text)
+  drawText(canvas, plot.y_label, {8, kTop - 10}, 0.45, kBlack);
+  drawTitle(canvas, plot.title);
   writePng(canvas, png);
 }
 

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "ionmap/core/map.hpp"
 
@@ -28,5 +29,22 @@ void writeQuicklook(const Map& map, const std::filesystem::path& png,
 // Labels in distinct colours with boundaries, a scale bar and a title.
 void writeLabelQuicklook(const LabelMap& labels, const std::filesystem::path& png,
                          const std::string& title = "");
+
+// A line plot (spectra, profiles): axes with ticks and labels, optional shaded bands (e.g.
+// integration windows) and optional error bars.
+struct PlotBand {
+  double lo = 0, hi = 0;
+  std::string label;
+};
+struct LinePlot {
+  std::vector<double> x, y;
+  std::vector<double> y_error;  // optional, same length as y
+  std::string title, x_label, y_label;
+  std::vector<PlotBand> bands;
+  bool log_y = false;
+  bool markers = false;
+};
+// Throws ProcessingError when there is nothing finite to plot.
+void writeLinePlot(const LinePlot& plot, const std::filesystem::path& png);
 
 }  // namespace ionmap

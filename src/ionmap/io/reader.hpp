@@ -35,6 +35,7 @@ struct ReadOptions {
   double pixel_y = 0.0;                    // µm; 0 = same as pixel_x
   std::string unit;                        // value unit; "" = from the file
   std::vector<std::string> channel_names;  // e.g. mass labels for a TIFF stack
+  bool verify_checksums = true;            // verify checksums a file declares (imzML SHA-1/MD5)
 };
 
 class Reader {

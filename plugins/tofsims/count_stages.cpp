@@ -1,0 +1,324 @@
+// Stages over count maps: sims-deadtime, sims-fraction, sims-profile, bin-counts,
+// smooth-counts.
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "ionmap/core/error.hpp"
+#include "ionmap/io/quicklook.hpp"
+#include "tofsims/counts.hpp"
+#include "tofsims/spectra.hpp"
+#include "tofsims/stages.hpp"
+
+namespace ionmap::tofsims {
+namespace {
+
+// --- sims-deadtime --------------------------------------------------------------------------
+struct DeadTimeParams {
+  int shots_per_pixel = 0;
+  int scans = 1;
+};
+
+class DeadTimeStage final : public StageOf<DeadTimeParams, DeadTimeStage> {
+ public:
+  static const ParamSchema<DeadTimeParams>& schema() {
+    static const auto s =
+        ParamSchema<DeadTimeParams>()
+            .integer("shots_per_pixel", &DeadTimeParams::shots_per_pixel, Range::atLeast(0), "",
+                     "primary-ion shots per pixel per scan; 0 = from the file (refused when the "
+                     "file lacks it)")
+            .integer("scans", &DeadTimeParams::scans, Range::atLeast(1), "",
+                     "number of scans (frames) summed");
+    return s;
+  }
+  std::string name() const override { return "sims-deadtime"; }
+  std::string summary() const override {
+    return "Poisson dead-time correction of integrated TDC counts: N_corr = -n_s ln(1 - N/n_s)";
+  }
+  std::vector<PortSpec> ports() const override {
+    return {{"map", ItemKind::kMap, false, false, "recorded counts"},
+            {"map", ItemKind::kMap, true, false, "corrected counts"},
+            {"variance", ItemKind::kMap, true, true,
+             "variance of the corrected counts (for sims-fraction)"}};
+  }
+  void preflight(Preflight& pf) const override {
+    pf.reads("map");
+    pf.writes("map");
+    if (pf.outputBound("variance")) pf.writes("variance");
+  }
+  void run(RunContext& ctx) const override {
+    const Map& in = ctx.get<Map>("map");
+    double shots = static_cast<double>(params().shots_per_pixel) * params().scans;
+    if (shots == 0) {
+      for (const auto& [k, v] : in.metadata) {
+        if (k == "shots_per_pixel") shots = std::atof(v.c_str()) * params().scans;
+      }
+    }
+    if (!(shots > 0)) {
+      throw UsageError(fmt::format(
+          "map '{}' does not say how many primary shots each pixel received, and the stage "
+          "does not give `shots_per_pixel`; refusing to guess (n_s = shots per pixel x "
+          "scans decides the size of the correction)",
+          in.name));
+    }
+    DeadTimeResult r = correctDeadTime(in, shots);
+    ctx.note("shots", fmt::format("{:g}", shots));
+    double before = 0, after = 0;
+    for (std::size_t i = 0; i < in.values.size(); ++i) {
+      if (r.corrected.mask[i]) before += in.values[i], after += r.corrected.values[i];
+    }
+    ctx.note("total_correction",
+             fmt::format("{:+.3f} %", before > 0 ? 100 * (after / before - 1) : 0.0));
+    if (r.saturated) {
+      ctx.warn(fmt::format(
+          "{} pixels recorded as many counts as shots (or negative counts): saturated, masked",
+          r.saturated));
+    }
+    r.corrected.name = in.name;
+    ctx.put("map", std::move(r.corrected));
+    if (ctx.outputBound("variance")) ctx.put("variance", std::move(r.variance));
+  }
+};
+
+// --- sims-fraction --------------------------------------------------------------------------
+struct FractionParams {
+  double min_counts = 20;
+  double natural_ratio = kNaturalRatio;
+  double f_bg = kNaturalFraction;
+  double f_s = 0;
+};
+
+class FractionStage final : public StageOf<FractionParams, FractionStage> {
+ public:
+  static const ParamSchema<FractionParams>& schema() {
+    static const auto s =
+        ParamSchema<FractionParams>()
+            .real("min_counts", &FractionParams::min_counts, Range::atLeast(0), "counts",
+                  "pixels with fewer light + heavy counts are masked (and counted in a warning)")
+            .real("natural_ratio", &FractionParams::natural_ratio, Range::above(0), "",
+                  "6Li/7Li of the natural-abundance reference (for the fractionation factor K)")
+            .real("f_bg", &FractionParams::f_bg, Range::between(0, 1), "",
+                  "background fraction for f' (natural: 0.0759)")
+            .real("f_s", &FractionParams::f_s, Range::between(0, 1), "",
+                  "fraction of the exchange source for f' = (f - f_bg)/(f_s - f_bg); needed with "
+                  "`normalised`");
+    return s;
+  }
+  std::string name() const override { return "sims-fraction"; }
+  std::string summary() const override {
+    return "6Li fraction f = I6/(I6+I7) with sigma_f, optional mass-fractionation correction and "
+           "f'";
+  }
+  std::vector<PortSpec> ports() const override {
+    return {{"light", ItemKind::kMap, false, false, "light-isotope counts"},
+            {"heavy", ItemKind::kMap, false, false, "heavy-isotope counts"},
+            {"light_variance", ItemKind::kMap, false, true,
+             "variance of the light counts (default: Poisson)"},
+            {"heavy_variance", ItemKind::kMap, false, true,
+             "variance of the heavy counts (default: Poisson)"},
+            {"reference", ItemKind::kLabelMap, false, true,
+             "natural-abundance reference region (labels > 0): corrects instrumental mass "
+             "fractionation"},
+            {"fraction", ItemKind::kMap, true, false, "f"},
+            {"sigma", ItemKind::kMap, true, false, "sigma_f from counting statistics"},
+            {"normalised", ItemKind::kMap, true, true, "f' = (f - f_bg)/(f_s - f_bg)"},
+            {"normalised_sigma", ItemKind::kMap, true, true, "sigma of f'"}};
+  }
+  void preflight(Preflight& pf) const override {
+    pf.reads("light");
+    pf.reads("heavy");
+    pf.readsIfBound("light_variance");
+    pf.readsIfBound("heavy_variance");
+    pf.readsIfBound("reference");
+    pf.writes("fraction");
+    pf.writes("sigma");
+    const bool norm = pf.outputBound("normalised") || pf.outputBound("normalised_sigma");
+    if (norm && !(std::abs(params().f_s - params().f_bg) > 1e-6)) {
+      pf.fail(
+          "the normalised output needs `f_s`, the 6Li fraction of the exchange source, different "
+          "from f_bg");
+    }
+    if (pf.outputBound("normalised")) pf.writes("normalised");
+    if (pf.outputBound("normalised_sigma")) pf.writes("normalised_sigma");
+  }
+  void run(RunContext& ctx) const override {
+    const auto& p = params();
+    const Map& light = ctx.get<Map>("light");
+    const Map& heavy = ctx.get<Map>("heavy");
+    FractionOptions o;
+    o.min_counts = p.min_counts;
+    if (ctx.bound("reference")) {
+      const LabelMap& ref = ctx.get<LabelMap>("reference");
+      if (!ref.labels.sameSize(light.values)) {
+        throw ProcessingError(
+            "the reference labels are on another grid size; resample them onto the counts' grid");
+      }
+      Image<std::uint8_t> region(ref.width(), ref.height(), 0);
+      for (std::size_t i = 0; i < region.size(); ++i) region[i] = ref.labels[i] > 0;
+      o.fractionation = massFractionation(light, heavy, region, p.natural_ratio);
+      ctx.note("mass_fractionation_K", fmt::format("{:.6f}", o.fractionation));
+    }
+    FractionResult r = isotopeFraction(
+        light, heavy, ctx.bound("light_variance") ? &ctx.get<Map>("light_variance") : nullptr,
+        ctx.bound("heavy_variance") ? &ctx.get<Map>("heavy_variance") : nullptr, o);
+    if (r.low_count_pixels) {
+      ctx.warn(
+          fmt::format("{} pixels have fewer than {} counts (or negative net counts) and are "
+                      "masked; bin or smooth "
+                      "the counts to keep them",
+                      r.low_count_pixels, p.min_counts));
+    }
+    std::size_t valid = r.fraction.countValid();
+    if (valid == 0) throw ProcessingError("no pixel has enough counts for a fraction");
+    ctx.note("valid_pixels", std::to_string(valid));
+    if (ctx.outputBound("normalised") || ctx.outputBound("normalised_sigma")) {
+      Map fn = r.fraction, sn = r.sigma;
+      normaliseFraction(fn, sn, p.f_bg, p.f_s);
+      sn.name = "normalised 6Li fraction sigma";
+      if (ctx.outputBound("normalised")) ctx.put("normalised", std::move(fn));
+      if (ctx.outputBound("normalised_sigma")) ctx.put("normalised_sigma", std::move(sn));
+    }
+    ctx.put("fraction", std::move(r.fraction));
+    ctx.put("sigma", std::move(r.sigma));
+  }
+};
+
+// --- sims-profile ---------------------------------------------------------------------------
+struct ProfileParams {
+  double angle_deg = 0;
+  double bin_width = 1.0;
+  std::vector<double> roi;
+  std::string plot_file;
+};
+
+class ProfileStage final : public StageOf<ProfileParams, ProfileStage> {
+ public:
+  static const ParamSchema<ProfileParams>& schema() {
+    static const auto s =
+        ParamSchema<ProfileParams>()
+            .real("angle_deg", &ProfileParams::angle_deg, Range::between(-360, 360), "deg",
+                  "direction of increasing distance (0 = +x, 90 = +y, image frame)")
+            .real("bin_width", &ProfileParams::bin_width, Range::above(0), "um",
+                  "width of the distance bins")
+            .reals("roi", &ProfileParams::roi, 0, Range::any(), "um",
+                   "[x0, y0, x1, y1]; empty = the whole map")
+            .text("plot_file", &ProfileParams::plot_file,
+                  "PNG of the profile with error bars; empty = <id>.png");
+    return s;
+  }
+  std::string name() const override { return "sims-profile"; }
+  std::string summary() const override {
+    return "6Li fraction profile along a direction: counts summed per distance bin, with sigma_f";
+  }
+  std::vector<PortSpec> ports() const override {
+    return {{"light", ItemKind::kMap, false, false, "light-isotope counts"},
+            {"heavy", ItemKind::kMap, false, false, "heavy-isotope counts"},
+            {"profile", ItemKind::kTable, true, false, "distance, f, sigma_f, counts, pixels"}};
+  }
+  void preflight(Preflight& pf) const override {
+    if (!params().roi.empty() && params().roi.size() != 4)
+      pf.fail("`roi` must be [x0, y0, x1, y1] in um");
+    pf.reads("light");
+    pf.reads("heavy");
+    pf.writes("profile");
+  }
+  void run(RunContext& ctx) const override {
+    ProfileOptions o;
+    o.angle_deg = params().angle_deg;
+    o.bin_um = params().bin_width;
+    o.roi = params().roi;
+    Table t = fractionProfile(ctx.get<Map>("light"), ctx.get<Map>("heavy"), o);
+    ctx.note("bins", std::to_string(t.rows()));
+    LinePlot plot;
+    plot.x = t.column("distance").numbers;
+    plot.y = t.column("f").numbers;
+    plot.y_error = t.column("sigma_f").numbers;
+    plot.markers = true;
+    plot.title = fmt::format("6Li fraction along {} deg ({} \xC2\xB5m bins, counts summed)",
+                             o.angle_deg, o.bin_um);
+    plot.x_label = "distance (\xC2\xB5m)";
+    plot.y_label = "6Li fraction f";
+    const std::string file =
+        params().plot_file.empty() ? ctx.outItem("profile") + "-plot.png" : params().plot_file;
+    writeLinePlot(plot, ctx.fileDir() / file);
+    ctx.put("profile", std::move(t));
+  }
+};
+
+// --- bin-counts / smooth-counts -------------------------------------------------------------
+struct BinParams {
+  int factor = 2;
+};
+
+class BinCountsStage final : public StageOf<BinParams, BinCountsStage> {
+ public:
+  static const ParamSchema<BinParams>& schema() {
+    static const auto s =
+        ParamSchema<BinParams>().integer("factor", &BinParams::factor, Range::between(1, 64), "",
+                                         "sum factor x factor blocks of pixels");
+    return s;
+  }
+  std::string name() const override { return "bin-counts"; }
+  std::string summary() const override {
+    return "b x b binning of a count map (sums counts; pixel size x b)";
+  }
+  std::vector<PortSpec> ports() const override {
+    return {{"map", ItemKind::kMap, false, false, "counts"},
+            {"map", ItemKind::kMap, true, false, "binned counts"}};
+  }
+  void preflight(Preflight& pf) const override {
+    pf.reads("map");
+    pf.writes("map");
+  }
+  void run(RunContext& ctx) const override {
+    ctx.put("map", binCounts(ctx.get<Map>("map"), params().factor));
+  }
+};
+
+struct SmoothParams {
+  double sigma = 1.0;
+};
+
+class SmoothCountsStage final : public StageOf<SmoothParams, SmoothCountsStage> {
+ public:
+  static const ParamSchema<SmoothParams>& schema() {
+    static const auto s = ParamSchema<SmoothParams>().real("sigma", &SmoothParams::sigma,
+                                                           Range::above(0), "um", "Gaussian sigma");
+    return s;
+  }
+  std::string name() const override { return "smooth-counts"; }
+  std::string summary() const override {
+    return "Gaussian smoothing of a count map into effective counts that keep Poisson statistics";
+  }
+  std::vector<PortSpec> ports() const override {
+    return {{"map", ItemKind::kMap, false, false, "counts"},
+            {"map", ItemKind::kMap, true, false, "effective counts"}};
+  }
+  void preflight(Preflight& pf) const override {
+    pf.reads("map");
+    pf.writes("map");
+  }
+  void run(RunContext& ctx) const override {
+    ctx.put("map", smoothCounts(ctx.get<Map>("map"), params().sigma));
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Stage> makeDeadTimeStage() {
+  return std::make_unique<DeadTimeStage>();
+}
+std::unique_ptr<Stage> makeFractionStage() {
+  return std::make_unique<FractionStage>();
+}
+std::unique_ptr<Stage> makeProfileStage() {
+  return std::make_unique<ProfileStage>();
+}
+std::unique_ptr<Stage> makeBinCountsStage() {
+  return std::make_unique<BinCountsStage>();
+}
+std::unique_ptr<Stage> makeSmoothCountsStage() {
+  return std::make_unique<SmoothCountsStage>();
+}
+
+}  // namespace ionmap::tofsims
