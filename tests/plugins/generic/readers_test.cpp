@@ -227,8 +227,9 @@ TEST_F(ReadersTest, GenericReadersDoNotClaimRealBinaryInstrumentFiles) {
     const auto p = shared / rel;
     ASSERT_TRUE(std::filesystem::exists(p)) << p;
     const auto head = readHead(p);
-    for (const Reader* r : registry.readers())
-      EXPECT_EQ(r->score(p, head), 0) << r->name() << " claims " << rel;
+    for (const char* generic : {"tiff", "image", "matrix-text"}) {
+      EXPECT_EQ(registry.readerByName(generic).score(p, head), 0) << generic << " claims " << rel;
+    }
     ++checked;
   }
   EXPECT_EQ(checked, 9);
