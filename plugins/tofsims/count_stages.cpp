@@ -85,7 +85,7 @@ struct FractionParams {
   double min_counts = 20;
   double natural_ratio = kNaturalRatio;
   double f_bg = kNaturalFraction;
-  double f_s = 0;
+  double f_s = -1;  // −1 = not given
 };
 
 class FractionStage final : public StageOf<FractionParams, FractionStage> {
@@ -99,9 +99,9 @@ class FractionStage final : public StageOf<FractionParams, FractionStage> {
                   "6Li/7Li of the natural-abundance reference (for the fractionation factor K)")
             .real("f_bg", &FractionParams::f_bg, Range::between(0, 1), "",
                   "background fraction for f' (natural: 0.0759)")
-            .real("f_s", &FractionParams::f_s, Range::between(0, 1), "",
-                  "fraction of the exchange source for f' = (f - f_bg)/(f_s - f_bg); needed with "
-                  "`normalised`");
+            .real("f_s", &FractionParams::f_s, Range::between(-1, 1), "",
+                  "6Li fraction of the exchange source, for f' = (f - f_bg)/(f_s - f_bg); -1 = not "
+                  "given (the normalised outputs require it)");
     return s;
   }
   std::string name() const override { return "sims-fraction"; }
@@ -133,11 +133,11 @@ class FractionStage final : public StageOf<FractionParams, FractionStage> {
     pf.writes("fraction");
     pf.writes("sigma");
     const bool norm = pf.outputBound("normalised") || pf.outputBound("normalised_sigma");
-    if (norm && !(std::abs(params().f_s - params().f_bg) > 1e-6)) {
-      pf.fail(
-          "the normalised output needs `f_s`, the 6Li fraction of the exchange source, different "
-          "from f_bg");
+    if (norm && params().f_s < 0) {
+      pf.fail("the normalised output needs `f_s`, the 6Li fraction of the exchange source");
     }
+    if (norm && !(std::abs(params().f_s - params().f_bg) > 1e-6))
+      pf.fail("`f_s` must differ from `f_bg`");
     if (pf.outputBound("normalised")) pf.writes("normalised");
     if (pf.outputBound("normalised_sigma")) pf.writes("normalised_sigma");
   }

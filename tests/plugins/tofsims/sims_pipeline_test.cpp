@@ -1,0 +1,187 @@
+// The ToF-SIMS pipelines on the synthetic isotope-exchange sample, against its ground truth,
+// and the stages' refusals on bad input.
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+#include "generic/tiff_io.hpp"
+#include "h5_util.hpp"
+#include "ionmap/core/error.hpp"
+#include "pipeline_runner.hpp"
+#include "test_util.hpp"
+
+namespace ionmap {
+namespace {
+
+std::filesystem::path simsDir() {
+  return test::sourceDir() / "data/samples/sims";
+}
+
+class SimsPipeline : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    out_ = new test::TempDir();
+    Registry registry;
+    registerBuiltinPlugins(registry);
+    Plan plan = planPipeline(
+        loadPipelineFile(test::sourceDir() / "pipelines/sims-isotope-map.yaml"), registry);
+    RunOptions opt;
+    opt.out_dir = out_->path();
+    runPlan(plan, registry, opt);
+  }
+  static void TearDownTestSuite() { delete out_; }
+  static test::H5File results() { return test::H5File((out_->path() / "results.h5").string()); }
+  static test::TempDir* out_;
+};
+test::TempDir* SimsPipeline::out_ = nullptr;
+
+// Σ ((f − f_true)/σ_f)² / n over all pixels must be ≈ 1: the uncertainties are honest.
+TEST_F(SimsPipeline, FractionMatchesTheTruthWithinItsStatedSigma) {
+  const auto f = results().numbers("/entry/f/data");
+  const auto sigma = results().numbers("/entry/sigma_f/data");
+  const auto truth = tiff::readAll(simsDir() / "truth_f.tif").at(0).values;
+  ASSERT_EQ(f.size(), truth.size());
+  double chi2 = 0;
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < f.size(); ++i) {
+    if (!std::isfinite(f[i])) continue;
+    chi2 += std::pow((f[i] - truth[i]) / sigma[i], 2);
+    ++n;
+  }
+  ASSERT_EQ(n, f.size()) << "every pixel of the sample has enough counts";
+  // For n = 1600 the reduced chi-square has a standard deviation of sqrt(2/n) = 0.035.
+  EXPECT_NEAR(chi2 / n, 1.0, 0.15) << "chi2/n = " << chi2 / n;
+}
+
+TEST_F(SimsPipeline, DeadTimeCorrectionRecoversTheExpectedIonArrivalsWithin1Percent) {
+  const auto expected = tiff::readAll(simsDir() / "expected_counts.tif");
+  for (auto [item, page] : {std::pair{"li6", 0}, {"li7", 1}}) {
+    const auto corrected = results().numbers(std::string("/entry/") + item + "/data");
+    const auto recorded = results().numbers(std::string("/entry/") + item + "_recorded/data");
+    double c = 0, r = 0, e = 0;
+    for (std::size_t i = 0; i < corrected.size(); ++i) {
+      c += corrected[i], r += recorded[i], e += expected[page].values[i];
+    }
+    EXPECT_NEAR(c / e, 1.0, 0.01) << item;
+    EXPECT_LT(r / e, 0.97) << item << ": the sample's detector should lose counts";
+  }
+}
+
+TEST_F(SimsPipeline, CalibrationRemovesTheSimulatedMassScaleError) {
+  const auto before = results().numbers("/entry/mass_calibration/offset_before");
+  const auto after = results().numbers("/entry/mass_calibration/residual");
+  ASSERT_EQ(before.size(), 4u);
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_GT(std::abs(before[i]), 300.0) << "ppm before";
+    EXPECT_LT(std::abs(after[i]), 30.0) << "ppm after";
+  }
+  // The Li peaks then sit in their windows: centroids within 20 ppm of the true masses.
+  const auto centroid = results().numbers("/entry/li_windows/centroid");
+  EXPECT_NEAR(centroid[0], 6.014574, 6.014574 * 20e-6);
+  EXPECT_NEAR(centroid[1], 7.015455, 7.015455 * 20e-6);
+}
+
+TEST_F(SimsPipeline, ProvenanceRecordsShotsAndResolvingPower) {
+  auto f = results();
+  EXPECT_EQ(f.text("/entry/process_04_deadtime-6li/notes/shots"), "4000");
+  const double r = std::stod(f.text("/entry/process_03_integrate/notes/resolving_power.7Li"));
+  EXPECT_NEAR(r, 3000, 600);
+  EXPECT_TRUE(std::filesystem::exists(out_->path() / "sum-spectrum.png"));
+  EXPECT_TRUE(std::filesystem::exists(out_->path() / "f_profile-plot.png"));
+  EXPECT_TRUE(std::filesystem::exists(out_->path() / "total_ions.png"));
+}
+
+TEST_F(SimsPipeline, TiffStackPathGivesTheSameCountsAsTheSpectra) {
+  test::TempDir out;
+  Registry registry;
+  registerBuiltinPlugins(registry);
+  Plan plan = planPipeline(
+      loadPipelineFile(test::sourceDir() / "pipelines/sims-isotope-map-tiff.yaml"), registry);
+  RunOptions opt;
+  opt.out_dir = out.path();
+  runPlan(plan, registry, opt);
+  test::H5File tiff_results((out / "results.h5").string());
+  const auto from_tiff = tiff_results.numbers("/entry/li6_recorded/data");
+  const auto from_spectra = results().numbers("/entry/li6_recorded/data");
+  ASSERT_EQ(from_tiff.size(), from_spectra.size());
+  double diff = 0;
+  for (std::size_t i = 0; i < from_tiff.size(); ++i)
+    diff += std::abs(from_tiff[i] - from_spectra[i]);
+  // Only the flat background inside the window (≈ 0.02 counts per pixel) differs.
+  EXPECT_LT(diff / from_tiff.size(), 0.1);
+}
+
+TEST(SimsSample, CommittedFilesAreWhatSimulateWrites) {
+  test::TempDir out;
+  const auto r = test::runIonmap({"simulate", "isotope-exchange", "--out", out.path().string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* f : {"exchange.imzML", "exchange.ibd", "counts.tif", "truth_f.tif",
+                        "expected_counts.tif", "truth.yaml"}) {
+    EXPECT_EQ(test::readFile(out / f), test::readFile(simsDir() / f)) << f;
+  }
+}
+
+// --- refusals -------------------------------------------------------------------------------
+
+class SimsStages : public ::testing::Test {
+ protected:
+  std::string failure(const std::string& stages, ErrorKind kind) {
+    const std::string yaml =
+        "version: 1\ninputs: {s: '" + (simsDir() / "exchange.imzML").string() + "', c: '" +
+        (simsDir() / "counts.tif").string() +
+        "'}\nstages:\n"
+        "  - {stage: read, params: {input: s, as: spectra}, out: {spectra: sp}}\n"
+        "  - {stage: read, id: r6, params: {input: c, channel: 6Li}, out: {map: a}}\n"
+        "  - {stage: read, id: r7, params: {input: c, channel: 7Li}, out: {map: b}}\n" +
+        stages;
+    test::TempDir out;
+    try {
+      test::runYaml(yaml, out.path(), out.path());
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), kind) << e.what();
+      EXPECT_FALSE(std::filesystem::exists(out / "results.h5"));
+      return e.what();
+    }
+    ADD_FAILURE() << "did not fail";
+    return "";
+  }
+};
+
+TEST_F(SimsStages, DeadTimeRefusesToGuessTheNumberOfShots) {
+  const auto e = failure("  - {stage: sims-deadtime, in: {map: a}}\n", ErrorKind::kUsage);
+  EXPECT_NE(e.find("refusing to guess"), std::string::npos) << e;
+}
+
+TEST_F(SimsStages, WindowsOutsideTheSpectrumAreAProcessingError) {
+  const auto e = failure(
+      "  - {stage: sims-integrate, params: {light_mass: 120, heavy_mass: 121}, in: {spectra: "
+      "sp}}\n",
+      ErrorKind::kProcessing);
+  EXPECT_NE(e.find("outside the spectra's m/z range"), std::string::npos) << e;
+}
+
+TEST_F(SimsStages, CalibrationReferenceWithoutAPeakIsNamed) {
+  const auto e = failure(
+      "  - {stage: sims-calibrate, params: {references: [6.014574, 40.5]}, in: {spectra: sp}}\n",
+      ErrorKind::kProcessing);
+  EXPECT_NE(e.find("no peak within"), std::string::npos) << e;
+  EXPECT_NE(e.find("40.5"), std::string::npos) << e;
+}
+
+TEST_F(SimsStages, NormalisedFractionNeedsTheSourceFraction) {
+  const auto e =
+      failure("  - {stage: sims-fraction, in: {light: a, heavy: b}, out: {normalised: fn}}\n",
+              ErrorKind::kUsage);
+  EXPECT_NE(e.find("needs `f_s`"), std::string::npos) << e;
+}
+
+TEST_F(SimsStages, OverlappingWindowsAreRejectedBeforeRunning) {
+  const auto e = failure(
+      "  - {stage: sims-integrate, params: {light_mass: 6.8, half_width: 0.2}, in: {spectra: "
+      "sp}}\n",
+      ErrorKind::kUsage);
+  EXPECT_NE(e.find("the two windows overlap"), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace ionmap
