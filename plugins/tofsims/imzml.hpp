@@ -5,9 +5,12 @@
 // when the XML gives one, takes pixel size and positions from the IMS vocabulary, and
 // returns a SpectrumImage whose spectra are streamed from the .ibd on demand.
 //
-// Memory: the XML is parsed once into a DOM (about 3x the XML size, which grows with the
-// number of spectra, not their length) and released; what stays is 64 bytes per spectrum
-// plus the pixel index (8 bytes per pixel). Spectra are read one at a time per thread.
+// Memory: the XML is parsed once into a DOM (3-4x the XML size, about 1.4 KB of XML per
+// spectrum: it grows with the number of spectra, not their length) and released; what stays
+// is 80 bytes per spectrum plus the pixel index (8 bytes per pixel), and in continuous mode
+// the shared m/z array. Spectra are read one at a time per thread. Measured: 142 MiB peak
+// resident (libraries included) while integrating a 1.1 GiB file of 18225 spectra
+// (scripts/bench/imzml-streaming.sh).
 #pragma once
 
 #include <cstdint>

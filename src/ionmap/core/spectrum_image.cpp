@@ -79,6 +79,24 @@ RawFileSpectra::RawFileSpectra(std::string path, std::vector<SpectrumLocation> l
     check(locations_[i].mz, i, "m/z");
     check(locations_[i].intensity, i, "intensity");
   }
+  shared_mz_ = !locations_.empty();
+  for (const auto& l : locations_) {
+    const auto& a = l.mz;
+    const auto& b = locations_.front().mz;
+    if (a.offset != b.offset || a.length != b.length || a.type != b.type ||
+        a.compressed_bytes != b.compressed_bytes) {
+      shared_mz_ = false;
+      break;
+    }
+  }
+  if (shared_mz_) {
+    try {
+      readArray(locations_.front().mz, shared_mz_values_);
+    } catch (...) {
+      ::close(fd_);
+      throw;
+    }
+  }
 }
 
 RawFileSpectra::~RawFileSpectra() {
@@ -150,7 +168,11 @@ void RawFileSpectra::read(std::size_t index, Spectrum& out) const {
     throw ProcessingError(fmt::format("spectrum {} requested from '{}', only {} exist", index,
                                       path_, locations_.size()));
   }
-  readArray(locations_[index].mz, out.mz);
+  if (shared_mz_) {
+    out.mz = shared_mz_values_;
+  } else {
+    readArray(locations_[index].mz, out.mz);
+  }
   readArray(locations_[index].intensity, out.intensity);
 }
 

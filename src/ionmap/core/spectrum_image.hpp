@@ -74,6 +74,9 @@ class RawFileSpectra : public SpectrumSource {
   std::string path_;
   int fd_ = -1;
   std::vector<SpectrumLocation> locations_;
+  // Continuous-mode files share one m/z array: read once at open, copied out per spectrum.
+  bool shared_mz_ = false;
+  std::vector<double> shared_mz_values_;
 };
 
 class SpectrumImage {
