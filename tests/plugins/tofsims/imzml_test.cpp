@@ -197,7 +197,7 @@ TEST(Imzml, WriterRoundTripsEveryLayout) {
   }
 }
 
-TEST(Imzml, CorruptZlibDataIsAnInputErrorWhenTheSpectrumIsRead) {
+TEST(Imzml, CorruptZlibDataIsAnInputErrorNamingTheOffset) {
   test::TempDir dir;
   tofsims::ImzmlWriteOptions o;
   o.zlib = true;
@@ -210,9 +210,16 @@ TEST(Imzml, CorruptZlibDataIsAnInputErrorWhenTheSpectrumIsRead) {
   std::string ibd = test::readFile(dir / "z.ibd");
   for (std::size_t i = 40; i < 60; ++i) ibd[i] = 'x';
   test::writeFile(dir / "z.ibd", ibd);
-  const SpectrumImage si = readImzml(p);
-  Spectrum s;
-  EXPECT_THROW(si.source->read(0, s), InputError);
+  // The shared m/z array of a continuous file is inflated at open, the intensities when read:
+  // either way the damage is an InputError naming the .ibd and offset.
+  try {
+    const SpectrumImage si = readImzml(p);
+    Spectrum s;
+    for (std::size_t i = 0; i < si.spectrumCount(); ++i) si.source->read(i, s);
+    ADD_FAILURE() << "corrupt zlib data was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("z.ibd', byte offset"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
