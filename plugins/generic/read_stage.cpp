@@ -1,5 +1,6 @@
 // read: loads one channel of any file a registered reader understands, as a map or as labels.
 #include <cmath>
+#include <fstream>
 
 #include <fmt/format.h>
 
@@ -22,6 +23,7 @@ struct ReadParams {
   std::string unit;
   std::string name;
   bool verify_checksum = true;
+  std::string channel_names;
 };
 
 class ReadStage final : public StageOf<ReadParams, ReadStage> {
@@ -47,6 +49,9 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
                   "physical y of the outer corner of the first pixel")
             .text("unit", &ReadParams::unit, "unit of the values when the file does not say")
             .text("name", &ReadParams::name, "display name; empty = channel name")
+            .text("channel_names", &ReadParams::channel_names,
+                  "names of the file's channels/pages in order, comma separated (e.g. mass labels "
+                  "`6Li, 7Li, total`); empty = from the file or a sidecar <file>.channels.txt")
             .flag("verify_checksum", &ReadParams::verify_checksum,
                   "verify checksums the file declares (imzML SHA-1/MD5 of the .ibd)");
     return s;
@@ -90,6 +95,12 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
     opt.pixel_y = p.pixel_size_y;
     opt.unit = p.unit;
     opt.verify_checksums = p.verify_checksum;
+    opt.channel_names = channelNames(path);
+    if (!opt.channel_names.empty()) {
+      std::string joined;
+      for (const auto& n : opt.channel_names) joined += (joined.empty() ? "" : ", ") + n;
+      ctx.note("channel_names", joined);
+    }
     Dataset ds = reader.load(path, opt);
     ctx.note("reader", reader.name());
     for (const auto& [k, v] : ds.metadata) ctx.note("file." + k, v);
@@ -131,6 +142,32 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
   }
 
  private:
+  // Channel names from the parameter, else from "<file>.channels.txt" (one name per line).
+  std::vector<std::string> channelNames(const std::filesystem::path& file) const {
+    std::vector<std::string> names;
+    auto add = [&](std::string n) {
+      const auto b = n.find_first_not_of(" \t\r"), e = n.find_last_not_of(" \t\r");
+      if (b != std::string::npos) names.push_back(n.substr(b, e - b + 1));
+    };
+    if (!params().channel_names.empty()) {
+      std::string cur;
+      for (char c : params().channel_names + ",") {
+        if (c == ',') {
+          add(cur);
+          cur.clear();
+        } else {
+          cur += c;
+        }
+      }
+      return names;
+    }
+    std::ifstream side(file.string() + ".channels.txt");
+    for (std::string line; std::getline(side, line);) {
+      if (!line.empty() && line[0] != '#') add(line);
+    }
+    return names;
+  }
+
   void putSpectra(RunContext& ctx, Dataset& ds, const std::string& file) const {
     if (!ds.spectra)
       throw InputError(file, "holds no spectrum image (as: spectra needs e.g. an imzML file)");

@@ -57,13 +57,17 @@ class IntegrateStage final : public StageOf<IntegrateParams, IntegrateStage> {
            "resolving power";
   }
   std::vector<PortSpec> ports() const override {
-    return {{"spectra", ItemKind::kSpectrumImage, false, false, "spectrum image"},
-            {"light", ItemKind::kMap, true, false, "light-isotope counts (6Li)"},
-            {"heavy", ItemKind::kMap, true, false, "heavy-isotope counts (7Li)"},
-            {"total", ItemKind::kMap, true, true, "total ion counts per pixel"},
-            {"spectrum", ItemKind::kTable, true, true, "sum spectrum over plot_range"},
-            {"windows", ItemKind::kTable, true, true,
-             "windows with measured centroid, FWHM, resolving power"}};
+    return {
+        {"spectra", ItemKind::kSpectrumImage, false, false, "spectrum image"},
+        {"light", ItemKind::kMap, true, false, "light-isotope counts (6Li)"},
+        {"heavy", ItemKind::kMap, true, false, "heavy-isotope counts (7Li)"},
+        {"total", ItemKind::kMap, true, true, "total ion counts per pixel"},
+        {"roi", ItemKind::kLabelMap, false, true,
+         "regions (labels > 0) on the spectra's grid: one ROI spectrum per label"},
+        {"spectrum", ItemKind::kTable, true, true, "sum spectrum over plot_range"},
+        {"roi_spectra", ItemKind::kTable, true, true, "sum spectrum of each ROI over plot_range"},
+        {"windows", ItemKind::kTable, true, true,
+         "windows with measured centroid, FWHM, resolving power"}};
   }
   void preflight(Preflight& pf) const override {
     const auto& p = params();
@@ -77,9 +81,12 @@ class IntegrateStage final : public StageOf<IntegrateParams, IntegrateStage> {
       pf.fail("`plot_file` must be a plain file name ending in .png");
     }
     pf.reads("spectra");
+    const bool roi = !pf.readsIfBound("roi").empty();
+    if (pf.outputBound("roi_spectra") && !roi)
+      pf.fail("the `roi_spectra` output needs the `roi` input");
     pf.writes("light");
     pf.writes("heavy");
-    for (const char* o : {"total", "spectrum", "windows"}) {
+    for (const char* o : {"total", "spectrum", "windows", "roi_spectra"}) {
       if (pf.outputBound(o)) pf.writes(o);
     }
   }
@@ -196,6 +203,28 @@ class IntegrateStage final : public StageOf<IntegrateParams, IntegrateStage> {
       }
     }
     if (ctx.outputBound("spectrum")) ctx.put("spectrum", std::move(spec));
+    if (ctx.outputBound("roi_spectra")) {
+      const LabelMap& roi = ctx.get<LabelMap>("roi");
+      if (!roi.labels.sameSize(si.grid.width, si.grid.height)) {
+        throw ProcessingError(
+            "the ROI labels are not on the spectra's grid; resample them onto it first");
+      }
+      Table rt("ROI spectra");
+      rt.description = "sum spectrum of the pixels of each ROI label";
+      rt.addNumeric("mz", "u");
+      bool first = true;
+      for (auto& [label, b] :
+           sumSpectraByLabel(si, roi.labels.values(), p.plot_range[0], p.plot_range[1], p.bin)) {
+        const std::size_t c = rt.addNumeric(fmt::format("roi_{}", label), "counts");
+        for (std::size_t i = 0; i < b.counts.size(); ++i) {
+          if (first) rt.columns[0].numbers.push_back(b.mzAt(i));
+          rt.columns[c].numbers.push_back(b.counts[i]);
+        }
+        first = false;
+      }
+      ctx.note("roi_count", std::to_string(rt.columns.size() - 1));
+      ctx.put("roi_spectra", std::move(rt));
+    }
     if (ctx.outputBound("windows")) ctx.put("windows", std::move(wt));
   }
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -44,32 +45,57 @@ bool spectrumOk(const Spectrum& s) {
 
 }  // namespace
 
-BinnedSpectrum sumSpectrum(const SpectrumImage& si, double lo, double hi, double bin,
-                           const std::vector<std::uint8_t>* roi) {
+BinnedSpectrum sumSpectrum(const SpectrumImage& si, double lo, double hi, double bin) {
+  auto one =
+      sumSpectraByLabel(si, std::vector<std::int32_t>(si.pixel_spectrum.size(), 1), lo, hi, bin);
+  if (one.empty()) throw ProcessingError("spectrum image '" + si.name + "' has no pixels");
+  return std::move(one.front().second);
+}
+
+std::vector<std::pair<std::int32_t, BinnedSpectrum>> sumSpectraByLabel(
+    const SpectrumImage& si, const std::vector<std::int32_t>& labels, double lo, double hi,
+    double bin) {
+  if (labels.size() != si.pixel_spectrum.size()) {
+    throw ProcessingError(
+        "ROI labels and spectrum image have different sizes; resample the labels first");
+  }
   if (!(hi > lo) || !(bin > 0) || (hi - lo) / bin > 5e7) {
     throw UsageError(
-        fmt::format("sum spectrum range [{}, {}) with bin {} u is not usable", lo, hi, bin));
+        fmt::format("spectrum range [{}, {}) with bin {} u is not usable", lo, hi, bin));
   }
-  BinnedSpectrum out;
-  out.lo = lo;
-  out.width = bin;
+  std::map<std::int32_t, std::size_t> slot;
+  for (auto l : labels) {
+    if (l > 0 && !slot.count(l)) slot.emplace(l, 0);
+  }
+  if (slot.size() > 256)
+    throw UsageError(fmt::format("{} ROI labels; ROI spectra are limited to 256", slot.size()));
+  std::size_t k = 0;
+  for (auto& [l, i] : slot) i = k++;
   const auto nbins = static_cast<std::size_t>(std::ceil((hi - lo) / bin));
-  tbb::combinable<std::vector<double>> partial([&] { return std::vector<double>(nbins, 0.0); });
-  forEachSpectrum(si, "sum spectrum", [&](std::size_t p, const Spectrum& s) {
-    if (roi && !(*roi)[p]) return;
-    auto& acc = partial.local();
+  tbb::combinable<std::vector<double>> partial(
+      [&] { return std::vector<double>(nbins * slot.size(), 0.0); });
+  forEachSpectrum(si, "ROI spectra", [&](std::size_t p, const Spectrum& s) {
+    if (labels[p] <= 0) return;
+    double* acc = partial.local().data() + slot.at(labels[p]) * nbins;
     for (std::size_t i = 0; i < s.mz.size(); ++i) {
-      const double k = (s.mz[i] - lo) / bin;
-      if (k >= 0 && k < static_cast<double>(nbins) && s.intensity[i] >= 0 &&
+      const double b = (s.mz[i] - lo) / bin;
+      if (b >= 0 && b < static_cast<double>(nbins) && s.intensity[i] >= 0 &&
           std::isfinite(s.intensity[i])) {
-        acc[static_cast<std::size_t>(k)] += s.intensity[i];
+        acc[static_cast<std::size_t>(b)] += s.intensity[i];
       }
     }
   });
-  out.counts.assign(nbins, 0.0);
-  partial.combine_each([&](const std::vector<double>& v) {
-    for (std::size_t i = 0; i < nbins; ++i) out.counts[i] += v[i];
-  });
+  std::vector<std::pair<std::int32_t, BinnedSpectrum>> out;
+  for (const auto& [l, i] : slot) {
+    BinnedSpectrum b;
+    b.lo = lo;
+    b.width = bin;
+    b.counts.assign(nbins, 0.0);
+    partial.combine_each([&](const std::vector<double>& v) {
+      for (std::size_t j = 0; j < nbins; ++j) b.counts[j] += v[i * nbins + j];
+    });
+    out.emplace_back(l, std::move(b));
+  }
   return out;
 }
 

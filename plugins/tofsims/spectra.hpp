@@ -26,10 +26,15 @@ struct BinnedSpectrum {
   double mzAt(std::size_t i) const { return lo + (static_cast<double>(i) + 0.5) * width; }
 };
 
-// Sum of all spectra (or of the pixels where `roi` is non-zero; roi is row-major on the
-// grid) binned over [lo, hi). Streams the spectra; throws UsageError for bad ranges.
-BinnedSpectrum sumSpectrum(const SpectrumImage& spectra, double lo, double hi, double bin,
-                           const std::vector<std::uint8_t>* roi = nullptr);
+// Sum of all spectra binned over [lo, hi). Streams the spectra; throws UsageError for bad
+// ranges.
+BinnedSpectrum sumSpectrum(const SpectrumImage& spectra, double lo, double hi, double bin);
+
+// One sum spectrum per label (> 0) of a label image on the spectra's grid (row-major), in a
+// single pass over the data.
+std::vector<std::pair<std::int32_t, BinnedSpectrum>> sumSpectraByLabel(
+    const SpectrumImage& spectra, const std::vector<std::int32_t>& labels, double lo, double hi,
+    double bin);
 
 struct MassWindow {
   std::string name;

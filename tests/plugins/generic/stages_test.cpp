@@ -90,6 +90,18 @@ TEST_F(StagesTest, ReadPicksChannelsByNameOrIndexAndNamesTheAvailableOnes) {
   EXPECT_NE(e.find("has no channel '12C'; channels: 6Li, 7Li"), std::string::npos) << e;
 }
 
+TEST_F(StagesTest, ChannelNamesComeFromThePipelineOrASidecar) {
+  Image<double> p0(2, 2, 1.0), p1(2, 2, 2.0);
+  tiff::write(dir / "m.tif", {{&p0, ""}, {&p1, ""}}, tiff::SampleType::kFloat32, 1, 1);
+  run("s: m.tif",
+      "  - {stage: read, params: {input: s, channel: 7Li, channel_names: '6Li, 7Li'}, out: {map: "
+      "a}}\n");
+  EXPECT_EQ(h5("/entry/a/data")[0], 2.0);
+  test::writeFile(dir / "m.tif.channels.txt", "# mass labels\n6Li\n7Li\n");
+  run("s: m.tif", "  - {stage: read, params: {input: s, channel: 6Li}, out: {map: b}}\n");
+  EXPECT_EQ(h5("/entry/b/data")[0], 1.0);
+}
+
 TEST_F(StagesTest, LevelRemovesAKnownPlaneAndKeepsTheSignal) {
   // Signal: +10 mV on the left half, −10 on the right (zero mean, no tilt); plus a plane.
   csv("a.csv", 40, 20, [](int x, int y) {

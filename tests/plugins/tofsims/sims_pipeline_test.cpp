@@ -111,6 +111,37 @@ TEST_F(SimsPipeline, TiffStackPathGivesTheSameCountsAsTheSpectra) {
   EXPECT_LT(diff / from_tiff.size(), 0.1);
 }
 
+// ROI spectra: left and right halves of the sample; together they make the sum spectrum, and
+// the exchanged (left) half holds most of the 6Li.
+TEST(SimsRoi, RoiSpectraPartitionTheSumSpectrum) {
+  test::TempDir dir;
+  Image<double> halves(40, 40);
+  for (int y = 0; y < 40; ++y) {
+    for (int x = 0; x < 40; ++x) halves(x, y) = x < 20 ? 1 : 2;
+  }
+  tiff::write(dir / "roi.tif", {{&halves, "roi"}}, tiff::SampleType::kUInt16, 0.6, 0.6);
+  const std::string yaml =
+      "version: 1\ninputs: {s: '" + (simsDir() / "exchange.imzML").string() +
+      "', r: roi.tif}\nstages:\n"
+      "  - {stage: read, params: {input: s, as: spectra}, out: {spectra: sp}}\n"
+      "  - {stage: read, id: rr, params: {input: r, as: labels}, out: {labels: roi}}\n"
+      "  - {stage: sims-integrate, params: {half_width: 0.012}, in: {spectra: sp, roi: roi}, "
+      "out: {spectrum: sum, roi_spectra: per_roi}}\n";
+  test::runYaml(yaml, dir.path(), dir.path() / "out");
+  test::H5File f((dir / "out" / "results.h5").string());
+  const auto sum = f.numbers("/entry/sum/counts");
+  const auto left = f.numbers("/entry/per_roi/roi_1");
+  const auto right = f.numbers("/entry/per_roi/roi_2");
+  const auto mz = f.numbers("/entry/per_roi/mz");
+  ASSERT_EQ(left.size(), sum.size());
+  double l6 = 0, r6 = 0;
+  for (std::size_t i = 0; i < sum.size(); ++i) {
+    ASSERT_NEAR(left[i] + right[i], sum[i], 1e-9);
+    if (std::abs(mz[i] - 6.017) < 0.01) l6 += left[i], r6 += right[i];  // uncalibrated 6Li peak
+  }
+  EXPECT_GT(l6, 3 * r6);
+}
+
 TEST(SimsSample, CommittedFilesAreWhatSimulateWrites) {
   test::TempDir out;
   const auto r = test::runIonmap({"simulate", "isotope-exchange", "--out", out.path().string()});
