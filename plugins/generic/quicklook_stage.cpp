@@ -47,8 +47,7 @@ class QuicklookStage final : public StageOf<QuicklookParams, QuicklookStage> {
   }
   void preflight(Preflight& pf) const override {
     const auto& f = params().file;
-    if (!f.empty() && (f.find('/') != std::string::npos || f.size() < 5 ||
-                       f.compare(f.size() - 4, 4, ".png") != 0)) {
+    if (!f.empty() && !isPlainPngFileName(f)) {
       pf.fail("`file` must be a plain file name ending in .png (it is written into --out)");
     }
     if (f == "results.h5" || f == "run.log") pf.fail("`file` would overwrite " + f);

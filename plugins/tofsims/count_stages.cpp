@@ -218,6 +218,9 @@ class ProfileStage final : public StageOf<ProfileParams, ProfileStage> {
   void preflight(Preflight& pf) const override {
     if (!params().roi.empty() && params().roi.size() != 4)
       pf.fail("`roi` must be [x0, y0, x1, y1] in um");
+    if (!params().plot_file.empty() && !isPlainPngFileName(params().plot_file)) {
+      pf.fail("`plot_file` must be a plain file name ending in .png");
+    }
     pf.reads("light");
     pf.reads("heavy");
     pf.writes("profile");

@@ -75,9 +75,7 @@ class IntegrateStage final : public StageOf<IntegrateParams, IntegrateStage> {
       pf.fail("the two windows overlap; reduce half_width");
     if (!(p.plot_range[1] > p.plot_range[0]))
       pf.fail("plot_range must be [low, high] with low < high");
-    if (!p.plot_file.empty() &&
-        (p.plot_file.find('/') != std::string::npos || p.plot_file.size() < 5 ||
-         p.plot_file.compare(p.plot_file.size() - 4, 4, ".png") != 0)) {
+    if (!p.plot_file.empty() && !isPlainPngFileName(p.plot_file)) {
       pf.fail("`plot_file` must be a plain file name ending in .png");
     }
     pf.reads("spectra");

@@ -15,19 +15,11 @@
 #include <fstream>
 #include <vector>
 
+#include "memory_probe.hpp"
 #include "tofsims/imzml.hpp"
 #include "tofsims/spectra.hpp"
 
 namespace {
-
-double peakRssMiB() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;
-  }
-  return 0;
-}
 
 bool dropCaches() {
   ::sync();
@@ -65,11 +57,8 @@ int main(int argc, char** argv) {
       v = static_cast<double>((s = s * 6364136223846793005ull + 1) >> 60);
   });
   const double bytes = static_cast<double>(std::filesystem::file_size(ibd));
-  const double rss_writing = peakRssMiB();
-  {  // reset the peak-RSS mark so that it measures the reading phase alone
-    std::ofstream clear("/proc/self/clear_refs");
-    clear << "5\n";
-  }
+  const double rss_writing = test::peakRssMiB();
+  test::resetPeakRss();  // measure the reading phase alone
   const bool cold = dropCaches();
   std::printf("page cache: %s\n",
               cold ? "dropped before every run (cold reads)" : "kept (warm reads; not root)");
@@ -105,7 +94,7 @@ int main(int argc, char** argv) {
   std::printf(
       "peak resident memory while streaming: %.1f MiB for a %.2f GiB file (%.1f MiB while writing "
       "it)\n",
-      peakRssMiB(), bytes / (1ull << 30), rss_writing);
+      test::peakRssMiB(), bytes / (1ull << 30), rss_writing);
   std::filesystem::remove(path);
   std::filesystem::remove(ibd);
   return 0;

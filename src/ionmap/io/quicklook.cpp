@@ -212,6 +212,11 @@ void drawTitle(cv::Mat& canvas, const std::string& title) {
 
 }  // namespace
 
+bool isPlainPngFileName(const std::string& f) {
+  return f.size() > 4 && f.find('/') == std::string::npos &&
+         f.compare(f.size() - 4, 4, ".png") == 0 && f != ".png";
+}
+
 const char* quicklookColormaps() {
   return "viridis, inferno, magma, plasma, cividis, turbo, gray, coolwarm, twilight";
 }

@@ -18,6 +18,9 @@ struct QuicklookOptions {
   const LabelMap* boundaries = nullptr;  // draw region boundaries (same grid size required)
 };
 
+// True for a bare file name ending in ".png" (no folders): what stages may write into --out.
+bool isPlainPngFileName(const std::string& name);
+
 // "viridis, inferno, magma, plasma, cividis, turbo, gray, coolwarm, twilight".
 const char* quicklookColormaps();
 bool isQuicklookColormap(const std::string& name);

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "memory_probe.hpp"
 #include "test_util.hpp"
 #include "tofsims/imzml.hpp"
 #include "tofsims/spectra.hpp"
@@ -16,14 +17,6 @@ namespace ionmap {
 namespace {
 
 // Peak resident memory of this process so far, in MiB (VmHWM).
-double peakRssMiB() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;
-  }
-  return 0;
-}
 
 TEST(ImzmlStreaming, GigabyteFileIsIntegratedWithBoundedMemory) {
   test::TempDir dir;
@@ -46,14 +39,11 @@ TEST(ImzmlStreaming, GigabyteFileIsIntegratedWithBoundedMemory) {
   });
   ASSERT_GE(std::filesystem::file_size(dir / "big.ibd"), 1ull << 30);
 
-  {  // reset the peak-RSS mark: measure the reading phase alone
-    std::ofstream clear("/proc/self/clear_refs");
-    clear << "5\n";
-  }
+  test::resetPeakRss();  // measure the reading phase alone
   const SpectrumImage si = tofsims::readImzml(path);
   const tofsims::WindowMaps w =
       tofsims::integrateWindows(si, {{"peak", 6.0, 0.00005}}, tofsims::Background::kNone, 0);
-  const double rss_peak = peakRssMiB();
+  const double rss_peak = test::peakRssMiB();
   for (int p = 0; p < kSide * kSide; p += 1111) ASSERT_DOUBLE_EQ(w.counts[0][p], p % 97) << p;
   EXPECT_DOUBLE_EQ(w.total[5], kChannels - 1 + 5 % 97);
   // The file is 1 GiB. What is held is the XML DOM while parsing (grows with the number of
