@@ -1,0 +1,97 @@
+#include "registration/landmarks.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+#include <Eigen/Dense>
+
+#include "ionmap/core/error.hpp"
+
+namespace ionmap::registration {
+
+LandmarkFit fitLandmarks(const std::vector<Point2>& fixed, const std::vector<Point2>& moving,
+                         Transform2D::Kind kind) {
+  const std::size_t n = fixed.size();
+  if (moving.size() != n) {
+    throw UsageError(
+        fmt::format("{} fixed and {} moving landmarks: the lists must pair up", n, moving.size()));
+  }
+  const std::size_t need =
+      kind == Transform2D::Kind::kAffine                                                ? 3
+      : kind == Transform2D::Kind::kTranslation || kind == Transform2D::Kind::kIdentity ? 1
+                                                                                        : 2;
+  if (n < need) {
+    throw UsageError(fmt::format("a {} transform needs at least {} landmark pairs, got {}",
+                                 Transform2D::kindName(kind), need, n));
+  }
+  Point2 cf{0, 0}, cm{0, 0};
+  for (std::size_t i = 0; i < n; ++i)
+    cf.x += fixed[i].x / n, cf.y += fixed[i].y / n, cm.x += moving[i].x / n,
+        cm.y += moving[i].y / n;
+  double spread = 0;
+  for (const auto& p : moving) spread += (p.x - cm.x) * (p.x - cm.x) + (p.y - cm.y) * (p.y - cm.y);
+  LandmarkFit fit;
+  if (kind == Transform2D::Kind::kTranslation || kind == Transform2D::Kind::kIdentity) {
+    fit.moving_to_fixed = Transform2D::translation(cf.x - cm.x, cf.y - cm.y);
+  } else if (kind == Transform2D::Kind::kAffine) {
+    // Collinear points leave the affine map undetermined.
+    Eigen::Matrix2d cov = Eigen::Matrix2d::Zero();
+    for (const auto& p : moving) {
+      const Eigen::Vector2d d(p.x - cm.x, p.y - cm.y);
+      cov += d * d.transpose();
+    }
+    const double lmin = cov.selfadjointView<Eigen::Lower>().eigenvalues().minCoeff();
+    if (!(lmin > 1e-10 * std::max(1.0, cov.trace()))) {
+      throw UsageError(
+          "the moving landmarks are collinear: an affine transform is not determined (use rigid or "
+          "similarity, or add a point off the line)");
+    }
+    Eigen::MatrixXd a(2 * n, 6);
+    Eigen::VectorXd b(2 * n);
+    a.setZero();
+    for (std::size_t i = 0; i < n; ++i) {
+      a.row(2 * i) << moving[i].x, moving[i].y, 1, 0, 0, 0;
+      a.row(2 * i + 1) << 0, 0, 0, moving[i].x, moving[i].y, 1;
+      b(2 * i) = fixed[i].x;
+      b(2 * i + 1) = fixed[i].y;
+    }
+    const Eigen::VectorXd m = a.colPivHouseholderQr().solve(b);
+    fit.moving_to_fixed = Transform2D::fromMatrix({m(0), m(1), m(2), m(3), m(4), m(5)}, kind);
+  } else {
+    if (!(spread > 1e-18))
+      throw UsageError("all moving landmarks coincide: rotation and scale are not determined");
+    // Umeyama: rotation from the cross-covariance, scale from the spreads.
+    double sxx = 0, sxy = 0;  // Σ (m·f) and Σ (m × f)
+    for (std::size_t i = 0; i < n; ++i) {
+      const double mx = moving[i].x - cm.x, my = moving[i].y - cm.y, fx = fixed[i].x - cf.x,
+                   fy = fixed[i].y - cf.y;
+      sxx += mx * fx + my * fy;
+      sxy += mx * fy - my * fx;
+    }
+    const double angle = std::atan2(sxy, sxx);
+    const double scale =
+        kind == Transform2D::Kind::kSimilarity ? std::hypot(sxx, sxy) / spread : 1.0;
+    const double c = scale * std::cos(angle), s = scale * std::sin(angle);
+    fit.moving_to_fixed = Transform2D::fromMatrix(
+        {c, -s, cf.x - (c * cm.x - s * cm.y), s, c, cf.y - (s * cm.x + c * cm.y)}, kind);
+  }
+  double ss = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const Point2 p = fit.moving_to_fixed.apply(moving[i]);
+    fit.residual.push_back(std::hypot(p.x - fixed[i].x, p.y - fixed[i].y));
+    ss += fit.residual.back() * fit.residual.back();
+  }
+  fit.rms = std::sqrt(ss / n);
+  std::vector<double> sorted = fit.residual;
+  std::sort(sorted.begin(), sorted.end());
+  const double med = sorted[n / 2];
+  std::vector<double> dev;
+  for (double r : fit.residual) dev.push_back(std::abs(r - med));
+  std::sort(dev.begin(), dev.end());
+  const double limit = med + std::max(3 * 1.4826 * dev[n / 2], 1e-9);
+  for (double r : fit.residual) fit.outlier.push_back(n >= 4 && r > limit);
+  return fit;
+}
+
+}  // namespace ionmap::registration

@@ -1,0 +1,25 @@
+// Landmark registration: the transform (translation, rigid, similarity or affine) that maps
+// moving control points onto fixed ones in the least-squares sense, with per-point residuals
+// and an outlier flag.
+#pragma once
+
+#include <vector>
+
+#include "ionmap/core/transform2d.hpp"
+
+namespace ionmap::registration {
+
+struct LandmarkFit {
+  Transform2D moving_to_fixed;
+  std::vector<double> residual;  // µm, |T(moving_i) − fixed_i|
+  std::vector<bool> outlier;     // residual > max(3 × 1.4826 × MAD, 1e-9) (with ≥ 4 points)
+  double rms = 0;                // µm
+};
+
+// Throws UsageError when there are fewer points than the family needs (translation 1,
+// rigid/similarity 2, affine 3), the lists differ in length, or the points are collinear
+// (affine) or coincide (rigid/similarity).
+LandmarkFit fitLandmarks(const std::vector<Point2>& fixed, const std::vector<Point2>& moving,
+                         Transform2D::Kind kind);
+
+}  // namespace ionmap::registration

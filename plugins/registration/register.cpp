@@ -1,0 +1,158 @@
+#include "registration/register.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+#include <opencv2/imgproc.hpp>
+
+#include "ionmap/core/cv_bridge.hpp"
+#include "ionmap/core/error.hpp"
+#include "ionmap/numerics/resample.hpp"
+#include "registration/phase_correlation.hpp"
+
+namespace ionmap::registration {
+
+Transform2D toTransform(const cv::Mat& m, Transform2D::Kind kind) {
+  return Transform2D::fromMatrix({m.at<double>(0, 0), m.at<double>(0, 1), m.at<double>(0, 2),
+                                  m.at<double>(1, 0), m.at<double>(1, 1), m.at<double>(1, 2)},
+                                 kind);
+}
+
+cv::Mat toMat(const Transform2D& t) {
+  const auto& a = t.matrix();
+  return (cv::Mat_<double>(2, 3) << a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+namespace {
+
+struct Raster {
+  cv::Mat values;  // CV_64F, invalid filled with the valid mean
+  cv::Mat mask;    // CV_8U 255 = valid
+};
+
+// The map on the working grid: anti-aliased, resampled, holes filled, optionally gradient
+// magnitude, normalised to zero mean and unit variance.
+Raster toWorking(const Map& map, const Grid& work, const Transform2D& to_fixed,
+                 const RegisterOptions& o, const std::string& role) {
+  map.checkConsistent();
+  Map src = map;
+  // Fill invalid pixels with the mean of the valid ones before any filtering.
+  double sum = 0;
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < src.values.size(); ++i) {
+    if (src.mask[i] && std::isfinite(src.values[i])) sum += src.values[i], ++n;
+  }
+  if (n == 0)
+    throw ProcessingError(fmt::format("the {} map '{}' has no valid pixel", role, map.name));
+  for (std::size_t i = 0; i < src.values.size(); ++i) {
+    if (!src.mask[i] || !std::isfinite(src.values[i])) src.values[i] = sum / n;
+  }
+  // Anti-aliasing when the working grid is coarser than the map.
+  const double scale = std::sqrt(std::abs(to_fixed.determinant()));
+  const double ratio = work.pixel_x / (map.grid.pixel_x * scale);
+  if (ratio > 1.2) {
+    cv::Mat v = cvb::view(src.values);
+    cv::GaussianBlur(v, v, cv::Size(), 0.5 * ratio);
+  }
+  const Map r = resampleMap(src, work, to_fixed, Interpolation::kLinear);
+  Raster out;
+  out.values = cvb::view(r.values).clone();
+  out.mask = cvb::view(r.mask).clone() * 255;
+  const int valid = cv::countNonZero(out.mask);
+  if (valid == 0) {
+    throw ProcessingError(
+        fmt::format("the {} map '{}' does not overlap the fixed field under the initial transform",
+                    role, map.name));
+  }
+  const double mean = cv::mean(out.values, out.mask)[0];
+  out.values.setTo(mean, out.mask == 0);
+  if (o.gradient) {
+    const double sigma = o.smooth_um > 0 ? o.smooth_um / work.pixel_x : 1.0;
+    cv::Mat s, gx, gy;
+    cv::GaussianBlur(out.values, s, cv::Size(), sigma);
+    cv::Sobel(s, gx, CV_64F, 1, 0);
+    cv::Sobel(s, gy, CV_64F, 0, 1);
+    cv::magnitude(gx, gy, out.values);
+    // Edges of the valid region are not image content.
+    cv::erode(out.mask, out.mask, cv::Mat(), cv::Point(-1, -1),
+              static_cast<int>(std::ceil(2 * sigma)) + 1);
+  }
+  cv::Scalar m, sd;
+  cv::meanStdDev(out.values, m, sd, out.mask);
+  if (!(sd[0] > 1e-12 * (std::abs(m[0]) + 1e-300))) {
+    throw ProcessingError(
+        fmt::format("the {} map '{}' is uniform (blank) where it overlaps: nothing to register",
+                    role, map.name));
+  }
+  out.values = (out.values - m[0]) / sd[0];
+  out.values.setTo(0.0, out.mask == 0);
+  return out;
+}
+
+}  // namespace
+
+RegisterResult registerMaps(const Map& fixed, const Map& moving, const Transform2D& initial,
+                            const RegisterOptions& o) {
+  if (!fixed.grid.calibrated || !moving.grid.calibrated) {
+    throw UsageError("registration works in micrometres: both maps need a pixel size");
+  }
+  RegisterResult r;
+  // Working grid: the fixed field at the coarser pixel size, at most max_working_pixels a side.
+  const double moving_px = moving.grid.pixel_x * std::sqrt(std::abs(initial.determinant()));
+  double w = std::max({fixed.grid.pixel_x, fixed.grid.pixel_y, moving_px});
+  w = std::max(w, std::max(fixed.grid.extentX(), fixed.grid.extentY()) / o.max_working_pixels);
+  Grid g = fixed.grid;
+  g.pixel_x = g.pixel_y = w;
+  g.width = std::max(8, static_cast<int>(std::lround(fixed.grid.extentX() / w)));
+  g.height = std::max(8, static_cast<int>(std::lround(fixed.grid.extentY() / w)));
+  r.working = g;
+
+  const Raster f = toWorking(fixed, g, Transform2D(), o, "fixed");
+  const Raster m = toWorking(moving, g, initial, o, "moving");
+
+  cv::Mat coarse = cv::Mat::eye(2, 3, CV_64F);
+  if (o.coarse == Coarse::kPhase) {
+    const PhaseCorrelation pc = phaseCorrelate(f.values, m.values, true);
+    coarse.at<double>(0, 2) = -pc.dx;
+    coarse.at<double>(1, 2) = -pc.dy;
+    r.coarse_peak = pc.peak;
+  } else if (o.coarse == Coarse::kFourierMellin) {
+    const SimilarityEstimate fm = fourierMellin(f.values, m.values);
+    coarse = fm.b_to_a;
+    r.coarse_peak = fm.peak;
+  }
+  cv::Mat final_m = coarse;
+  if (o.refine) {
+    const RefineResult rr = refine(f.values, f.mask, m.values, m.mask, coarse, o.refine_options);
+    final_m = rr.moving_to_fixed;
+    r.evaluations = rr.evaluations;
+  }
+  // Quality at full working resolution.
+  cv::Mat warped, wmask, mm, mask;
+  m.mask.convertTo(mm, CV_64F, 1.0 / 255.0);
+  cv::warpAffine(m.values, warped, final_m, f.values.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT,
+                 0);
+  cv::warpAffine(mm, wmask, final_m, f.values.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT, 0);
+  cv::bitwise_and(wmask > 0.999, f.mask, mask);
+  r.overlap = static_cast<double>(cv::countNonZero(mask)) / std::max(1, cv::countNonZero(f.mask));
+  r.ncc = normalisedCrossCorrelation(f.values, warped, mask);
+  r.mutual_information = mutualInformation(f.values, warped, mask, o.refine_options.bins);
+
+  // Working pixels → physical: T = G · C · G⁻¹ ∘ initial.
+  const Transform2D gp = g.pixelToPhysical();
+  const Transform2D c = toTransform(final_m, o.refine_options.kind);
+  r.moving_to_fixed = gp.after(c).after(gp.inverse()).after(initial);
+  r.moving_to_fixed = Transform2D::fromMatrix(
+      r.moving_to_fixed.matrix(),
+      o.refine ? o.refine_options.kind
+               : (o.coarse == Coarse::kPhase ? Transform2D::Kind::kTranslation
+                                             : Transform2D::Kind::kSimilarity));
+  r.fixed = f.values;
+  r.fixed_mask = f.mask;
+  r.moving_before = m.values;
+  r.moving_after = warped;
+  r.after_mask = mask;
+  return r;
+}
+
+}  // namespace ionmap::registration

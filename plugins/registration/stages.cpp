@@ -1,0 +1,388 @@
+// Registration stages: `register` (coarse + refine, or landmarks) and `drift-correct`.
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "ionmap/core/cv_bridge.hpp"
+#include "ionmap/core/error.hpp"
+#include "ionmap/numerics/resample.hpp"
+#include "ionmap/pipeline/registry.hpp"
+#include "registration/landmarks.hpp"
+#include "registration/phase_correlation.hpp"
+#include "registration/quicklooks.hpp"
+#include "registration/register.hpp"
+
+namespace ionmap::registration {
+namespace {
+
+struct RegisterParams {
+  std::string coarse = "fourier-mellin";
+  std::string refine = "ncc";
+  std::string transform = "similarity";
+  std::string preprocess = "none";
+  double smooth = 0;
+  int levels = 3;
+  int max_iterations = 60;
+  int max_working_pixels = 512;
+  std::vector<double> fixed_points;
+  std::vector<double> moving_points;
+  std::string landmarks_input;
+  double min_overlap = 0.1;
+  double min_ncc = 0.2;
+  bool quicklooks = true;
+};
+
+std::vector<Point2> pairsOf(const std::vector<double>& v) {
+  std::vector<Point2> out;
+  for (std::size_t i = 0; i + 1 < v.size(); i += 2) out.push_back({v[i], v[i + 1]});
+  return out;
+}
+
+// CSV with a header naming fixed_x, fixed_y, moving_x, moving_y (µm), any column order.
+void readLandmarkCsv(const std::filesystem::path& file, std::vector<Point2>& fixed,
+                     std::vector<Point2>& moving) {
+  std::ifstream in(file);
+  if (!in) throw InputError(file.string(), "cannot open the landmark file");
+  std::string line;
+  std::vector<std::string> header;
+  int n = 0;
+  int col[4] = {-1, -1, -1, -1};
+  const char* names[4] = {"fixed_x", "fixed_y", "moving_x", "moving_y"};
+  while (std::getline(in, line)) {
+    ++n;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string c; std::getline(ss, c, ',');) {
+      const auto b = c.find_first_not_of(" \t"), e = c.find_last_not_of(" \t");
+      cells.push_back(b == std::string::npos ? "" : c.substr(b, e - b + 1));
+    }
+    if (header.empty()) {
+      header = cells;
+      for (int k = 0; k < 4; ++k) {
+        for (std::size_t i = 0; i < cells.size(); ++i) {
+          if (cells[i] == names[k] || cells[i].rfind(std::string(names[k]) + " ", 0) == 0)
+            col[k] = static_cast<int>(i);
+        }
+        if (col[k] < 0) {
+          throw InputError(
+              file.string(),
+              fmt::format("line {}: the header has no column '{}' (need fixed_x, fixed_y, "
+                          "moving_x, moving_y in um)",
+                          n, names[k]));
+        }
+      }
+      continue;
+    }
+    double v[4];
+    for (int k = 0; k < 4; ++k) {
+      char* end = nullptr;
+      const std::string& c = static_cast<std::size_t>(col[k]) < cells.size()
+                                 ? cells[static_cast<std::size_t>(col[k])]
+                                 : "";
+      v[k] = std::strtod(c.c_str(), &end);
+      if (c.empty() || *end || !std::isfinite(v[k])) {
+        throw InputError(
+            file.string(),
+            fmt::format("line {}, column {}: expected a number, got '{}'", n, names[k], c));
+      }
+    }
+    fixed.push_back({v[0], v[1]});
+    moving.push_back({v[2], v[3]});
+  }
+}
+
+class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
+ public:
+  static const ParamSchema<RegisterParams>& schema() {
+    static const auto s =
+        ParamSchema<RegisterParams>()
+            .choice("coarse", &RegisterParams::coarse,
+                    {"fourier-mellin", "phase", "landmarks", "none"},
+                    "first estimate: Fourier-Mellin (rotation, scale, shift), phase correlation "
+                    "(shift), "
+                    "landmarks, or none (start from the `initial` transform)")
+            .choice("refine", &RegisterParams::refine, {"ncc", "mi", "none"},
+                    "intensity refinement on a pyramid: ncc (same modality), mi (mutual "
+                    "information, multimodal)")
+            .choice("transform", &RegisterParams::transform,
+                    {"translation", "rigid", "similarity", "affine"},
+                    "family of the transform refined or fitted to landmarks")
+            .choice("preprocess", &RegisterParams::preprocess, {"none", "gradient"},
+                    "gradient: match gradient magnitude (boundaries) instead of intensity, e.g. "
+                    "SIMS vs grooves")
+            .real("smooth", &RegisterParams::smooth, Range::atLeast(0), "um",
+                  "Gaussian sigma before the gradient; 0 = one working pixel")
+            .integer("levels", &RegisterParams::levels, Range::between(1, 6), "",
+                     "pyramid levels of the refinement")
+            .integer("max_iterations", &RegisterParams::max_iterations, Range::between(1, 1000), "",
+                     "optimiser iterations per pyramid level")
+            .integer("max_working_pixels", &RegisterParams::max_working_pixels,
+                     Range::between(64, 4096), "",
+                     "longest side of the working grid (speed against accuracy)")
+            .reals("fixed_points", &RegisterParams::fixed_points, 0, Range::any(), "um",
+                   "landmarks in the fixed map: [x1, y1, x2, y2, ...]")
+            .reals("moving_points", &RegisterParams::moving_points, 0, Range::any(), "um",
+                   "the same landmarks in the moving map, in the same order")
+            .text("landmarks_input", &RegisterParams::landmarks_input,
+                  "pipeline input: CSV with columns fixed_x, fixed_y, moving_x, moving_y (um)")
+            .real(
+                "min_overlap", &RegisterParams::min_overlap, Range::between(0, 1), "",
+                "fail when the registered maps overlap less than this fraction of the fixed field")
+            .real("min_ncc", &RegisterParams::min_ncc, Range::between(-1, 1), "",
+                  "below this final NCC the match is reported as poor (warning and quality flag)")
+            .flag("quicklooks", &RegisterParams::quicklooks,
+                  "write checkerboard and edge overlays before/after");
+    return s;
+  }
+  std::string name() const override { return "register"; }
+  std::string summary() const override {
+    return "find the transform that puts a moving map onto a fixed map (phase correlation, "
+           "Fourier-Mellin, "
+           "NCC/MI refinement, landmarks)";
+  }
+  std::vector<PortSpec> ports() const override {
+    return {{"fixed", ItemKind::kMap, false, false, "reference map (e.g. the microscope image)"},
+            {"moving", ItemKind::kMap, false, false, "map to put onto the reference"},
+            {"initial", ItemKind::kTransform, false, true, "starting moving-to-fixed transform"},
+            {"transform", ItemKind::kTransform, true, false, "moving-to-fixed transform (um)"},
+            {"report", ItemKind::kTable, true, true, "quality: metrics, overlap, quality flag"},
+            {"landmarks", ItemKind::kTable, true, true, "landmark residuals and outlier flags"},
+            {"resampled", ItemKind::kMap, true, true, "the moving map on the fixed grid"}};
+  }
+  void preflight(Preflight& pf) const override {
+    const auto& p = params();
+    pf.reads("fixed");
+    pf.reads("moving");
+    const bool initial = !pf.readsIfBound("initial").empty();
+    const bool has_points = !p.fixed_points.empty() || !p.moving_points.empty();
+    if (p.fixed_points.size() % 2 || p.moving_points.size() % 2)
+      pf.fail("landmark lists need x, y pairs");
+    if (p.fixed_points.size() != p.moving_points.size()) {
+      pf.fail(fmt::format("{} fixed and {} moving landmark coordinates: the lists must pair up",
+                          p.fixed_points.size(), p.moving_points.size()));
+    }
+    if (!p.landmarks_input.empty()) pf.inputFile(p.landmarks_input);
+    if (p.coarse == "landmarks" && !has_points && p.landmarks_input.empty()) {
+      pf.fail("coarse: landmarks needs fixed_points/moving_points or landmarks_input");
+    }
+    if (p.coarse != "landmarks" && (has_points || !p.landmarks_input.empty())) {
+      pf.fail("landmarks are given but coarse is not `landmarks`");
+    }
+    if (p.coarse == "none" && p.refine == "none" && !initial)
+      pf.fail("nothing to do: no coarse step, no refinement");
+    if (pf.outputBound("landmarks") && p.coarse != "landmarks")
+      pf.fail("the `landmarks` output needs coarse: landmarks");
+    pf.writes("transform");
+    for (const char* o : {"report", "landmarks", "resampled"}) {
+      if (pf.outputBound(o)) pf.writes(o);
+    }
+  }
+
+  void run(RunContext& ctx) const override {
+    const auto& p = params();
+    const Map& fixed = ctx.get<Map>("fixed");
+    const Map& moving = ctx.get<Map>("moving");
+    const auto kind = Transform2D::kindFromName(p.transform);
+    Transform2D initial = ctx.bound("initial") ? ctx.get<Transform2D>("initial") : Transform2D();
+    Table report("registration quality");
+    report.addText("quantity");
+    report.addNumeric("value", "");
+    report.addText("unit");
+    auto row = [&](const std::string& q, double v, const std::string& u) {
+      report.columns[0].texts.push_back(q);
+      report.columns[1].numbers.push_back(v);
+      report.columns[2].texts.push_back(u);
+    };
+    if (p.coarse == "landmarks") {
+      std::vector<Point2> fp = pairsOf(p.fixed_points), mp = pairsOf(p.moving_points);
+      if (!p.landmarks_input.empty()) readLandmarkCsv(ctx.inputFile(p.landmarks_input), fp, mp);
+      const LandmarkFit fit = fitLandmarks(fp, mp, kind);
+      initial = fit.moving_to_fixed;
+      row("landmark_rms_residual", fit.rms, "um");
+      std::size_t outliers = 0;
+      for (bool o : fit.outlier) outliers += o;
+      row("landmark_outliers", static_cast<double>(outliers), "");
+      if (outliers)
+        ctx.warn(fmt::format("{} landmark(s) flagged as outliers (residual far above the others)",
+                             outliers));
+      if (ctx.outputBound("landmarks")) {
+        Table t("landmark residuals");
+        for (const char* c : {"fixed_x", "fixed_y", "moving_x", "moving_y", "residual"})
+          t.addNumeric(c, "um");
+        t.addNumeric("outlier", "");
+        for (std::size_t i = 0; i < fp.size(); ++i) {
+          const double v[6] = {fp[i].x, fp[i].y,         mp[i].x,
+                               mp[i].y, fit.residual[i], fit.outlier[i] ? 1.0 : 0.0};
+          for (int c = 0; c < 6; ++c) t.columns[c].numbers.push_back(v[c]);
+        }
+        ctx.put("landmarks", std::move(t));
+      }
+    }
+    RegisterOptions o;
+    o.coarse = p.coarse == "fourier-mellin" ? Coarse::kFourierMellin
+               : p.coarse == "phase"        ? Coarse::kPhase
+                                            : Coarse::kNone;
+    o.refine = p.refine != "none";
+    o.refine_options.metric = p.refine == "mi" ? Metric::kMutualInformation : Metric::kNcc;
+    o.refine_options.kind = kind;
+    o.refine_options.levels = p.levels;
+    o.refine_options.max_iterations = p.max_iterations;
+    o.gradient = p.preprocess == "gradient";
+    o.smooth_um = p.smooth;
+    o.max_working_pixels = p.max_working_pixels;
+    RegisterResult r = registerMaps(fixed, moving, initial, o);
+    if (!o.refine && p.coarse == "landmarks") r.moving_to_fixed = initial;
+    ctx.note("transform", r.moving_to_fixed.describe());
+    ctx.note("working_grid", r.working.describe());
+    row("ncc", r.ncc, "");
+    row("mutual_information", r.mutual_information, "nat");
+    row("overlap_fraction", r.overlap, "");
+    row("coarse_peak", r.coarse_peak, "");
+    row("metric_evaluations", r.evaluations, "");
+    const bool good = r.ncc >= p.min_ncc;
+    row("quality_good", good ? 1.0 : 0.0, "");
+    ctx.note("quality", good ? "good" : "poor");
+    if (r.overlap < p.min_overlap) {
+      throw ProcessingError(
+          fmt::format("the registered maps overlap on only {:.1f}% of the fixed field (min_overlap "
+                      "{:.1f}%): no trustworthy transform",
+                      100 * r.overlap, 100 * p.min_overlap));
+    }
+    if (!good) {
+      ctx.warn(fmt::format(
+          "the match is poor (NCC {:.3f} < min_ncc {:.3f}): check the transform before using it{}",
+          r.ncc, p.min_ncc,
+          p.preprocess == "none" ? "; for different modalities try preprocess: gradient" : ""));
+    }
+    if (p.quicklooks) {
+      for (const auto& f : writeRegistrationQuicklooks(r, ctx.fileDir(), ctx.outItem("transform")))
+        ctx.note("quicklook", f);
+    }
+    if (ctx.outputBound("resampled")) {
+      Map out = resampleMap(moving, fixed.grid, r.moving_to_fixed, Interpolation::kLinear);
+      ctx.put("resampled", std::move(out));
+    }
+    if (ctx.outputBound("report")) ctx.put("report", std::move(report));
+    ctx.put("transform", r.moving_to_fixed);
+  }
+};
+
+// --- drift-correct ------------------------------------------------------------------------
+struct DriftParams {
+  std::string input;
+  std::string combine = "mean";
+  double pixel_size = 0;
+};
+
+class DriftStage final : public StageOf<DriftParams, DriftStage> {
+ public:
+  static const ParamSchema<DriftParams>& schema() {
+    static const auto s =
+        ParamSchema<DriftParams>()
+            .text("input", &DriftParams::input,
+                  "pipeline input holding the frames (a multi-page TIFF, one page each)")
+            .choice("combine", &DriftParams::combine, {"mean", "sum"},
+                    "how aligned frames are combined (sum for counts)")
+            .real("pixel_size", &DriftParams::pixel_size, Range::atLeast(0), "um",
+                  "pixel size when the file has none");
+    return s;
+  }
+  std::string name() const override { return "drift-correct"; }
+  std::string summary() const override {
+    return "align every frame of a series onto the first (sub-pixel phase correlation) and combine "
+           "them";
+  }
+  std::vector<PortSpec> ports() const override {
+    return {{"drift", ItemKind::kTable, true, false, "per-frame shift (um) and correlation peak"},
+            {"map", ItemKind::kMap, true, false,
+             "aligned frames combined (valid where every frame is)"}};
+  }
+  void preflight(Preflight& pf) const override {
+    if (params().input.empty()) pf.fail("parameter 'input' is required");
+    pf.inputFile(params().input);
+    pf.writes("drift");
+    pf.writes("map");
+  }
+  void run(RunContext& ctx) const override {
+    const auto path = ctx.inputFile(params().input);
+    ReadOptions ro;
+    ro.pixel_x = params().pixel_size;
+    Dataset ds = ctx.registry().pickReader(path).load(path, ro);
+    if (ds.maps.size() < 2)
+      throw InputError(path.string(), "a drift series needs at least 2 frames (pages)");
+    const Map& first = ds.maps.front();
+    if (!first.grid.calibrated)
+      throw UsageError("'" + path.string() + "' has no pixel size; set `pixel_size`");
+    Table t("drift");
+    t.addNumeric("frame", "");
+    t.addNumeric("dx", "um");
+    t.addNumeric("dy", "um");
+    t.addNumeric("peak", "");
+    Map combined(first.name + " (drift-corrected " + params().combine + ")", first.grid,
+                 first.unit);
+    std::vector<int> count(combined.values.size(), 0);
+    auto norm = [](const Map& m) {
+      cv::Mat v = cvb::view(m.values).clone();
+      cv::Scalar mean, sd;
+      cv::meanStdDev(v, mean, sd, cvb::view(m.mask));
+      v.setTo(mean[0], cvb::view(m.mask) == 0);
+      return cv::Mat((v - mean[0]) / std::max(sd[0], 1e-300));
+    };
+    const cv::Mat ref = norm(first);
+    for (std::size_t k = 0; k < ds.maps.size(); ++k) {
+      const Map& f = ds.maps[k];
+      if (!f.values.sameSize(first.values)) {
+        throw InputError(path.string(),
+                         fmt::format("frame {} is {} x {}, frame 0 is {} x {}", k, f.width(),
+                                     f.height(), first.width(), first.height()));
+      }
+      const PhaseCorrelation pc =
+          k == 0 ? PhaseCorrelation{0, 0, 1} : phaseCorrelate(ref, norm(f), true);
+      const double dx = pc.dx * first.grid.pixel_x, dy = pc.dy * first.grid.pixel_y;
+      t.columns[0].numbers.push_back(static_cast<double>(k));
+      t.columns[1].numbers.push_back(dx);
+      t.columns[2].numbers.push_back(dy);
+      t.columns[3].numbers.push_back(pc.peak);
+      if (pc.peak < 0.05)
+        ctx.warn(fmt::format("frame {} correlates weakly with frame 0 (peak {:.3f})", k, pc.peak));
+      Map g = f;
+      g.grid = first.grid;
+      const Map aligned =
+          resampleMap(g, first.grid, Transform2D::translation(-dx, -dy), Interpolation::kLinear);
+      for (std::size_t i = 0; i < aligned.values.size(); ++i) {
+        if (aligned.mask[i]) combined.values[i] += aligned.values[i], ++count[i];
+      }
+    }
+    for (std::size_t i = 0; i < count.size(); ++i) {
+      const bool all = count[i] == static_cast<int>(ds.maps.size());
+      combined.mask[i] = all;
+      if (params().combine == "mean" && count[i]) combined.values[i] /= count[i];
+      if (!all) combined.values[i] = NAN;
+    }
+    ctx.note("frames", std::to_string(ds.maps.size()));
+    ctx.put("drift", std::move(t));
+    ctx.put("map", std::move(combined));
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Stage> makeRegisterStage() {
+  return std::make_unique<RegisterStage>();
+}
+std::unique_ptr<Stage> makeDriftStage() {
+  return std::make_unique<DriftStage>();
+}
+
+}  // namespace ionmap::registration
+
+namespace ionmap {
+void ionmap_register_registration(Registry& registry) {
+  registry.addStage(registration::makeRegisterStage, "registration");
+  registry.addStage(registration::makeDriftStage, "registration");
+}
+}  // namespace ionmap
