@@ -89,6 +89,27 @@ Raster toWorking(const Map& map, const Grid& work, const Transform2D& to_fixed,
   return out;
 }
 
+// The coarse estimate restricted to the family being fitted, keeping where the working-grid
+// centre goes: a rigid fit cannot undo a (small, spurious) scale from Fourier–Mellin, and a
+// translation fit no rotation.
+cv::Mat projectToFamily(const cv::Mat& m, Transform2D::Kind kind, cv::Point2d c) {
+  if (kind == Transform2D::Kind::kSimilarity || kind == Transform2D::Kind::kAffine)
+    return m.clone();
+  const double a = m.at<double>(0, 0), b = m.at<double>(0, 1), cc = m.at<double>(1, 0),
+               d = m.at<double>(1, 1);
+  const cv::Point2d mc(a * c.x + b * c.y + m.at<double>(0, 2),
+                       cc * c.x + d * c.y + m.at<double>(1, 2));
+  double r00 = 1, r01 = 0, r10 = 0, r11 = 1;
+  if (kind == Transform2D::Kind::kRigid) {
+    const double angle = std::atan2(cc - b, a + d);  // rotation of the closest rotation matrix
+    r00 = r11 = std::cos(angle);
+    r10 = std::sin(angle);
+    r01 = -r10;
+  }
+  return (cv::Mat_<double>(2, 3) << r00, r01, mc.x - (r00 * c.x + r01 * c.y), r10, r11,
+          mc.y - (r10 * c.x + r11 * c.y));
+}
+
 }  // namespace
 
 RegisterResult registerMaps(const Map& fixed, const Map& moving, const Transform2D& initial,
@@ -121,6 +142,8 @@ RegisterResult registerMaps(const Map& fixed, const Map& moving, const Transform
     coarse = fm.b_to_a;
     r.coarse_peak = fm.peak;
   }
+  coarse =
+      projectToFamily(coarse, o.refine_options.kind, cv::Point2d(g.width / 2.0, g.height / 2.0));
   cv::Mat final_m = coarse;
   if (o.refine) {
     const RefineResult rr = refine(f.values, f.mask, m.values, m.mask, coarse, o.refine_options);

@@ -113,6 +113,18 @@ TEST(RegisterMaps, MultimodalSimsCountsOntoLaserGrooves) {
   EXPECT_LT(max, 0.5);
 }
 
+// A rigid fit must not inherit the coarse step's (small, spurious) scale.
+TEST(RegisterMaps, RigidFamilyIsFittedAsRigid) {
+  const SyntheticPair p = makePair({});
+  RegisterOptions o;
+  o.gradient = true;
+  o.refine_options.metric = Metric::kMutualInformation;
+  o.refine_options.kind = Transform2D::Kind::kRigid;
+  const RegisterResult r = registerMaps(p.fixed, p.moving, Transform2D(), o);
+  EXPECT_NEAR(r.moving_to_fixed.determinant(), 1.0, 1e-9);
+  EXPECT_LT(tre(r, p), 0.35);
+}
+
 TEST(RegisterMaps, LargeRotationAndCalibrationErrorAreRecovered) {
   PairSpec s;
   s.multimodal = false;
