@@ -34,9 +34,11 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
             .text("input", &ReadParams::input, "name of the file under the pipeline's `inputs:`")
             .text("channel", &ReadParams::channel,
                   "channel (page) name or 0-based index; empty = the first")
-            .choice("as", &ReadParams::as, {"map", "labels", "spectra", "table"},
+            .choice("as", &ReadParams::as, {"map", "labels", "spectra", "table", "transform"},
                     "`map` for values, `labels` for an integer label image, `spectra` for a "
-                    "spectrum image (imzML), `table` for tabular exports (spectra, profiles)")
+                    "spectrum image (imzML), `table` for tabular exports (spectra, profiles), "
+                    "`transform` "
+                    "for a transform saved as YAML by an earlier run")
             .text("reader", &ReadParams::reader,
                   "force a reader by name (`ionmap inspect` lists them); empty = best score")
             .real("pixel_size", &ReadParams::pixel_size, Range::atLeast(0), "um",
@@ -64,7 +66,8 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
     return {{"map", ItemKind::kMap, true, true, "the channel as a calibrated map (as: map)"},
             {"labels", ItemKind::kLabelMap, true, true, "the channel as labels (as: labels)"},
             {"spectra", ItemKind::kSpectrumImage, true, true, "the spectrum image (as: spectra)"},
-            {"table", ItemKind::kTable, true, true, "a table (as: table)"}};
+            {"table", ItemKind::kTable, true, true, "a table (as: table)"},
+            {"transform", ItemKind::kTransform, true, true, "a transform (as: transform)"}};
   }
   void preflight(Preflight& pf) const override {
     const auto& p = params();
@@ -110,6 +113,13 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
     }
     if (p.as == "table") {
       putTable(ctx, ds, path.string());
+      return;
+    }
+    if (p.as == "transform") {
+      if (ds.transforms.empty())
+        throw InputError(path.string(), "holds no transform (as: transform)");
+      ctx.note("transform", ds.transforms.front().describe());
+      ctx.put("transform", ds.transforms.front());
       return;
     }
     if (ds.maps.empty()) {

@@ -10,6 +10,7 @@ void ionmap_register_generic(Registry& registry) {
   registry.addReader(generic::makeTiffReader(), plugin);
   registry.addReader(generic::makeImageReader(), plugin);
   registry.addReader(generic::makeMatrixTextReader(), plugin);
+  registry.addReader(generic::makeTransformYamlReader(), plugin);
   registry.addStage(generic::makeReadStage, plugin);
   registry.addStage(generic::makeLevelStage, plugin);
   registry.addStage(generic::makeResampleStage, plugin);

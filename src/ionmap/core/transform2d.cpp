@@ -82,4 +82,15 @@ std::string Transform2D::describe() const {
   return os.str();
 }
 
+std::string Transform2D::toYaml(const std::string& comment) const {
+  std::ostringstream os;
+  os.precision(17);
+  os << "# ionmap transform: x' = a x + b y + tx, y' = c x + d y + ty, lengths in micrometres\n";
+  if (!comment.empty()) os << "# " << comment << "\n";
+  os << "ionmap_transform:\n  kind: " << kindName(kind_) << "\n  matrix: [" << m_[0] << ", "
+     << m_[1] << ", " << m_[2] << ", " << m_[3] << ", " << m_[4] << ", " << m_[5]
+     << "]  # [a, b, tx, c, d, ty]\n";
+  return os.str();
+}
+
 }  // namespace ionmap

@@ -45,6 +45,9 @@ class Transform2D {
   static Kind kindFromName(const std::string& name);
   // One line, e.g. "affine [1 0 2.5; 0 1 -1]" (µm), for logs and reports.
   std::string describe() const;
+  // A small YAML document (`ionmap_transform: {kind, matrix}`) that the transform-yaml
+  // reader reads back exactly (17 significant digits).
+  std::string toYaml(const std::string& comment = "") const;
 
  private:
   std::array<double, 6> m_{1, 0, 0, 0, 1, 0};

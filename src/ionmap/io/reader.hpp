@@ -15,6 +15,7 @@
 #include "ionmap/core/map.hpp"
 #include "ionmap/core/spectrum_image.hpp"
 #include "ionmap/core/table.hpp"
+#include "ionmap/core/transform2d.hpp"
 
 namespace ionmap {
 
@@ -26,6 +27,7 @@ struct Dataset {
   std::vector<Table> tables;
   std::vector<CurveSet> curves;
   std::shared_ptr<SpectrumImage> spectra;
+  std::vector<Transform2D> transforms;
   Metadata metadata;  // file-level (instrument, date, software ...)
 };
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -183,7 +184,12 @@ void writeMetadata(hid_t parent, const Metadata& md) {
 void writeKeyValueGroup(hid_t parent, const std::string& name, const std::string& nx_class,
                         const KeyValues& kv, const KeyValues& units = {}) {
   Hid g = group(parent, name, nx_class);
-  for (const auto& [k, v] : kv) {
+  std::map<std::string, int> seen;
+  for (const auto& [key, v] : kv) {
+    // Dataset names: '/' separates HDF5 paths, and a key may repeat (a stage noting two files).
+    std::string k = key.empty() ? "value" : key;
+    std::replace(k.begin(), k.end(), '/', '_');
+    if (const int n = ++seen[k]; n > 1) k += "_" + std::to_string(n);
     Hid type = stringType();
     Hid space(H5Screate(H5S_SCALAR), H5Sclose, "create a dataspace");
     Hid ds(H5Dcreate2(g, k.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose,

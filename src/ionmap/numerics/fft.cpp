@@ -59,7 +59,8 @@ void RealFft2D::forward(const double* in, std::complex<double>* out) const {
 void RealFft2D::inverse(const std::complex<double>* in, double* out) const {
   // The c2r transform overwrites its input: work on a copy.
   std::vector<std::complex<double>> tmp(in, in + static_cast<std::size_t>(rows_) * spectrumCols());
-  fftw_execute_dft_c2r(static_cast<fftw_plan>(inverse_plan_), reinterpret_cast<fftw_complex*>(tmp.data()), out);
+  fftw_execute_dft_c2r(static_cast<fftw_plan>(inverse_plan_),
+                       reinterpret_cast<fftw_complex*>(tmp.data()), out);
 }
 
 }  // namespace ionmap

@@ -181,19 +181,22 @@ RunSummary runPlan(Plan& plan, const Registry& registry, const RunOptions& optio
   for (const auto& f : std::filesystem::directory_iterator(staging.dir())) {
     staged.push_back(f.path().filename().string());
   }
-  // Quicklooks and CSV tables for every item, then the results file.
+  // A quicklook of every map, a CSV of every table, a YAML of every transform; then the
+  // results file.
   Progress progress("writing outputs", 2 * ws.names().size());
   for (const auto& name : ws.names()) {
     progress.advance();
     const Item& item = ws.item(name);
-    const bool is_table = std::holds_alternative<Table>(item);
-    const bool is_image =
-        std::holds_alternative<Map>(item) || std::holds_alternative<LabelMap>(item);
-    if (!is_table && !is_image) continue;
-    const std::string file = name + (is_table ? ".csv" : ".png");
+    const char* kind = std::holds_alternative<Table>(item)         ? "table"
+                       : std::holds_alternative<Transform2D>(item) ? "transform"
+                       : std::holds_alternative<Map>(item) || std::holds_alternative<LabelMap>(item)
+                           ? "quicklook"
+                           : nullptr;
+    if (!kind) continue;
+    const std::string file = name + (kind[1] == 'a' ? ".csv" : kind[1] == 'r' ? ".yaml" : ".png");
     if (std::find(staged.begin(), staged.end(), file) != staged.end()) {
       log::warn(fmt::format("'{}' was written by a stage; the automatic {} of item '{}' is skipped",
-                            file, is_table ? "table" : "quicklook", name));
+                            file, kind, name));
       continue;
     }
     try {
@@ -201,9 +204,13 @@ RunSummary runPlan(Plan& plan, const Registry& registry, const RunOptions& optio
       if (const LabelMap* l = std::get_if<LabelMap>(&item))
         writeLabelQuicklook(*l, staging.dir() / file);
       if (const Table* t = std::get_if<Table>(&item)) writeText(staging.dir() / file, t->toCsv());
+      if (const Transform2D* t = std::get_if<Transform2D>(&item)) {
+        writeText(staging.dir() / file,
+                  t->toYaml("item '" + name + "', written by stage '" + ws.writer(name) + "'"));
+      }
       staged.push_back(file);
     } catch (const ProcessingError& e) {
-      log::warn(fmt::format("no quicklook for '{}': {}", name, e.what()));
+      log::warn(fmt::format("no {} for '{}': {}", kind, name, e.what()));
     }
   }
 
