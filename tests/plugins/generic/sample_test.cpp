@@ -14,13 +14,7 @@ namespace {
 
 TEST(BasicSample, PipelineRecoversPerGrainPotentialUpToTheRemovedPlane) {
   test::TempDir out;
-  Registry registry;
-  registerBuiltinPlugins(registry);
-  Plan plan = planPipeline(loadPipelineFile(test::sourceDir() / "pipelines/kpfm-grain-stats.yaml"),
-                           registry);
-  RunOptions opt;
-  opt.out_dir = out.path();
-  runPlan(plan, registry, opt);
+  test::runPipelineFile(test::sourceDir() / "pipelines/kpfm-grain-stats.yaml", out.path());
 
   const YAML::Node truth = YAML::LoadFile((test::samplesDir() / "truth.yaml").string());
   test::H5File f((out / "results.h5").string());

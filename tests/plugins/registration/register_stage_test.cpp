@@ -43,13 +43,8 @@ double reportValue(const test::H5File& f, const std::string& item, const std::st
 // the true rigid transform of truth.yaml (2 deg, (1.5, -0.8) um) to within half a laser pixel.
 TEST(RegisterStage, KpfmSampleIsRegisteredOntoTheLaserImage) {
   test::TempDir out;
-  Registry registry;
-  registerBuiltinPlugins(registry);
-  Plan plan = planPipeline(
-      loadPipelineFile(test::sourceDir() / "pipelines/kpfm-grain-stats-registered.yaml"), registry);
-  RunOptions opt;
-  opt.out_dir = out.path();
-  runPlan(plan, registry, opt);
+  test::runPipelineFile(test::sourceDir() / "pipelines/kpfm-grain-stats-registered.yaml",
+                        out.path());
   test::H5File f((out / "results.h5").string());
   const Transform2D found = transformFromResults(f, "kpfm_to_laser");
   Grid laser;

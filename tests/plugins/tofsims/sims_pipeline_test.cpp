@@ -21,13 +21,7 @@ class SimsPipeline : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     out_ = new test::TempDir();
-    Registry registry;
-    registerBuiltinPlugins(registry);
-    Plan plan = planPipeline(
-        loadPipelineFile(test::sourceDir() / "pipelines/sims-isotope-map.yaml"), registry);
-    RunOptions opt;
-    opt.out_dir = out_->path();
-    runPlan(plan, registry, opt);
+    test::runPipelineFile(test::sourceDir() / "pipelines/sims-isotope-map.yaml", out_->path());
   }
   static void TearDownTestSuite() { delete out_; }
   static test::H5File results() { return test::H5File((out_->path() / "results.h5").string()); }
@@ -93,13 +87,7 @@ TEST_F(SimsPipeline, ProvenanceRecordsShotsAndResolvingPower) {
 
 TEST_F(SimsPipeline, TiffStackPathGivesTheSameCountsAsTheSpectra) {
   test::TempDir out;
-  Registry registry;
-  registerBuiltinPlugins(registry);
-  Plan plan = planPipeline(
-      loadPipelineFile(test::sourceDir() / "pipelines/sims-isotope-map-tiff.yaml"), registry);
-  RunOptions opt;
-  opt.out_dir = out.path();
-  runPlan(plan, registry, opt);
+  test::runPipelineFile(test::sourceDir() / "pipelines/sims-isotope-map-tiff.yaml", out.path());
   test::H5File tiff_results((out / "results.h5").string());
   const auto from_tiff = tiff_results.numbers("/entry/li6_recorded/data");
   const auto from_spectra = results().numbers("/entry/li6_recorded/data");
