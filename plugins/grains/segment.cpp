@@ -1,0 +1,281 @@
+#include "grains/segment.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <queue>
+
+#include <fmt/format.h>
+#include <opencv2/imgproc.hpp>
+
+#include "ionmap/core/cv_bridge.hpp"
+#include "ionmap/core/error.hpp"
+
+namespace ionmap::grains {
+
+Image<std::uint8_t> boundaryPixels(const LabelMap& l) {
+  Image<std::uint8_t> b(l.width(), l.height(), 0);
+  for (int y = 0; y < l.height(); ++y) {
+    for (int x = 0; x < l.width(); ++x) {
+      const auto v = l.labels(x, y);
+      if ((x + 1 < l.width() && l.labels(x + 1, y) != v) ||
+          (y + 1 < l.height() && l.labels(x, y + 1) != v)) {
+        b(x, y) = 1;
+      }
+    }
+  }
+  return b;
+}
+
+namespace {
+
+// Largest Hessian eigenvalue (valley response) at scale sigma, scale-normalised.
+cv::Mat valleyResponse(const cv::Mat& img, double sigma) {
+  cv::Mat s, xx, yy, xy;
+  cv::GaussianBlur(img, s, cv::Size(), sigma);
+  cv::Sobel(s, xx, CV_64F, 2, 0, 3);
+  cv::Sobel(s, yy, CV_64F, 0, 2, 3);
+  cv::Sobel(s, xy, CV_64F, 1, 1, 3);
+  cv::Mat out(img.size(), CV_64F);
+  for (int y = 0; y < img.rows; ++y) {
+    for (int x = 0; x < img.cols; ++x) {
+      const double a = xx.at<double>(y, x), c = yy.at<double>(y, x), b = xy.at<double>(y, x);
+      const double l = 0.5 * (a + c) + std::sqrt(0.25 * (a - c) * (a - c) + b * b);
+      out.at<double>(y, x) = sigma * sigma * std::max(l, 0.0);
+    }
+  }
+  return out;
+}
+
+// 8-bit image scaled between two percentiles (robust to a few extreme pixels).
+cv::Mat toByte(const cv::Mat& m, double lo_q, double hi_q) {
+  cv::Mat flat = m.reshape(1, 1).clone();
+  const int n = flat.cols;
+  const int kl = static_cast<int>(lo_q * (n - 1)), kh = static_cast<int>(hi_q * (n - 1));
+  std::nth_element(flat.ptr<double>(), flat.ptr<double>() + kl, flat.ptr<double>() + n);
+  const double lo = flat.at<double>(kl);
+  std::nth_element(flat.ptr<double>(), flat.ptr<double>() + kh, flat.ptr<double>() + n);
+  const double hi = std::max(flat.at<double>(kh), lo + 1e-300);
+  cv::Mat out;
+  m.convertTo(out, CV_8U, 255.0 / (hi - lo), -lo * 255.0 / (hi - lo));
+  return out;
+}
+
+// Seeded region growing over a relief (Meyer's flooding with a 256-level bucket queue):
+// every unlabelled pixel takes the label of the flood that reaches it first, floods advancing
+// in order of altitude, so that they meet on the crests. (cv::watershed floods the *colour
+// difference* between neighbours instead, which puts the lines on the flanks of a wide
+// groove.) Markers: > 0 labels, 0 unlabelled.
+void floodFromMarkers(const cv::Mat& relief, cv::Mat& markers) {
+  std::vector<std::vector<int>> buckets(256);
+  const int w = markers.cols, h = markers.rows;
+  std::vector<std::uint8_t> queued(static_cast<std::size_t>(w) * h, 0);
+  auto push = [&](int x, int y) {
+    const std::size_t i = static_cast<std::size_t>(y) * w + x;
+    if (queued[i] || markers.at<int>(y, x) > 0) return;
+    queued[i] = 1;
+    buckets[relief.at<uchar>(y, x)].push_back(static_cast<int>(i));
+  };
+  static const int dx[4] = {1, -1, 0, 0}, dy[4] = {0, 0, 1, -1};
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      if (markers.at<int>(y, x) <= 0) continue;
+      for (int k = 0; k < 4; ++k) {
+        const int xx = x + dx[k], yy = y + dy[k];
+        if (xx >= 0 && yy >= 0 && xx < w && yy < h) push(xx, yy);
+      }
+    }
+  }
+  for (int level = 0; level < 256; ++level) {
+    auto& b = buckets[level];
+    for (std::size_t q = 0; q < b.size(); ++q) {  // b grows while we walk it: same-level FIFO
+      const int x = b[q] % w, y = b[q] / w;
+      int label = 0;
+      for (int k = 0; k < 4 && !label; ++k) {
+        const int xx = x + dx[k], yy = y + dy[k];
+        if (xx >= 0 && yy >= 0 && xx < w && yy < h && markers.at<int>(yy, xx) > 0)
+          label = markers.at<int>(yy, xx);
+      }
+      markers.at<int>(y, x) = label;
+      for (int k = 0; k < 4; ++k) {
+        const int xx = x + dx[k], yy = y + dy[k];
+        if (xx < 0 || yy < 0 || xx >= w || yy >= h) continue;
+        const std::size_t i = static_cast<std::size_t>(yy) * w + xx;
+        if (queued[i] || markers.at<int>(yy, xx) > 0) continue;
+        queued[i] = 1;
+        // A lower neighbour joins the current level (floods never go back down).
+        buckets[std::max<int>(level, relief.at<uchar>(yy, xx))].push_back(static_cast<int>(i));
+      }
+    }
+    b.clear();
+    b.shrink_to_fit();
+  }
+}
+
+// Merges labels smaller than `min_area` pixels into the neighbour they share most boundary
+// with, repeatedly; returns how many were merged.
+int mergeSmall(cv::Mat& labels, int min_area) {
+  int merged = 0;
+  for (int pass = 0; pass < 10; ++pass) {
+    std::map<int, int> area;
+    for (int y = 0; y < labels.rows; ++y) {
+      for (int x = 0; x < labels.cols; ++x) ++area[labels.at<int>(y, x)];
+    }
+    std::map<int, std::map<int, int>> contact;
+    for (int y = 0; y < labels.rows; ++y) {
+      for (int x = 0; x < labels.cols; ++x) {
+        const int a = labels.at<int>(y, x);
+        if (x + 1 < labels.cols && labels.at<int>(y, x + 1) != a) {
+          ++contact[a][labels.at<int>(y, x + 1)], ++contact[labels.at<int>(y, x + 1)][a];
+        }
+        if (y + 1 < labels.rows && labels.at<int>(y + 1, x) != a) {
+          ++contact[a][labels.at<int>(y + 1, x)], ++contact[labels.at<int>(y + 1, x)][a];
+        }
+      }
+    }
+    std::map<int, int> into;
+    for (const auto& [l, n] : area) {
+      if (n >= min_area || contact[l].empty()) continue;
+      const auto best =
+          std::max_element(contact[l].begin(), contact[l].end(),
+                           [](const auto& p, const auto& q) { return p.second < q.second; });
+      if (!into.count(best->first)) into[l] = best->first;  // don't chain merges within a pass
+    }
+    if (into.empty()) break;
+    for (int y = 0; y < labels.rows; ++y) {
+      for (int x = 0; x < labels.cols; ++x) {
+        auto it = into.find(labels.at<int>(y, x));
+        if (it != into.end()) labels.at<int>(y, x) = it->second;
+      }
+    }
+    merged += static_cast<int>(into.size());
+  }
+  return merged;
+}
+
+}  // namespace
+
+Segmentation segmentGrains(const Map& image, const SegmentOptions& o) {
+  image.checkConsistent();
+  const double px = image.grid.pixel_x;
+  if (o.grain_size_um > std::max(image.grid.extentX(), image.grid.extentY())) {
+    throw UsageError(
+        fmt::format("expected grain size {} um is larger than the field ({:.4g} x {:.4g} um)",
+                    o.grain_size_um, image.grid.extentX(), image.grid.extentY()));
+  }
+  if (o.groove_width_um < 0.5 * px) {
+    throw UsageError(fmt::format("groove width {} um is narrower than half a pixel ({} um)",
+                                 o.groove_width_um, px));
+  }
+  cv::Mat img = cvb::view(image.values).clone();
+  const cv::Mat valid = cvb::view(image.mask) != 0;
+  cv::Scalar mean, sd;
+  cv::meanStdDev(img, mean, sd, valid);
+  if (!(sd[0] > 1e-12 * (std::abs(mean[0]) + 1e-300))) {
+    throw ProcessingError("image '" + image.name + "' is uniform: there is nothing to segment");
+  }
+  img.setTo(mean[0], ~valid);
+  img = (img - mean[0]) / sd[0];
+  // Background flattening: remove variations slower than a few grains.
+  cv::Mat bg;
+  cv::GaussianBlur(img, bg, cv::Size(), 2.0 * o.grain_size_um / px);
+  img -= bg;
+  // Boundary response over scales around the groove width.
+  const double w = o.groove_width_um / px;
+  cv::Mat response = cv::Mat::zeros(img.size(), CV_64F);
+  if (o.contrast == BoundaryContrast::kSteps) {
+    for (double s : {0.5 * w, w, 2 * w}) {
+      cv::Mat g, gx, gy, mag;
+      cv::GaussianBlur(img, g, cv::Size(), std::max(0.5, s));
+      cv::Sobel(g, gx, CV_64F, 1, 0);
+      cv::Sobel(g, gy, CV_64F, 0, 1);
+      cv::magnitude(gx, gy, mag);
+      response = cv::max(response, mag * std::max(0.5, s));
+    }
+  } else {
+    const cv::Mat src = o.contrast == BoundaryContrast::kDarkGrooves ? img : cv::Mat(-img);
+    for (double s : {0.5 * w, w, 2 * w})
+      response = cv::max(response, valleyResponse(src, std::max(0.5, s)));
+  }
+  // 8-bit response for Otsu, scaled by a high percentile rather than the maximum, so that a
+  // few very strong edges don't squash every other boundary into a handful of grey levels.
+  const cv::Mat r8 = toByte(response, 0.0, 0.995);
+  cv::Mat boundary;
+  const double otsu = cv::threshold(r8, boundary, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
+  // Steps between regions of similar value are weak edges: a global Otsu split between "edge"
+  // and "interior" misses them, so step maps use half its level.
+  if (o.contrast == BoundaryContrast::kSteps)
+    cv::threshold(r8, boundary, 0.5 * otsu, 255, cv::THRESH_BINARY);
+  // Close small gaps in the boundary network.
+  const int close = std::max(1, static_cast<int>(std::lround(w)));
+  cv::morphologyEx(
+      boundary, boundary, cv::MORPH_CLOSE,
+      cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(2 * close + 1, 2 * close + 1)));
+  // Markers: the grain interiors left between the boundaries (eroded a little, so that thin
+  // leaks through gaps in a groove don't join two grains); specks are dropped.
+  cv::Mat inside = boundary == 0;
+  cv::erode(inside, inside,
+            cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(2 * close + 1, 2 * close + 1)));
+  cv::Mat markers, stats, centroids;
+  const int n = cv::connectedComponentsWithStats(inside, markers, stats, centroids, 4, CV_32S);
+  const double expected_area =
+      M_PI / 4 * o.grain_size_um * o.grain_size_um / (px * image.grid.pixel_y);
+  // A grain interior is thicker than a groove: thin slivers left inside wide grooves are not.
+  cv::Mat dist;
+  cv::distanceTransform(inside, dist, cv::DIST_L2, 3);
+  std::vector<float> thickness(static_cast<std::size_t>(n), 0.0f);
+  for (int y = 0; y < markers.rows; ++y) {
+    for (int x = 0; x < markers.cols; ++x) {
+      float& t = thickness[static_cast<std::size_t>(markers.at<int>(y, x))];
+      t = std::max(t, dist.at<float>(y, x));
+    }
+  }
+  int kept = 0;
+  std::vector<int> relabel(static_cast<std::size_t>(n), 0);
+  for (int i = 1; i < n; ++i) {
+    if (stats.at<int>(i, cv::CC_STAT_AREA) >= 0.02 * expected_area &&
+        thickness[static_cast<std::size_t>(i)] >= std::max(1.5, w)) {
+      relabel[static_cast<std::size_t>(i)] = ++kept;
+    }
+  }
+  if (kept == 0)
+    throw ProcessingError(
+        "no grain interiors found: check grain_size and groove_width against the image");
+  for (int y = 0; y < markers.rows; ++y) {
+    for (int x = 0; x < markers.cols; ++x)
+      markers.at<int>(y, x) = relabel[static_cast<std::size_t>(markers.at<int>(y, x))];
+  }
+  // The response decides the topology (one marker per grain); the flooding runs over the
+  // lightly smoothed image itself for lines: a groove's centre is its darkest line, while the
+  // Hessian ridge shifts towards the darker grain wherever two grains differ in brightness.
+  cv::Mat flood;
+  if (o.contrast == BoundaryContrast::kSteps) {
+    flood = r8;
+  } else {
+    cv::Mat smooth;
+    cv::GaussianBlur(o.contrast == BoundaryContrast::kDarkGrooves ? cv::Mat(-img) : img, smooth,
+                     cv::Size(), std::max(0.5, 0.5 * w));
+    flood = toByte(smooth, 0.01, 0.999);
+  }
+  floodFromMarkers(flood, markers);
+  Segmentation out;
+  out.merged_small =
+      mergeSmall(markers, static_cast<int>(std::lround(o.min_grain_fraction * expected_area)));
+  // Consecutive labels 1..n.
+  std::map<int, int> renum;
+  out.labels = LabelMap(image.name + " grains", image.grid);
+  for (int y = 0; y < markers.rows; ++y) {
+    for (int x = 0; x < markers.cols; ++x) {
+      const int m = markers.at<int>(y, x);
+      if (m <= 0) continue;
+      auto it = renum.emplace(m, static_cast<int>(renum.size()) + 1).first;
+      out.labels.labels(x, y) = it->second;
+    }
+  }
+  out.boundary = boundaryPixels(out.labels);
+  return out;
+}
+
+}  // namespace ionmap::grains

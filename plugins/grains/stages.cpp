@@ -1,0 +1,181 @@
+// Grain stages: `segment-grains` (label map from a groove image or a map's contrast) and
+// `grain-stats` (grain table, boundary graph, ASTM E112 grain size, size histogram).
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "grains/segment.hpp"
+#include "grains/statistics.hpp"
+#include "ionmap/core/error.hpp"
+#include "ionmap/io/quicklook.hpp"
+#include "ionmap/pipeline/registry.hpp"
+
+namespace ionmap::grains {
+namespace {
+
+struct SegmentParams {
+  std::string contrast = "dark-grooves";
+  double grain_size = 5.0;
+  double groove_width = 0.3;
+  double min_grain_fraction = 0.1;
+};
+
+class SegmentStage final : public StageOf<SegmentParams, SegmentStage> {
+ public:
+  static const ParamSchema<SegmentParams>& schema() {
+    static const auto s =
+        ParamSchema<SegmentParams>()
+            .choice("contrast", &SegmentParams::contrast, {"dark-grooves", "bright-lines", "steps"},
+                    "how boundaries look: dark grooves (laser, etched SEM), bright lines, or steps "
+                    "between "
+                    "regions of different value (isotope fraction, current)")
+            .real("grain_size", &SegmentParams::grain_size, Range::above(0), "um",
+                  "expected equivalent grain diameter")
+            .real("groove_width", &SegmentParams::groove_width, Range::above(0), "um",
+                  "apparent width of a boundary in the image")
+            .real("min_grain_fraction", &SegmentParams::min_grain_fraction, Range::between(0, 1),
+                  "",
+                  "grains smaller than this fraction of the expected area are merged into a "
+                  "neighbour");
+    return s;
+  }
+  std::string name() const override { return "segment-grains"; }
+  std::string summary() const override {
+    return "segment grains from an image of grooves/lines or a map's contrast (Hessian ridges, "
+           "watershed)";
+  }
+  std::vector<PortSpec> ports() const override {
+    return {{"map", ItemKind::kMap, false, false, "image or map to segment"},
+            {"labels", ItemKind::kLabelMap, true, false, "grain labels 1..n"},
+            {"boundaries", ItemKind::kMap, true, true, "one-pixel boundary map (1 = boundary)"}};
+  }
+  void preflight(Preflight& pf) const override {
+    if (params().groove_width >= params().grain_size)
+      pf.fail("groove_width must be smaller than grain_size");
+    pf.reads("map");
+    pf.writes("labels");
+    if (pf.outputBound("boundaries")) pf.writes("boundaries");
+  }
+  void run(RunContext& ctx) const override {
+    const Map& m = ctx.get<Map>("map");
+    if (!m.grid.calibrated)
+      throw UsageError("segmentation parameters are in um: the map needs a pixel size");
+    SegmentOptions o;
+    o.contrast = params().contrast == "dark-grooves"   ? BoundaryContrast::kDarkGrooves
+                 : params().contrast == "bright-lines" ? BoundaryContrast::kBrightLines
+                                                       : BoundaryContrast::kSteps;
+    o.grain_size_um = params().grain_size;
+    o.groove_width_um = params().groove_width;
+    o.min_grain_fraction = params().min_grain_fraction;
+    Segmentation s = segmentGrains(m, o);
+    const int n = s.labels.maxLabel();
+    ctx.note("grains", std::to_string(n));
+    ctx.note("merged_small_grains", std::to_string(s.merged_small));
+    const double expected =
+        m.grid.extentX() * m.grid.extentY() / (M_PI / 4 * o.grain_size_um * o.grain_size_um);
+    if (n < 0.2 * expected || n > 5 * expected) {
+      ctx.warn(fmt::format(
+          "found {} grains where grain_size {} um suggests about {:.0f}: check the parameters", n,
+          o.grain_size_um, expected));
+    }
+    if (ctx.outputBound("boundaries")) {
+      Map b("grain boundaries", m.grid, "1");
+      for (std::size_t i = 0; i < b.values.size(); ++i) b.values[i] = s.boundary[i];
+      ctx.put("boundaries", std::move(b));
+    }
+    ctx.put("labels", std::move(s.labels));
+  }
+};
+
+struct StatsParams {
+  std::string histogram_file = "grain-size-histogram.png";
+  int bins = 20;
+};
+
+class GrainStatsStage final : public StageOf<StatsParams, GrainStatsStage> {
+ public:
+  static const ParamSchema<StatsParams>& schema() {
+    static const auto s =
+        ParamSchema<StatsParams>()
+            .text("histogram_file", &StatsParams::histogram_file,
+                  "PNG of the grain size distribution; empty = none")
+            .integer("bins", &StatsParams::bins, Range::between(3, 200), "", "histogram bins");
+    return s;
+  }
+  std::string name() const override { return "grain-stats"; }
+  std::string summary() const override {
+    return "grain table, boundary graph (shared lengths), ASTM E112 grain size, size histogram";
+  }
+  std::vector<PortSpec> ports() const override {
+    return {
+        {"labels", ItemKind::kLabelMap, false, false, "grain labels (0 = none)"},
+        {"grains", ItemKind::kTable, true, false, "one row per grain"},
+        {"boundaries", ItemKind::kTable, true, true, "adjacency graph with shared boundary length"},
+        {"astm", ItemKind::kTable, true, true, "ASTM E112 grain size numbers"}};
+  }
+  void preflight(Preflight& pf) const override {
+    const auto& f = params().histogram_file;
+    if (!f.empty() && !isPlainPngFileName(f))
+      pf.fail("`histogram_file` must be a plain file name ending in .png");
+    pf.reads("labels");
+    pf.writes("grains");
+    for (const char* o : {"boundaries", "astm"}) {
+      if (pf.outputBound(o)) pf.writes(o);
+    }
+  }
+  void run(RunContext& ctx) const override {
+    const LabelMap& l = ctx.get<LabelMap>("labels");
+    if (!l.grid.calibrated)
+      throw UsageError("grain statistics are in um: the labels need a pixel size");
+    const GrainStatistics s = grainStatistics(l);
+    ctx.note("grains", std::to_string(s.grains.size()));
+    ctx.note("astm_planimetric_G", fmt::format("{:.2f}", s.astm.planimetric_G));
+    ctx.note("astm_intercept_G", fmt::format("{:.2f}", s.astm.intercept_G));
+    if (ctx.outputBound("astm")) {
+      Table a("ASTM E112 grain size");
+      a.addText("method");
+      a.addNumeric("G", "");
+      a.addNumeric("measure", "");
+      a.addText("measure_unit");
+      a.columns[0].texts = {"planimetric (Jeffries)", "mean lineal intercept"};
+      a.columns[1].numbers = {s.astm.planimetric_G, s.astm.intercept_G};
+      a.columns[2].numbers = {s.astm.grains_per_mm2, s.astm.mean_intercept_um};
+      a.columns[3].texts = {"grains per mm^2", "um"};
+      ctx.put("astm", std::move(a));
+    }
+    if (!params().histogram_file.empty()) {
+      double lo = 1e300, hi = 0;
+      for (const auto& g : s.grains)
+        lo = std::min(lo, g.equivalent_diameter_um), hi = std::max(hi, g.equivalent_diameter_um);
+      const int nb = params().bins;
+      const double width = std::max(1e-12, (hi - lo) / nb);
+      LinePlot plot;
+      std::vector<double> counts(nb, 0.0);
+      for (const auto& g : s.grains)
+        ++counts[std::min(nb - 1, static_cast<int>((g.equivalent_diameter_um - lo) / width))];
+      for (int i = 0; i < nb; ++i) {
+        // Steps: each bin drawn as a flat top.
+        plot.x.push_back(lo + i * width), plot.y.push_back(counts[i]);
+        plot.x.push_back(lo + (i + 1) * width), plot.y.push_back(counts[i]);
+      }
+      plot.title = fmt::format(
+          "Grain size distribution ({} grains; ASTM G = {:.1f} planimetric, {:.1f} intercept)",
+          s.grains.size(), s.astm.planimetric_G, s.astm.intercept_G);
+      plot.x_label = "equivalent diameter (\xC2\xB5m)";
+      plot.y_label = "grains per bin";
+      writeLinePlot(plot, ctx.fileDir() / params().histogram_file);
+    }
+    if (ctx.outputBound("boundaries")) ctx.put("boundaries", boundaryTable(s));
+    ctx.put("grains", grainTable(s));
+  }
+};
+
+}  // namespace
+}  // namespace ionmap::grains
+
+namespace ionmap {
+void ionmap_register_grains(Registry& registry) {
+  registry.addStage([] { return std::make_unique<grains::SegmentStage>(); }, "grains");
+  registry.addStage([] { return std::make_unique<grains::GrainStatsStage>(); }, "grains");
+}
+}  // namespace ionmap
