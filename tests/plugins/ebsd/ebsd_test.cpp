@@ -1,0 +1,172 @@
+// EBSD: orientation maths, the real .ang/.ctf files and corrupted copies, segmentation.
+#include <cmath>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "ebsd/segment_ebsd.hpp"
+#include "ionmap/core/error.hpp"
+#include "test_util.hpp"
+
+namespace ionmap::ebsd {
+namespace {
+
+constexpr double kDeg = M_PI / 180;
+
+std::filesystem::path real(const char* rel) {
+  return test::instrumentFilesDir() / rel;
+}
+#define REQUIRE_SHARED()                                                                         \
+  if (test::instrumentFilesDir().empty()) {                                                      \
+    GTEST_SKIP()                                                                                 \
+        << "../shared/data/instrument-files not found (a user's clone): real-file test skipped"; \
+  }
+
+TEST(Orientation, MisorientationRespectsCrystalSymmetry) {
+  const Quat a = fromBunge(10 * kDeg, 20 * kDeg, 30 * kDeg);
+  EXPECT_NEAR(misorientationDeg(a, a, Laue::kCubic), 0, 1e-6);
+  // A 90° turn about a cube axis is a symmetry of the cube: no misorientation.
+  const Quat r90{std::cos(M_PI / 4), 0, 0, std::sin(M_PI / 4)};
+  EXPECT_NEAR(misorientationDeg(a, r90 * a, Laue::kCubic), 0, 1e-6);
+  EXPECT_NEAR(misorientationDeg(a, r90 * a, Laue::kTriclinic), 90, 1e-6);
+  const Quat r60{std::cos(M_PI / 6), 0, 0, std::sin(M_PI / 6)};
+  EXPECT_NEAR(misorientationDeg(a, r60 * a, Laue::kCubic), 30, 1e-6);
+  EXPECT_NEAR(misorientationDeg(a, r60 * a, Laue::kHexagonal), 0, 1e-6);
+  EXPECT_EQ(symmetryOperators(Laue::kCubic).size(), 24u);
+  EXPECT_EQ(symmetryOperators(Laue::kHexagonal).size(), 12u);
+  EXPECT_EQ(symmetryOperators(Laue::kTetragonal).size(), 8u);
+  // The largest cubic disorientation is 62.8°.
+  double worst = 0;
+  for (int i = 0; i < 200; ++i) {
+    const Quat b = fromBunge(i * 1.7, std::fmod(i * 0.9, M_PI), i * 2.3);
+    worst = std::max(worst, misorientationDeg(a, b, Laue::kCubic));
+  }
+  EXPECT_LE(worst, 62.81);
+  double p1, P, p2;
+  toBunge(fromBunge(0.3, 1.1, 2.5), p1, P, p2);
+  EXPECT_NEAR(p1, 0.3, 1e-9);
+  EXPECT_NEAR(P, 1.1, 1e-9);
+  EXPECT_NEAR(p2, 2.5, 1e-9);
+}
+
+TEST(EbsdReaders, AngSquareGridTwoPhases) {
+  REQUIRE_SHARED();
+  const EbsdData d = readAng(real("ang/sdss_ferrite_austenite.ang"));
+  EXPECT_EQ(d.grid.width, 117);
+  EXPECT_EQ(d.grid.height, 100);
+  EXPECT_DOUBLE_EQ(d.grid.pixel_x, 1.5);
+  ASSERT_EQ(d.phases.size(), 2u);
+  EXPECT_EQ(d.phases[1].name, "ferrite/ferrite");
+  EXPECT_EQ(d.phases[0].laue, Laue::kCubic);
+  EXPECT_NEAR(d.phi1(0, 0), 3.54788, 1e-9);
+  EXPECT_EQ(d.phase(1, 0), 1);
+}
+
+TEST(EbsdReaders, AngUnindexedPointsAndHexGrid) {
+  REQUIRE_SHARED();
+  EXPECT_EQ(readAng(real("ang/EbsdLib_Test_1.ang")).unindexed, 160u);
+  const EbsdData hex = readAng(real("ang/EbsdLib_HexHeader.ang"));
+  EXPECT_EQ(hex.grid.width, 40);
+  EXPECT_EQ(hex.grid.height, 4);
+  EXPECT_NE(hex.grid_type.find("HexGrid"), std::string::npos);
+}
+
+TEST(EbsdReaders, CtfDecimalCommasReadLikeDecimalPoints) {
+  REQUIRE_SHARED();
+  const EbsdData us = readCtf(real("ctf/EbsdLib_Test_US_1.ctf"));
+  const EbsdData eu = readCtf(real("ctf/EbsdLib_Test_European_1.ctf"));
+  EXPECT_EQ(us.grid.width, 40);
+  EXPECT_EQ(us.grid.height, 5);
+  EXPECT_EQ(us.phases.at(0).laue, Laue::kHexagonal);
+  EXPECT_EQ(us.unindexed, 10u);
+  EXPECT_EQ(us.phi1.values(), eu.phi1.values());
+  EXPECT_EQ(us.phase.values(), eu.phase.values());
+  EXPECT_NEAR(us.phi1(1, 0), 103.85 * kDeg, 1e-9);
+}
+
+TEST(EbsdReaders, TruncatedInteractiveAndInconsistentFilesAreRefused) {
+  REQUIRE_SHARED();
+  test::TempDir dir;
+  auto error = [](auto fn) -> std::string {
+    try {
+      fn();
+    } catch (const InputError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  const std::string ctf = test::readFile(real("ctf/EbsdLib_Test_US_1.ctf"));
+  test::writeFile(dir / "cut.ctf", ctf.substr(0, ctf.size() * 2 / 3));
+  EXPECT_NE(error([&] { readCtf(dir / "cut.ctf"); }).find("cut.ctf"), std::string::npos);
+  std::string inter = ctf;
+  inter.replace(inter.find("JobMode\tGrid"), 12, "JobMode\tInteractive");
+  test::writeFile(dir / "i.ctf", inter);
+  EXPECT_NE(error([&] { readCtf(dir / "i.ctf"); }).find("only grid acquisitions"),
+            std::string::npos);
+  const std::string ang = test::readFile(real("ang/sdss_ferrite_austenite.ang"));
+  test::writeFile(dir / "cut.ang", ang.substr(0, ang.size() - 2000));
+  EXPECT_NE(error([&] { readAng(dir / "cut.ang"); }).find("the header's grid"), std::string::npos);
+  std::string rows = ang;
+  rows.replace(rows.find("NROWS:   100"), 12, "NROWS:   101");
+  test::writeFile(dir / "rows.ang", rows);
+  EXPECT_NE(error([&] { readAng(dir / "rows.ang"); }).find("11700 data points"), std::string::npos);
+}
+
+// Hand-checked on the 40 x 5 Zr map: five grains at 5° (orientations about (103,40,29),
+// (112,57,8), (92,61,34), (95,139,21), (106,131,27) in degrees), ten unindexed points.
+TEST(SegmentEbsd, SmallCtfMapHasTheFiveGrainsCountedByHand) {
+  REQUIRE_SHARED();
+  const EbsdData d = readCtf(real("ctf/EbsdLib_Test_US_1.ctf"));
+  const EbsdSegmentation s = segmentEbsd(d, 5.0, 0, 1);
+  ASSERT_EQ(s.grains.size(), 5u);
+  std::multiset<std::size_t> sizes;
+  for (const auto& g : s.grains) sizes.insert(g.pixels);
+  EXPECT_EQ(sizes, (std::multiset<std::size_t>{5, 11, 21, 42, 111}));
+  EXPECT_EQ(s.excluded_points, 10u);
+  // The two grains near (95,139,21) and (106,131,27) are ~11° apart: separate at 5°, one at 15°.
+  EXPECT_EQ(segmentEbsd(d, 15.0, 0, 1).grains.size(), 4u);
+}
+
+TEST(SegmentEbsd, TwoPhaseMapAndAllUnindexedMap) {
+  REQUIRE_SHARED();
+  const EbsdData d = readAng(real("ang/sdss_ferrite_austenite.ang"));
+  const EbsdSegmentation s = segmentEbsd(d, 5.0, 0, 1);
+  std::set<int> phases;
+  std::size_t pixels = 0;
+  for (const auto& g : s.grains) phases.insert(g.phase), pixels += g.pixels;
+  EXPECT_EQ(phases, (std::set<int>{1, 2}));
+  EXPECT_EQ(pixels + s.excluded_points, 11700u);
+  EXPECT_GT(s.grains.size(), 50u);
+  // Grains of at least 5 points: fewer, none smaller.
+  const EbsdSegmentation big = segmentEbsd(d, 5.0, 0, 5);
+  EXPECT_LT(big.grains.size(), s.grains.size());
+  for (const auto& g : big.grains) EXPECT_GE(g.pixels, 5u);
+  EXPECT_THROW(segmentEbsd(readAng(real("ang/EbsdLib_Test_1.ang")), 5.0, 0, 1), ProcessingError);
+}
+
+// A synthetic map: four quadrants with known orientations plus 1° scatter.
+TEST(SegmentEbsd, SyntheticQuadrantsAreFourGrainsWithTheirMeanOrientations) {
+  EbsdData d;
+  d.grid.width = d.grid.height = 20;
+  d.phases.push_back({1, "cubic", Laue::kCubic});
+  d.phi1 = d.Phi = d.phi2 = d.quality = Image<double>(20, 20, 0.0);
+  d.phase = Image<std::int32_t>(20, 20, 1);
+  const double e[4][3] = {{10, 20, 30}, {50, 20, 30}, {10, 60, 30}, {80, 40, 5}};
+  for (int y = 0; y < 20; ++y) {
+    for (int x = 0; x < 20; ++x) {
+      const int q = (x >= 10) + 2 * (y >= 10);
+      const double jitter = std::sin(x * 7.1 + y * 3.3) * 0.5 * kDeg;
+      d.phi1(x, y) = e[q][0] * kDeg + jitter, d.Phi(x, y) = e[q][1] * kDeg,
+                d.phi2(x, y) = e[q][2] * kDeg - jitter;
+    }
+  }
+  const EbsdSegmentation s = segmentEbsd(d, 5.0, 0, 1);
+  ASSERT_EQ(s.grains.size(), 4u);
+  for (const auto& g : s.grains) EXPECT_EQ(g.pixels, 100u);
+  EXPECT_LT(
+      misorientationDeg(s.grains[0].mean, fromBunge(10 * kDeg, 20 * kDeg, 30 * kDeg), Laue::kCubic),
+      0.5);
+}
+
+}  // namespace
+}  // namespace ionmap::ebsd
