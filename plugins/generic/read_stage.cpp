@@ -6,6 +6,7 @@
 
 #include "generic/stages.hpp"
 #include "ionmap/core/error.hpp"
+#include "ionmap/core/units.hpp"
 #include "ionmap/pipeline/registry.hpp"
 
 namespace ionmap::generic {
@@ -42,7 +43,9 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
             .text("reader", &ReadParams::reader,
                   "force a reader by name (`ionmap inspect` lists them); empty = best score")
             .real("pixel_size", &ReadParams::pixel_size, Range::atLeast(0), "um",
-                  "pixel size along x; 0 = from the file (required when the file has none)")
+                  "pixel size along x; 0 = from the file or a sidecar <file>.pixelsize.txt holding "
+                  "e.g. "
+                  "\"0.1 um\" (required when neither has one)")
             .real("pixel_size_y", &ReadParams::pixel_size_y, Range::atLeast(0), "um",
                   "pixel size along y; 0 = same as pixel_size")
             .real("origin_x", &ReadParams::origin_x, Range::any(), "um",
@@ -94,7 +97,7 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
     const Reader& reader =
         p.reader.empty() ? ctx.registry().pickReader(path) : ctx.registry().readerByName(p.reader);
     ReadOptions opt;
-    opt.pixel_x = p.pixel_size;
+    opt.pixel_x = p.pixel_size > 0 ? p.pixel_size : sidecarPixelSize(path);
     opt.pixel_y = p.pixel_size_y;
     opt.unit = p.unit;
     opt.verify_checksums = p.verify_checksum;
@@ -152,6 +155,22 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
   }
 
  private:
+  // "<file>.pixelsize.txt": a number and a length unit ("0.1 um", "100 nm"); 0 when absent.
+  static double sidecarPixelSize(const std::filesystem::path& file) {
+    const std::filesystem::path side = file.string() + ".pixelsize.txt";
+    std::ifstream in(side);
+    if (!in) return 0;
+    double v = 0;
+    std::string unit;
+    if (!(in >> v >> unit) || !(v > 0)) {
+      throw InputError(side.string(), "expected a pixel size and its unit, e.g. \"0.1 um\"");
+    }
+    const auto f = units::lengthToMicrometres(unit);
+    if (!f)
+      throw InputError(side.string(), "unknown length unit '" + unit + "' (use m, mm, um, nm)");
+    return v * *f;
+  }
+
   // Channel names from the parameter, else from "<file>.channels.txt" (one name per line).
   std::vector<std::string> channelNames(const std::filesystem::path& file) const {
     std::vector<std::string> names;
