@@ -114,43 +114,84 @@ void floodFromMarkers(const cv::Mat& relief, cv::Mat& markers) {
   }
 }
 
+// A very wide Gaussian blur (the slow background), computed on a copy shrunk so that the
+// kernel stays ~8 pixels wide, then enlarged again: the same result for a fraction of the
+// cost of a kernel hundreds of pixels wide.
+cv::Mat smoothBackground(const cv::Mat& img, double sigma) {
+  const double k = std::max(1.0, std::floor(sigma / 8));
+  if (k <= 1) {
+    cv::Mat bg;
+    cv::GaussianBlur(img, bg, cv::Size(), sigma);
+    return bg;
+  }
+  cv::Mat small, bg;
+  cv::resize(img, small,
+             cv::Size(std::max(1, static_cast<int>(img.cols / k)),
+                      std::max(1, static_cast<int>(img.rows / k))),
+             0, 0, cv::INTER_AREA);
+  cv::GaussianBlur(small, small, cv::Size(), sigma / k);
+  cv::resize(small, bg, img.size(), 0, 0, cv::INTER_LINEAR);
+  return bg;
+}
+
 // Merges labels smaller than `min_area` pixels into the neighbour they share most boundary
 // with, repeatedly; returns how many were merged.
 int mergeSmall(cv::Mat& labels, int min_area) {
   int merged = 0;
+  double max_label = 0;
+  cv::minMaxLoc(labels, nullptr, &max_label);
+  const auto n = static_cast<std::size_t>(max_label) + 1;
   for (int pass = 0; pass < 10; ++pass) {
-    std::map<int, int> area;
+    std::vector<int> area(n, 0);
     for (int y = 0; y < labels.rows; ++y) {
-      for (int x = 0; x < labels.cols; ++x) ++area[labels.at<int>(y, x)];
+      const int* row = labels.ptr<int>(y);
+      for (int x = 0; x < labels.cols; ++x) ++area[static_cast<std::size_t>(std::max(0, row[x]))];
     }
-    std::map<int, std::map<int, int>> contact;
+    std::vector<std::uint8_t> small(n, 0);
+    bool any = false;
+    for (std::size_t l = 1; l < n; ++l) {
+      if (area[l] > 0 && area[l] < min_area) small[l] = 1, any = true;
+    }
+    if (!any) break;
+    // Shared boundary of each small label with each neighbour.
+    std::map<std::pair<int, int>, int> contact;
+    auto touch = [&](int a, int b) {
+      if (a != b && a > 0 && b > 0) {
+        if (small[static_cast<std::size_t>(a)]) ++contact[{a, b}];
+        if (small[static_cast<std::size_t>(b)]) ++contact[{b, a}];
+      }
+    };
     for (int y = 0; y < labels.rows; ++y) {
+      const int* row = labels.ptr<int>(y);
+      const int* next = y + 1 < labels.rows ? labels.ptr<int>(y + 1) : nullptr;
       for (int x = 0; x < labels.cols; ++x) {
-        const int a = labels.at<int>(y, x);
-        if (x + 1 < labels.cols && labels.at<int>(y, x + 1) != a) {
-          ++contact[a][labels.at<int>(y, x + 1)], ++contact[labels.at<int>(y, x + 1)][a];
-        }
-        if (y + 1 < labels.rows && labels.at<int>(y + 1, x) != a) {
-          ++contact[a][labels.at<int>(y + 1, x)], ++contact[labels.at<int>(y + 1, x)][a];
-        }
+        if (x + 1 < labels.cols) touch(row[x], row[x + 1]);
+        if (next) touch(row[x], next[x]);
       }
     }
-    std::map<int, int> into;
-    for (const auto& [l, n] : area) {
-      if (n >= min_area || contact[l].empty()) continue;
-      const auto best =
-          std::max_element(contact[l].begin(), contact[l].end(),
-                           [](const auto& p, const auto& q) { return p.second < q.second; });
-      if (!into.count(best->first)) into[l] = best->first;  // don't chain merges within a pass
+    std::vector<int> into(n, 0), best(n, 0);
+    for (const auto& [pair, c] : contact) {
+      if (c > best[static_cast<std::size_t>(pair.first)])
+        best[static_cast<std::size_t>(pair.first)] = c,
+        into[static_cast<std::size_t>(pair.first)] = pair.second;
     }
-    if (into.empty()) break;
+    // Don't chain merges within a pass: a label that receives one is not merged itself.
+    int count = 0;
+    for (std::size_t l = 1; l < n; ++l) {
+      if (into[l] && !into[static_cast<std::size_t>(into[l])])
+        ++count;
+      else
+        into[l] = 0;
+    }
+    if (!count) break;
     for (int y = 0; y < labels.rows; ++y) {
+      int* row = labels.ptr<int>(y);
       for (int x = 0; x < labels.cols; ++x) {
-        auto it = into.find(labels.at<int>(y, x));
-        if (it != into.end()) labels.at<int>(y, x) = it->second;
+        if (row[x] > 0 && into[static_cast<std::size_t>(row[x])])
+          row[x] = into[static_cast<std::size_t>(row[x])];
       }
     }
-    merged += static_cast<int>(into.size());
+    merged += count;
   }
   return merged;
 }
@@ -179,9 +220,7 @@ Segmentation segmentGrains(const Map& image, const SegmentOptions& o) {
   img.setTo(mean[0], ~valid);
   img = (img - mean[0]) / sd[0];
   // Background flattening: remove variations slower than a few grains.
-  cv::Mat bg;
-  cv::GaussianBlur(img, bg, cv::Size(), 2.0 * o.grain_size_um / px);
-  img -= bg;
+  img -= smoothBackground(img, 2.0 * o.grain_size_um / px);
   // Boundary response over scales around the groove width.
   const double w = o.groove_width_um / px;
   cv::Mat response = cv::Mat::zeros(img.size(), CV_64F);
