@@ -8,6 +8,7 @@
 #include <queue>
 
 #include <fmt/format.h>
+#include <tbb/parallel_for.h>
 #include <opencv2/imgproc.hpp>
 
 #include "ionmap/core/cv_bridge.hpp"
@@ -39,13 +40,15 @@ cv::Mat valleyResponse(const cv::Mat& img, double sigma) {
   cv::Sobel(s, yy, CV_64F, 0, 2, 3);
   cv::Sobel(s, xy, CV_64F, 1, 1, 3);
   cv::Mat out(img.size(), CV_64F);
-  for (int y = 0; y < img.rows; ++y) {
+  tbb::parallel_for(0, img.rows, [&](int y) {
+    const double *pa = xx.ptr<double>(y), *pc = yy.ptr<double>(y), *pb = xy.ptr<double>(y);
+    double* o = out.ptr<double>(y);
     for (int x = 0; x < img.cols; ++x) {
-      const double a = xx.at<double>(y, x), c = yy.at<double>(y, x), b = xy.at<double>(y, x);
+      const double a = pa[x], c = pc[x], b = pb[x];
       const double l = 0.5 * (a + c) + std::sqrt(0.25 * (a - c) * (a - c) + b * b);
-      out.at<double>(y, x) = sigma * sigma * std::max(l, 0.0);
+      o[x] = sigma * sigma * std::max(l, 0.0);
     }
-  }
+  });
   return out;
 }
 
