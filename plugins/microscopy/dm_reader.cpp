@@ -73,6 +73,56 @@ std::size_t simpleSize(int t) {
   }
 }
 
+// A value of DM simple type `type` from little-endian bytes.
+double decodeLittle(int type, const unsigned char* b) {
+  switch (type) {
+    case 2: {
+      std::int16_t v;
+      std::memcpy(&v, b, 2);
+      return v;
+    }
+    case 3: {
+      std::int32_t v;
+      std::memcpy(&v, b, 4);
+      return v;
+    }
+    case 4: {
+      std::uint16_t v;
+      std::memcpy(&v, b, 2);
+      return v;
+    }
+    case 5: {
+      std::uint32_t v;
+      std::memcpy(&v, b, 4);
+      return v;
+    }
+    case 6: {
+      float v;
+      std::memcpy(&v, b, 4);
+      return v;
+    }
+    case 7: {
+      double v;
+      std::memcpy(&v, b, 8);
+      return v;
+    }
+    case 9:
+      return static_cast<std::int8_t>(b[0]);
+    case 11: {
+      std::int64_t v;
+      std::memcpy(&v, b, 8);
+      return static_cast<double>(v);
+    }
+    case 12: {
+      std::uint64_t v;
+      std::memcpy(&v, b, 8);
+      return static_cast<double>(v);
+    }
+    default:
+      return b[0];
+  }
+}
+
 class Parser {
  public:
   explicit Parser(const std::filesystem::path& p) : file_(p.string()), in_(p, std::ios::binary) {
@@ -138,50 +188,7 @@ class Parser {
     unsigned char b[8];
     in_.read(reinterpret_cast<char*>(b), static_cast<std::streamsize>(n));
     if (!little_) std::reverse(b, b + n);  // to little-endian
-    switch (type) {
-      case 2: {
-        std::int16_t v;
-        std::memcpy(&v, b, 2);
-        return v;
-      }
-      case 3: {
-        std::int32_t v;
-        std::memcpy(&v, b, 4);
-        return v;
-      }
-      case 4: {
-        std::uint16_t v;
-        std::memcpy(&v, b, 2);
-        return v;
-      }
-      case 5: {
-        std::uint32_t v;
-        std::memcpy(&v, b, 4);
-        return v;
-      }
-      case 6: {
-        float v;
-        std::memcpy(&v, b, 4);
-        return v;
-      }
-      case 7: {
-        double v;
-        std::memcpy(&v, b, 8);
-        return v;
-      }
-      case 11: {
-        std::int64_t v;
-        std::memcpy(&v, b, 8);
-        return static_cast<double>(v);
-      }
-      case 12: {
-        std::uint64_t v;
-        std::memcpy(&v, b, 8);
-        return static_cast<double>(v);
-      }
-      default:
-        return b[0];
-    }
+    return decodeLittle(type, b);
   }
   void skip(std::uint64_t bytes) {
     const std::uint64_t pos = static_cast<std::uint64_t>(in_.tellg());
@@ -410,50 +417,7 @@ class DmReader : public Reader {
           unsigned char b[8];
           std::memcpy(b, buf.data() + x * esize, esize);
           if (!p.little()) std::reverse(b, b + esize);
-          double v = 0;
-          switch (elem) {
-            case 2: {
-              std::int16_t t;
-              std::memcpy(&t, b, 2);
-              v = t;
-              break;
-            }
-            case 3: {
-              std::int32_t t;
-              std::memcpy(&t, b, 4);
-              v = t;
-              break;
-            }
-            case 4: {
-              std::uint16_t t;
-              std::memcpy(&t, b, 2);
-              v = t;
-              break;
-            }
-            case 5: {
-              std::uint32_t t;
-              std::memcpy(&t, b, 4);
-              v = t;
-              break;
-            }
-            case 6: {
-              float t;
-              std::memcpy(&t, b, 4);
-              v = t;
-              break;
-            }
-            case 7: {
-              double t;
-              std::memcpy(&t, b, 8);
-              v = t;
-              break;
-            }
-            case 9:
-              v = static_cast<std::int8_t>(b[0]);
-              break;
-            default:
-              v = b[0];
-          }
+          const double v = decodeLittle(elem, b);
           m.values(x, y) = v;
         }
       }
