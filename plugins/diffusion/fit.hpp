@@ -1,0 +1,54 @@
+// Fitting D_b and the boundary permeance κ (and optionally the surface exchange k, f_s, f_bg)
+// to a measured 6Li-fraction map with Ceres, residuals weighted by σ_f. Parameters are
+// searched in log space within bounds; the Jacobian comes from perturbed forward models run
+// concurrently (TBB), and a multi-start over initial guesses spread over decades runs in
+// parallel. Results do not depend on the thread count beyond round-off.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "diffusion/model.hpp"
+
+namespace ionmap::diffusion {
+
+enum class ModelKind { kGrid, kNetwork };
+
+struct FitOptions {
+  Domain domain;  // labels, cell size, source edge, exchange time, steps
+  ModelKind model = ModelKind::kGrid;
+  Physics initial;                    // starting values (µm, s units)
+  bool fit_surface_exchange = false;  // fit k (Robin) instead of a fixed surface
+  bool fit_f_s = true, fit_f_bg = false;
+  double decades = 1.0;  // multi-start: D_b and κ at initial × 10^{−d, 0, +d}
+  double log10_min_D = -6, log10_max_D = 6;          // bounds of D_b, µm²/s
+  double log10_min_kappa = -8, log10_max_kappa = 4;  // bounds of κ and k, µm/s
+};
+
+struct FitResult {
+  Physics best;
+  std::vector<std::string> names;       // fitted parameters, in order
+  std::vector<double> values;           // in fit space (log10 for rates)
+  std::vector<double> standard_errors;  // in fit space
+  std::vector<std::vector<double>> correlation;
+  double cost = 0;  // ½ Σ r²
+  double reduced_chi2 = 0;
+  std::size_t residuals = 0;
+  int evaluations = 0;
+  double condition_number = 0;  // of the weighted Jacobian
+  double biot = 0;              // κ d / D_b with d the mean grain size
+  bool converged = false;
+  std::string report;                 // Ceres' brief report of the best start
+  std::vector<std::string> warnings;  // plain-language identifiability warnings
+  Image<double> model;                // best-fit f on the grid
+};
+
+// `f` and `sigma` on the domain's grid; pixels with mask 0 (or non-finite values, σ ≤ 0) are
+// excluded. Throws UsageError for grids that disagree, or when no pixel is usable.
+FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
+                       const Image<std::uint8_t>& mask, const FitOptions& options);
+
+// f per cell from either model (the network's grain values spread over their cells).
+Image<double> forward(const Domain& domain, const Physics& physics, ModelKind kind);
+
+}  // namespace ionmap::diffusion
