@@ -235,7 +235,8 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
       }
     }
   }
-  res.biot = res.best.kappa * meanGrainSize(o.domain.labels, o.domain.h) / res.best.D_b;
+  res.mean_grain_um = meanGrainSize(o.domain.labels, o.domain.h);
+  res.biot = res.best.kappa * res.mean_grain_um / res.best.D_b;
   // Plain-language identifiability warnings (PHYSICS.md: at small Bi the map fixes κ only).
   if (res.standard_errors[0] > 0.5) {
     res.warnings.push_back(fmt::format(

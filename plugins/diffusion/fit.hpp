@@ -37,6 +37,7 @@ struct FitResult {
   int evaluations = 0;
   double condition_number = 0;  // of the weighted Jacobian
   double biot = 0;              // κ d / D_b with d the mean grain size
+  double mean_grain_um = 0;     // d: mean equivalent diameter of the grains, µm
   bool converged = false;
   std::string report;                 // Ceres' brief report of the best start
   std::vector<std::string> warnings;  // plain-language identifiability warnings

@@ -1,0 +1,396 @@
+// Diffusion stages: `simulate-exchange` (a synthetic 6Li-fraction map from the microstructure
+// model, with counting noise) and `fit-diffusion` (D_b, κ = D_gb/δ, f_s from a measured map and
+// the grain labels on the same grid). Physical units at the interface (cm²/s, cm/s, s, nm);
+// the models work in µm and s.
+#include <cmath>
+#include <deque>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "diffusion/fit.hpp"
+#include "ionmap/core/error.hpp"
+#include "ionmap/io/quicklook.hpp"
+#include "ionmap/pipeline/registry.hpp"
+
+namespace ionmap::diffusion {
+namespace {
+
+constexpr double kUm2PerCm2 = 1e8;  // D: cm²/s → µm²/s
+constexpr double kUmPerCm = 1e4;    // κ, k: cm/s → µm/s
+
+Edge edgeOf(const std::string& s) {
+  return s == "left"    ? Edge::kLeft
+         : s == "right" ? Edge::kRight
+         : s == "top"   ? Edge::kTop
+                        : Edge::kBottom;
+}
+
+// Pixels with label 0 (unassigned, e.g. drawn boundary lines) join the nearest grain
+// (breadth-first from the labelled pixels), so that the model sees only grains; the boundary
+// resistance sits on the faces between grains. Returns how many pixels were reassigned.
+std::size_t absorbUnlabelled(Image<std::int32_t>& labels) {
+  const int w = labels.width(), h = labels.height();
+  std::deque<std::pair<int, int>> queue;
+  std::size_t zeros = 0;
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      if (labels(x, y) > 0)
+        queue.emplace_back(x, y);
+      else
+        ++zeros;
+    }
+  }
+  if (queue.empty()) throw UsageError("the label map has no grain (all labels are 0)");
+  while (!queue.empty()) {
+    const auto [x, y] = queue.front();
+    queue.pop_front();
+    const int nx[] = {x - 1, x + 1, x, x}, ny[] = {y, y, y - 1, y + 1};
+    for (int k = 0; k < 4; ++k) {
+      if (nx[k] < 0 || ny[k] < 0 || nx[k] >= w || ny[k] >= h || labels(nx[k], ny[k]) > 0) continue;
+      labels(nx[k], ny[k]) = labels(x, y);
+      queue.emplace_back(nx[k], ny[k]);
+    }
+  }
+  return zeros;
+}
+
+Domain domainOf(const LabelMap& l, const std::string& edge, double time, int steps) {
+  if (!l.grid.calibrated)
+    throw UsageError("diffusion models work in um: the labels need a pixel size");
+  if (std::abs(l.grid.pixel_x / l.grid.pixel_y - 1) > 1e-6) {
+    throw UsageError(fmt::format(
+        "the model needs square pixels; the labels have {} x {} um: resample them first",
+        l.grid.pixel_x, l.grid.pixel_y));
+  }
+  Domain d;
+  d.labels = l.labels;
+  d.h = l.grid.pixel_x;
+  d.source = edgeOf(edge);
+  d.time = time;
+  d.steps = steps;
+  return d;
+}
+
+const std::vector<std::string> kEdges = {"left", "right", "top", "bottom"};
+
+struct SimulateParams {
+  std::string model = "microstructure";
+  std::string source_edge = "left";
+  double time = 60;
+  int steps = 50;
+  double D_bulk = 1e-8;          // cm²/s
+  double kappa = 1e-6;           // cm/s
+  double surface_exchange = 0;   // cm/s, 0 = fixed surface fraction
+  double f_source = 0.95;        // 6Li fraction of the source
+  double f_background = 0.0759;  // natural abundance
+  double counts_per_pixel = 0;   // total 6Li + 7Li counts per pixel; 0 = no noise
+  int seed = 1;
+};
+
+class SimulateStage final : public StageOf<SimulateParams, SimulateStage> {
+ public:
+  static const ParamSchema<SimulateParams>& schema() {
+    static const auto s =
+        ParamSchema<SimulateParams>()
+            .choice("model", &SimulateParams::model, {"microstructure", "network"},
+                    "finite volumes on the label grid, or the grain network (valid for Bi << 1)")
+            .choice("source_edge", &SimulateParams::source_edge, kEdges,
+                    "edge of the map in contact with the 6Li source")
+            .real("time", &SimulateParams::time, Range::above(0), "s", "exchange time")
+            .integer("steps", &SimulateParams::steps, Range::between(2, 100000), "",
+                     "BDF2 time steps")
+            .real("D_bulk", &SimulateParams::D_bulk, Range::above(0), "cm^2/s",
+                  "bulk (grain interior) diffusivity")
+            .real("kappa", &SimulateParams::kappa, Range::atLeast(0), "cm/s",
+                  "grain-boundary permeance D_gb/delta; 0 = boundaries do not resist")
+            .real("surface_exchange", &SimulateParams::surface_exchange, Range::atLeast(0), "cm/s",
+                  "surface exchange coefficient k; 0 = fixed surface fraction")
+            .real("f_source", &SimulateParams::f_source, Range::between(0, 1), "",
+                  "6Li fraction of the source")
+            .real("f_background", &SimulateParams::f_background, Range::between(0, 1), "",
+                  "initial 6Li fraction (natural abundance 0.0759)")
+            .real("counts_per_pixel", &SimulateParams::counts_per_pixel, Range::atLeast(0), "",
+                  "total Li counts per pixel for binomial counting noise; 0 = noise-free")
+            .integer("seed", &SimulateParams::seed, Range::atLeast(0), "",
+                     "random seed of the noise");
+    return s;
+  }
+  std::string name() const override { return "simulate-exchange"; }
+  std::string summary() const override {
+    return "synthetic 6Li-fraction map after isotope exchange through a microstructure, with "
+           "counting noise";
+  }
+  std::vector<PortSpec> ports() const override {
+    return {{"labels", ItemKind::kLabelMap, false, false, "grain labels with a pixel size"},
+            {"fraction", ItemKind::kMap, true, false, "6Li fraction f"},
+            {"sigma", ItemKind::kMap, true, true, "sigma_f of the counting noise"}};
+  }
+  void preflight(Preflight& pf) const override {
+    pf.reads("labels");
+    pf.writes("fraction");
+    if (pf.outputBound("sigma")) pf.writes("sigma");
+  }
+  void run(RunContext& ctx) const override {
+    const SimulateParams& p = params();
+    LabelMap l = ctx.get<LabelMap>("labels");
+    const std::size_t absorbed = absorbUnlabelled(l.labels);
+    if (absorbed) ctx.note("unlabelled_pixels_absorbed", std::to_string(absorbed));
+    const Domain d = domainOf(l, p.source_edge, p.time, p.steps);
+    Physics ph;
+    ph.D_b = p.D_bulk * kUm2PerCm2;
+    ph.kappa = p.kappa * kUmPerCm;
+    ph.k_surface = p.surface_exchange * kUmPerCm;
+    ph.f_s = p.f_source;
+    ph.f_bg = p.f_background;
+    const Image<double> f =
+        forward(d, ph, p.model == "network" ? ModelKind::kNetwork : ModelKind::kGrid);
+    Map out("6Li fraction (simulated)", l.grid, "1");
+    Map sigma("sigma of 6Li fraction", l.grid, "1");
+    std::mt19937_64 rng(static_cast<std::uint64_t>(p.seed));
+    const auto n = static_cast<long long>(std::llround(p.counts_per_pixel));
+    for (std::size_t i = 0; i < f.size(); ++i) {
+      if (n > 0) {
+        std::binomial_distribution<long long> draw(n, std::clamp(f[i], 0.0, 1.0));
+        const double fi = static_cast<double>(draw(rng)) / static_cast<double>(n);
+        out.values[i] = fi;
+        // Binomial σ from the measured value, as the ToF-SIMS stage estimates it (at least
+        // one count's worth, so that pixels with 0 or n counts keep a finite weight).
+        sigma.values[i] = std::max(std::sqrt(fi * (1 - fi) / static_cast<double>(n)),
+                                   1.0 / static_cast<double>(n));
+      } else {
+        out.values[i] = f[i];
+        sigma.values[i] = 0;
+      }
+    }
+    out.metadata.emplace_back("model", p.model);
+    if (ctx.outputBound("sigma")) {
+      if (n == 0) ctx.warn("counts_per_pixel is 0: sigma is 0 everywhere (noise-free map)");
+      ctx.put("sigma", std::move(sigma));
+    }
+    ctx.put("fraction", std::move(out));
+  }
+};
+
+struct FitParams {
+  std::string model = "microstructure";
+  std::string source_edge = "left";
+  double time = 60;
+  int steps = 50;
+  double D_bulk = 1e-8;  // initial values, cm²/s and cm/s
+  double kappa = 1e-6;
+  double surface_exchange = 0;
+  bool fit_surface_exchange = false;
+  double f_source = 0.9;
+  bool fit_f_source = true;
+  double f_background = 0.0759;
+  bool fit_f_background = false;
+  double delta = 1.0;  // nm
+  double decades = 1.0;
+};
+
+class FitStage final : public StageOf<FitParams, FitStage> {
+ public:
+  static const ParamSchema<FitParams>& schema() {
+    static const auto s =
+        ParamSchema<FitParams>()
+            .choice("model", &FitParams::model, {"microstructure", "network"},
+                    "forward model: finite volumes on the label grid, or the grain network "
+                    "(valid for Bi << 1)")
+            .choice("source_edge", &FitParams::source_edge, kEdges,
+                    "edge of the map in contact with the 6Li source")
+            .real("time", &FitParams::time, Range::above(0), "s", "exchange time")
+            .integer("steps", &FitParams::steps, Range::between(2, 100000), "",
+                     "BDF2 time steps of each forward run")
+            .real("D_bulk", &FitParams::D_bulk, Range::above(0), "cm^2/s",
+                  "initial bulk diffusivity (the multi-start spreads it over `decades`)")
+            .real("kappa", &FitParams::kappa, Range::above(0), "cm/s",
+                  "initial grain-boundary permeance D_gb/delta")
+            .real("surface_exchange", &FitParams::surface_exchange, Range::atLeast(0), "cm/s",
+                  "surface exchange coefficient k (initial value when fitted); 0 = fixed "
+                  "surface fraction")
+            .flag("fit_surface_exchange", &FitParams::fit_surface_exchange,
+                  "fit k as well (needs surface_exchange > 0 as the start)")
+            .real("f_source", &FitParams::f_source, Range::between(0, 1), "",
+                  "6Li fraction of the source (initial value when fitted)")
+            .flag("fit_f_source", &FitParams::fit_f_source, "fit the source fraction")
+            .real("f_background", &FitParams::f_background, Range::between(0, 1), "",
+                  "initial 6Li fraction of the sample (natural abundance 0.0759)")
+            .flag("fit_f_background", &FitParams::fit_f_background, "fit the background fraction")
+            .real("delta", &FitParams::delta, Range::above(0), "nm",
+                  "grain-boundary width used to report D_gb = kappa * delta")
+            .real("decades", &FitParams::decades, Range::between(0, 4), "",
+                  "multi-start: D_bulk and kappa also start at 10^(+-decades) times the initial");
+    return s;
+  }
+  std::string name() const override { return "fit-diffusion"; }
+  std::string summary() const override {
+    return "fit bulk diffusivity and grain-boundary permeance (Ceres, multi-start) to a 6Li "
+           "fraction map on the grain labels";
+  }
+  std::vector<PortSpec> ports() const override {
+    return {{"fraction", ItemKind::kMap, false, false, "measured 6Li fraction f"},
+            {"sigma", ItemKind::kMap, false, false, "sigma_f per pixel (weights)"},
+            {"labels", ItemKind::kLabelMap, false, false, "grain labels on the map's grid"},
+            {"parameters", ItemKind::kTable, true, false,
+             "fitted parameters with standard errors and units, diagnostics"},
+            {"model", ItemKind::kMap, true, true, "best-fit model f"},
+            {"residual", ItemKind::kMap, true, true, "(measured - model) / sigma"},
+            {"profile", ItemKind::kTable, true, true,
+             "measured and model f averaged parallel to the source edge"}};
+  }
+  void preflight(Preflight& pf) const override {
+    if (params().fit_surface_exchange && !(params().surface_exchange > 0))
+      pf.fail("fit_surface_exchange needs a starting surface_exchange > 0");
+    for (const char* in : {"fraction", "sigma", "labels"}) pf.reads(in);
+    pf.writes("parameters");
+    for (const char* o : {"model", "residual", "profile"}) {
+      if (pf.outputBound(o)) pf.writes(o);
+    }
+  }
+  void run(RunContext& ctx) const override {
+    const FitParams& p = params();
+    const Map& f = ctx.get<Map>("fraction");
+    const Map& sigma = ctx.get<Map>("sigma");
+    LabelMap l = ctx.get<LabelMap>("labels");
+    if (!f.grid.sameAs(l.grid, 1e-6) || !sigma.grid.sameAs(f.grid, 1e-6)) {
+      throw UsageError(fmt::format(
+          "the fraction map ({}), sigma ({}) and labels ({}) must share one grid: resample the "
+          "labels onto the map's grid (stage `resample`)",
+          f.grid.describe(), sigma.grid.describe(), l.grid.describe()));
+    }
+    const std::size_t absorbed = absorbUnlabelled(l.labels);
+    if (absorbed) ctx.note("unlabelled_pixels_absorbed", std::to_string(absorbed));
+    FitOptions o;
+    o.domain = domainOf(l, p.source_edge, p.time, p.steps);
+    o.model = p.model == "network" ? ModelKind::kNetwork : ModelKind::kGrid;
+    o.initial.D_b = p.D_bulk * kUm2PerCm2;
+    o.initial.kappa = p.kappa * kUmPerCm;
+    o.initial.k_surface = p.surface_exchange * kUmPerCm;
+    o.initial.f_s = p.f_source;
+    o.initial.f_bg = p.f_background;
+    o.fit_surface_exchange = p.fit_surface_exchange;
+    o.fit_f_s = p.fit_f_source;
+    o.fit_f_bg = p.fit_f_background;
+    o.decades = p.decades;
+    Image<std::uint8_t> mask = f.mask;
+    for (std::size_t i = 0; i < mask.size(); ++i) mask[i] = mask[i] && sigma.mask[i];
+    const FitResult r = fitDiffusion(f.values, sigma.values, mask, o);
+    for (const auto& w : r.warnings) ctx.warn(w);
+    ctx.note("converged", r.converged ? "true" : "false");
+    ctx.note("ceres_report", r.report);
+    ctx.note("evaluations", std::to_string(r.evaluations));
+
+    // The parameter table: linear values with standard errors from the log-space covariance
+    // (σ_x = x ln10 σ_log10x, first order).
+    Table t("diffusion fit");
+    t.description =
+        fmt::format("{} model, source edge {}, exchange time {} s", p.model, p.source_edge, p.time);
+    t.addText("parameter");
+    t.addNumeric("value", "");
+    t.addNumeric("standard_error", "");
+    t.addText("unit");
+    auto row = [&](const std::string& name, double v, double se, const std::string& unit) {
+      t.columns[0].texts.push_back(name);
+      t.columns[1].numbers.push_back(v);
+      t.columns[2].numbers.push_back(se);
+      t.columns[3].texts.push_back(unit);
+    };
+    auto seOf = [&](const std::string& name, double value) {
+      for (std::size_t i = 0; i < r.names.size(); ++i) {
+        if (r.names[i] != name) continue;
+        const double se = r.standard_errors[i];
+        return name.rfind("log10_", 0) == 0 ? value * std::log(10.0) * se : se;
+      }
+      return std::nan("");  // held fixed
+    };
+    const double D = r.best.D_b / kUm2PerCm2, kappa = r.best.kappa / kUmPerCm;
+    const double se_D = seOf("log10_D_b", D), se_kappa = seOf("log10_kappa", kappa);
+    const double delta_cm = p.delta * 1e-7;
+    row("D_bulk", D, se_D, "cm^2/s");
+    row("kappa", kappa, se_kappa, "cm/s");
+    row("D_gb", kappa * delta_cm, se_kappa * delta_cm, "cm^2/s");
+    if (p.surface_exchange > 0 || p.fit_surface_exchange) {
+      const double k = r.best.k_surface / kUmPerCm;
+      row("surface_exchange", k, seOf("log10_k", k), "cm/s");
+    }
+    row("f_source", r.best.f_s, seOf("f_s", r.best.f_s), "1");
+    row("f_background", r.best.f_bg, seOf("f_bg", r.best.f_bg), "1");
+    // Brick-layer effective diffusivity of the fitted pair at the measured grain size.
+    const double d_um = r.mean_grain_um;
+    const double D_eff_um = 1 / (1 / r.best.D_b + 1 / (r.best.kappa * d_um));
+    row("D_eff", D_eff_um / kUm2PerCm2, std::nan(""), "cm^2/s");
+    row("mean_grain_size", d_um, std::nan(""), "um");
+    row("biot", r.biot, std::nan(""), "1");
+    row("reduced_chi2", r.reduced_chi2, std::nan(""), "1");
+    row("condition_number", r.condition_number, std::nan(""), "1");
+    row("residuals", static_cast<double>(r.residuals), std::nan(""), "1");
+    row("converged", r.converged ? 1 : 0, std::nan(""), "1");
+    for (std::size_t i = 0; i < r.names.size(); ++i) {
+      for (std::size_t j = i + 1; j < r.names.size(); ++j) {
+        row("correlation(" + r.names[i] + "," + r.names[j] + ")", r.correlation[i][j], std::nan(""),
+            "1");
+      }
+    }
+    ctx.note("D_bulk_cm2_per_s", fmt::format("{:.4g} +- {:.2g}", D, se_D));
+    ctx.note("kappa_cm_per_s", fmt::format("{:.4g} +- {:.2g}", kappa, se_kappa));
+    ctx.note("reduced_chi2", fmt::format("{:.3f}", r.reduced_chi2));
+
+    if (ctx.outputBound("model")) {
+      Map m("6Li fraction (best-fit model)", f.grid, "1");
+      m.values = r.model;
+      ctx.put("model", std::move(m));
+    }
+    if (ctx.outputBound("residual")) {
+      Map res("normalised residual (f - model)/sigma", f.grid, "1");
+      for (std::size_t i = 0; i < res.values.size(); ++i) {
+        const bool ok = mask[i] && std::isfinite(f.values[i]) && sigma.values[i] > 0;
+        res.mask[i] = ok ? 1 : 0;
+        res.values[i] = ok ? (f.values[i] - r.model[i]) / sigma.values[i] : 0;
+      }
+      ctx.put("residual", std::move(res));
+    }
+    if (ctx.outputBound("profile")) ctx.put("profile", profile(f, mask, r.model, o.domain));
+    ctx.put("parameters", std::move(t));
+  }
+
+ private:
+  // Means over lines parallel to the source edge, by distance from it.
+  static Table profile(const Map& f, const Image<std::uint8_t>& mask, const Image<double>& model,
+                       const Domain& d) {
+    const bool vertical_edge = d.source == Edge::kLeft || d.source == Edge::kRight;
+    const int w = f.width(), h = f.height(), n = vertical_edge ? w : h;
+    Table t("depth profile of measured and model 6Li fraction");
+    t.addNumeric("distance", "um");
+    t.addNumeric("measured", "1");
+    t.addNumeric("model", "1");
+    t.addNumeric("pixels", "");
+    for (int k = 0; k < n; ++k) {
+      double sm = 0, sd = 0;
+      int c = 0;
+      const int line = vertical_edge ? h : w;
+      for (int j = 0; j < line; ++j) {
+        int x = vertical_edge ? k : j, y = vertical_edge ? j : k;
+        if (d.source == Edge::kRight) x = w - 1 - k;
+        if (d.source == Edge::kBottom) y = h - 1 - k;
+        sd += model(x, y);
+        if (mask(x, y) && std::isfinite(f.values(x, y))) sm += f.values(x, y), ++c;
+      }
+      t.columns[0].numbers.push_back((k + 0.5) * d.h);
+      t.columns[1].numbers.push_back(c ? sm / c : std::nan(""));
+      t.columns[2].numbers.push_back(sd / line);
+      t.columns[3].numbers.push_back(c);
+    }
+    return t;
+  }
+};
+
+}  // namespace
+}  // namespace ionmap::diffusion
+
+namespace ionmap {
+void ionmap_register_diffusion(Registry& registry) {
+  registry.addStage([] { return std::make_unique<diffusion::SimulateStage>(); }, "diffusion");
+  registry.addStage([] { return std::make_unique<diffusion::FitStage>(); }, "diffusion");
+}
+}  // namespace ionmap

@@ -1,0 +1,90 @@
+// The diffusion stages end to end on a synthetic case: grain labels written as a TIFF, an
+// exchange map simulated from them with binomial counting noise (simulate-exchange), then
+// fitted (fit-diffusion); results.h5 must give back κ within 5 % and f_s within 0.01.
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+#include "generic/tiff_io.hpp"
+#include "grains/synthetic.hpp"
+#include "h5_util.hpp"
+#include "ionmap/core/error.hpp"
+#include "pipeline_runner.hpp"
+#include "test_util.hpp"
+
+namespace ionmap::diffusion {
+namespace {
+
+void writeLabels(const std::filesystem::path& path, int pixels, double pixel_um,
+                 std::uint64_t seed) {
+  grains::MicrostructureSpec ms;
+  ms.pixels = pixels;
+  ms.pixel_um = pixel_um;
+  ms.grain_size_um = 6;
+  ms.seed = seed;
+  const auto m = grains::makeMicrostructure(ms);
+  Image<double> v(pixels, pixels, 0.0);
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = m.truth.labels[i];
+  tiff::write(path, {{&v, "grain labels"}}, tiff::SampleType::kInt32, pixel_um, pixel_um);
+}
+
+// Truth: D_b = 1e-8 cm²/s (1 µm²/s), κ = 8e-6 cm/s (0.08 µm/s), f_s = 0.9, 60 s.
+std::string pipeline(const std::filesystem::path& labels, const std::string& fit_labels) {
+  return "version: 1\ninputs: {labels: '" + labels.string() + "', other: '" + fit_labels +
+         "'}\nstages:\n"
+         "  - {stage: read, params: {input: labels, as: labels}, out: {labels: grains}}\n"
+         "  - {stage: read, id: read-other, params: {input: other, as: labels}, out: {labels: "
+         "fit_grains}}\n"
+         "  - {stage: simulate-exchange, params: {D_bulk: 1e-8, kappa: 8e-6, f_source: 0.9, time: "
+         "60, steps: 30, counts_per_pixel: 2000, seed: 4}, in: {labels: grains}, out: {fraction: "
+         "f, sigma: sf}}\n"
+         "  - {stage: fit-diffusion, params: {D_bulk: 3e-9, kappa: 1e-6, f_source: 0.8, time: 60, "
+         "steps: 30}, in: {fraction: f, sigma: sf, labels: fit_grains}, out: {parameters: fit, "
+         "model: model, residual: residual, profile: profile}}\n";
+}
+
+TEST(DiffusionStages, SimulatedExchangeIsFittedBackFromResultsFile) {
+  test::TempDir dir;
+  writeLabels(dir / "labels.tif", 48, 0.5, 5);
+  const auto labels = (dir / "labels.tif").string();
+  test::runYaml(pipeline(dir / "labels.tif", labels), dir.path(), dir / "out");
+  test::H5File f((dir / "out" / "results.h5").string());
+  ASSERT_TRUE(f.ok());
+  const auto v = f.numbers("/entry/fit/value");
+  const auto se = f.numbers("/entry/fit/standard_error");
+  ASSERT_GE(v.size(), 9u);
+  // Rows: D_bulk, kappa, D_gb, f_source, f_background, D_eff, mean grain size, Bi, χ²/n ...
+  EXPECT_NEAR(v[1] / 8e-6, 1.0, 0.05) << "kappa";
+  EXPECT_NEAR(v[3], 0.9, 0.01) << "f_source";
+  EXPECT_NEAR(v[0] / 1e-8, 1.0, 0.10) << "D_bulk";
+  EXPECT_NEAR(v[2], v[1] * 1e-7, 1e-20) << "D_gb = kappa * 1 nm";
+  EXPECT_NEAR(v[8], 1.0, 0.2) << "reduced chi2 of binomial noise with its own sigma";
+  EXPECT_GT(se[1], 0);
+  EXPECT_LT(se[1] / v[1], 0.05);
+  // The residual map is noise: mean near 0, RMS near 1.
+  const auto r = f.numbers("/entry/residual/data");
+  ASSERT_EQ(r.size(), 48u * 48u);
+  double s = 0, s2 = 0;
+  for (double x : r) s += x, s2 += x * x;
+  EXPECT_NEAR(s / r.size(), 0.0, 0.1);
+  EXPECT_NEAR(std::sqrt(s2 / r.size()), 1.0, 0.1);
+  EXPECT_EQ(f.numbers("/entry/profile/distance").size(), 48u);
+}
+
+TEST(DiffusionStages, LabelsOnAnotherGridAreRefusedWithAPointer) {
+  test::TempDir dir;
+  writeLabels(dir / "labels.tif", 48, 0.5, 5);
+  writeLabels(dir / "coarse.tif", 24, 1.0, 5);
+  try {
+    test::runYaml(pipeline(dir / "labels.tif", (dir / "coarse.tif").string()), dir.path(),
+                  dir / "out");
+    FAIL() << "fitted a map with labels on another grid";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kUsage) << e.what();
+    EXPECT_NE(std::string(e.what()).find("resample"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / "out" / "results.h5"));
+}
+
+}  // namespace
+}  // namespace ionmap::diffusion
