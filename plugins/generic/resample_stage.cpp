@@ -18,6 +18,7 @@ struct ResampleParams {
   double scale = 1.0;
   std::vector<double> matrix;
   double min_overlap = 0.05;
+  double pixel_size = 0;  // um; > 0 = a grid of that pixel size over the source
 };
 
 class ResampleStage final : public StageOf<ResampleParams, ResampleStage> {
@@ -41,7 +42,10 @@ class ResampleStage final : public StageOf<ResampleParams, ResampleStage> {
             .reals("matrix", &ResampleParams::matrix, 0, Range::any(), "",
                    "affine [a, b, tx, c, d, ty] (tx, ty in um), for transform: affine")
             .real("min_overlap", &ResampleParams::min_overlap, Range::between(0, 1), "",
-                  "fail when less than this fraction of reference pixels receive data");
+                  "fail when less than this fraction of reference pixels receive data")
+            .real("pixel_size", &ResampleParams::pixel_size, Range::atLeast(0), "um",
+                  "without a reference: resample onto a grid of this (square) pixel size "
+                  "covering the source (e.g. the model grid of a diffusion fit)");
     return s;
   }
   std::string name() const override { return "resample"; }
@@ -51,7 +55,8 @@ class ResampleStage final : public StageOf<ResampleParams, ResampleStage> {
   std::vector<PortSpec> ports() const override {
     return {{"map", ItemKind::kMap, false, true, "values to resample (bind this or labels)"},
             {"labels", ItemKind::kLabelMap, false, true, "labels to resample (nearest)"},
-            {"reference", ItemKind::kMap, false, false, "map whose grid is the target"},
+            {"reference", ItemKind::kMap, false, true,
+             "map whose grid is the target (or give `pixel_size`)"},
             {"transform", ItemKind::kTransform, false, true,
              "source-to-reference transform (e.g. from registration)"},
             {"map", ItemKind::kMap, true, true, "resampled values"},
@@ -64,7 +69,9 @@ class ResampleStage final : public StageOf<ResampleParams, ResampleStage> {
     const std::string m = pf.readsIfBound("map");
     const std::string l = pf.readsIfBound("labels");
     if (m.empty() == l.empty()) pf.fail("bind exactly one of the input ports 'map' and 'labels'");
-    pf.reads("reference");
+    const bool has_reference = !pf.readsIfBound("reference").empty();
+    if (has_reference == (p.pixel_size > 0))
+      pf.fail("give exactly one target: bind the `reference` port or set `pixel_size` > 0");
     const bool port_transform = !pf.readsIfBound("transform").empty();
     if (!l.empty() && p.interpolation != "auto" && p.interpolation != "nearest") {
       pf.fail("labels can only be resampled with nearest-neighbour interpolation");
@@ -88,10 +95,14 @@ class ResampleStage final : public StageOf<ResampleParams, ResampleStage> {
 
   void run(RunContext& ctx) const override {
     const auto& p = params();
-    const Map& ref = ctx.get<Map>("reference");
     const Transform2D t = ctx.bound("transform") ? ctx.get<Transform2D>("transform") : fromParams();
     ctx.note("transform", t.describe());
-    Grid target = ref.grid;
+    const Grid& source =
+        ctx.bound("map") ? ctx.get<Map>("map").grid : ctx.get<LabelMap>("labels").grid;
+    const Grid target =
+        ctx.bound("reference") ? ctx.get<Map>("reference").grid : coverGrid(source, p.pixel_size);
+    const std::string ref_name = ctx.bound("reference") ? ctx.get<Map>("reference").name
+                                                        : fmt::format("{} um grid", p.pixel_size);
     std::size_t valid = 0, total = static_cast<std::size_t>(target.width) * target.height;
     if (ctx.bound("map")) {
       const Map& src = ctx.get<Map>("map");
@@ -99,19 +110,32 @@ class ResampleStage final : public StageOf<ResampleParams, ResampleStage> {
           interpolationFromName(p.interpolation == "auto" ? "linear" : p.interpolation);
       Map out = resampleMap(src, target, t, method);
       valid = out.countValid();
-      checkOverlap(ctx, valid, total, src.name, ref.name);
+      checkOverlap(ctx, valid, total, src.name, ref_name);
       ctx.put("map", std::move(out));
     } else {
       const LabelMap& src = ctx.get<LabelMap>("labels");
       LabelMap out = resampleLabels(src, target, t);
       for (auto v : out.labels.values()) valid += v > 0;
-      checkOverlap(ctx, valid, total, src.name, ref.name);
+      checkOverlap(ctx, valid, total, src.name, ref_name);
       ctx.put("labels", std::move(out));
     }
     if (ctx.outputBound("transform")) ctx.put("transform", t);
   }
 
  private:
+  // A grid of square pixels of `pixel_um` over the source's (unrotated) extent.
+  static Grid coverGrid(const Grid& source, double pixel_um) {
+    if (!source.calibrated)
+      throw UsageError("`pixel_size` is in um: the source needs a pixel size");
+    if (std::abs(source.rotation) > 1e-12)
+      throw UsageError("`pixel_size` needs an unrotated source grid: give a reference instead");
+    Grid g = source;
+    g.width = std::max(1, static_cast<int>(std::lround(source.extentX() / pixel_um)));
+    g.height = std::max(1, static_cast<int>(std::lround(source.extentY() / pixel_um)));
+    g.pixel_x = g.pixel_y = pixel_um;
+    return g;
+  }
+
   Transform2D fromParams() const {
     const auto& p = params();
     const double a = p.rotation_deg * M_PI / 180.0;

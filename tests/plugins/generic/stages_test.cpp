@@ -161,6 +161,21 @@ TEST_F(StagesTest, ResampleAppliesTheTransformFromParameters) {
   EXPECT_TRUE(std::isnan(v[0]));  // reference x = 0.25 µm → source −0.75: outside, masked
 }
 
+TEST_F(StagesTest, ResampleOntoAPixelSizeCoarsensLabelsOverTheSameExtent) {
+  // 8 x 4 px at 0.5 um: labels 1 | 2 split at x = 2 um; onto 1 um pixels → 4 x 2 px.
+  csv("l.csv", 8, 4, [](int x, int) { return x < 4 ? 1 : 2; });
+  run("l: l.csv",
+      "  - {stage: read, params: {input: l, as: labels, pixel_size: 0.5}, out: {labels: l}}\n"
+      "  - {stage: resample, params: {pixel_size: 1.0}, in: {labels: l}, out: {labels: c}}\n");
+  EXPECT_EQ(h5("/entry/c/labels"), (std::vector<double>{1, 1, 2, 2, 1, 1, 2, 2}));
+  const auto e = failure("l: l.csv",
+                         "  - {stage: read, params: {input: l, as: labels, pixel_size: 0.5}, out: "
+                         "{labels: l}}\n"
+                         "  - {stage: resample, in: {labels: l}}\n",
+                         ErrorKind::kUsage);
+  EXPECT_NE(e.find("`pixel_size` > 0"), std::string::npos) << e;
+}
+
 TEST_F(StagesTest, ResampleWithoutOverlapFailsSayingSo) {
   csv("a.csv", 4, 4, [](int, int) { return 1.0; });
   const auto e =
