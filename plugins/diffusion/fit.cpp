@@ -152,10 +152,8 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
     ceres::Solver::Summary summary;
     int evaluations = 0;
   };
-  std::vector<Run> runs(starts.size());
-  tbb::parallel_for(std::size_t{0}, starts.size(), [&](std::size_t s) {
-    Run& r = runs[s];
-    r.x = starts[s];
+  // One bounded solve from x; `held` ≥ 0 keeps that parameter constant (cost profiles).
+  auto solve = [&](Run& r, int held) {
     ceres::Problem problem;
     auto* cost = new MapCost(o, l, pixels, values, weights);
     problem.AddResidualBlock(cost, nullptr, r.x.data());
@@ -179,6 +177,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
     clampTo(l.ik, o.log10_min_kappa, o.log10_max_kappa);
     clampTo(l.ifs, 0.0, 1.0);
     clampTo(l.ifb, 0.0, 1.0);
+    if (held >= 0) problem.SetManifold(r.x.data(), new ceres::SubsetManifold(n, {held}));
     ceres::Solver::Options so;
     so.linear_solver_type = ceres::DENSE_QR;
     so.max_num_iterations = 50;
@@ -186,6 +185,11 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
     so.logging_type = ceres::SILENT;
     ceres::Solve(so, &problem, &r.summary);
     r.evaluations = cost->evaluations();
+  };
+  std::vector<Run> runs(starts.size());
+  tbb::parallel_for(std::size_t{0}, starts.size(), [&](std::size_t s) {
+    runs[s].x = starts[s];
+    solve(runs[s], -1);
   });
   std::size_t best = 0;
   for (std::size_t s = 1; s < runs.size(); ++s) {
@@ -233,6 +237,38 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
         res.correlation[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)] =
             d > 0 ? cov(i, j) / d : 0;
       }
+    }
+  }
+  // Cost profiles: each rate parameter stepped over ±profile_sigmas standard errors (at most
+  // ±1 decade) with the others re-optimised; Δχ² = 2 Δcost / max(1, χ²/n), which is ≈ (step/σ)²
+  // where the quadratic (covariance) picture holds.
+  if (o.profile_points >= 3) {
+    std::vector<std::pair<int, double>> jobs;  // (parameter, offset in fit units)
+    std::vector<int> which = {l.iD, l.iK};
+    if (l.ik >= 0) which.push_back(l.ik);
+    for (int i : which) {
+      const double half = std::min(
+          1.0, o.profile_sigmas * std::max(1e-6, res.standard_errors[static_cast<std::size_t>(i)]));
+      for (int k = 0; k < o.profile_points; ++k)
+        jobs.emplace_back(i, -half + 2 * half * k / (o.profile_points - 1));
+    }
+    std::vector<Run> pr(jobs.size());
+    tbb::parallel_for(std::size_t{0}, jobs.size(), [&](std::size_t j) {
+      pr[j].x = b.x;
+      pr[j].x[static_cast<std::size_t>(jobs[j].first)] += jobs[j].second;
+      solve(pr[j], jobs[j].first);
+    });
+    const double scale = std::max(1.0, res.reduced_chi2);
+    for (int i : which) {
+      CostProfile cp;
+      cp.name = l.names[static_cast<std::size_t>(i)];
+      for (std::size_t j = 0; j < jobs.size(); ++j) {
+        if (jobs[j].first != i) continue;
+        cp.values.push_back(pr[j].x[static_cast<std::size_t>(i)]);
+        cp.delta_chi2.push_back(2 * (pr[j].summary.final_cost - res.cost) / scale);
+        res.evaluations += pr[j].evaluations;
+      }
+      res.profiles.push_back(std::move(cp));
     }
   }
   res.mean_grain_um = meanGrainSize(o.domain.labels, o.domain.h);

@@ -23,6 +23,15 @@ struct FitOptions {
   double decades = 1.0;  // multi-start: D_b and κ at initial × 10^{−d, 0, +d}
   double log10_min_D = -6, log10_max_D = 6;          // bounds of D_b, µm²/s
   double log10_min_kappa = -8, log10_max_kappa = 4;  // bounds of κ and k, µm/s
+  int profile_points = 0;     // cost profile points per rate parameter (0 = none, else ≥ 3)
+  double profile_sigmas = 3;  // profile half-width in standard errors (at most 1 decade)
+};
+
+// The cost along one parameter with the others re-optimised.
+struct CostProfile {
+  std::string name;                // fitted parameter (log10 of a rate)
+  std::vector<double> values;      // in fit space
+  std::vector<double> delta_chi2;  // 2 (cost − best cost) / max(1, χ²/n)
 };
 
 struct FitResult {
@@ -42,6 +51,7 @@ struct FitResult {
   std::string report;                 // Ceres' brief report of the best start
   std::vector<std::string> warnings;  // plain-language identifiability warnings
   Image<double> model;                // best-fit f on the grid
+  std::vector<CostProfile> profiles;  // when FitOptions::profile_points ≥ 3
 };
 
 // `f` and `sigma` on the domain's grid; pixels with mask 0 (or non-finite values, σ ≤ 0) are

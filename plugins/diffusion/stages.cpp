@@ -187,6 +187,9 @@ struct FitParams {
   bool fit_f_background = false;
   double delta = 1.0;  // nm
   double decades = 1.0;
+  int profile_points = 7;
+  double profile_sigmas = 3;
+  std::string profile_plot = "cost-profile";
 };
 
 class FitStage final : public StageOf<FitParams, FitStage> {
@@ -220,7 +223,14 @@ class FitStage final : public StageOf<FitParams, FitStage> {
             .real("delta", &FitParams::delta, Range::above(0), "nm",
                   "grain-boundary width used to report D_gb = kappa * delta")
             .real("decades", &FitParams::decades, Range::between(0, 4), "",
-                  "multi-start: D_bulk and kappa also start at 10^(+-decades) times the initial");
+                  "multi-start: D_bulk and kappa also start at 10^(+-decades) times the initial")
+            .integer("profile_points", &FitParams::profile_points, Range::between(0, 101), "",
+                     "points of the cost profile along D_bulk and kappa (others re-optimised); "
+                     "0 = none, else at least 3")
+            .real("profile_sigmas", &FitParams::profile_sigmas, Range::above(0), "",
+                  "profile half-width in standard errors (at most one decade)")
+            .text("profile_plot", &FitParams::profile_plot,
+                  "file prefix of the profile plots (<prefix>-D_bulk.png ...); empty = none");
     return s;
   }
   std::string name() const override { return "fit-diffusion"; }
@@ -237,14 +247,21 @@ class FitStage final : public StageOf<FitParams, FitStage> {
             {"model", ItemKind::kMap, true, true, "best-fit model f"},
             {"residual", ItemKind::kMap, true, true, "(measured - model) / sigma"},
             {"profile", ItemKind::kTable, true, true,
-             "measured and model f averaged parallel to the source edge"}};
+             "measured and model f averaged parallel to the source edge"},
+            {"cost_profile", ItemKind::kTable, true, true,
+             "delta chi^2 along each rate parameter with the others re-optimised"}};
   }
   void preflight(Preflight& pf) const override {
     if (params().fit_surface_exchange && !(params().surface_exchange > 0))
       pf.fail("fit_surface_exchange needs a starting surface_exchange > 0");
+    if (params().profile_points == 1 || params().profile_points == 2)
+      pf.fail("profile_points must be 0 (no profile) or at least 3");
+    const auto& plot = params().profile_plot;
+    if (!plot.empty() && plot.find_first_of("/\\") != std::string::npos)
+      pf.fail("`profile_plot` must be a plain file name prefix");
     for (const char* in : {"fraction", "sigma", "labels"}) pf.reads(in);
     pf.writes("parameters");
-    for (const char* o : {"model", "residual", "profile"}) {
+    for (const char* o : {"model", "residual", "profile", "cost_profile"}) {
       if (pf.outputBound(o)) pf.writes(o);
     }
   }
@@ -273,6 +290,8 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     o.fit_f_s = p.fit_f_source;
     o.fit_f_bg = p.fit_f_background;
     o.decades = p.decades;
+    o.profile_points = p.profile_points;
+    o.profile_sigmas = p.profile_sigmas;
     Image<std::uint8_t> mask = f.mask;
     for (std::size_t i = 0; i < mask.size(); ++i) mask[i] = mask[i] && sigma.mask[i];
     const FitResult r = fitDiffusion(f.values, sigma.values, mask, o);
@@ -351,10 +370,50 @@ class FitStage final : public StageOf<FitParams, FitStage> {
       ctx.put("residual", std::move(res));
     }
     if (ctx.outputBound("profile")) ctx.put("profile", profile(f, mask, r.model, o.domain));
+    writeCostProfiles(ctx, r);
     ctx.put("parameters", std::move(t));
   }
 
  private:
+  // The profiles as a table (parameter in physical units) and one plot per parameter.
+  void writeCostProfiles(RunContext& ctx, const FitResult& r) const {
+    if (r.profiles.empty()) return;
+    Table t("cost profiles");
+    t.description =
+        "delta chi^2 = 2 (cost - best cost) / max(1, reduced chi^2), other parameters "
+        "re-optimised; 1 marks the 68% interval of one parameter";
+    t.addText("parameter");
+    t.addNumeric("value", "");
+    t.addText("unit");
+    t.addNumeric("delta_chi2", "1");
+    for (const auto& cp : r.profiles) {
+      const bool is_D = cp.name == "log10_D_b";
+      const std::string name = is_D                       ? "D_bulk"
+                               : cp.name == "log10_kappa" ? "kappa"
+                                                          : "surface_exchange";
+      const std::string unit = is_D ? "cm^2/s" : "cm/s";
+      const double to_cm = is_D ? kUm2PerCm2 : kUmPerCm;
+      LinePlot plot;
+      for (std::size_t i = 0; i < cp.values.size(); ++i) {
+        const double v = std::pow(10.0, cp.values[i]) / to_cm;
+        t.columns[0].texts.push_back(name);
+        t.columns[1].numbers.push_back(v);
+        t.columns[2].texts.push_back(unit);
+        t.columns[3].numbers.push_back(cp.delta_chi2[i]);
+        plot.x.push_back(v);
+        plot.y.push_back(cp.delta_chi2[i]);
+      }
+      if (!params().profile_plot.empty()) {
+        plot.markers = true;
+        plot.title = fmt::format("Cost profile of {} (others re-optimised)", name);
+        plot.x_label = fmt::format("{} ({})", name, unit);
+        plot.y_label = "delta chi^2";
+        writeLinePlot(plot, ctx.fileDir() / (params().profile_plot + "-" + name + ".png"));
+      }
+    }
+    if (ctx.outputBound("cost_profile")) ctx.put("cost_profile", std::move(t));
+  }
+
   // Means over lines parallel to the source edge, by distance from it.
   static Table profile(const Map& f, const Image<std::uint8_t>& mask, const Image<double>& model,
                        const Domain& d) {

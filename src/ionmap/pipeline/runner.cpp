@@ -195,7 +195,7 @@ RunSummary runPlan(Plan& plan, const Registry& registry, const RunOptions& optio
     if (!kind) continue;
     const std::string file = name + (kind[1] == 'a' ? ".csv" : kind[1] == 'r' ? ".yaml" : ".png");
     if (std::find(staged.begin(), staged.end(), file) != staged.end()) {
-      log::warn(fmt::format("'{}' was written by a stage; the automatic {} of item '{}' is skipped",
+      log::info(fmt::format("'{}' was written by a stage; the automatic {} of item '{}' is skipped",
                             file, kind, name));
       continue;
     }

@@ -80,6 +80,24 @@ TEST(DiffusionFit, RecoversBulkDiffusivityAndBoundaryPermeanceFromANoisyMap) {
   EXPECT_NEAR(r.biot, s.truth.kappa * 6 / s.truth.D_b, 0.5 * s.truth.kappa * 6 / s.truth.D_b);
 }
 
+// Where the fit is well identified, the profiled cost is the quadratic the covariance assumes:
+// Δχ² ≈ (step/σ)², so ≈ 4 at ±2σ, and nothing along the profile beats the optimum.
+TEST(DiffusionFit, CostProfilesAgreeWithTheStandardErrors) {
+  Synthetic s = makeSynthetic(0.01, 5);
+  s.options.profile_points = 5;
+  s.options.profile_sigmas = 2;
+  const FitResult r = fitDiffusion(s.f, s.sigma, s.mask, s.options);
+  ASSERT_EQ(r.profiles.size(), 2u);
+  for (const auto& p : r.profiles) {
+    ASSERT_EQ(p.delta_chi2.size(), 5u) << p.name;
+    EXPECT_NEAR(p.delta_chi2[0], 4.0, 1.0) << p.name;
+    EXPECT_NEAR(p.delta_chi2[4], 4.0, 1.0) << p.name;
+    EXPECT_NEAR(p.delta_chi2[1], 1.0, 0.3) << p.name;
+    EXPECT_NEAR(p.delta_chi2[2], 0.0, 0.05) << p.name;
+    for (double d : p.delta_chi2) EXPECT_GT(d, -0.05) << p.name;
+  }
+}
+
 TEST(DiffusionFit, WarnsWhenTheBoundariesAreInvisible) {
   // κ so large that boundaries do not resist: κ is unidentifiable, and the fit must say so
   // rather than report a confident value.
