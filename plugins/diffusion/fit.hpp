@@ -23,6 +23,7 @@ struct FitOptions {
   double decades = 1.0;  // multi-start: D_b and κ at initial × 10^{−d, 0, +d}
   double log10_min_D = -6, log10_max_D = 6;          // bounds of D_b, µm²/s
   double log10_min_kappa = -8, log10_max_kappa = 4;  // bounds of κ and k, µm/s
+  int max_iterations = 50;                           // Levenberg–Marquardt iterations per start
   int profile_points = 0;     // cost profile points per rate parameter (0 = none, else ≥ 3)
   double profile_sigmas = 3;  // profile half-width in standard errors (at most 1 decade)
 };

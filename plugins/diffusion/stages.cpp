@@ -187,6 +187,7 @@ struct FitParams {
   bool fit_f_background = false;
   double delta = 1.0;  // nm
   double decades = 1.0;
+  int max_iterations = 50;
   int profile_points = 7;
   double profile_sigmas = 3;
   std::string profile_plot = "cost-profile";
@@ -224,6 +225,9 @@ class FitStage final : public StageOf<FitParams, FitStage> {
                   "grain-boundary width used to report D_gb = kappa * delta")
             .real("decades", &FitParams::decades, Range::between(0, 4), "",
                   "multi-start: D_bulk and kappa also start at 10^(+-decades) times the initial")
+            .integer("max_iterations", &FitParams::max_iterations, Range::between(1, 10000), "",
+                     "Levenberg-Marquardt iterations per start; a fit that needs more is "
+                     "reported as not converged (exit code 3)")
             .integer("profile_points", &FitParams::profile_points, Range::between(0, 101), "",
                      "points of the cost profile along D_bulk and kappa (others re-optimised); "
                      "0 = none, else at least 3")
@@ -291,11 +295,13 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     o.fit_f_bg = p.fit_f_background;
     o.decades = p.decades;
     o.profile_points = p.profile_points;
+    o.max_iterations = p.max_iterations;
     o.profile_sigmas = p.profile_sigmas;
     Image<std::uint8_t> mask = f.mask;
     for (std::size_t i = 0; i < mask.size(); ++i) mask[i] = mask[i] && sigma.mask[i];
     const FitResult r = fitDiffusion(f.values, sigma.values, mask, o);
     for (const auto& w : r.warnings) ctx.warn(w);
+    if (!r.converged) ctx.failCheck("the fit did not converge; Ceres: " + r.report);
     ctx.note("converged", r.converged ? "true" : "false");
     ctx.note("ceres_report", r.report);
     ctx.note("evaluations", std::to_string(r.evaluations));

@@ -233,6 +233,10 @@ int realMain(int argc, char** argv) {
     std::cout << fmt::format("folder:  {} ({} files, {:.2f} s, {} warning(s))\n",
                              std::filesystem::absolute(opt.out_dir).string(), s.files.size(),
                              s.seconds, s.warnings);
+    if (!s.failed_checks.empty()) {
+      for (const auto& f : s.failed_checks) std::cerr << "failed check: " << f << "\n";
+      return 3;
+    }
     return 0;
   }
   if (*validate) {

@@ -50,6 +50,21 @@ TEST(Cli, ValidateAcceptsEveryShippedPipeline) {
   EXPECT_GE(n, 1);
 }
 
+// A fit stopped before convergence: everything is written, the failure is stated on stderr
+// and in results.h5, and the exit code (3) lets a batch script notice.
+TEST(Cli, AFailedQualityCheckWritesResultsAndExitsWith3) {
+  test::TempDir out;
+  const auto r =
+      runIonmap({"run", (test::sourceDir() / "pipelines/diffusion-synthetic.yaml").string(),
+                 "--out", out.path().string(), "--set", "fit.max_iterations=1", "--set",
+                 "fit.decades=0", "--set", "fit.profile_points=0"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_TRUE(contains(r.err, "failed check: stage 'fit'")) << r.err;
+  EXPECT_TRUE(contains(r.err, "did not converge")) << r.err;
+  EXPECT_TRUE(std::filesystem::exists(out / "results.h5"));
+  EXPECT_TRUE(contains(test::readFile(out / "diffusion_fit.csv"), "converged,0,"));
+}
+
 // Each broken pipeline states the message fragments it must produce in "# expect:" lines.
 TEST(Cli, ValidateRejectsBrokenPipelinesWithTheExpectedMessages) {
   int n = 0;

@@ -112,6 +112,7 @@ RunSummary runPlan(Plan& plan, const Registry& registry, const RunOptions& optio
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
                             static_cast<std::size_t>(threads));
   const std::size_t warnings_before = log::warningCount();
+  std::vector<std::string> failed_checks;
 
   RunRecord run;
   run.version = provenance::programVersion();
@@ -171,6 +172,7 @@ RunSummary runPlan(Plan& plan, const Registry& registry, const RunOptions& optio
     pr.duration_s = seconds(s0, s1);
     pr.threads = threads;
     pr.warnings = ctx.warnings();
+    for (const auto& f : ctx.failedChecks()) failed_checks.push_back(f);
     pr.notes = ctx.notes();
     run.processes.push_back(std::move(pr));
     log::info(fmt::format("{} done in {:.3f} s", ps.binding.context(), seconds(s0, s1)));
@@ -251,6 +253,7 @@ RunSummary runPlan(Plan& plan, const Registry& registry, const RunOptions& optio
   summary.files.push_back(out_dir / "run.log");
   summary.seconds = seconds(t0, Clock::now());
   summary.warnings = log::warningCount() - warnings_before;
+  summary.failed_checks = failed_checks;
   log::info(fmt::format("run finished in {:.2f} s with {} warning(s); results: {}", summary.seconds,
                         summary.warnings, summary.results_file.string()));
   return summary;

@@ -43,6 +43,7 @@ struct RunSummary {
   std::vector<std::filesystem::path> files;  // every file written into out_dir
   double seconds = 0;
   std::size_t warnings = 0;
+  std::vector<std::string> failed_checks;  // results written, but these did not pass
 };
 
 RunSummary runPlan(Plan& plan, const Registry& registry, const RunOptions& options);

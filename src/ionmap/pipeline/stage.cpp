@@ -156,6 +156,12 @@ void RunContext::warn(const std::string& message) {
   log::warn(context() + ": " + message);
 }
 
+void RunContext::failCheck(const std::string& message) {
+  failed_checks_.push_back(context() + ": " + message);
+  warnings_.push_back("FAILED CHECK: " + message);
+  log::error(context() + ": " + message);
+}
+
 void RunContext::note(const std::string& key, const std::string& value) {
   notes_.emplace_back(key, value);
   log::debug(context() + ": " + key + " = " + value);

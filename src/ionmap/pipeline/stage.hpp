@@ -105,6 +105,11 @@ class RunContext {
   void warn(const std::string& message);
   // A fact worth keeping in the stage's NXprocess group (e.g. "plane_coefficients").
   void note(const std::string& key, const std::string& value);
+  // A result was produced but does not meet its own standard (e.g. a fit that did not
+  // converge): logged as an error and kept as a warning in the results file; the run still
+  // writes everything, and `ionmap run` then exits with code 3.
+  void failCheck(const std::string& message);
+  const std::vector<std::string>& failedChecks() const { return failed_checks_; }
   const std::vector<std::string>& warnings() const { return warnings_; }
   const std::vector<std::pair<std::string, std::string>>& notes() const { return notes_; }
 
@@ -116,6 +121,7 @@ class RunContext {
   std::filesystem::path file_dir_;
   int threads_;
   std::vector<std::string> warnings_;
+  std::vector<std::string> failed_checks_;
   std::vector<std::pair<std::string, std::string>> notes_;
 };
 
