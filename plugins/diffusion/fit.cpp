@@ -136,8 +136,11 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
 
   // Multi-start grid over decades of D_b and κ, solved concurrently.
   std::vector<std::vector<double>> starts;
-  for (double a : {-o.decades, 0.0, o.decades}) {
-    for (double b : {-o.decades, 0.0, o.decades}) {
+  // decades = 0: one start (not nine identical ones).
+  const std::vector<double> offsets =
+      o.decades > 0 ? std::vector<double>{-o.decades, 0.0, o.decades} : std::vector<double>{0.0};
+  for (double a : offsets) {
+    for (double b : offsets) {
       std::vector<double> x(static_cast<std::size_t>(n));
       x[0] = std::log10(o.initial.D_b) + a;
       x[1] = std::log10(o.initial.kappa) + b;
