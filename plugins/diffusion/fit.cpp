@@ -133,6 +133,24 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
       (o.fit_surface_exchange && !(o.initial.k_surface > 0))) {
     throw UsageError("initial D_b, kappa (and k when fitted) must be > 0");
   }
+  // A start outside the search bounds is a mistake in the settings, not something to clamp.
+  auto within = [](const char* what, double value, double lo, double hi, const char* unit) {
+    if (!(value >= lo && value <= hi)) {
+      throw UsageError(fmt::format(
+          "the initial {} = {:g} {} is outside the fit bounds [{:g}, {:g}] {} (1 cm = 1e4 um)",
+          what, value, unit, lo, hi, unit));
+    }
+  };
+  within("D_b", o.initial.D_b, std::pow(10.0, o.log10_min_D), std::pow(10.0, o.log10_max_D),
+         "um^2/s");
+  within("kappa", o.initial.kappa, std::pow(10.0, o.log10_min_kappa),
+         std::pow(10.0, o.log10_max_kappa), "um/s");
+  if (o.fit_surface_exchange) {
+    within("k", o.initial.k_surface, std::pow(10.0, o.log10_min_kappa),
+           std::pow(10.0, o.log10_max_kappa), "um/s");
+  }
+  within("f_s", o.initial.f_s, 0, 1, "");
+  within("f_bg", o.initial.f_bg, 0, 1, "");
 
   // Multi-start grid over decades of D_b and κ, solved concurrently.
   std::vector<std::vector<double>> starts;
@@ -170,7 +188,8 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
     bound(l.ik, o.log10_min_kappa, o.log10_max_kappa);
     bound(l.ifs, 0.0, 1.0);
     bound(l.ifb, 0.0, 1.0);
-    // Starts outside the bounds are moved onto them (Ceres requires a feasible start).
+    // Multi-start points beyond the bounds are moved onto them (Ceres needs a feasible start;
+    // the user's own start was checked above).
     auto clampTo = [&](int i, double lo, double hi) {
       if (i >= 0)
         r.x[static_cast<std::size_t>(i)] = std::clamp(r.x[static_cast<std::size_t>(i)], lo, hi);

@@ -309,8 +309,10 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     // The parameter table: linear values with standard errors from the log-space covariance
     // (σ_x = x ln10 σ_log10x, first order).
     Table t("diffusion fit");
-    t.description =
-        fmt::format("{} model, source edge {}, exchange time {} s", p.model, p.source_edge, p.time);
+    t.description = fmt::format(
+        "{} model, source edge {}, exchange time {} s; standard_error is NaN for "
+        "quantities held fixed or derived (not applicable)",
+        p.model, p.source_edge, p.time);
     t.addText("parameter");
     t.addNumeric("value", "");
     t.addNumeric("standard_error", "");

@@ -115,6 +115,13 @@ TEST(DiffusionFit, RefusesMapsThatDoNotMatchTheGrid) {
   EXPECT_THROW(fitDiffusion(wrong, s.sigma, s.mask, s.options), UsageError);
   Image<std::uint8_t> none(s.mask.width(), s.mask.height(), 0);
   EXPECT_THROW(fitDiffusion(s.f, s.sigma, none, s.options), UsageError);
+  s.options.initial.D_b = 1e-9;  // µm²/s, below the 1e-6 bound
+  try {
+    fitDiffusion(s.f, s.sigma, s.mask, s.options);
+    FAIL() << "accepted a start outside the bounds";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("outside the fit bounds"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
