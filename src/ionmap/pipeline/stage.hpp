@@ -121,8 +121,8 @@ class RunContext {
   std::filesystem::path file_dir_;
   int threads_;
   std::vector<std::string> warnings_;
-  std::vector<std::string> failed_checks_;
   std::vector<std::pair<std::string, std::string>> notes_;
+  std::vector<std::string> failed_checks_;  // last, so that earlier members keep their offsets
 };
 
 class Stage {
