@@ -23,6 +23,14 @@ Image<double> forward(const Domain& d, const Physics& p, ModelKind kind) {
   return out;
 }
 
+double meanGrainSize(const Image<std::int32_t>& labels, double h) {
+  std::map<int, int> area;
+  for (auto v : labels.values()) ++area[v];
+  double s = 0;
+  for (const auto& [l, a] : area) s += std::sqrt(4 * a * h * h / M_PI);
+  return area.empty() ? 0 : s / area.size();
+}
+
 namespace {
 
 // Which parameters are fitted, and the map from the parameter vector to Physics.
@@ -93,14 +101,6 @@ class MapCost final : public ceres::CostFunction {
   std::vector<double> f_, w_;
   mutable std::atomic<int> evaluations_{0};
 };
-
-double meanGrainSize(const Image<std::int32_t>& labels, double h) {
-  std::map<int, int> area;
-  for (auto v : labels.values()) ++area[v];
-  double s = 0;
-  for (const auto& [l, a] : area) s += std::sqrt(4 * a * h * h / M_PI);
-  return area.empty() ? 0 : s / area.size();
-}
 
 }  // namespace
 

@@ -60,6 +60,9 @@ struct FitResult {
 FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
                        const Image<std::uint8_t>& mask, const FitOptions& options);
 
+// Mean equivalent diameter sqrt(4A/π) of the labelled regions (every label, 0 included), µm.
+double meanGrainSize(const Image<std::int32_t>& labels, double h);
+
 // f per cell from either model (the network's grain values spread over their cells).
 Image<double> forward(const Domain& domain, const Physics& physics, ModelKind kind);
 

@@ -71,6 +71,31 @@ TEST(DiffusionStages, SimulatedExchangeIsFittedBackFromResultsFile) {
   EXPECT_EQ(f.numbers("/entry/profile/distance").size(), 48u);
 }
 
+// An ideal brick layer (square grains aligned with the source edge) is exactly one-dimensional,
+// so the published 1D series model fitted to its depth profile must recover the truth.
+TEST(DiffusionStages, SeriesModelRecoversTheBrickLayerFromItsDepthProfile) {
+  test::TempDir dir;
+  Image<double> bricks(48, 48, 0.0);  // 0.5 um pixels, 6 um square grains
+  for (int y = 0; y < 48; ++y) {
+    for (int x = 0; x < 48; ++x) bricks(x, y) = 1 + x / 12 + 4 * (y / 12);
+  }
+  tiff::write(dir / "bricks.tif", {{&bricks, "grain labels"}}, tiff::SampleType::kInt32, 0.5, 0.5);
+  const auto labels = (dir / "bricks.tif").string();
+  std::string yaml = pipeline(dir / "bricks.tif", labels);
+  const std::string fit = "{stage: fit-diffusion, params: {";
+  yaml.replace(yaml.find(fit), fit.size(), fit + "model: series, grain_size: 6, ");
+  test::runYaml(yaml, dir.path(), dir / "out");
+  test::H5File f((dir / "out" / "results.h5").string());
+  const auto v = f.numbers("/entry/fit/value");
+  ASSERT_GE(v.size(), 9u);
+  EXPECT_NEAR(v[1] / 8e-6, 1.0, 0.05) << "kappa";
+  EXPECT_NEAR(v[3], 0.9, 0.01) << "f_source";
+  EXPECT_NEAR(v[0] / 1e-8, 1.0, 0.10) << "D_bulk";
+  EXPECT_NEAR(v[6], 6.0, 1e-12) << "boundary spacing";
+  EXPECT_NEAR(v[8], 1.0, 0.5) << "reduced chi2 of 48 profile points";
+  EXPECT_EQ(f.numbers("/entry/residual/data").size(), 48u * 48u);
+}
+
 TEST(DiffusionStages, LabelsOnAnotherGridAreRefusedWithAPointer) {
   test::TempDir dir;
   writeLabels(dir / "labels.tif", 48, 0.5, 5);
