@@ -8,8 +8,8 @@ bash scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build --target ionmap -j"$(nproc)"
 
-PIPELINE=pipelines/kpfm-grain-stats.yaml
-OUT=results/kpfm-grain-stats
-echo "== running $PIPELINE on the bundled sample (data/samples/basic)"
+PIPELINE=pipelines/sims-gb-diffusion.yaml
+OUT=results/sims-gb-diffusion
+echo "== running $PIPELINE on the bundled sample (data/samples/gb)"
 ./build/ionmap run "$PIPELINE" --out "$OUT"
 echo "== done: open $OUT/results.h5 (HDF5) and the PNG quicklooks in $OUT/"

@@ -20,6 +20,8 @@ void writeExchangeSample(const std::filesystem::path& dir, const ExchangeSampleS
   if (ec) throw InputError(dir.string(), "cannot create folder: " + ec.message());
   SplitMix64 rng(s.seed);
   const int n = s.pixels;
+  if (s.fraction && (s.fraction->width() != n || s.fraction->height() != n))
+    throw ProcessingError("exchange sample: the truth fraction must be pixels x pixels");
   const int shots = s.shots_per_pixel * s.scans;
   constexpr double kChannel = 2e-5;  // width of a time channel in sqrt(u)
   auto observed = [&](double m) {    // the instrument's (slightly wrong) mass scale
@@ -42,7 +44,8 @@ void writeExchangeSample(const std::filesystem::path& dir, const ExchangeSampleS
     for (int x = 0; x < n; ++x) {
       const std::size_t p = static_cast<std::size_t>(y) * n + x;
       const double xu = (x + 0.5) * s.pixel_um, yu = (y + 0.5) * s.pixel_um;
-      const double f = s.f_bg + (s.f_s - s.f_bg) * std::erfc(xu / s.decay_um);
+      const double f =
+          s.fraction ? (*s.fraction)(x, y) : s.f_bg + (s.f_s - s.f_bg) * std::erfc(xu / s.decay_um);
       const double lam =
           s.mean_li_ions * (1 + 0.15 * std::sin(2 * M_PI * xu / 15) * std::cos(2 * M_PI * yu / 20));
       truth_f(x, y) = f;
@@ -94,14 +97,19 @@ void writeExchangeSample(const std::filesystem::path& dir, const ExchangeSampleS
               tiff::SampleType::kFloat64, s.pixel_um, s.pixel_um);
 
   std::ofstream t(dir / "truth.yaml");
-  t << "# Ground truth of the isotope-exchange sample, written by `ionmap simulate "
-       "isotope-exchange`.\n"
+  t << fmt::format("# Ground truth of the {} sample, written by `ionmap simulate {}`.\n", s.command,
+                   s.command)
     << fmt::format("seed: {}\n", s.seed)
-    << fmt::format("grid: {{pixels: {}, pixel_size_um: {}}}\n", n, s.pixel_um)
-    << "# f(x) = f_bg + (f_s - f_bg) erfc(x / L), exchange edge at x = 0 (left side)\n"
-    << fmt::format("fraction: {{f_s: {}, f_bg: {}, L_um: {}, map: truth_f.tif}}\n", s.f_s, s.f_bg,
-                   s.decay_um)
-    << "# mean Li ions arriving per pixel: mean_li_ions (1 + 0.15 sin(2 pi x/15um) cos(2 pi "
+    << fmt::format("grid: {{pixels: {}, pixel_size_um: {}}}\n", n, s.pixel_um);
+  if (s.fraction) {
+    t << "# f: " << s.fraction_origin << "\n"
+      << fmt::format("fraction: {{f_s: {}, f_bg: {}, map: truth_f.tif}}\n", s.f_s, s.f_bg);
+  } else {
+    t << "# f(x) = f_bg + (f_s - f_bg) erfc(x / L), exchange edge at x = 0 (left side)\n"
+      << fmt::format("fraction: {{f_s: {}, f_bg: {}, L_um: {}, map: truth_f.tif}}\n", s.f_s, s.f_bg,
+                     s.decay_um);
+  }
+  t << "# mean Li ions arriving per pixel: mean_li_ions (1 + 0.15 sin(2 pi x/15um) cos(2 pi "
        "y/20um))\n"
     << fmt::format("ions: {{mean_li_ions: {}, expected_counts: expected_counts.tif}}\n",
                    s.mean_li_ions)

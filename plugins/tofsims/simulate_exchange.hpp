@@ -14,6 +14,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
+
+#include "ionmap/core/image.hpp"
 
 namespace ionmap::tofsims {
 
@@ -30,6 +33,11 @@ struct ExchangeSampleSpec {
   double resolving_power = 3000;
   double scale_error = 1.5e-4;  // sqrt(m') = (1 + scale_error)·sqrt(m) + offset_error
   double offset_error = 2e-4;
+  // Optional truth f per pixel (pixels × pixels) replacing the erfc profile, e.g. from a
+  // diffusion model through a microstructure; `fraction_origin` describes it in truth.yaml.
+  const Image<double>* fraction = nullptr;
+  std::string fraction_origin;
+  std::string command = "isotope-exchange";  // the `ionmap simulate` sample name, for truth.yaml
 };
 
 // Writes exchange.imzML/.ibd, counts.tif (recorded 6Li, 7Li, total counts), truth_f.tif,

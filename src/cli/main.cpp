@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "diffusion/sample.hpp"
 #include "generic/simulate_basic.hpp"
 #include "ionmap/core/error.hpp"
 #include "ionmap/core/log.hpp"
@@ -198,8 +199,10 @@ int realMain(int argc, char** argv) {
       app.add_subcommand("simulate", "write a synthetic sample dataset with its ground truth");
   simulate
       ->add_option("sample", sample,
-                   "which sample: basic (laser + grains + KPFM), isotope-exchange (ToF-SIMS)")
-      ->check(CLI::IsMember({"basic", "isotope-exchange"}));
+                   "which sample: basic (laser + grains + KPFM), isotope-exchange (ToF-SIMS), "
+                   "gb-exchange (ToF-SIMS of exchange through grains with boundary resistance, "
+                   "plus the laser image)")
+      ->check(CLI::IsMember({"basic", "isotope-exchange", "gb-exchange"}));
   simulate->add_option("--out", out_dir, "folder to write into")->required();
   simulate->add_option("--seed", seed, "random seed (default: the one the committed sample uses)");
 
@@ -276,6 +279,11 @@ int realMain(int argc, char** argv) {
       generic::BasicSampleSpec spec;
       if (seed) spec.seed = seed;
       generic::writeBasicSample(out_dir, spec);
+      seed = spec.seed;
+    } else if (sample == "gb-exchange") {
+      diffusion::GbExchangeSampleSpec spec;
+      if (seed) spec.seed = seed;
+      diffusion::writeGbExchangeSample(out_dir, spec);
       seed = spec.seed;
     } else {
       tofsims::ExchangeSampleSpec spec;
