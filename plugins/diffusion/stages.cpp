@@ -26,6 +26,14 @@ Edge edgeOf(const std::string& s) {
                         : Edge::kBottom;
 }
 
+// Lines parallel to the source edge, indexed by depth (0 = the line touching the source).
+int depthLines(Edge e, int w, int h) {
+  return e == Edge::kLeft || e == Edge::kRight ? w : h;
+}
+int depthOf(Edge e, int w, int h, int x, int y) {
+  return e == Edge::kLeft ? x : e == Edge::kRight ? w - 1 - x : e == Edge::kTop ? y : h - 1 - y;
+}
+
 // Pixels with label 0 (unassigned, e.g. drawn boundary lines) join the nearest grain
 // (breadth-first from the labelled pixels), so that the model sees only grains; the boundary
 // resistance sits on the faces between grains. Returns how many pixels were reassigned.
@@ -394,14 +402,8 @@ class FitStage final : public StageOf<FitParams, FitStage> {
   FitResult fitSeries(RunContext& ctx, const Map& f, const Map& sigma,
                       const Image<std::uint8_t>& mask, FitOptions o) const {
     const Domain& d = o.domain;
-    const bool vertical_edge = d.source == Edge::kLeft || d.source == Edge::kRight;
-    const int w = f.width(), h = f.height(), n = vertical_edge ? w : h;
-    auto depth = [&](int x, int y) {
-      return d.source == Edge::kLeft    ? x
-             : d.source == Edge::kRight ? w - 1 - x
-             : d.source == Edge::kTop   ? y
-                                        : h - 1 - y;
-    };
+    const int w = f.width(), h = f.height(), n = depthLines(d.source, w, h);
+    auto depth = [&](int x, int y) { return depthOf(d.source, w, h, x, y); };
     std::vector<double> sum(static_cast<std::size_t>(n), 0.0), var(sum), count(sum);
     for (int y = 0; y < h; ++y) {
       for (int x = 0; x < w; ++x) {
@@ -488,28 +490,26 @@ class FitStage final : public StageOf<FitParams, FitStage> {
   // Means over lines parallel to the source edge, by distance from it.
   static Table profile(const Map& f, const Image<std::uint8_t>& mask, const Image<double>& model,
                        const Domain& d) {
-    const bool vertical_edge = d.source == Edge::kLeft || d.source == Edge::kRight;
-    const int w = f.width(), h = f.height(), n = vertical_edge ? w : h;
+    const int w = f.width(), h = f.height(), n = depthLines(d.source, w, h);
     Table t("depth profile of measured and model 6Li fraction");
     t.addNumeric("distance", "um");
     t.addNumeric("measured", "1");
     t.addNumeric("model", "1");
     t.addNumeric("pixels", "");
-    for (int k = 0; k < n; ++k) {
-      double sm = 0, sd = 0;
-      int c = 0;
-      const int line = vertical_edge ? h : w;
-      for (int j = 0; j < line; ++j) {
-        int x = vertical_edge ? k : j, y = vertical_edge ? j : k;
-        if (d.source == Edge::kRight) x = w - 1 - k;
-        if (d.source == Edge::kBottom) y = h - 1 - k;
-        sd += model(x, y);
-        if (mask(x, y) && std::isfinite(f.values(x, y))) sm += f.values(x, y), ++c;
+    std::vector<double> measured(static_cast<std::size_t>(n), 0.0), modelled(measured),
+        count(measured), line(measured);
+    for (int y = 0; y < h; ++y) {
+      for (int x = 0; x < w; ++x) {
+        const auto k = static_cast<std::size_t>(depthOf(d.source, w, h, x, y));
+        modelled[k] += model(x, y), ++line[k];
+        if (mask(x, y) && std::isfinite(f.values(x, y))) measured[k] += f.values(x, y), ++count[k];
       }
-      t.columns[0].numbers.push_back((k + 0.5) * d.h);
-      t.columns[1].numbers.push_back(c ? sm / c : std::nan(""));
-      t.columns[2].numbers.push_back(sd / line);
-      t.columns[3].numbers.push_back(c);
+    }
+    for (std::size_t k = 0; k < measured.size(); ++k) {
+      t.columns[0].numbers.push_back((static_cast<double>(k) + 0.5) * d.h);
+      t.columns[1].numbers.push_back(count[k] > 0 ? measured[k] / count[k] : std::nan(""));
+      t.columns[2].numbers.push_back(modelled[k] / line[k]);
+      t.columns[3].numbers.push_back(count[k]);
     }
     return t;
   }
