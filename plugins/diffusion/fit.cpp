@@ -3,12 +3,13 @@
 #include <ceres/ceres.h>
 
 #include <algorithm>
-#include <atomic>
+#include <array>
 #include <cmath>
 #include <map>
 
 #include <fmt/format.h>
 #include <tbb/parallel_for.h>
+#include <tbb/parallel_invoke.h>
 #include <Eigen/Dense>
 
 #include "ionmap/core/error.hpp"
@@ -24,11 +25,20 @@ Image<double> forward(const Domain& d, const Physics& p, ModelKind kind) {
 }
 
 double meanGrainSize(const Image<std::int32_t>& labels, double h) {
-  std::map<int, int> area;
-  for (auto v : labels.values()) ++area[v];
+  std::vector<std::size_t> area;
+  for (auto v : labels.values()) {
+    if (v < 0) continue;
+    if (static_cast<std::size_t>(v) >= area.size()) area.resize(static_cast<std::size_t>(v) + 1, 0);
+    ++area[static_cast<std::size_t>(v)];
+  }
   double s = 0;
-  for (const auto& [l, a] : area) s += std::sqrt(4 * a * h * h / M_PI);
-  return area.empty() ? 0 : s / area.size();
+  std::size_t grains = 0;
+  for (auto a : area) {
+    if (a == 0) continue;
+    s += std::sqrt(4 * static_cast<double>(a) * h * h / M_PI);
+    ++grains;
+  }
+  return grains == 0 ? 0 : s / static_cast<double>(grains);
 }
 
 namespace {
@@ -50,56 +60,128 @@ struct Layout {
   int size() const { return static_cast<int>(names.size()); }
 };
 
+// What the fit compares: one residual per pixel (grid model) or per grain (network model,
+// whose f is constant over a grain: Σ_pixels w²(m − f)² = Σ_grains W(m − f̄)² + the scatter
+// within grains, with W = Σ w² and f̄ the w²-weighted mean, so both have the same minimum).
+struct Data {
+  std::vector<std::size_t> cell;  // model cell (pixel index or label) of each residual
+  std::vector<double> f, w;       // measured value, weight
+  double constant_cost = 0;       // ½ Σ w²(f − f̄)² within grains (network)
+};
+
+Data pixelData(const std::vector<std::size_t>& pixels, const std::vector<double>& f,
+               const std::vector<double>& w, const Image<std::int32_t>& labels, ModelKind kind) {
+  if (kind == ModelKind::kGrid) return Data{pixels, f, w, 0};
+  std::vector<std::array<double, 3>> sums;  // per label: Σw², Σw²f, Σw²f²
+  for (std::size_t i = 0; i < pixels.size(); ++i) {
+    const auto label = static_cast<std::size_t>(labels[pixels[i]]);
+    if (label >= sums.size()) sums.resize(label + 1, {0.0, 0.0, 0.0});
+    auto& a = sums[label];
+    const double w2 = w[i] * w[i];
+    a[0] += w2, a[1] += w2 * f[i], a[2] += w2 * f[i] * f[i];
+  }
+  Data d;
+  for (std::size_t label = 0; label < sums.size(); ++label) {
+    const auto& a = sums[label];
+    if (!(a[0] > 0)) continue;
+    const double mean = a[1] / a[0];
+    d.cell.push_back(label);
+    d.f.push_back(mean);
+    d.w.push_back(std::sqrt(a[0]));
+    d.constant_cost += 0.5 * std::max(0.0, a[2] - a[0] * mean * mean);
+  }
+  return d;
+}
+
+// The normalised response u (f = f_bg + (f_s − f_bg)·u) and its derivatives with respect to the
+// natural logs of D_b, κ and k, per model cell.
+struct Response {
+  std::vector<double> x;  // fit-space parameters it was computed for
+  std::vector<double> u, dD, dK, dk;
+};
+
+class Model {
+ public:
+  explicit Model(const FitOptions& o) : o_(o) {
+    if (o.model == ModelKind::kNetwork) graph_ = grainGraph(o.domain);
+  }
+  // u and all its derivatives from one run: the exact derivatives of the discrete scheme
+  // (tangent-linear BDF2 on the run's factorisations). Grid: D_b needs no sensitivity of its
+  // own: u depends on D_b only through D_b·T and the ratios κh/D_b, kh/D_b, so
+  // ∂u/∂lnD = T·du/dt − ∂u/∂lnκ − ∂u/∂lnk.
+  void compute(const Physics& p, Response& r) const {
+    const bool robin = p.k_surface > 0;
+    if (o_.model == ModelKind::kGrid) {
+      GridSensitivities g = gridSensitivities(o_.domain, p, robin);
+      r.u = std::move(g.u);
+      r.dK = std::move(g.du_dlnkappa);
+      r.dk = robin ? std::move(g.du_dlnk) : std::vector<double>(r.u.size(), 0.0);
+      r.dD.resize(r.u.size());
+      for (std::size_t i = 0; i < r.u.size(); ++i) r.dD[i] = g.rate[i] - r.dK[i] - r.dk[i];
+      return;
+    }
+    Physics unit = p;
+    unit.f_s = 1, unit.f_bg = 0;
+    NetworkSensitivities g = networkSensitivities(graph_, o_.domain, unit, true);
+    r.u = std::move(g.u);
+    r.dD = std::move(g.du_dlnD);
+    r.dK = std::move(g.du_dlnkappa);
+    r.dk = std::move(g.du_dlnk);
+  }
+
+ private:
+  const FitOptions& o_;
+  GrainGraph graph_;
+};
+
 class MapCost final : public ceres::CostFunction {
  public:
-  MapCost(const FitOptions& o, const Layout& l, std::vector<std::size_t> pixels,
-          std::vector<double> f, std::vector<double> w)
-      : o_(o), l_(l), pixels_(std::move(pixels)), f_(std::move(f)), w_(std::move(w)) {
-    set_num_residuals(static_cast<int>(pixels_.size()));
+  MapCost(const Model& m, const Layout& l, const Data& d) : m_(m), l_(l), d_(d) {
+    set_num_residuals(static_cast<int>(d_.cell.size()));
     mutable_parameter_block_sizes()->push_back(l.size());
   }
+  // Residuals and the Jacobian come from one Response. It is computed whole even when Ceres only
+  // asks for residuals (a trial step): the derivative runs use otherwise idle cores, and when the
+  // step is accepted Ceres asks for the Jacobian at the same point, which is then cached.
   bool Evaluate(double const* const* params, double* residuals, double** jacobians) const override {
     const double* x = params[0];
     const int n = l_.size();
-    // Base model and, for the Jacobian, one perturbed model per parameter, concurrently.
-    std::vector<Image<double>> models(
-        static_cast<std::size_t>(jacobians && jacobians[0] ? n + 1 : 1));
-    std::vector<double> step(static_cast<std::size_t>(n), 0.0);
-    try {
-      tbb::parallel_for(0, static_cast<int>(models.size()), [&](int k) {
-        std::vector<double> y(x, x + n);
-        if (k > 0) {
-          step[static_cast<std::size_t>(k - 1)] =
-              1e-4 * std::max(1.0, std::abs(y[static_cast<std::size_t>(k - 1)]));
-          y[static_cast<std::size_t>(k - 1)] += step[static_cast<std::size_t>(k - 1)];
-        }
-        models[static_cast<std::size_t>(k)] = forward(o_.domain, l_.toPhysics(y.data()), o_.model);
-      });
-    } catch (const Error&) {
-      return false;  // e.g. a factorisation failure at extreme parameters: Ceres shrinks the step
-    }
-    evaluations_ += static_cast<int>(models.size());
-    for (std::size_t i = 0; i < pixels_.size(); ++i)
-      residuals[i] = (models[0][pixels_[i]] - f_[i]) * w_[i];
-    if (jacobians && jacobians[0]) {
-      for (std::size_t i = 0; i < pixels_.size(); ++i) {
-        for (int k = 0; k < n; ++k) {
-          jacobians[0][i * n + static_cast<std::size_t>(k)] =
-              (models[static_cast<std::size_t>(k + 1)][pixels_[i]] - models[0][pixels_[i]]) *
-              w_[i] / step[static_cast<std::size_t>(k)];
-        }
+    const Physics p = l_.toPhysics(x);
+    if (!std::equal(x, x + n, cache_.x.begin(), cache_.x.end())) {
+      try {
+        m_.compute(p, cache_);
+      } catch (const Error&) {
+        cache_.x.clear();
+        return false;  // e.g. a factorisation failure at extreme parameters: Ceres shrinks the step
       }
+      cache_.x.assign(x, x + n);
+      ++evaluations_;  // one model run (with its tangent-linear derivatives)
+    }
+    const Response& r = cache_;
+    const double span = p.f_s - p.f_bg, ln10 = std::log(10.0);
+    for (std::size_t i = 0; i < d_.cell.size(); ++i) {
+      const double u = r.u[d_.cell[i]];
+      residuals[i] = (p.f_bg + span * u - d_.f[i]) * d_.w[i];
+      if (!(jacobians && jacobians[0])) continue;
+      double* row = jacobians[0] + i * static_cast<std::size_t>(n);
+      const double s = ln10 * span * d_.w[i];
+      if (l_.iD >= 0) row[l_.iD] = s * r.dD[d_.cell[i]];
+      if (l_.iK >= 0) row[l_.iK] = s * r.dK[d_.cell[i]];
+      if (l_.ik >= 0) row[l_.ik] = s * r.dk[d_.cell[i]];
+      if (l_.ifs >= 0) row[l_.ifs] = u * d_.w[i];
+      if (l_.ifb >= 0) row[l_.ifb] = (1 - u) * d_.w[i];
     }
     return true;
   }
   int evaluations() const { return evaluations_; }
+  const Response& response() const { return cache_; }
 
  private:
-  const FitOptions& o_;
+  const Model& m_;
   const Layout& l_;
-  std::vector<std::size_t> pixels_;
-  std::vector<double> f_, w_;
-  mutable std::atomic<int> evaluations_{0};
+  const Data& d_;
+  mutable Response cache_;  // Ceres evaluates one problem from one thread at a time
+  mutable int evaluations_ = 0;
 };
 
 }  // namespace
@@ -127,6 +209,8 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   if (o.fit_f_s) l.ifs = l.size(), l.names.push_back("f_s");
   if (o.fit_f_bg) l.ifb = l.size(), l.names.push_back("f_bg");
   const int n = l.size();
+  const Model model(o);
+  const Data data = pixelData(pixels, values, weights, o.domain.labels, o.model);
   if (static_cast<int>(pixels.size()) <= n)
     throw UsageError("fewer usable pixels than fitted parameters");
   if (!(o.initial.D_b > 0 && o.initial.kappa > 0) ||
@@ -176,7 +260,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   // One bounded solve from x; `held` ≥ 0 keeps that parameter constant (cost profiles).
   auto solve = [&](Run& r, int held) {
     ceres::Problem problem;
-    auto* cost = new MapCost(o, l, pixels, values, weights);
+    auto* cost = new MapCost(model, l, data);
     problem.AddResidualBlock(cost, nullptr, r.x.data());
     auto bound = [&](int i, double lo, double hi) {
       if (i < 0) return;
@@ -223,24 +307,32 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   res.names = l.names;
   res.values = b.x;
   res.best = l.toPhysics(b.x.data());
-  res.cost = b.summary.final_cost;
+  res.cost = b.summary.final_cost + data.constant_cost;
   res.residuals = pixels.size();
   res.reduced_chi2 =
       2 * res.cost / static_cast<double>(pixels.size() - static_cast<std::size_t>(n));
   res.converged = b.summary.termination_type == ceres::CONVERGENCE;
   res.report = b.summary.BriefReport();
-  res.model = forward(o.domain, res.best, o.model);
 
   // Uncertainty from the Jacobian at the optimum: covariance (JᵀJ)⁻¹ scaled by the reduced χ².
   {
     std::vector<double> x = b.x;
-    MapCost cost(o, l, pixels, values, weights);
-    std::vector<double> r(pixels.size()), jac(pixels.size() * static_cast<std::size_t>(n));
+    MapCost cost(model, l, data);
+    std::vector<double> r(data.cell.size()), jac(data.cell.size() * static_cast<std::size_t>(n));
     const double* params[] = {x.data()};
     double* jacs[] = {jac.data()};
-    cost.Evaluate(params, r.data(), jacs);
+    if (!cost.Evaluate(params, r.data(), jacs))
+      throw ProcessingError("the diffusion model failed at the best-fit parameters");
+    // The best-fit map from the same run: f = f_bg + (f_s − f_bg)·u on every cell.
+    const std::vector<double>& u = cost.response().u;
+    res.model = Image<double>(o.domain.labels.width(), o.domain.labels.height());
+    for (std::size_t i = 0; i < res.model.size(); ++i) {
+      const std::size_t cell =
+          o.model == ModelKind::kGrid ? i : static_cast<std::size_t>(o.domain.labels[i]);
+      res.model[i] = res.best.f_bg + (res.best.f_s - res.best.f_bg) * u[cell];
+    }
     const Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>
-        J(jac.data(), static_cast<Eigen::Index>(pixels.size()), n);
+        J(jac.data(), static_cast<Eigen::Index>(data.cell.size()), n);
     const Eigen::JacobiSVD<Eigen::MatrixXd> svd(J);
     const auto sv = svd.singularValues();
     res.condition_number = sv(n - 1) > 0 ? sv(0) / sv(n - 1) : INFINITY;
@@ -287,7 +379,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
       for (std::size_t j = 0; j < jobs.size(); ++j) {
         if (jobs[j].first != i) continue;
         cp.values.push_back(pr[j].x[static_cast<std::size_t>(i)]);
-        cp.delta_chi2.push_back(2 * (pr[j].summary.final_cost - res.cost) / scale);
+        cp.delta_chi2.push_back(2 * (pr[j].summary.final_cost - b.summary.final_cost) / scale);
         res.evaluations += pr[j].evaluations;
       }
       res.profiles.push_back(std::move(cp));

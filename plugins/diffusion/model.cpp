@@ -2,11 +2,15 @@
 
 #include <Eigen/SparseCholesky>
 #include <Eigen/SparseCore>
-#include <Eigen/SparseLU>
 #include <cmath>
+#include <condition_variable>
 #include <map>
+#include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
+#include <tbb/parallel_invoke.h>
+#include <tbb/task_arena.h>
 
 #include "ionmap/core/error.hpp"
 
@@ -48,13 +52,37 @@ struct System {
   Vec source_conductance;  // per cell, (1/h)·c_s, for the mass balance
 };
 
-double faceConductance(const Physics& p, double h, bool boundary) {
+// What assemble() builds: the system itself, or its derivative with respect to ln κ or ln k
+// (for the tangent-linear sensitivities).
+enum class Part { kValue, kDlnKappa, kDlnK };
+
+double faceConductance(const Physics& p, double h, bool boundary, Part part = Part::kValue) {
   const double bulk = p.D_b / h;
-  if (!boundary || !(p.kappa > 0) || std::isinf(p.kappa)) return bulk;
+  const bool resistive = boundary && p.kappa > 0 && !std::isinf(p.kappa);
+  if (part == Part::kDlnK) return 0;
+  if (part == Part::kDlnKappa) {
+    if (!resistive) return 0;
+    const double r = h / p.D_b + 1.0 / p.kappa;  // c = 1/r, dc/dlnκ = 1/(κ r²)
+    return 1.0 / (p.kappa * r * r);
+  }
+  if (!resistive) return bulk;
   return 1.0 / (h / p.D_b + 1.0 / p.kappa);
 }
 
-System assemble(const Domain& s, const Physics& p, bool opposite_sink = false) {
+// Source face: half a cell of bulk, plus the surface resistance 1/k when Robin (per face length).
+double sourceConductance(const Physics& p, double h, Part part = Part::kValue) {
+  const double half = h / 2 / p.D_b;
+  if (part == Part::kDlnKappa) return 0;
+  if (part == Part::kDlnK) {
+    if (!(p.k_surface > 0)) return 0;
+    const double r = 1.0 / p.k_surface + half;
+    return 1.0 / (p.k_surface * r * r);
+  }
+  return p.k_surface > 0 ? 1.0 / (1.0 / p.k_surface + half) : 1.0 / half;
+}
+
+System assemble(const Domain& s, const Physics& p, bool opposite_sink = false,
+                Part part = Part::kValue) {
   const int w = s.labels.width(), hgt = s.labels.height();
   const auto n = static_cast<Eigen::Index>(w) * hgt;
   std::vector<Eigen::Triplet<double>> t;
@@ -70,17 +98,15 @@ System assemble(const Domain& s, const Physics& p, bool opposite_sink = false) {
       for (auto [dx, dy] : {std::pair{1, 0}, {0, 1}}) {
         const int xx = x + dx, yy = y + dy;
         if (xx >= w || yy >= hgt) continue;
-        const double c = faceConductance(p, s.h, s.labels(x, y) != s.labels(xx, yy)) / s.h;
+        const double c = faceConductance(p, s.h, s.labels(x, y) != s.labels(xx, yy), part) / s.h;
         const auto j = idx(xx, yy);
         t.emplace_back(i, j, c);
         t.emplace_back(j, i, c);
         diag[static_cast<std::size_t>(i)] -= c;
         diag[static_cast<std::size_t>(j)] -= c;
       }
-      // Source face: half a cell of bulk, plus the surface resistance 1/k when Robin.
       if (onSource(s, x, y)) {
-        const double half = s.h / 2 / p.D_b;
-        const double c = (p.k_surface > 0 ? 1.0 / (1.0 / p.k_surface + half) : 1.0 / half) / s.h;
+        const double c = sourceConductance(p, s.h, part) / s.h;
         diag[static_cast<std::size_t>(i)] -= c;
         sys.b(i) += c * p.f_s;
         sys.source_conductance(i) = c;
@@ -110,15 +136,18 @@ void integrate(const SpMat& A, const Vec& b, Vec& f, double time, int steps, Vec
   const auto n = A.rows();
   SpMat I(n, n);
   I.setIdentity();
-  Eigen::SimplicialLDLT<SpMat> be(I - dt * A);
-  if (be.info() != Eigen::Success) throw ProcessingError("diffusion model: factorisation failed");
+  // The two factorisations are independent: on an idle core they run side by side.
+  Eigen::SimplicialLDLT<SpMat> be, bdf2;
+  tbb::parallel_invoke([&] { be.compute(I - dt * A); },
+                       [&] {
+                         if (steps > 1) bdf2.compute(I - (2.0 / 3.0) * dt * A);
+                       });
+  if (be.info() != Eigen::Success || (steps > 1 && bdf2.info() != Eigen::Success))
+    throw ProcessingError("diffusion model: factorisation failed");
   Vec prev = f;
   const Vec rhs = f + dt * b;  // evaluated first: solve() must not read f while writing it
   f = be.solve(rhs);
   if (steps > 1) {
-    Eigen::SimplicialLDLT<SpMat> bdf2(I - (2.0 / 3.0) * dt * A);  // factored once, used every step
-    if (bdf2.info() != Eigen::Success)
-      throw ProcessingError("diffusion model: factorisation failed");
     for (int k = 1; k < steps; ++k) {
       Vec next = bdf2.solve((4.0 * f - prev) / 3.0 + (2.0 / 3.0) * dt * b);
       prev = std::move(f);
@@ -137,6 +166,83 @@ Image<double> simulateGrid(const Domain& s, const Physics& p) {
   integrate(sys.A, sys.b, f, s.time, s.steps, nullptr);
   Image<double> out(s.labels.width(), s.labels.height());
   for (Eigen::Index i = 0; i < f.size(); ++i) out[static_cast<std::size_t>(i)] = f(i);
+  return out;
+}
+
+GridSensitivities gridSensitivities(const Domain& s, const Physics& p, bool with_k) {
+  check(s, p);
+  Physics unit = p;
+  unit.f_s = 1, unit.f_bg = 0;
+  const System sys = assemble(s, unit);
+  std::vector<System> parts;
+  parts.push_back(assemble(s, unit, false, Part::kDlnKappa));
+  if (with_k) parts.push_back(assemble(s, unit, false, Part::kDlnK));
+  const auto n = sys.A.rows();
+  const double dt = s.time / s.steps, g = (2.0 / 3.0) * dt;
+  SpMat I(n, n);
+  I.setIdentity();
+  Eigen::SimplicialLDLT<SpMat> be, bdf2;
+  tbb::parallel_invoke([&] { be.compute(I - dt * sys.A); },
+                       [&] {
+                         if (s.steps > 1) bdf2.compute(I - g * sys.A);
+                       });
+  if (be.info() != Eigen::Success || (s.steps > 1 && bdf2.info() != Eigen::Success))
+    throw ProcessingError("diffusion model: factorisation failed");
+
+  // The base run stores every state; the sensitivities s' = A s + A'u + b' follow the same
+  // scheme with the same factorisations, one step behind, on a second thread when there is a
+  // core for it (the arithmetic is the same either way).
+  std::vector<Vec> u(static_cast<std::size_t>(s.steps) + 1);
+  u[0] = Vec::Zero(n);
+  std::mutex m;
+  std::condition_variable cv;
+  int produced = 0;
+  auto base = [&] {
+    for (int k = 0; k < s.steps; ++k) {
+      Vec next = k == 0 ? Vec(be.solve(u[0] + dt * sys.b))
+                        : Vec(bdf2.solve((4.0 * u[static_cast<std::size_t>(k)] -
+                                          u[static_cast<std::size_t>(k) - 1]) /
+                                             3.0 +
+                                         g * sys.b));
+      u[static_cast<std::size_t>(k) + 1] = std::move(next);
+      std::lock_guard<std::mutex> lock(m);
+      produced = k + 1;
+      cv.notify_one();
+    }
+  };
+  std::vector<Vec> sens(parts.size(), Vec::Zero(n));
+  auto tangent = [&] {
+    std::vector<Vec> prev(parts.size(), Vec::Zero(n));
+    for (int k = 0; k < s.steps; ++k) {
+      {
+        std::unique_lock<std::mutex> lock(m);
+        cv.wait(lock, [&] { return produced > k; });
+      }
+      const Vec& un = u[static_cast<std::size_t>(k) + 1];
+      for (std::size_t j = 0; j < parts.size(); ++j) {
+        const Vec forcing = parts[j].A * un + parts[j].b;
+        Vec next = k == 0 ? Vec(be.solve(dt * forcing))
+                          : Vec(bdf2.solve((4.0 * sens[j] - prev[j]) / 3.0 + g * forcing));
+        prev[j] = std::move(sens[j]);
+        sens[j] = std::move(next);
+      }
+    }
+  };
+  if (tbb::this_task_arena::max_concurrency() > 1) {
+    std::thread follower(tangent);
+    base();
+    follower.join();
+  } else {
+    base();
+    tangent();
+  }
+  GridSensitivities out;
+  const Vec& last = u.back();
+  out.u.assign(last.data(), last.data() + n);
+  const Vec r = s.time * (sys.A * last + sys.b);
+  out.rate.assign(r.data(), r.data() + n);
+  out.du_dlnkappa.assign(sens[0].data(), sens[0].data() + n);
+  if (with_k) out.du_dlnk.assign(sens[1].data(), sens[1].data() + n);
   return out;
 }
 
@@ -175,74 +281,146 @@ double steadyStateEffectiveD(const Domain& s, const Physics& p) {
   return inflow * s.h / cross * length / (p.f_s - p.f_bg);
 }
 
-std::vector<double> simulateNetwork(const Domain& s, const Physics& p) {
-  check(s, p);
+GrainGraph grainGraph(const Domain& s) {
+  if (s.labels.empty() || !(s.h > 0))
+    throw UsageError("diffusion model: the grid is empty or the cell size is not > 0");
   const int w = s.labels.width(), hgt = s.labels.height();
   int max_label = 0;
-  for (auto v : s.labels.values()) max_label = std::max(max_label, v);
-  const int n = max_label + 1;
-  std::vector<double> area(static_cast<std::size_t>(n), 0.0),
-      source_len(static_cast<std::size_t>(n), 0.0);
+  for (auto v : s.labels.values()) {
+    if (v < 0) throw UsageError("diffusion model: grain labels must be >= 0");
+    max_label = std::max(max_label, v);
+  }
+  GrainGraph g;
+  g.area.assign(static_cast<std::size_t>(max_label) + 1, 0.0);
+  g.source_len.assign(g.area.size(), 0.0);
   std::map<std::pair<int, int>, double> shared;
   for (int y = 0; y < hgt; ++y) {
     for (int x = 0; x < w; ++x) {
       const int a = s.labels(x, y);
-      area[static_cast<std::size_t>(a)] += s.h * s.h;
-      if (onSource(s, x, y)) source_len[static_cast<std::size_t>(a)] += s.h;
+      g.area[static_cast<std::size_t>(a)] += s.h * s.h;
+      if (onSource(s, x, y)) g.source_len[static_cast<std::size_t>(a)] += s.h;
       if (x + 1 < w && s.labels(x + 1, y) != a)
         shared[{std::min(a, s.labels(x + 1, y)), std::max(a, s.labels(x + 1, y))}] += s.h;
       if (y + 1 < hgt && s.labels(x, y + 1) != a)
         shared[{std::min(a, s.labels(x, y + 1)), std::max(a, s.labels(x, y + 1))}] += s.h;
     }
   }
+  for (const auto& [pr, len] : shared) g.pairs.push_back(pr), g.shared.push_back(len);
+  return g;
+}
+
+std::vector<double> simulateNetwork(const Domain& s, const Physics& p) {
+  return simulateNetwork(grainGraph(s), s, p);
+}
+
+namespace {
+
+// The network system area·df/dt = K f + b (K symmetric), or its derivative with respect to ln D_b,
+// ln κ or ln k (`part`: 0 value, 1 D_b, 2 κ, 3 k).
+struct NetworkSystem {
+  SpMat K;
+  Vec b;
+};
+
+NetworkSystem networkSystem(const GrainGraph& graph, const Physics& p, int part) {
+  const int n = static_cast<int>(graph.area.size());
   std::vector<Eigen::Triplet<double>> t;
+  t.reserve(2 * graph.pairs.size() + static_cast<std::size_t>(n));
   std::vector<double> diag(static_cast<std::size_t>(n), 0.0);
-  Vec b = Vec::Zero(n);
-  for (const auto& [pr, len] : shared) {
-    const double c = p.kappa * len;
-    const double ci = c / area[static_cast<std::size_t>(pr.first)],
-                 cj = c / area[static_cast<std::size_t>(pr.second)];
-    t.emplace_back(pr.first, pr.second, ci);
-    t.emplace_back(pr.second, pr.first, cj);
-    diag[static_cast<std::size_t>(pr.first)] -= ci;
-    diag[static_cast<std::size_t>(pr.second)] -= cj;
+  NetworkSystem sys;
+  sys.b = Vec::Zero(n);
+  if (part == 0 || part == 2) {  // dc/dlnκ = c for c = κ L
+    for (std::size_t e = 0; e < graph.pairs.size(); ++e) {
+      const auto [i, j] = graph.pairs[e];
+      const double c = p.kappa * graph.shared[e];
+      t.emplace_back(i, j, c);
+      t.emplace_back(j, i, c);
+      diag[static_cast<std::size_t>(i)] -= c;
+      diag[static_cast<std::size_t>(j)] -= c;
+    }
   }
   for (int i = 0; i < n; ++i) {
-    if (area[static_cast<std::size_t>(i)] <= 0) {
-      diag[static_cast<std::size_t>(i)] = -1;  // unused label: a decoupled node
+    const auto k = static_cast<std::size_t>(i);
+    if (graph.area[k] <= 0) {  // a label with no pixels: a decoupled node, never read
+      if (part == 0) diag[k] = -1;
       continue;
     }
-    if (source_len[static_cast<std::size_t>(i)] > 0) {
-      // Through the surface (1/k) and half the grain's depth of bulk.
-      const double depth =
-          0.5 * area[static_cast<std::size_t>(i)] / source_len[static_cast<std::size_t>(i)];
-      const double g = 1.0 / ((p.k_surface > 0 ? 1.0 / p.k_surface : 0.0) + depth / p.D_b);
-      const double c =
-          g * source_len[static_cast<std::size_t>(i)] / area[static_cast<std::size_t>(i)];
-      diag[static_cast<std::size_t>(i)] -= c;
-      b(i) += c * p.f_s;
+    if (graph.source_len[k] > 0 && part != 2) {
+      // Through the surface (1/k) and half the grain's depth of bulk: G = 1/(1/k + depth/D).
+      const double depth = 0.5 * graph.area[k] / graph.source_len[k];
+      const double r = (p.k_surface > 0 ? 1.0 / p.k_surface : 0.0) + depth / p.D_b;
+      const double g = part == 0   ? 1.0 / r
+                       : part == 1 ? depth / p.D_b / (r * r)
+                                   : (p.k_surface > 0 ? 1.0 / p.k_surface / (r * r) : 0.0);
+      diag[k] -= g * graph.source_len[k];
+      sys.b(i) += g * graph.source_len[k] * p.f_s;
     }
   }
   for (int i = 0; i < n; ++i) t.emplace_back(i, i, diag[static_cast<std::size_t>(i)]);
-  SpMat A(n, n);
-  A.setFromTriplets(t.begin(), t.end());
-  // A is not symmetric (rows divided by areas), so use LU for the network.
-  const double dt = s.time / s.steps;
-  SpMat I(n, n);
-  I.setIdentity();
+  sys.K.resize(n, n);
+  sys.K.setFromTriplets(t.begin(), t.end());
+  return sys;
+}
+
+}  // namespace
+
+std::vector<double> simulateNetwork(const GrainGraph& graph, const Domain& s, const Physics& p) {
+  return networkSensitivities(graph, s, p, false).u;
+}
+
+NetworkSensitivities networkSensitivities(const GrainGraph& graph, const Domain& s,
+                                          const Physics& p, bool derivatives) {
+  check(s, p);
+  // area_i df_i/dt = Σ_j κ L_ij (f_j − f_i) + G_i (f_s − f_i): with the areas on the left the
+  // system is symmetric positive definite, so each step is an LDLᵀ solve of a small matrix.
+  // The derivatives follow the same BDF2 scheme (tangent-linear) with the same factorisations.
+  const int n = static_cast<int>(graph.area.size());
+  const NetworkSystem sys = networkSystem(graph, p, 0);
+  Vec a(n);
+  for (int i = 0; i < n; ++i)
+    a(i) =
+        graph.area[static_cast<std::size_t>(i)] > 0 ? graph.area[static_cast<std::size_t>(i)] : 1;
+  SpMat Area(n, n);
+  Area.reserve(Eigen::VectorXi::Constant(n, 1));
+  for (int i = 0; i < n; ++i) Area.insert(i, i) = a(i);
+  const double dt = s.time / s.steps, g = (2.0 / 3.0) * dt;
+  Eigen::SimplicialLDLT<SpMat> be(Area - dt * sys.K), bdf2;
+  if (s.steps > 1) bdf2.compute(Area - g * sys.K);
+  if (be.info() != Eigen::Success || (s.steps > 1 && bdf2.info() != Eigen::Success))
+    throw ProcessingError("diffusion model: factorisation failed");
+  std::vector<NetworkSystem> parts;
+  if (derivatives) {
+    // ∂/∂ln k is identically zero for a fixed surface (k = 0): not integrated.
+    for (int k = 1; k <= (p.k_surface > 0 ? 3 : 2); ++k)
+      parts.push_back(networkSystem(graph, p, k));
+  }
   Vec f = Vec::Constant(n, p.f_bg), prev = f;
-  Eigen::SparseLU<SpMat> be(I - dt * A);
-  const Vec rhs = f + dt * b;  // evaluated first: solve() must not read f while writing it
-  f = be.solve(rhs);
-  if (s.steps > 1) {
-    Eigen::SparseLU<SpMat> bdf2(I - (2.0 / 3.0) * dt * A);
-    for (int k = 1; k < s.steps; ++k) {
-      Vec next = bdf2.solve((4.0 * f - prev) / 3.0 + (2.0 / 3.0) * dt * b);
-      prev = std::move(f);
-      f = std::move(next);
+  std::vector<Vec> sens(parts.size(), Vec::Zero(n)), sprev = sens;
+  for (int k = 0; k < s.steps; ++k) {
+    Vec next = k == 0 ? Vec(be.solve(a.cwiseProduct(f) + dt * sys.b))
+                      : Vec(bdf2.solve(a.cwiseProduct(4.0 * f - prev) / 3.0 + g * sys.b));
+    prev = std::move(f);
+    f = std::move(next);
+    for (std::size_t j = 0; j < parts.size(); ++j) {
+      const Vec forcing = parts[j].K * f + parts[j].b;
+      Vec sn = k == 0
+                   ? Vec(be.solve(dt * forcing))
+                   : Vec(bdf2.solve(a.cwiseProduct(4.0 * sens[j] - sprev[j]) / 3.0 + g * forcing));
+      sprev[j] = std::move(sens[j]);
+      sens[j] = std::move(sn);
     }
   }
-  return std::vector<double>(f.data(), f.data() + f.size());
+  NetworkSensitivities out;
+  out.u.assign(f.data(), f.data() + n);
+  if (derivatives) {
+    out.du_dlnD.assign(sens[0].data(), sens[0].data() + n);
+    out.du_dlnkappa.assign(sens[1].data(), sens[1].data() + n);
+    if (parts.size() > 2)
+      out.du_dlnk.assign(sens[2].data(), sens[2].data() + n);
+    else
+      out.du_dlnk.assign(static_cast<std::size_t>(n), 0.0);
+  }
+  return out;
 }
 
 double erfcx(double x) {

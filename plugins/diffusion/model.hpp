@@ -12,6 +12,7 @@
 // solves.
 #pragma once
 
+#include <utility>
 #include <vector>
 
 #include "ionmap/core/map.hpp"
@@ -52,6 +53,35 @@ double steadyStateEffectiveD(const Domain& domain, const Physics& physics);
 // edge couples through its length with 1/(1/k + d/(2D_b)) (d: the grain's mean depth from the
 // edge... here its equivalent radius). Returns the mean f of each label (index = label).
 std::vector<double> simulateNetwork(const Domain& domain, const Physics& physics);
+
+// The grain adjacency graph of a label map, built once for repeated network runs (the fit).
+struct GrainGraph {
+  std::vector<double> area;                // per label, µm² (0 for labels not present)
+  std::vector<double> source_len;          // per label, length along the source edge, µm
+  std::vector<std::pair<int, int>> pairs;  // neighbouring labels (a < b)
+  std::vector<double> shared;              // their shared boundary length, µm
+};
+GrainGraph grainGraph(const Domain& domain);
+std::vector<double> simulateNetwork(const GrainGraph& graph, const Domain& domain,
+                                    const Physics& physics);
+// The network's grain values with their exact derivatives (tangent-linear, as for the grid) with
+// respect to ln D_b, ln κ and ln k (empty unless `derivatives`).
+struct NetworkSensitivities {
+  std::vector<double> u, du_dlnD, du_dlnkappa, du_dlnk;
+};
+NetworkSensitivities networkSensitivities(const GrainGraph& graph, const Domain& domain,
+                                          const Physics& physics, bool derivatives);
+
+// The fit's view of the grid model. f is linear in f_s and f_bg, so the model is run once for
+// the normalised response u = (f − f_bg)/(f_s − f_bg) per cell, with exact derivatives of the
+// discrete scheme (tangent-linear BDF2 reusing the run's factorisations): ∂u/∂ln κ (and
+// ∂u/∂ln k with `with_k`), and rate = T·du/dt at the end as the last BDF2 step defines it,
+// T·(A u + b). At fixed ratios κh/D_b and kh/D_b the discrete model depends on D_b only
+// through D_b·T, so ∂u/∂ln D_b = rate − ∂u/∂ln κ − ∂u/∂ln k (to the scheme's O(Δt²)).
+struct GridSensitivities {
+  std::vector<double> u, rate, du_dlnkappa, du_dlnk;
+};
+GridSensitivities gridSensitivities(const Domain& domain, const Physics& physics, bool with_k);
 
 // Scaled complementary error function erfcx(x) = exp(x²)·erfc(x), accurate for all x
 // (asymptotic series beyond x = 25, where erfc underflows).

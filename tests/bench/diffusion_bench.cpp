@@ -83,7 +83,7 @@ void row(const char* label, const Case& c, ModelKind kind, double decades) {
   t0 = now();
   const FitResult r = fitDiffusion(k.f, k.sigma, k.mask, k.o);
   const double t_fit = now() - t0;
-  std::printf("%-34s %10.4f %9.2f %6d %9.2f%% %9.2f%% %8.4f %7.3f %s\n", label, t_forward, t_fit,
+  std::printf("%-34s %10.4f %9.4f %6d %9.2f%% %9.2f%% %8.4f %7.3f %s\n", label, t_forward, t_fit,
               r.evaluations, 100 * (r.best.D_b / c.truth.D_b - 1),
               100 * (r.best.kappa / c.truth.kappa - 1), r.best.f_s - c.truth.f_s, r.reduced_chi2,
               r.converged ? "yes" : "NO");
