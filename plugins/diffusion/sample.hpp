@@ -19,11 +19,17 @@ struct GbExchangeSampleSpec {
   double f_s = 0.9, f_bg = 0.0759;
   double time_s = 600;
   int steps = 40;
+  // Where the SIMS field lies in the laser image (SIMS → laser: rotate, then shift), and the
+  // laser field's size; the total-ion yield drops by `groove_yield_drop` over boundary grooves.
+  double rotation_deg = 2.0;
+  double shift_x_um = 3.0, shift_y_um = 2.5;
+  double laser_field_um = 30;
+  double groove_yield_drop = 0.4;
 };
 
 // Writes the tofsims files (exchange.imzML/.ibd, counts.tif, truth_f.tif, expected_counts.tif),
-// laser.tif and grains.tif (laser grid), sims_labels.tif (the labels the model ran on) and
-// truth.yaml into `dir`.
+// laser.tif and grains.tif (laser grid, a larger field than the SIMS map, which lies rotated and
+// shifted in it), sims_labels.tif (the labels the model ran on) and truth.yaml into `dir`.
 void writeGbExchangeSample(const std::filesystem::path& dir, const GbExchangeSampleSpec& spec = {});
 
 }  // namespace ionmap::diffusion

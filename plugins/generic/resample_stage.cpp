@@ -19,6 +19,7 @@ struct ResampleParams {
   std::vector<double> matrix;
   double min_overlap = 0.05;
   double pixel_size = 0;  // um; > 0 = a grid of that pixel size over the source
+  bool invert = false;    // use the inverse of the given transform
 };
 
 class ResampleStage final : public StageOf<ResampleParams, ResampleStage> {
@@ -27,8 +28,9 @@ class ResampleStage final : public StageOf<ResampleParams, ResampleStage> {
     static const auto s =
         ParamSchema<ResampleParams>()
             .choice("interpolation", &ResampleParams::interpolation,
-                    {"auto", "nearest", "linear", "cubic"},
-                    "auto = linear for maps, nearest for labels (labels allow only nearest)")
+                    {"auto", "nearest", "linear", "cubic", "majority"},
+                    "auto = linear for maps, nearest for labels; majority (labels onto a coarser "
+                    "grid): the most frequent label over each target pixel's footprint")
             .choice("transform", &ResampleParams::transform,
                     {"identity", "translation", "rigid", "similarity", "affine"},
                     "family of the source-to-reference transform given by the parameters below "
@@ -45,7 +47,10 @@ class ResampleStage final : public StageOf<ResampleParams, ResampleStage> {
                   "fail when less than this fraction of reference pixels receive data")
             .real("pixel_size", &ResampleParams::pixel_size, Range::atLeast(0), "um",
                   "without a reference: resample onto a grid of this (square) pixel size "
-                  "covering the source (e.g. the model grid of a diffusion fit)");
+                  "covering the source (e.g. the model grid of a diffusion fit)")
+            .flag("invert", &ResampleParams::invert,
+                  "use the inverse of the transform: e.g. a registration of map A (moving) onto B "
+                  "(fixed) puts B's labels onto A's grid");
     return s;
   }
   std::string name() const override { return "resample"; }
@@ -73,8 +78,12 @@ class ResampleStage final : public StageOf<ResampleParams, ResampleStage> {
     if (has_reference == (p.pixel_size > 0))
       pf.fail("give exactly one target: bind the `reference` port or set `pixel_size` > 0");
     const bool port_transform = !pf.readsIfBound("transform").empty();
-    if (!l.empty() && p.interpolation != "auto" && p.interpolation != "nearest") {
-      pf.fail("labels can only be resampled with nearest-neighbour interpolation");
+    if (!l.empty() && p.interpolation != "auto" && p.interpolation != "nearest" &&
+        p.interpolation != "majority") {
+      pf.fail("labels can only be resampled with nearest-neighbour or majority interpolation");
+    }
+    if (l.empty() && p.interpolation == "majority") {
+      pf.fail("majority interpolation is for label maps; bind `labels`, or use linear or cubic");
     }
     if (!port_transform) {
       if (p.transform == "affine" && p.matrix.size() != 6) {
@@ -95,7 +104,8 @@ class ResampleStage final : public StageOf<ResampleParams, ResampleStage> {
 
   void run(RunContext& ctx) const override {
     const auto& p = params();
-    const Transform2D t = ctx.bound("transform") ? ctx.get<Transform2D>("transform") : fromParams();
+    Transform2D t = ctx.bound("transform") ? ctx.get<Transform2D>("transform") : fromParams();
+    if (p.invert) t = t.inverse();
     ctx.note("transform", t.describe());
     const Grid& source =
         ctx.bound("map") ? ctx.get<Map>("map").grid : ctx.get<LabelMap>("labels").grid;
@@ -114,7 +124,8 @@ class ResampleStage final : public StageOf<ResampleParams, ResampleStage> {
       ctx.put("map", std::move(out));
     } else {
       const LabelMap& src = ctx.get<LabelMap>("labels");
-      LabelMap out = resampleLabels(src, target, t);
+      LabelMap out = p.interpolation == "majority" ? resampleLabelsMajority(src, target, t)
+                                                   : resampleLabels(src, target, t);
       for (auto v : out.labels.values()) valid += v > 0;
       checkOverlap(ctx, valid, total, src.name, ref_name);
       ctx.put("labels", std::move(out));

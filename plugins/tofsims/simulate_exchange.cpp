@@ -46,8 +46,9 @@ void writeExchangeSample(const std::filesystem::path& dir, const ExchangeSampleS
       const double xu = (x + 0.5) * s.pixel_um, yu = (y + 0.5) * s.pixel_um;
       const double f =
           s.fraction ? (*s.fraction)(x, y) : s.f_bg + (s.f_s - s.f_bg) * std::erfc(xu / s.decay_um);
-      const double lam =
-          s.mean_li_ions * (1 + 0.15 * std::sin(2 * M_PI * xu / 15) * std::cos(2 * M_PI * yu / 20));
+      const double yield = s.yield ? (*s.yield)(x, y) : 1.0;
+      const double lam = s.mean_li_ions * yield *
+                         (1 + 0.15 * std::sin(2 * M_PI * xu / 15) * std::cos(2 * M_PI * yu / 20));
       truth_f(x, y) = f;
       lam6(x, y) = lam * f;
       lam7(x, y) = lam * (1 - f);
@@ -64,7 +65,8 @@ void writeExchangeSample(const std::filesystem::path& dir, const ExchangeSampleS
       for (int k = 0; k < n7; ++k) addCount(ch, peakMass(kLi7));
       int others_total = 0;
       for (const auto& pk : others) {
-        const int c = static_cast<int>(std::lround(pk.mean_counts * (0.8 + 0.4 * rng.uniform())));
+        const int c =
+            static_cast<int>(std::lround(pk.mean_counts * yield * (0.8 + 0.4 * rng.uniform())));
         for (int k = 0; k < c; ++k) addCount(ch, peakMass(pk.mass));
         others_total += c;
       }
@@ -110,7 +112,8 @@ void writeExchangeSample(const std::filesystem::path& dir, const ExchangeSampleS
                      s.decay_um);
   }
   t << "# mean Li ions arriving per pixel: mean_li_ions (1 + 0.15 sin(2 pi x/15um) cos(2 pi "
-       "y/20um))\n"
+       "y/20um))"
+    << (s.yield ? " times the relative yield of " + s.yield_origin : std::string()) << "\n"
     << fmt::format("ions: {{mean_li_ions: {}, expected_counts: expected_counts.tif}}\n",
                    s.mean_li_ions)
     << "# TDC: at most one recorded count per isotope peak per primary shot\n"

@@ -37,6 +37,10 @@ struct ExchangeSampleSpec {
   // diffusion model through a microstructure; `fraction_origin` describes it in truth.yaml.
   const Image<double>* fraction = nullptr;
   std::string fraction_origin;
+  // Optional relative secondary-ion yield per pixel (all species), e.g. lower over the grooves
+  // of grain boundaries, which gives the total-ion image contrast to register on.
+  const Image<double>* yield = nullptr;
+  std::string yield_origin;
   std::string command = "isotope-exchange";  // the `ionmap simulate` sample name, for truth.yaml
 };
 

@@ -98,6 +98,28 @@ TEST(Resample, LabelsUseNearestNeighbourAndStayIntegers) {
   for (auto v : fine.labels.values()) EXPECT_TRUE(v == 1 || v == 7);
 }
 
+// Majority against nearest: source pixels of 0.2 um, label 1 except a one-pixel sliver of
+// label 5 at 3.4…3.6 um, a drawn boundary line (0) at 3.0…3.2 um and 0 over 5…6 um. Onto 1 um
+// pixels, nearest takes the sliver at the centre of the pixel 3…4 um; majority takes label 1
+// (3 votes to 1, the 0 abstains); a pixel with only 0 stays 0.
+TEST(Resample, MajorityLabelsTakeTheLabelCoveringMostOfEachTargetPixel) {
+  LabelMap l("l", grid(30, 3, 0.2));
+  for (int y = 0; y < 3; ++y) {
+    for (int x = 0; x < 30; ++x) l.labels(x, y) = x >= 25 ? 0 : x == 17 ? 5 : x == 15 ? 0 : 1;
+  }
+  const LabelMap nearest = resampleLabels(l, grid(6, 1, 1.0), Transform2D());
+  const LabelMap majority = resampleLabelsMajority(l, grid(6, 1, 1.0), Transform2D());
+  EXPECT_EQ(nearest.labels(3, 0), 5);
+  EXPECT_EQ(majority.labels(3, 0), 1);
+  EXPECT_EQ(majority.labels(2, 0), 1);
+  EXPECT_EQ(majority.labels(5, 0), 0);
+  // Through a transform: shifted by 1 um, the sliver's pixel moves to target pixel 2.
+  const LabelMap shifted =
+      resampleLabelsMajority(l, grid(6, 1, 1.0), Transform2D::translation(-1.0, 0));
+  EXPECT_EQ(shifted.labels(2, 0), 1);
+  EXPECT_EQ(shifted.labels(4, 0), 0);
+}
+
 TEST(Resample, UnknownInterpolationNameIsAUsageError) {
   EXPECT_THROW(interpolationFromName("lanczos"), UsageError);
 }

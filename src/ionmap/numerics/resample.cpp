@@ -1,6 +1,9 @@
 #include "ionmap/numerics/resample.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <utility>
+#include <vector>
 
 #include <tbb/parallel_for.h>
 
@@ -107,6 +110,48 @@ LabelMap resampleLabels(const LabelMap& src, const Grid& target,
       const int x = clampi(static_cast<int>(std::lround(s.x)), 0, w - 1);
       const int y = clampi(static_cast<int>(std::lround(s.y)), 0, h - 1);
       out.labels(tx, ty) = src.labels(x, y);
+    }
+  });
+  return out;
+}
+
+LabelMap resampleLabelsMajority(const LabelMap& src, const Grid& target,
+                                const Transform2D& source_to_target) {
+  src.checkConsistent();
+  const Transform2D m = targetToSourcePixels(src.grid, target, source_to_target);
+  // Source pixels spanned by one target pixel along each target axis → k × k sample points.
+  const auto& c = m.matrix();
+  const double span = std::max(std::hypot(c[0], c[3]), std::hypot(c[1], c[4]));
+  const int k = std::clamp(static_cast<int>(std::ceil(span)), 1, 16);
+  LabelMap out(src.name, target);
+  out.metadata = src.metadata;
+  const int w = src.width(), h = src.height();
+  tbb::parallel_for(0, target.height, [&](int ty) {
+    std::vector<std::pair<std::int32_t, int>> votes;
+    for (int tx = 0; tx < target.width; ++tx) {
+      const Point2 centre = m.apply({1.0 * tx, 1.0 * ty});
+      if (!inField(centre.x, centre.y, w, h)) continue;
+      votes.clear();
+      for (int b = 0; b < k; ++b) {
+        for (int a = 0; a < k; ++a) {
+          const Point2 s = m.apply({tx - 0.5 + (a + 0.5) / k, ty - 0.5 + (b + 0.5) / k});
+          if (!inField(s.x, s.y, w, h)) continue;
+          const std::int32_t l = src.labels(clampi(static_cast<int>(std::lround(s.x)), 0, w - 1),
+                                            clampi(static_cast<int>(std::lround(s.y)), 0, h - 1));
+          if (l <= 0) continue;  // boundary lines and unassigned pixels do not vote
+          auto it = std::find_if(votes.begin(), votes.end(), [&](auto& v) { return v.first == l; });
+          if (it == votes.end())
+            votes.emplace_back(l, 1);
+          else
+            ++it->second;
+        }
+      }
+      std::int32_t best = 0;
+      int most = 0;
+      for (const auto& [l, n] : votes) {
+        if (n > most || (n == most && l < best)) best = l, most = n;
+      }
+      out.labels(tx, ty) = best;
     }
   });
   return out;

@@ -23,5 +23,11 @@ Map resampleMap(const Map& source, const Grid& target, const Transform2D& source
 // Labels: nearest neighbour only; outside the field → 0.
 LabelMap resampleLabels(const LabelMap& source, const Grid& target,
                         const Transform2D& source_to_target);
+// Labels onto a coarser grid: each target pixel takes the most frequent label > 0 among k × k
+// points spread over its footprint (k = source pixels spanned per target pixel, at most 16;
+// ties go to the smaller label); 0 when its centre is outside the source field or no point
+// carries a label.
+LabelMap resampleLabelsMajority(const LabelMap& source, const Grid& target,
+                                const Transform2D& source_to_target);
 
 }  // namespace ionmap
