@@ -20,7 +20,10 @@ Image<double> forward(const Domain& d, const Physics& p, ModelKind kind) {
   if (kind == ModelKind::kGrid) return simulateGrid(d, p);
   const std::vector<double> g = simulateNetwork(d, p);
   Image<double> out(d.labels.width(), d.labels.height());
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] = g[static_cast<std::size_t>(d.labels[i])];
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const bool source = !d.source_region.empty() && d.source_region[i];
+    out[i] = source ? p.f_s : g[static_cast<std::size_t>(d.labels[i])];
+  }
   return out;
 }
 
@@ -195,7 +198,8 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   std::vector<std::size_t> pixels;
   std::vector<double> values, weights;
   for (std::size_t i = 0; i < f.size(); ++i) {
-    if (mask[i] && std::isfinite(f[i]) && std::isfinite(sigma[i]) && sigma[i] > 0) {
+    const bool source = !o.domain.source_region.empty() && o.domain.source_region[i];
+    if (!source && mask[i] && std::isfinite(f[i]) && std::isfinite(sigma[i]) && sigma[i] > 0) {
       pixels.push_back(i), values.push_back(f[i]), weights.push_back(1 / sigma[i]);
     }
   }
@@ -329,7 +333,9 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
     for (std::size_t i = 0; i < res.model.size(); ++i) {
       const std::size_t cell =
           o.model == ModelKind::kGrid ? i : static_cast<std::size_t>(o.domain.labels[i]);
-      res.model[i] = res.best.f_bg + (res.best.f_s - res.best.f_bg) * u[cell];
+      const bool source = !o.domain.source_region.empty() && o.domain.source_region[i];
+      res.model[i] =
+          source ? res.best.f_s : res.best.f_bg + (res.best.f_s - res.best.f_bg) * u[cell];
     }
     const Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>
         J(jac.data(), static_cast<Eigen::Index>(data.cell.size()), n);

@@ -55,8 +55,9 @@ struct FitResult {
   std::vector<CostProfile> profiles;  // when FitOptions::profile_points ≥ 3
 };
 
-// `f` and `sigma` on the domain's grid; pixels with mask 0 (or non-finite values, σ ≤ 0) are
-// excluded. Throws UsageError for grids that disagree, or when no pixel is usable.
+// `f` and `sigma` on the domain's grid; pixels with mask 0 (or non-finite values, σ ≤ 0) and
+// pixels inside the domain's source region (held at f_s by the model) are excluded. Throws
+// UsageError for grids that disagree, or when no pixel is usable.
 FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
                        const Image<std::uint8_t>& mask, const FitOptions& options);
 

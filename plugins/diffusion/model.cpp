@@ -28,9 +28,24 @@ void check(const Domain& s, const Physics& p) {
   if (!(p.D_b > 0)) throw UsageError("diffusion model: D_b must be > 0");
   if (p.k_surface < 0)
     throw UsageError("diffusion model: the surface exchange coefficient must be >= 0");
+  if (!s.source_region.empty()) {
+    if (!s.source_region.sameSize(s.labels))
+      throw UsageError("diffusion model: the source region and the labels differ in size");
+    std::size_t inside = 0;
+    for (auto v : s.source_region.values()) inside += v != 0;
+    if (inside == 0) throw UsageError("diffusion model: the source region is empty");
+    if (inside == s.source_region.size())
+      throw UsageError("diffusion model: the source region covers the whole map");
+  }
 }
 
+bool inRegion(const Domain& s, int x, int y) {
+  return !s.source_region.empty() && s.source_region(x, y) != 0;
+}
+
+// Whether the cell has a source face on the map's edge (edge sources only).
 bool onSource(const Domain& s, int x, int y) {
+  if (!s.source_region.empty()) return false;
   switch (s.source) {
     case Edge::kLeft:
       return x == 0;
@@ -98,8 +113,20 @@ System assemble(const Domain& s, const Physics& p, bool opposite_sink = false,
       for (auto [dx, dy] : {std::pair{1, 0}, {0, 1}}) {
         const int xx = x + dx, yy = y + dy;
         if (xx >= w || yy >= hgt) continue;
-        const double c = faceConductance(p, s.h, s.labels(x, y) != s.labels(xx, yy), part) / s.h;
         const auto j = idx(xx, yy);
+        const bool ri = inRegion(s, x, y), rj = inRegion(s, xx, yy);
+        if (ri || rj) {
+          // Source cells are held at f_s: a face between one and the sample is a source face
+          // of the sample cell; between two source cells nothing flows.
+          if (ri && rj) continue;
+          const auto k = ri ? j : i;
+          const double c = sourceConductance(p, s.h, part) / s.h;
+          diag[static_cast<std::size_t>(k)] -= c;
+          sys.b(k) += c * p.f_s;
+          sys.source_conductance(k) += c;
+          continue;
+        }
+        const double c = faceConductance(p, s.h, s.labels(x, y) != s.labels(xx, yy), part) / s.h;
         t.emplace_back(i, j, c);
         t.emplace_back(j, i, c);
         diag[static_cast<std::size_t>(i)] -= c;
@@ -109,7 +136,7 @@ System assemble(const Domain& s, const Physics& p, bool opposite_sink = false,
         const double c = sourceConductance(p, s.h, part) / s.h;
         diag[static_cast<std::size_t>(i)] -= c;
         sys.b(i) += c * p.f_s;
-        sys.source_conductance(i) = c;
+        sys.source_conductance(i) += c;
       }
       if (opposite_sink) {
         const bool on_opposite = s.source == Edge::kLeft    ? x == w - 1
@@ -157,12 +184,23 @@ void integrate(const SpMat& A, const Vec& b, Vec& f, double time, int steps, Vec
   if (previous) *previous = prev;
 }
 
+// f_bg everywhere, f_s in the source region (whose rows are empty, so it stays there).
+Vec initialState(const Domain& s, double f_bg, double f_s) {
+  Vec f = Vec::Constant(static_cast<Eigen::Index>(s.labels.size()), f_bg);
+  if (!s.source_region.empty()) {
+    for (std::size_t i = 0; i < s.source_region.size(); ++i) {
+      if (s.source_region[i]) f(static_cast<Eigen::Index>(i)) = f_s;
+    }
+  }
+  return f;
+}
+
 }  // namespace
 
 Image<double> simulateGrid(const Domain& s, const Physics& p) {
   check(s, p);
   const System sys = assemble(s, p);
-  Vec f = Vec::Constant(sys.A.rows(), p.f_bg);
+  Vec f = initialState(s, p.f_bg, p.f_s);
   integrate(sys.A, sys.b, f, s.time, s.steps, nullptr);
   Image<double> out(s.labels.width(), s.labels.height());
   for (Eigen::Index i = 0; i < f.size(); ++i) out[static_cast<std::size_t>(i)] = f(i);
@@ -193,7 +231,7 @@ GridSensitivities gridSensitivities(const Domain& s, const Physics& p, bool with
   // scheme with the same factorisations, one step behind, on a second thread when there is a
   // core for it (the arithmetic is the same either way).
   std::vector<Vec> u(static_cast<std::size_t>(s.steps) + 1);
-  u[0] = Vec::Zero(n);
+  u[0] = initialState(s, 0.0, 1.0);
   std::mutex m;
   std::condition_variable cv;
   int produced = 0;
@@ -250,7 +288,7 @@ double lastStepMassBalanceError(const Domain& s, const Physics& p) {
   check(s, p);
   if (s.steps < 3) throw UsageError("mass balance check needs at least 3 steps");
   const System sys = assemble(s, p);
-  Vec f = Vec::Constant(sys.A.rows(), p.f_bg), prev;
+  Vec f = initialState(s, p.f_bg, p.f_s), prev;
   // State at steps − 2, then the last two steps by hand so that all three are known.
   Domain head = s;
   head.steps = s.steps - 1;
@@ -270,6 +308,8 @@ double lastStepMassBalanceError(const Domain& s, const Physics& p) {
 
 double steadyStateEffectiveD(const Domain& s, const Physics& p) {
   check(s, p);
+  if (!s.source_region.empty())
+    throw UsageError("the slab effective diffusivity needs an edge source, not a region");
   const System sys = assemble(s, p, true);
   Eigen::SimplicialLDLT<SpMat> solver(-sys.A);
   const Vec f = solver.solve(sys.b);
@@ -294,15 +334,25 @@ GrainGraph grainGraph(const Domain& s) {
   g.area.assign(static_cast<std::size_t>(max_label) + 1, 0.0);
   g.source_len.assign(g.area.size(), 0.0);
   std::map<std::pair<int, int>, double> shared;
+  // A face to a source-region cell is source length of the sample cell's grain; region
+  // cells belong to no grain.
+  auto face = [&](int x, int y, int xx, int yy) {
+    const bool ri = inRegion(s, x, y), rj = inRegion(s, xx, yy);
+    const int a = s.labels(x, y), b = s.labels(xx, yy);
+    if (ri && rj) return;
+    if (ri || rj) {
+      g.source_len[static_cast<std::size_t>(ri ? b : a)] += s.h;
+    } else if (a != b) {
+      shared[{std::min(a, b), std::max(a, b)}] += s.h;
+    }
+  };
   for (int y = 0; y < hgt; ++y) {
     for (int x = 0; x < w; ++x) {
       const int a = s.labels(x, y);
-      g.area[static_cast<std::size_t>(a)] += s.h * s.h;
+      if (!inRegion(s, x, y)) g.area[static_cast<std::size_t>(a)] += s.h * s.h;
       if (onSource(s, x, y)) g.source_len[static_cast<std::size_t>(a)] += s.h;
-      if (x + 1 < w && s.labels(x + 1, y) != a)
-        shared[{std::min(a, s.labels(x + 1, y)), std::max(a, s.labels(x + 1, y))}] += s.h;
-      if (y + 1 < hgt && s.labels(x, y + 1) != a)
-        shared[{std::min(a, s.labels(x, y + 1)), std::max(a, s.labels(x, y + 1))}] += s.h;
+      if (x + 1 < w) face(x, y, x + 1, y);
+      if (y + 1 < hgt) face(x, y, x, y + 1);
     }
   }
   for (const auto& [pr, len] : shared) g.pairs.push_back(pr), g.shared.push_back(len);

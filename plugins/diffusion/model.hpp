@@ -33,6 +33,10 @@ struct Domain {
   Image<std::int32_t> labels;  // grain of each cell (cells of one label exchange through D_b)
   double h = 1.0;              // cell size, µm
   Edge source = Edge::kLeft;
+  // When not empty (same size as labels): the cells with a non-zero value are the source
+  // instead of an edge — held at f_s, every face between a source cell and the sample is a
+  // source face (Dirichlet or Robin as for an edge). E.g. a contact area or a pore.
+  Image<std::uint8_t> source_region;
   double time = 1.0;  // exchange time, s
   int steps = 100;    // BDF2 steps
 };

@@ -3,6 +3,7 @@
 // the grain labels on the same grid). Physical units at the interface (cm²/s, cm/s, s, nm);
 // the models work in µm and s.
 #include <cmath>
+#include <algorithm>
 #include <deque>
 #include <random>
 
@@ -74,13 +75,76 @@ Domain domainOf(const LabelMap& l, const std::string& edge, double time, int ste
   Domain d;
   d.labels = l.labels;
   d.h = l.grid.pixel_x;
-  d.source = edgeOf(edge);
+  d.source = edge == "region" ? Edge::kLeft : edgeOf(edge);  // region: set by the caller
   d.time = time;
   d.steps = steps;
   return d;
 }
 
-const std::vector<std::string> kEdges = {"left", "right", "top", "bottom"};
+const std::vector<std::string> kEdges = {"left", "right", "top", "bottom", "region"};
+constexpr const char* kEdgeHelp =
+    "edge of the map in contact with the 6Li source, or `region`: the pixels labelled > 0 in the "
+    "`source` input (e.g. a contact area), held at f_source";
+
+// The `source` input as the domain's source region (source_edge: region), on the labels' grid.
+void attachSourceRegion(RunContext& ctx, const std::string& edge, const LabelMap& labels,
+                        Domain& d) {
+  if (edge != "region") return;
+  const LabelMap& src = ctx.get<LabelMap>("source");
+  if (!src.grid.sameAs(labels.grid, 1e-6)) {
+    throw UsageError(
+        fmt::format("the source region ({}) must be on the labels' grid ({}): resample it first",
+                    src.grid.describe(), labels.grid.describe()));
+  }
+  d.source_region = Image<std::uint8_t>(src.width(), src.height(), 0);
+  for (std::size_t i = 0; i < d.source_region.size(); ++i) d.source_region[i] = src.labels[i] > 0;
+}
+
+// source_edge: region needs the `source` port, and the port means nothing without it.
+void preflightSource(Preflight& pf, const std::string& edge) {
+  const bool bound = !pf.readsIfBound("source").empty();
+  if (edge == "region" && !bound)
+    pf.fail("source_edge: region needs the `source` input (a label map, > 0 = source)");
+  if (edge != "region" && bound)
+    pf.fail("the `source` input is only used with source_edge: region");
+}
+
+// Depth of every pixel from the source, in whole pixels (−1 inside a source region): the line
+// index parallel to an edge source, or the 4-connected step count from a source region.
+std::vector<int> depthMap(const Domain& d) {
+  const int w = d.labels.width(), h = d.labels.height();
+  std::vector<int> depth(static_cast<std::size_t>(w) * h, -1);
+  if (d.source_region.empty()) {
+    for (int y = 0; y < h; ++y) {
+      for (int x = 0; x < w; ++x)
+        depth[static_cast<std::size_t>(y) * w + x] = depthOf(d.source, w, h, x, y);
+    }
+    return depth;
+  }
+  std::deque<std::pair<int, int>> queue;
+  std::vector<char> seen(depth.size(), 0);
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      if (d.source_region(x, y))
+        queue.emplace_back(x, y), seen[static_cast<std::size_t>(y) * w + x] = 1;
+    }
+  }
+  while (!queue.empty()) {
+    const auto [x, y] = queue.front();
+    queue.pop_front();
+    const int here = depth[static_cast<std::size_t>(y) * w + x];
+    const int nx[] = {x - 1, x + 1, x, x}, ny[] = {y, y, y - 1, y + 1};
+    for (int k = 0; k < 4; ++k) {
+      if (nx[k] < 0 || ny[k] < 0 || nx[k] >= w || ny[k] >= h) continue;
+      const auto j = static_cast<std::size_t>(ny[k]) * w + nx[k];
+      if (seen[j]) continue;
+      seen[j] = 1;
+      depth[j] = here + 1;  // region cells are −1, so their neighbours get 0
+      queue.emplace_back(nx[k], ny[k]);
+    }
+  }
+  return depth;
+}
 
 struct SimulateParams {
   std::string model = "microstructure";
@@ -103,8 +167,7 @@ class SimulateStage final : public StageOf<SimulateParams, SimulateStage> {
         ParamSchema<SimulateParams>()
             .choice("model", &SimulateParams::model, {"microstructure", "network"},
                     "finite volumes on the label grid, or the grain network (valid for Bi << 1)")
-            .choice("source_edge", &SimulateParams::source_edge, kEdges,
-                    "edge of the map in contact with the 6Li source")
+            .choice("source_edge", &SimulateParams::source_edge, kEdges, kEdgeHelp)
             .real("time", &SimulateParams::time, Range::above(0), "s", "exchange time")
             .integer("steps", &SimulateParams::steps, Range::between(2, 100000), "",
                      "BDF2 time steps")
@@ -131,11 +194,14 @@ class SimulateStage final : public StageOf<SimulateParams, SimulateStage> {
   }
   std::vector<PortSpec> ports() const override {
     return {{"labels", ItemKind::kLabelMap, false, false, "grain labels with a pixel size"},
+            {"source", ItemKind::kLabelMap, false, true,
+             "source region (> 0) on the labels' grid, for source_edge: region"},
             {"fraction", ItemKind::kMap, true, false, "6Li fraction f"},
             {"sigma", ItemKind::kMap, true, true, "sigma_f of the counting noise"}};
   }
   void preflight(Preflight& pf) const override {
     pf.reads("labels");
+    preflightSource(pf, params().source_edge);
     pf.writes("fraction");
     if (pf.outputBound("sigma")) pf.writes("sigma");
   }
@@ -144,7 +210,8 @@ class SimulateStage final : public StageOf<SimulateParams, SimulateStage> {
     LabelMap l = ctx.get<LabelMap>("labels");
     const std::size_t absorbed = absorbUnlabelled(l.labels);
     if (absorbed) ctx.note("unlabelled_pixels_absorbed", std::to_string(absorbed));
-    const Domain d = domainOf(l, p.source_edge, p.time, p.steps);
+    Domain d = domainOf(l, p.source_edge, p.time, p.steps);
+    attachSourceRegion(ctx, p.source_edge, l, d);
     Physics ph;
     ph.D_b = p.D_bulk * kUm2PerCm2;
     ph.kappa = p.kappa * kUmPerCm;
@@ -246,8 +313,7 @@ class FitStage final : public StageOf<FitParams, FitStage> {
                     "boundaries alternating every grain_size; the published approach)")
             .real("grain_size", &FitParams::grain_size, Range::atLeast(0), "um",
                   "series model: boundary spacing; 0 = mean equivalent diameter of the labels")
-            .choice("source_edge", &FitParams::source_edge, kEdges,
-                    "edge of the map in contact with the 6Li source")
+            .choice("source_edge", &FitParams::source_edge, kEdges, kEdgeHelp)
             .real("time", &FitParams::time, Range::above(0), "s", "exchange time")
             .integer("steps", &FitParams::steps, Range::between(2, 100000), "",
                      "BDF2 time steps of each forward run")
@@ -296,6 +362,9 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     return {{"fraction", ItemKind::kMap, false, false, "measured 6Li fraction f"},
             {"sigma", ItemKind::kMap, false, false, "sigma_f per pixel (weights)"},
             {"labels", ItemKind::kLabelMap, false, false, "grain labels on the map's grid"},
+            {"source", ItemKind::kLabelMap, false, true,
+             "source region (> 0) on the map's grid, for source_edge: region; its pixels are "
+             "held at f_source and left out of the residuals"},
             {"parameters", ItemKind::kTable, true, false,
              "fitted parameters with standard errors and units, diagnostics"},
             {"model", ItemKind::kMap, true, true, "best-fit model f"},
@@ -314,6 +383,9 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     if (!plot.empty() && plot.find_first_of("/\\") != std::string::npos)
       pf.fail("`profile_plot` must be a plain file name prefix");
     for (const char* in : {"fraction", "sigma", "labels"}) pf.reads(in);
+    preflightSource(pf, params().source_edge);
+    if (params().model == "series" && params().source_edge == "region")
+      pf.fail("the series model needs a source edge (its depth profile is 1D), not a region");
     pf.writes("parameters");
     for (const char* o : {"model", "residual", "profile", "cost_profile"}) {
       if (pf.outputBound(o)) pf.writes(o);
@@ -334,6 +406,7 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     if (absorbed) ctx.note("unlabelled_pixels_absorbed", std::to_string(absorbed));
     FitOptions o;
     o.domain = domainOf(l, p.source_edge, p.time, p.steps);
+    attachSourceRegion(ctx, p.source_edge, l, o.domain);
     o.model = p.model == "network" ? ModelKind::kNetwork : ModelKind::kGrid;
     o.initial.D_b = p.D_bulk * kUm2PerCm2;
     o.initial.kappa = p.kappa * kUmPerCm;
@@ -532,8 +605,13 @@ class FitStage final : public StageOf<FitParams, FitStage> {
   // Means over lines parallel to the source edge, by distance from it.
   static Table profile(const Map& f, const Image<std::uint8_t>& mask, const Image<double>& model,
                        const Domain& d) {
-    const int w = f.width(), h = f.height(), n = depthLines(d.source, w, h);
-    Table t("depth profile of measured and model 6Li fraction");
+    const int w = f.width(), h = f.height();
+    const std::vector<int> depth = depthMap(d);
+    const int n = 1 + *std::max_element(depth.begin(), depth.end());
+    Table t(d.source_region.empty()
+                ? "depth profile of measured and model 6Li fraction"
+                : "profile of measured and model 6Li fraction against distance from the source "
+                  "region (4-connected pixel steps)");
     t.addNumeric("distance", "um");
     t.addNumeric("measured", "1");
     t.addNumeric("model", "1");
@@ -542,7 +620,9 @@ class FitStage final : public StageOf<FitParams, FitStage> {
         count(measured), line(measured);
     for (int y = 0; y < h; ++y) {
       for (int x = 0; x < w; ++x) {
-        const auto k = static_cast<std::size_t>(depthOf(d.source, w, h, x, y));
+        const int dk = depth[static_cast<std::size_t>(y) * w + x];
+        if (dk < 0) continue;  // inside the source region
+        const auto k = static_cast<std::size_t>(dk);
         modelled[k] += model(x, y), ++line[k];
         if (mask(x, y) && std::isfinite(f.values(x, y))) measured[k] += f.values(x, y), ++count[k];
       }

@@ -71,6 +71,92 @@ TEST(DiffusionModel, ConservesTracerToRoundOff) {
   EXPECT_LT(lastStepMassBalanceError(d, p), 1e-10);
 }
 
+// A source region made of the first k columns is the left-edge source moved k cells in: the
+// same matrix entries, so the same result to round-off (fixed surface and surface exchange),
+// and the region cells themselves read f_s.
+TEST(DiffusionModel, SourceRegionOfEdgeColumnsEqualsTheShiftedEdgeSource) {
+  const int w = 40, h = 20, k = 3;
+  Domain edge, region;
+  edge.h = region.h = 0.5;
+  edge.time = region.time = 30;
+  edge.steps = region.steps = 30;
+  edge.labels = Image<std::int32_t>(w, h, 1);
+  region.labels = Image<std::int32_t>(w + k, h, 1);
+  region.source_region = Image<std::uint8_t>(w + k, h, 0);
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) edge.labels(x, y) = 1 + x / 8 + 5 * (y / 8);
+    for (int x = 0; x < w + k; ++x) {
+      region.labels(x, y) = x < k ? 99 : edge.labels(x - k, y);
+      region.source_region(x, y) = x < k;
+    }
+  }
+  for (double ks : {0.0, 0.4}) {
+    Physics p;
+    p.D_b = 1.5;
+    p.kappa = 0.1;
+    p.k_surface = ks;
+    p.f_s = 0.9, p.f_bg = 0.07;
+    const auto a = simulateGrid(edge, p), b = simulateGrid(region, p);
+    double worst = 0;
+    for (int y = 0; y < h; ++y) {
+      for (int x = 0; x < w; ++x) worst = std::max(worst, std::abs(a(x, y) - b(x + k, y)));
+      for (int x = 0; x < k; ++x) EXPECT_EQ(b(x, y), 0.9);
+    }
+    EXPECT_LT(worst, 1e-12) << "k = " << ks;
+    EXPECT_GT(a(w / 4, h / 2), 0.2);  // tracer has entered
+  }
+}
+
+// A disc-shaped source region in the middle of a polycrystal (e.g. a contact area): tracer
+// spreads around it, the discrete mass balance holds to round-off, and the grain network
+// agrees with the grid at small Bi for the same region.
+TEST(DiffusionModel, SourceRegionConservesTracerAndFeedsTheGrainNetwork) {
+  Domain d;
+  d.h = 0.5;
+  d.labels = Image<std::int32_t>(60, 60, 1);
+  d.source_region = Image<std::uint8_t>(60, 60, 0);
+  for (int y = 0; y < 60; ++y) {
+    for (int x = 0; x < 60; ++x) {
+      d.labels(x, y) = 1 + x / 12 + 5 * (y / 12);
+      d.source_region(x, y) = std::hypot(x - 29.5, y - 29.5) < 6;
+    }
+  }
+  d.time = 50;
+  d.steps = 40;
+  Physics p;
+  p.D_b = 2;
+  p.kappa = 0.05;
+  EXPECT_LT(lastStepMassBalanceError(d, p), 1e-10);
+  p.k_surface = 0.3;
+  EXPECT_LT(lastStepMassBalanceError(d, p), 1e-10);
+  const auto f = simulateGrid(d, p);
+  EXPECT_GT(f(29, 38), f(29, 50));  // falls off away from the disc
+  EXPECT_GT(f(29, 38), 0.05);
+  EXPECT_NEAR(f(20, 29), f(39, 29), 0.05);  // roughly symmetric about the disc
+  EXPECT_THROW(steadyStateEffectiveD(d, p), UsageError);
+
+  p.k_surface = 0;
+  p.D_b = 100;
+  p.kappa = 0.01;  // Bi = 6e-4
+  d.time = 3000;
+  const auto grid = simulateGrid(d, p);
+  const auto net = simulateNetwork(d, p);
+  std::map<int, std::pair<double, int>> mean;
+  for (std::size_t i = 0; i < grid.size(); ++i) {
+    if (d.source_region[i]) continue;
+    auto& a = mean[d.labels[i]];
+    a.first += grid[i];
+    ++a.second;
+  }
+  double worst = 0, top = 0;
+  for (const auto& [l, a] : mean) {
+    worst = std::max(worst, std::abs(a.first / a.second - net[static_cast<std::size_t>(l)]));
+    top = std::max(top, a.first / a.second);
+  }
+  EXPECT_LT(worst, 0.01);
+  EXPECT_GT(top, 0.3);
+}
+
 // Square grains of side d: boundaries perpendicular to the flux act in series, those parallel
 // carry none, so a slab of n grains has L/D_eff = L/D_b + (n − 1)/κ exactly.
 TEST(DiffusionModel, BrickLayerReproducesTheSeriesEffectiveDiffusivity) {
@@ -178,6 +264,18 @@ TEST(DiffusionModel, ErfcxIsContinuousAndAccurate) {
   EXPECT_NEAR(erfcx(24.999) / erfcx(25.001), 1.0, 1e-4);
   EXPECT_NEAR(erfcx(100) * 100 * std::sqrt(M_PI), 1.0, 1e-4);
   EXPECT_NEAR(erfcx(-1), 2 * std::exp(1.0) - erfcx(1), 1e-12);
+}
+
+TEST(DiffusionModel, SourceRegionMustFitTheGridAndLeaveSomeSample) {
+  Domain d;
+  d.labels = Image<std::int32_t>(10, 10, 1);
+  d.source_region = Image<std::uint8_t>(9, 10, 1);
+  Physics p;
+  EXPECT_THROW(simulateGrid(d, p), UsageError);
+  d.source_region = Image<std::uint8_t>(10, 10, 0);
+  EXPECT_THROW(simulateGrid(d, p), UsageError);  // empty
+  d.source_region = Image<std::uint8_t>(10, 10, 1);
+  EXPECT_THROW(simulateGrid(d, p), UsageError);  // everything
 }
 
 TEST(DiffusionModel, BadInputIsRefused) {
