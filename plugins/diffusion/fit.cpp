@@ -18,11 +18,11 @@ namespace ionmap::diffusion {
 
 Image<double> forward(const Domain& d, const Physics& p, ModelKind kind) {
   if (kind == ModelKind::kGrid) return simulateGrid(d, p);
-  const std::vector<double> g = simulateNetwork(d, p);
+  const NetworkSensitivities g = networkSensitivities(grainGraph(d), d, p, false);
   Image<double> out(d.labels.width(), d.labels.height());
   for (std::size_t i = 0; i < out.size(); ++i) {
     const bool source = !d.source_region.empty() && d.source_region[i];
-    out[i] = source ? p.f_s : g[static_cast<std::size_t>(d.labels[i])];
+    out[i] = source ? g.source : g.u[static_cast<std::size_t>(d.labels[i])];
   }
   return out;
 }
@@ -101,6 +101,7 @@ Data pixelData(const std::vector<std::size_t>& pixels, const std::vector<double>
 struct Response {
   std::vector<double> x;  // fit-space parameters it was computed for
   std::vector<double> u, dD, dK, dk;
+  double u_source = 1;  // normalised source fraction at the end
 };
 
 class Model {
@@ -117,6 +118,7 @@ class Model {
     if (o_.model == ModelKind::kGrid) {
       GridSensitivities g = gridSensitivities(o_.domain, p, robin);
       r.u = std::move(g.u);
+      r.u_source = g.u_source;
       r.dK = std::move(g.du_dlnkappa);
       r.dk = robin ? std::move(g.du_dlnk) : std::vector<double>(r.u.size(), 0.0);
       r.dD.resize(r.u.size());
@@ -127,6 +129,7 @@ class Model {
     unit.f_s = 1, unit.f_bg = 0;
     NetworkSensitivities g = networkSensitivities(graph_, o_.domain, unit, true);
     r.u = std::move(g.u);
+    r.u_source = g.source;
     r.dD = std::move(g.du_dlnD);
     r.dK = std::move(g.du_dlnkappa);
     r.dk = std::move(g.du_dlnk);
@@ -329,13 +332,14 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
       throw ProcessingError("the diffusion model failed at the best-fit parameters");
     // The best-fit map from the same run: f = f_bg + (f_s − f_bg)·u on every cell.
     const std::vector<double>& u = cost.response().u;
+    res.source_final = res.best.f_bg + (res.best.f_s - res.best.f_bg) * cost.response().u_source;
     res.model = Image<double>(o.domain.labels.width(), o.domain.labels.height());
     for (std::size_t i = 0; i < res.model.size(); ++i) {
       const std::size_t cell =
           o.model == ModelKind::kGrid ? i : static_cast<std::size_t>(o.domain.labels[i]);
       const bool source = !o.domain.source_region.empty() && o.domain.source_region[i];
-      res.model[i] =
-          source ? res.best.f_s : res.best.f_bg + (res.best.f_s - res.best.f_bg) * u[cell];
+      res.model[i] = res.best.f_bg +
+                     (res.best.f_s - res.best.f_bg) * (source ? cost.response().u_source : u[cell]);
     }
     const Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>
         J(jac.data(), static_cast<Eigen::Index>(data.cell.size()), n);

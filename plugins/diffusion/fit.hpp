@@ -52,6 +52,7 @@ struct FitResult {
   std::string report;                 // Ceres' brief report of the best start
   std::vector<std::string> warnings;  // plain-language identifiability warnings
   Image<double> model;                // best-fit f on the grid
+  double source_final = 0;            // source fraction at the end (f_s unless a reservoir)
   std::vector<CostProfile> profiles;  // when FitOptions::profile_points ≥ 3
 };
 

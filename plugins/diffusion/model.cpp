@@ -28,6 +28,8 @@ void check(const Domain& s, const Physics& p) {
   if (!(p.D_b > 0)) throw UsageError("diffusion model: D_b must be > 0");
   if (p.k_surface < 0)
     throw UsageError("diffusion model: the surface exchange coefficient must be >= 0");
+  if (!(s.reservoir_um >= 0) || std::isinf(s.reservoir_um))
+    throw UsageError("diffusion model: the reservoir thickness must be >= 0 um (0 = unlimited)");
   if (!s.source_region.empty()) {
     if (!s.source_region.sameSize(s.labels))
       throw UsageError("diffusion model: the source region and the labels differ in size");
@@ -57,6 +59,21 @@ bool onSource(const Domain& s, int x, int y) {
       return y == s.labels.height() - 1;
   }
   return false;
+}
+
+// Total length of the source faces (µm): the edge, or the faces between the region and the sample.
+double sourceLength(const Domain& s) {
+  const int w = s.labels.width(), h = s.labels.height();
+  if (s.source_region.empty())
+    return (s.source == Edge::kLeft || s.source == Edge::kRight ? h : w) * s.h;
+  std::size_t faces = 0;
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      if (x + 1 < w) faces += inRegion(s, x, y) != inRegion(s, x + 1, y);
+      if (y + 1 < h) faces += inRegion(s, x, y) != inRegion(s, x, y + 1);
+    }
+  }
+  return static_cast<double>(faces) * s.h;
 }
 
 // df/dt = A f + b for cell-average f: A from face conductances (per face length, µm/s)
@@ -99,7 +116,13 @@ double sourceConductance(const Physics& p, double h, Part part = Part::kValue) {
 System assemble(const Domain& s, const Physics& p, bool opposite_sink = false,
                 Part part = Part::kValue) {
   const int w = s.labels.width(), hgt = s.labels.height();
-  const auto n = static_cast<Eigen::Index>(w) * hgt;
+  const auto cells = static_cast<Eigen::Index>(w) * hgt;
+  // A finite reservoir is one more unknown, the last: a well-mixed node of capacity
+  // C = reservoir_um × (source face length). Its variable is scaled by √C/h so that the
+  // system stays symmetric: couplings c·h/√C both ways, diagonal −Σ c·h²/C.
+  const bool reservoir = s.reservoir_um > 0;
+  const double capacity = reservoir ? s.reservoir_um * sourceLength(s) : 0;
+  const auto n = cells + (reservoir ? 1 : 0);
   std::vector<Eigen::Triplet<double>> t;
   t.reserve(static_cast<std::size_t>(n) * 5);
   System sys;
@@ -107,6 +130,19 @@ System assemble(const Domain& s, const Physics& p, bool opposite_sink = false,
   sys.source_conductance = Vec::Zero(n);
   std::vector<double> diag(static_cast<std::size_t>(n), 0.0);
   auto idx = [&](int x, int y) { return static_cast<Eigen::Index>(y) * w + x; };
+  // Source face of cell k with conductance c (1/s): toward f_s, or toward the reservoir node.
+  auto sourceFace = [&](Eigen::Index k, double c) {
+    diag[static_cast<std::size_t>(k)] -= c;
+    sys.source_conductance(k) += c;
+    if (!reservoir) {
+      sys.b(k) += c * p.f_s;
+      return;
+    }
+    const double couple = c * s.h / std::sqrt(capacity);
+    t.emplace_back(k, cells, couple);
+    t.emplace_back(cells, k, couple);
+    diag[static_cast<std::size_t>(cells)] -= c * s.h * s.h / capacity;
+  };
   for (int y = 0; y < hgt; ++y) {
     for (int x = 0; x < w; ++x) {
       const auto i = idx(x, y);
@@ -119,11 +155,7 @@ System assemble(const Domain& s, const Physics& p, bool opposite_sink = false,
           // Source cells are held at f_s: a face between one and the sample is a source face
           // of the sample cell; between two source cells nothing flows.
           if (ri && rj) continue;
-          const auto k = ri ? j : i;
-          const double c = sourceConductance(p, s.h, part) / s.h;
-          diag[static_cast<std::size_t>(k)] -= c;
-          sys.b(k) += c * p.f_s;
-          sys.source_conductance(k) += c;
+          sourceFace(ri ? j : i, sourceConductance(p, s.h, part) / s.h);
           continue;
         }
         const double c = faceConductance(p, s.h, s.labels(x, y) != s.labels(xx, yy), part) / s.h;
@@ -132,12 +164,7 @@ System assemble(const Domain& s, const Physics& p, bool opposite_sink = false,
         diag[static_cast<std::size_t>(i)] -= c;
         diag[static_cast<std::size_t>(j)] -= c;
       }
-      if (onSource(s, x, y)) {
-        const double c = sourceConductance(p, s.h, part) / s.h;
-        diag[static_cast<std::size_t>(i)] -= c;
-        sys.b(i) += c * p.f_s;
-        sys.source_conductance(i) += c;
-      }
+      if (onSource(s, x, y)) sourceFace(i, sourceConductance(p, s.h, part) / s.h);
       if (opposite_sink) {
         const bool on_opposite = s.source == Edge::kLeft    ? x == w - 1
                                  : s.source == Edge::kRight ? x == 0
@@ -186,7 +213,9 @@ void integrate(const SpMat& A, const Vec& b, Vec& f, double time, int steps, Vec
 
 // f_bg everywhere, f_s in the source region (whose rows are empty, so it stays there).
 Vec initialState(const Domain& s, double f_bg, double f_s) {
-  Vec f = Vec::Constant(static_cast<Eigen::Index>(s.labels.size()), f_bg);
+  const auto cells = static_cast<Eigen::Index>(s.labels.size());
+  Vec f = Vec::Constant(cells + (s.reservoir_um > 0 ? 1 : 0), f_bg);
+  if (s.reservoir_um > 0) f(cells) = f_s * std::sqrt(s.reservoir_um * sourceLength(s)) / s.h;
   if (!s.source_region.empty()) {
     for (std::size_t i = 0; i < s.source_region.size(); ++i) {
       if (s.source_region[i]) f(static_cast<Eigen::Index>(i)) = f_s;
@@ -195,15 +224,26 @@ Vec initialState(const Domain& s, double f_bg, double f_s) {
   return f;
 }
 
+// The reservoir's fraction from the state (f_s when unlimited), and the region cells set to it.
+double sourceFraction(const Domain& s, const Vec& f, double f_s) {
+  if (!(s.reservoir_um > 0)) return f_s;
+  return f(f.size() - 1) * s.h / std::sqrt(s.reservoir_um * sourceLength(s));
+}
+
 }  // namespace
 
-Image<double> simulateGrid(const Domain& s, const Physics& p) {
+Image<double> simulateGrid(const Domain& s, const Physics& p, double* source_final) {
   check(s, p);
   const System sys = assemble(s, p);
   Vec f = initialState(s, p.f_bg, p.f_s);
   integrate(sys.A, sys.b, f, s.time, s.steps, nullptr);
+  const double source = sourceFraction(s, f, p.f_s);
+  if (source_final) *source_final = source;
   Image<double> out(s.labels.width(), s.labels.height());
-  for (Eigen::Index i = 0; i < f.size(); ++i) out[static_cast<std::size_t>(i)] = f(i);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const bool region = !s.source_region.empty() && s.source_region[i];
+    out[i] = region ? source : f(static_cast<Eigen::Index>(i));
+  }
   return out;
 }
 
@@ -276,11 +316,18 @@ GridSensitivities gridSensitivities(const Domain& s, const Physics& p, bool with
   }
   GridSensitivities out;
   const Vec& last = u.back();
-  out.u.assign(last.data(), last.data() + n);
+  const auto cells = static_cast<Eigen::Index>(s.labels.size());  // the reservoir node is dropped
+  out.u.assign(last.data(), last.data() + cells);
+  out.u_source = sourceFraction(s, last, 1.0);
   const Vec r = s.time * (sys.A * last + sys.b);
-  out.rate.assign(r.data(), r.data() + n);
-  out.du_dlnkappa.assign(sens[0].data(), sens[0].data() + n);
-  if (with_k) out.du_dlnk.assign(sens[1].data(), sens[1].data() + n);
+  out.rate.assign(r.data(), r.data() + cells);
+  out.du_dlnkappa.assign(sens[0].data(), sens[0].data() + cells);
+  if (with_k) out.du_dlnk.assign(sens[1].data(), sens[1].data() + cells);
+  if (!s.source_region.empty()) {  // region cells read the source fraction, whatever its sizes
+    for (std::size_t i = 0; i < out.u.size(); ++i) {
+      if (s.source_region[i]) out.u[i] = out.u_source, out.rate[i] = 0, out.du_dlnkappa[i] = 0;
+    }
+  }
   return out;
 }
 
@@ -300,8 +347,17 @@ double lastStepMassBalanceError(const Domain& s, const Physics& p) {
   I.setIdentity();
   Eigen::SimplicialLDLT<SpMat> bdf2(I - (2.0 / 3.0) * dt * sys.A);
   const Vec next = bdf2.solve((4.0 * f - prev) / 3.0 + (2.0 / 3.0) * dt * sys.b);
+  const Vec rate = (3 * next - 4 * f + prev) / (2 * dt);
+  const auto cells = static_cast<Eigen::Index>(s.labels.size());
+  if (s.reservoir_um > 0) {
+    // Closed system: the reservoir (weight √C/h on its scaled variable) loses what the cells
+    // gain.
+    const double gain = rate.head(cells).sum();
+    const double loss = -rate(cells) * std::sqrt(s.reservoir_um * sourceLength(s)) / s.h;
+    return std::abs(gain - loss) / std::max(std::abs(gain), 1e-300);
+  }
   // Interior fluxes cancel in the sum: d(total)/dt = Σ source inflow.
-  const double change = (3 * next.sum() - 4 * f.sum() + prev.sum()) / (2 * dt);
+  const double change = rate.sum();
   const double inflow = (sys.source_conductance.array() * (p.f_s - next.array())).sum();
   return std::abs(change - inflow) / std::max(std::abs(inflow), 1e-300);
 }
@@ -310,6 +366,8 @@ double steadyStateEffectiveD(const Domain& s, const Physics& p) {
   check(s, p);
   if (!s.source_region.empty())
     throw UsageError("the slab effective diffusivity needs an edge source, not a region");
+  if (s.reservoir_um > 0)
+    throw UsageError("the slab effective diffusivity needs an unlimited source, not a reservoir");
   const System sys = assemble(s, p, true);
   Eigen::SimplicialLDLT<SpMat> solver(-sys.A);
   const Vec f = solver.solve(sys.b);
@@ -372,8 +430,11 @@ struct NetworkSystem {
   Vec b;
 };
 
-NetworkSystem networkSystem(const GrainGraph& graph, const Physics& p, int part) {
-  const int n = static_cast<int>(graph.area.size());
+// With a finite reservoir (`reservoir` = its capacity C > 0, µm²) the last node is the
+// reservoir: coupled to each grain at the source through G_i, area C.
+NetworkSystem networkSystem(const GrainGraph& graph, const Physics& p, int part, double reservoir) {
+  const int grains = static_cast<int>(graph.area.size());
+  const int n = grains + (reservoir > 0 ? 1 : 0);
   std::vector<Eigen::Triplet<double>> t;
   t.reserve(2 * graph.pairs.size() + static_cast<std::size_t>(n));
   std::vector<double> diag(static_cast<std::size_t>(n), 0.0);
@@ -389,7 +450,7 @@ NetworkSystem networkSystem(const GrainGraph& graph, const Physics& p, int part)
       diag[static_cast<std::size_t>(j)] -= c;
     }
   }
-  for (int i = 0; i < n; ++i) {
+  for (int i = 0; i < grains; ++i) {
     const auto k = static_cast<std::size_t>(i);
     if (graph.area[k] <= 0) {  // a label with no pixels: a decoupled node, never read
       if (part == 0) diag[k] = -1;
@@ -402,8 +463,15 @@ NetworkSystem networkSystem(const GrainGraph& graph, const Physics& p, int part)
       const double g = part == 0   ? 1.0 / r
                        : part == 1 ? depth / p.D_b / (r * r)
                                    : (p.k_surface > 0 ? 1.0 / p.k_surface / (r * r) : 0.0);
-      diag[k] -= g * graph.source_len[k];
-      sys.b(i) += g * graph.source_len[k] * p.f_s;
+      const double G = g * graph.source_len[k];
+      diag[k] -= G;
+      if (reservoir > 0) {
+        t.emplace_back(i, grains, G);
+        t.emplace_back(grains, i, G);
+        diag[static_cast<std::size_t>(grains)] -= G;
+      } else {
+        sys.b(i) += G * p.f_s;
+      }
     }
   }
   for (int i = 0; i < n; ++i) t.emplace_back(i, i, diag[static_cast<std::size_t>(i)]);
@@ -424,12 +492,17 @@ NetworkSensitivities networkSensitivities(const GrainGraph& graph, const Domain&
   // area_i df_i/dt = Σ_j κ L_ij (f_j − f_i) + G_i (f_s − f_i): with the areas on the left the
   // system is symmetric positive definite, so each step is an LDLᵀ solve of a small matrix.
   // The derivatives follow the same BDF2 scheme (tangent-linear) with the same factorisations.
-  const int n = static_cast<int>(graph.area.size());
-  const NetworkSystem sys = networkSystem(graph, p, 0);
+  const int grains = static_cast<int>(graph.area.size());
+  double source_len = 0;
+  for (double l : graph.source_len) source_len += l;
+  const double capacity = s.reservoir_um * source_len;  // 0: unlimited source
+  const NetworkSystem sys = networkSystem(graph, p, 0, capacity);
+  const int n = static_cast<int>(sys.b.size());
   Vec a(n);
-  for (int i = 0; i < n; ++i)
+  for (int i = 0; i < grains; ++i)
     a(i) =
         graph.area[static_cast<std::size_t>(i)] > 0 ? graph.area[static_cast<std::size_t>(i)] : 1;
+  if (capacity > 0) a(grains) = capacity;
   SpMat Area(n, n);
   Area.reserve(Eigen::VectorXi::Constant(n, 1));
   for (int i = 0; i < n; ++i) Area.insert(i, i) = a(i);
@@ -442,9 +515,11 @@ NetworkSensitivities networkSensitivities(const GrainGraph& graph, const Domain&
   if (derivatives) {
     // ∂/∂ln k is identically zero for a fixed surface (k = 0): not integrated.
     for (int k = 1; k <= (p.k_surface > 0 ? 3 : 2); ++k)
-      parts.push_back(networkSystem(graph, p, k));
+      parts.push_back(networkSystem(graph, p, k, capacity));
   }
-  Vec f = Vec::Constant(n, p.f_bg), prev = f;
+  Vec f = Vec::Constant(n, p.f_bg);
+  if (capacity > 0) f(grains) = p.f_s;
+  Vec prev = f;
   std::vector<Vec> sens(parts.size(), Vec::Zero(n)), sprev = sens;
   for (int k = 0; k < s.steps; ++k) {
     Vec next = k == 0 ? Vec(be.solve(a.cwiseProduct(f) + dt * sys.b))
@@ -462,6 +537,7 @@ NetworkSensitivities networkSensitivities(const GrainGraph& graph, const Domain&
   }
   NetworkSensitivities out;
   out.u.assign(f.data(), f.data() + n);
+  out.source = capacity > 0 ? f(grains) : p.f_s;
   if (derivatives) {
     out.du_dlnD.assign(sens[0].data(), sens[0].data() + n);
     out.du_dlnkappa.assign(sens[1].data(), sens[1].data() + n);

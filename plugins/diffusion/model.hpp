@@ -37,13 +37,19 @@ struct Domain {
   // instead of an edge — held at f_s, every face between a source cell and the sample is a
   // source face (Dirichlet or Robin as for an edge). E.g. a contact area or a pore.
   Image<std::uint8_t> source_region;
+  // Finite source reservoir: 0 = unlimited (f_s constant). Otherwise a well-mixed reservoir
+  // holding as much Li as a layer of the sample `reservoir_um` thick along the source boundary
+  // (capacity = reservoir_um × source face length, µm² per µm of depth); its fraction starts at
+  // f_s and falls as 6Li enters the sample (total Li·fraction is conserved).
+  double reservoir_um = 0;
   double time = 1.0;  // exchange time, s
   int steps = 100;    // BDF2 steps
 };
 
 // f at the end of the exchange, one value per cell. Throws UsageError for non-positive
 // sizes, times, D or step counts.
-Image<double> simulateGrid(const Domain& domain, const Physics& physics);
+Image<double> simulateGrid(const Domain& domain, const Physics& physics,
+                           double* source_final = nullptr);  // reservoir fraction at the end
 
 // Discrete mass balance of the last step, for verification: |BDF2 change of total tracer −
 // source inflow| relative to the inflow.
@@ -71,7 +77,8 @@ std::vector<double> simulateNetwork(const GrainGraph& graph, const Domain& domai
 // The network's grain values with their exact derivatives (tangent-linear, as for the grid) with
 // respect to ln D_b, ln κ and ln k (empty unless `derivatives`).
 struct NetworkSensitivities {
-  std::vector<double> u, du_dlnD, du_dlnkappa, du_dlnk;
+  std::vector<double> u, du_dlnD, du_dlnkappa, du_dlnk;  // per label (+ the reservoir node)
+  double source = 0;  // the source fraction at the end (f_s unless the reservoir is finite)
 };
 NetworkSensitivities networkSensitivities(const GrainGraph& graph, const Domain& domain,
                                           const Physics& physics, bool derivatives);
@@ -84,6 +91,7 @@ NetworkSensitivities networkSensitivities(const GrainGraph& graph, const Domain&
 // through D_b·T, so ∂u/∂ln D_b = rate − ∂u/∂ln κ − ∂u/∂ln k (to the scheme's O(Δt²)).
 struct GridSensitivities {
   std::vector<double> u, rate, du_dlnkappa, du_dlnk;
+  double u_source = 1;  // normalised source fraction at the end (< 1 with a finite reservoir)
 };
 GridSensitivities gridSensitivities(const Domain& domain, const Physics& physics, bool with_k);
 

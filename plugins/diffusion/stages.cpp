@@ -2,8 +2,8 @@
 // model, with counting noise) and `fit-diffusion` (D_b, κ = D_gb/δ, f_s from a measured map and
 // the grain labels on the same grid). Physical units at the interface (cm²/s, cm/s, s, nm);
 // the models work in µm and s.
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <deque>
 #include <random>
 
@@ -154,6 +154,7 @@ struct SimulateParams {
   double D_bulk = 1e-8;          // cm²/s
   double kappa = 1e-6;           // cm/s
   double surface_exchange = 0;   // cm/s, 0 = fixed surface fraction
+  double reservoir = 0;          // um, 0 = unlimited source
   double f_source = 0.95;        // 6Li fraction of the source
   double f_background = 0.0759;  // natural abundance
   double counts_per_pixel = 0;   // total 6Li + 7Li counts per pixel; 0 = no noise
@@ -177,6 +178,12 @@ class SimulateStage final : public StageOf<SimulateParams, SimulateStage> {
                   "grain-boundary permeance D_gb/delta; 0 = boundaries do not resist")
             .real("surface_exchange", &SimulateParams::surface_exchange, Range::atLeast(0), "cm/s",
                   "surface exchange coefficient k; 0 = fixed surface fraction")
+            .real(
+                "reservoir", &SimulateParams::reservoir, Range::atLeast(0), "um",
+                "finite source: a well-mixed reservoir holding as much Li as a layer of the sample "
+                "this "
+                "thick along the source boundary, whose 6Li fraction falls from f_source as tracer "
+                "enters; 0 = unlimited source (constant f_source)")
             .real("f_source", &SimulateParams::f_source, Range::between(0, 1), "",
                   "6Li fraction of the source")
             .real("f_background", &SimulateParams::f_background, Range::between(0, 1), "",
@@ -211,6 +218,7 @@ class SimulateStage final : public StageOf<SimulateParams, SimulateStage> {
     const std::size_t absorbed = absorbUnlabelled(l.labels);
     if (absorbed) ctx.note("unlabelled_pixels_absorbed", std::to_string(absorbed));
     Domain d = domainOf(l, p.source_edge, p.time, p.steps);
+    d.reservoir_um = p.reservoir;
     attachSourceRegion(ctx, p.source_edge, l, d);
     Physics ph;
     ph.D_b = p.D_bulk * kUm2PerCm2;
@@ -255,6 +263,7 @@ struct FitParams {
   double D_bulk = 1e-8;  // initial values, cm²/s and cm/s
   double kappa = 1e-6;
   double surface_exchange = 0;
+  double reservoir = 0;  // um
   bool fit_surface_exchange = false;
   double f_source = 0.9;
   bool fit_f_source = true;
@@ -324,6 +333,12 @@ class FitStage final : public StageOf<FitParams, FitStage> {
             .real("surface_exchange", &FitParams::surface_exchange, Range::atLeast(0), "cm/s",
                   "surface exchange coefficient k (initial value when fitted); 0 = fixed "
                   "surface fraction")
+            .real(
+                "reservoir", &FitParams::reservoir, Range::atLeast(0), "um",
+                "finite source: a well-mixed reservoir holding as much Li as a layer of the sample "
+                "this "
+                "thick along the source boundary, whose 6Li fraction falls from f_source as tracer "
+                "enters; 0 = unlimited source (constant f_source)")
             .flag("fit_surface_exchange", &FitParams::fit_surface_exchange,
                   "fit k as well (needs surface_exchange > 0 as the start)")
             .real("f_source", &FitParams::f_source, Range::between(0, 1), "",
@@ -384,6 +399,8 @@ class FitStage final : public StageOf<FitParams, FitStage> {
       pf.fail("`profile_plot` must be a plain file name prefix");
     for (const char* in : {"fraction", "sigma", "labels"}) pf.reads(in);
     preflightSource(pf, params().source_edge);
+    if (params().model == "series" && params().reservoir > 0)
+      pf.fail("the series model has no finite reservoir; use the microstructure model");
     if (params().model == "series" && params().source_edge == "region")
       pf.fail("the series model needs a source edge (its depth profile is 1D), not a region");
     pf.writes("parameters");
@@ -406,6 +423,7 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     if (absorbed) ctx.note("unlabelled_pixels_absorbed", std::to_string(absorbed));
     FitOptions o;
     o.domain = domainOf(l, p.source_edge, p.time, p.steps);
+    o.domain.reservoir_um = p.reservoir;
     attachSourceRegion(ctx, p.source_edge, l, o.domain);
     o.model = p.model == "network" ? ModelKind::kNetwork : ModelKind::kGrid;
     o.initial.D_b = p.D_bulk * kUm2PerCm2;
@@ -471,6 +489,8 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     }
     row("f_source", r.best.f_s, seOf("f_s", r.best.f_s), "1");
     row("f_background", r.best.f_bg, seOf("f_bg", r.best.f_bg), "1");
+    if (p.reservoir > 0)  // the finite reservoir's fraction at the end of the exchange
+      row("f_source_end", r.source_final, std::nan(""), "1");
     // Brick-layer effective diffusivity of the fitted pair at the measured grain size.
     const double d_um = r.mean_grain_um;
     const double D_eff_um = 1 / (1 / r.best.D_b + 1 / (r.best.kappa * d_um));
