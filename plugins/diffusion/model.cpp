@@ -28,6 +28,9 @@ void check(const Domain& s, const Physics& p) {
   if (!(p.D_b > 0)) throw UsageError("diffusion model: D_b must be > 0");
   if (p.k_surface < 0)
     throw UsageError("diffusion model: the surface exchange coefficient must be >= 0");
+  if ((!s.kappa_scale_x.empty() && !s.kappa_scale_x.sameSize(s.labels)) ||
+      (!s.kappa_scale_y.empty() && !s.kappa_scale_y.sameSize(s.labels)))
+    throw UsageError("diffusion model: the staircase factors and the labels differ in size");
   if (!(s.reservoir_um >= 0) || std::isinf(s.reservoir_um))
     throw UsageError("diffusion model: the reservoir thickness must be >= 0 um (0 = unlimited)");
   if (!s.source_region.empty()) {
@@ -158,7 +161,16 @@ System assemble(const Domain& s, const Physics& p, bool opposite_sink = false,
           sourceFace(ri ? j : i, sourceConductance(p, s.h, part) / s.h);
           continue;
         }
-        const double c = faceConductance(p, s.h, s.labels(x, y) != s.labels(xx, yy), part) / s.h;
+        const bool boundary = s.labels(x, y) != s.labels(xx, yy);
+        const Image<double>& scale = dx ? s.kappa_scale_x : s.kappa_scale_y;
+        double c = 0;
+        if (boundary && !scale.empty()) {
+          Physics q = p;  // the face's own κ: d/dlnκ is the same for κ and κ·scale
+          q.kappa *= scale(x, y);
+          c = faceConductance(q, s.h, true, part) / s.h;
+        } else {
+          c = faceConductance(p, s.h, boundary, part) / s.h;
+        }
         t.emplace_back(i, j, c);
         t.emplace_back(j, i, c);
         diag[static_cast<std::size_t>(i)] -= c;
@@ -401,7 +413,8 @@ GrainGraph grainGraph(const Domain& s) {
     if (ri || rj) {
       g.source_len[static_cast<std::size_t>(ri ? b : a)] += s.h;
     } else if (a != b) {
-      shared[{std::min(a, b), std::max(a, b)}] += s.h;
+      const Image<double>& scale = xx > x ? s.kappa_scale_x : s.kappa_scale_y;
+      shared[{std::min(a, b), std::max(a, b)}] += s.h * (scale.empty() ? 1.0 : scale(x, y));
     }
   };
   for (int y = 0; y < hgt; ++y) {
@@ -547,6 +560,61 @@ NetworkSensitivities networkSensitivities(const GrainGraph& graph, const Domain&
       out.du_dlnk.assign(static_cast<std::size_t>(n), 0.0);
   }
   return out;
+}
+
+double correctStaircase(Domain& s, int radius) {
+  if (s.labels.empty()) throw UsageError("staircase correction: the grid is empty");
+  if (radius < 1) throw UsageError("staircase correction: the radius must be >= 1 cell");
+  const int w = s.labels.width(), h = s.labels.height();
+  s.kappa_scale_x = Image<double>(w, h, 1.0);
+  s.kappa_scale_y = Image<double>(w, h, 1.0);
+  double sum = 0;
+  std::size_t faces = 0;
+  // Face between (x, y) and (x + dx, y + dy); its midpoint is at (x + dx/2, y + dy/2). The
+  // boundary's local direction is the principal axis of the midpoints of the faces between the
+  // same two grains within `radius` cells (a straight staircase's midpoints scatter about the
+  // true line); the normal is perpendicular to it.
+  auto factor = [&](int x, int y, int dx, int dy) {
+    const int a = s.labels(x, y), b = s.labels(x + dx, y + dy);
+    const double mx = x + 0.5 * dx, my = y + 0.5 * dy;
+    double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+    int count = 0;
+    auto add = [&](double px, double py) {
+      if (std::hypot(px - mx, py - my) > radius) return;
+      sx += px, sy += py, sxx += px * px, syy += py * py, sxy += px * py, ++count;
+    };
+    auto pair = [&](int i, int j, int ii, int jj) {
+      const int l = s.labels(i, j), m = s.labels(ii, jj);
+      return (l == a && m == b) || (l == b && m == a);
+    };
+    for (int j = std::max(0, y - radius); j <= std::min(h - 1, y + radius); ++j) {
+      for (int i = std::max(0, x - radius); i <= std::min(w - 1, x + radius); ++i) {
+        if (i + 1 < w && pair(i, j, i + 1, j)) add(i + 0.5, j);
+        if (j + 1 < h && pair(i, j, i, j + 1)) add(i, j + 0.5);
+      }
+    }
+    if (count < 3) return 1.0;
+    const double cxx = sxx / count - (sx / count) * (sx / count),
+                 cyy = syy / count - (sy / count) * (sy / count),
+                 cxy = sxy / count - (sx / count) * (sy / count);
+    // Tangent angle of the principal axis; the normal is at +90°.
+    const double t = 0.5 * std::atan2(2 * cxy, cxx - cyy);
+    const double nx = -std::sin(t), ny = std::cos(t);
+    return 1.0 / (std::abs(nx) + std::abs(ny));
+  };
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      if (x + 1 < w && s.labels(x, y) != s.labels(x + 1, y)) {
+        s.kappa_scale_x(x, y) = factor(x, y, 1, 0);
+        sum += s.kappa_scale_x(x, y), ++faces;
+      }
+      if (y + 1 < h && s.labels(x, y) != s.labels(x, y + 1)) {
+        s.kappa_scale_y(x, y) = factor(x, y, 0, 1);
+        sum += s.kappa_scale_y(x, y), ++faces;
+      }
+    }
+  }
+  return faces ? sum / static_cast<double>(faces) : 1.0;
 }
 
 double erfcx(double x) {

@@ -42,9 +42,20 @@ struct Domain {
   // (capacity = reservoir_um × source face length, µm² per µm of depth); its fraction starts at
   // f_s and falls as 6Li enters the sample (total Li·fraction is conserved).
   double reservoir_um = 0;
+  // Staircase correction (see correctStaircase): per-face factors on κ for the faces to the
+  // right (x) and below (y) of each cell; empty = 1 everywhere.
+  Image<double> kappa_scale_x, kappa_scale_y;
   double time = 1.0;  // exchange time, s
   int steps = 100;    // BDF2 steps
 };
+
+// A grain boundary inclined at θ to the grid is drawn as a staircase whose faces are longer
+// than the boundary by |cos θ| + |sin θ| (up to √2 at 45°), so every face between two grains
+// would pass too much tracer. This estimates the boundary's local normal n at each such face
+// (from the centroids of the two grains' cells within `radius` cells of it) and scales the
+// face's κ by 1/(|n_x| + |n_y|), so that a straight or smoothly curved boundary passes
+// κ·(its true length). Returns the mean factor over boundary faces (1 = no boundary).
+double correctStaircase(Domain& domain, int radius = 3);
 
 // f at the end of the exchange, one value per cell. Throws UsageError for non-positive
 // sizes, times, D or step counts.
