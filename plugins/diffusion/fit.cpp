@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <map>
+#include <memory>
 
 #include <fmt/format.h>
 #include <tbb/parallel_for.h>
@@ -106,8 +107,13 @@ struct Response {
 
 class Model {
  public:
-  explicit Model(const FitOptions& o) : o_(o) {
-    if (o.model == ModelKind::kNetwork) graph_ = grainGraph(o.domain);
+  // The grid's elimination order (METIS) and the network's graph depend only on the domain:
+  // computed once for all the runs of a fit.
+  explicit Model(const FitOptions& o) : o_(o), domain_(o.domain) {
+    if (o.model == ModelKind::kNetwork)
+      graph_ = grainGraph(o.domain);
+    else
+      domain_.ordering = fillReducingOrdering(o.domain);
   }
   // u and all its derivatives from one run: the exact derivatives of the discrete scheme
   // (tangent-linear BDF2 on the run's factorisations). Grid: D_b needs no sensitivity of its
@@ -116,7 +122,7 @@ class Model {
   void compute(const Physics& p, Response& r) const {
     const bool robin = p.k_surface > 0;
     if (o_.model == ModelKind::kGrid) {
-      GridSensitivities g = gridSensitivities(o_.domain, p, robin);
+      GridSensitivities g = gridSensitivities(domain_, p, robin);
       r.u = std::move(g.u);
       r.u_source = g.u_source;
       r.dK = std::move(g.du_dlnkappa);
@@ -137,6 +143,7 @@ class Model {
 
  private:
   const FitOptions& o_;
+  Domain domain_;
   GrainGraph graph_;
 };
 
@@ -153,7 +160,12 @@ class MapCost final : public ceres::CostFunction {
     const double* x = params[0];
     const int n = l_.size();
     const Physics p = l_.toPhysics(x);
-    if (!std::equal(x, x + n, cache_.x.begin(), cache_.x.end())) {
+    auto at = [&](const Response& c) { return std::equal(x, x + n, c.x.begin(), c.x.end()); };
+    // Two entries: the last point and the one before (a rejected trial must not evict the
+    // accepted point that the final covariance is evaluated at).
+    if (at(previous_)) std::swap(cache_, previous_);
+    if (!at(cache_)) {
+      std::swap(cache_, previous_);
       try {
         m_.compute(p, cache_);
       } catch (const Error&) {
@@ -186,7 +198,7 @@ class MapCost final : public ceres::CostFunction {
   const Model& m_;
   const Layout& l_;
   const Data& d_;
-  mutable Response cache_;  // Ceres evaluates one problem from one thread at a time
+  mutable Response cache_, previous_;  // Ceres evaluates one problem from one thread at a time
   mutable int evaluations_ = 0;
 };
 
@@ -263,11 +275,15 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
     std::vector<double> x;
     ceres::Solver::Summary summary;
     int evaluations = 0;
+    std::unique_ptr<MapCost> cost;  // kept: its cached runs serve the covariance
   };
   // One bounded solve from x; `held` ≥ 0 keeps that parameter constant (cost profiles).
   auto solve = [&](Run& r, int held) {
-    ceres::Problem problem;
-    auto* cost = new MapCost(model, l, data);
+    ceres::Problem::Options po;
+    po.cost_function_ownership = ceres::DO_NOT_TAKE_OWNERSHIP;
+    ceres::Problem problem(po);
+    r.cost = std::make_unique<MapCost>(model, l, data);
+    MapCost* cost = r.cost.get();
     problem.AddResidualBlock(cost, nullptr, r.x.data());
     auto bound = [&](int i, double lo, double hi) {
       if (i < 0) return;
@@ -324,12 +340,13 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   // Uncertainty from the Jacobian at the optimum: covariance (JᵀJ)⁻¹ scaled by the reduced χ².
   {
     std::vector<double> x = b.x;
-    MapCost cost(model, l, data);
+    MapCost& cost = *b.cost;  // usually holds the final point already
     std::vector<double> r(data.cell.size()), jac(data.cell.size() * static_cast<std::size_t>(n));
     const double* params[] = {x.data()};
     double* jacs[] = {jac.data()};
     if (!cost.Evaluate(params, r.data(), jacs))
       throw ProcessingError("the diffusion model failed at the best-fit parameters");
+    res.evaluations += cost.evaluations() - b.evaluations;  // 1 if it was not cached
     // The best-fit map from the same run: f = f_bg + (f_s − f_bg)·u on every cell.
     const std::vector<double>& u = cost.response().u;
     res.source_final = res.best.f_bg + (res.best.f_s - res.best.f_bg) * cost.response().u_source;

@@ -1,5 +1,8 @@
 #include "diffusion/model.hpp"
 
+#include <iostream>  // Eigen's MetisSupport reports METIS errors on std::cerr
+
+#include <Eigen/MetisSupport>
 #include <Eigen/SparseCholesky>
 #include <Eigen/SparseCore>
 #include <cmath>
@@ -259,58 +262,56 @@ Image<double> simulateGrid(const Domain& s, const Physics& p, double* source_fin
   return out;
 }
 
-GridSensitivities gridSensitivities(const Domain& s, const Physics& p, bool with_k) {
-  check(s, p);
-  Physics unit = p;
-  unit.f_s = 1, unit.f_bg = 0;
-  const System sys = assemble(s, unit);
-  std::vector<System> parts;
-  parts.push_back(assemble(s, unit, false, Part::kDlnKappa));
-  if (with_k) parts.push_back(assemble(s, unit, false, Part::kDlnK));
-  const auto n = sys.A.rows();
-  const double dt = s.time / s.steps, g = (2.0 / 3.0) * dt;
+namespace {
+
+// BDF2 of df/dt = A f + b from f0 with the tangent-linear sensitivities s' = A s + A'f + b' for
+// each (A', b') in `parts`, all on the same two factorisations. Returns the final state and the
+// final sensitivities.
+template <class Solver>
+void tangentRun(const SpMat& A, const Vec& b, const std::vector<std::pair<SpMat, Vec>>& parts,
+                const Vec& f0, double time, int steps, Vec& last, std::vector<Vec>& sens) {
+  const auto n = A.rows();
+  const double dt = time / steps, g = (2.0 / 3.0) * dt;
   SpMat I(n, n);
   I.setIdentity();
-  Eigen::SimplicialLDLT<SpMat> be, bdf2;
-  tbb::parallel_invoke([&] { be.compute(I - dt * sys.A); },
+  Solver be, bdf2;
+  tbb::parallel_invoke([&] { be.compute(I - dt * A); },
                        [&] {
-                         if (s.steps > 1) bdf2.compute(I - g * sys.A);
+                         if (steps > 1) bdf2.compute(I - g * A);
                        });
-  if (be.info() != Eigen::Success || (s.steps > 1 && bdf2.info() != Eigen::Success))
+  if (be.info() != Eigen::Success || (steps > 1 && bdf2.info() != Eigen::Success))
     throw ProcessingError("diffusion model: factorisation failed");
 
-  // The base run stores every state; the sensitivities s' = A s + A'u + b' follow the same
-  // scheme with the same factorisations, one step behind, on a second thread when there is a
-  // core for it (the arithmetic is the same either way).
-  std::vector<Vec> u(static_cast<std::size_t>(s.steps) + 1);
-  u[0] = initialState(s, 0.0, 1.0);
+  // The base run stores every state; the sensitivities follow the same scheme with the same
+  // factorisations, one step behind, on a second thread when there is a core for it (the
+  // arithmetic is the same either way).
+  std::vector<Vec> u(static_cast<std::size_t>(steps) + 1);
+  u[0] = f0;
   std::mutex m;
   std::condition_variable cv;
   int produced = 0;
   auto base = [&] {
-    for (int k = 0; k < s.steps; ++k) {
-      Vec next = k == 0 ? Vec(be.solve(u[0] + dt * sys.b))
-                        : Vec(bdf2.solve((4.0 * u[static_cast<std::size_t>(k)] -
-                                          u[static_cast<std::size_t>(k) - 1]) /
-                                             3.0 +
-                                         g * sys.b));
-      u[static_cast<std::size_t>(k) + 1] = std::move(next);
+    for (int k = 0; k < steps; ++k) {
+      const auto K = static_cast<std::size_t>(k);
+      Vec next = k == 0 ? Vec(be.solve(u[0] + dt * b))
+                        : Vec(bdf2.solve((4.0 * u[K] - u[K - 1]) / 3.0 + g * b));
+      u[K + 1] = std::move(next);
       std::lock_guard<std::mutex> lock(m);
       produced = k + 1;
       cv.notify_one();
     }
   };
-  std::vector<Vec> sens(parts.size(), Vec::Zero(n));
+  sens.assign(parts.size(), Vec::Zero(n));
   auto tangent = [&] {
     std::vector<Vec> prev(parts.size(), Vec::Zero(n));
-    for (int k = 0; k < s.steps; ++k) {
+    for (int k = 0; k < steps; ++k) {
       {
         std::unique_lock<std::mutex> lock(m);
         cv.wait(lock, [&] { return produced > k; });
       }
       const Vec& un = u[static_cast<std::size_t>(k) + 1];
       for (std::size_t j = 0; j < parts.size(); ++j) {
-        const Vec forcing = parts[j].A * un + parts[j].b;
+        const Vec forcing = parts[j].first * un + parts[j].second;
         Vec next = k == 0 ? Vec(be.solve(dt * forcing))
                           : Vec(bdf2.solve((4.0 * sens[j] - prev[j]) / 3.0 + g * forcing));
         prev[j] = std::move(sens[j]);
@@ -326,8 +327,62 @@ GridSensitivities gridSensitivities(const Domain& s, const Physics& p, bool with
     base();
     tangent();
   }
+  last = std::move(u.back());
+}
+
+}  // namespace
+
+std::vector<int> fillReducingOrdering(const Domain& s) {
+  Physics p;  // any valid physics: only the sparsity pattern matters
+  p.kappa = 1;
+  check(s, p);
+  const System sys = assemble(s, p);
+  SpMat I(sys.A.rows(), sys.A.rows());
+  I.setIdentity();
+  const SpMat M = I - sys.A;
+  Eigen::PermutationMatrix<Eigen::Dynamic, Eigen::Dynamic, int> pinv;
+  Eigen::MetisOrdering<int> metis;
+  metis(M, pinv);
+  return std::vector<int>(pinv.indices().data(), pinv.indices().data() + pinv.size());
+}
+
+GridSensitivities gridSensitivities(const Domain& s, const Physics& p, bool with_k) {
+  check(s, p);
+  Physics unit = p;
+  unit.f_s = 1, unit.f_bg = 0;
+  const System sys = assemble(s, unit);
+  std::vector<std::pair<SpMat, Vec>> parts;
+  for (Part part : {Part::kDlnKappa, Part::kDlnK}) {
+    if (part == Part::kDlnK && !with_k) continue;
+    System d = assemble(s, unit, false, part);
+    parts.emplace_back(std::move(d.A), std::move(d.b));
+  }
+  Vec last;
+  std::vector<Vec> sens;
+  const Vec u0 = initialState(s, 0.0, 1.0);
+  if (s.ordering.empty()) {
+    tangentRun<Eigen::SimplicialLDLT<SpMat>>(sys.A, sys.b, parts, u0, s.time, s.steps, last, sens);
+  } else {
+    // The whole run in the precomputed elimination order: P·A·Pᵀ factors with little fill and
+    // needs no ordering of its own; the results are permuted back.
+    if (static_cast<Eigen::Index>(s.ordering.size()) != sys.A.rows())
+      throw UsageError("diffusion model: the precomputed ordering does not fit the grid");
+    Eigen::PermutationMatrix<Eigen::Dynamic, Eigen::Dynamic, int> pinv(sys.A.rows());
+    for (std::size_t i = 0; i < s.ordering.size(); ++i)
+      pinv.indices()(static_cast<Eigen::Index>(i)) = s.ordering[i];
+    const Eigen::PermutationMatrix<Eigen::Dynamic, Eigen::Dynamic, int> P = pinv.inverse();
+    auto permuted = [&](const SpMat& A) {
+      SpMat out = P * A * P.transpose();
+      return out;
+    };
+    std::vector<std::pair<SpMat, Vec>> pparts;
+    for (const auto& [A, b] : parts) pparts.emplace_back(permuted(A), Vec(P * b));
+    tangentRun<Eigen::SimplicialLDLT<SpMat, Eigen::Lower, Eigen::NaturalOrdering<int>>>(
+        permuted(sys.A), Vec(P * sys.b), pparts, Vec(P * u0), s.time, s.steps, last, sens);
+    last = P.transpose() * last;
+    for (Vec& v : sens) v = P.transpose() * v;
+  }
   GridSensitivities out;
-  const Vec& last = u.back();
   const auto cells = static_cast<Eigen::Index>(s.labels.size());  // the reservoir node is dropped
   out.u.assign(last.data(), last.data() + cells);
   out.u_source = sourceFraction(s, last, 1.0);
