@@ -202,6 +202,70 @@ class MapCost final : public ceres::CostFunction {
   mutable int evaluations_ = 0;
 };
 
+constexpr int kCoarseMinCells = 48;  // the coarsest level keeps at least this many a side
+
+// The fit problem binned 2 × 2: each coarse cell takes the grain (and source-region flag) that
+// covers most of its block, ties to the smaller label; f is the 1/σ²-weighted mean of the
+// block's usable pixels with σ = 1/√Σσ⁻²; a block with none is masked. Cell size doubles;
+// a last odd row or column makes a half-filled block.
+struct Coarse {
+  Image<double> f, sigma;
+  Image<std::uint8_t> mask;
+  FitOptions options;
+};
+
+Coarse coarsen(const Image<double>& f, const Image<double>& sigma, const Image<std::uint8_t>& mask,
+               const FitOptions& o) {
+  const Domain& d = o.domain;
+  const int w = d.labels.width(), h = d.labels.height();
+  const int cw = (w + 1) / 2, ch = (h + 1) / 2;
+  Coarse c;
+  c.options = o;
+  c.options.profile_points = 0;
+  Domain& cd = c.options.domain;
+  cd.labels = Image<std::int32_t>(cw, ch, 0);
+  cd.h = 2 * d.h;
+  cd.ordering.clear();
+  cd.kappa_scale_x = cd.kappa_scale_y = Image<double>();
+  cd.source_region =
+      d.source_region.empty() ? Image<std::uint8_t>() : Image<std::uint8_t>(cw, ch, 0);
+  c.f = Image<double>(cw, ch, 0.0);
+  c.sigma = Image<double>(cw, ch, 0.0);
+  c.mask = Image<std::uint8_t>(cw, ch, 0);
+  for (int y = 0; y < ch; ++y) {
+    for (int x = 0; x < cw; ++x) {
+      std::array<std::int32_t, 4> labels{};
+      int cells = 0, region = 0;
+      double sw = 0, swf = 0;
+      for (int j = 2 * y; j < std::min(h, 2 * y + 2); ++j) {
+        for (int i = 2 * x; i < std::min(w, 2 * x + 2); ++i) {
+          labels[static_cast<std::size_t>(cells++)] = d.labels(i, j);
+          if (!d.source_region.empty()) region += d.source_region(i, j) != 0;
+          if (mask(i, j) && std::isfinite(f(i, j)) && std::isfinite(sigma(i, j)) &&
+              sigma(i, j) > 0) {
+            const double wt = 1 / (sigma(i, j) * sigma(i, j));
+            sw += wt, swf += wt * f(i, j);
+          }
+        }
+      }
+      std::int32_t best = labels[0];
+      int most = 0;
+      for (int a = 0; a < cells; ++a) {
+        int count = 0;
+        for (int b = 0; b < cells; ++b)
+          count += labels[static_cast<std::size_t>(b)] == labels[static_cast<std::size_t>(a)];
+        const auto l = labels[static_cast<std::size_t>(a)];
+        if (count > most || (count == most && l < best)) best = l, most = count;
+      }
+      cd.labels(x, y) = best;
+      if (!cd.source_region.empty()) cd.source_region(x, y) = 2 * region > cells;
+      if (sw > 0) c.f(x, y) = swf / sw, c.sigma(x, y) = 1 / std::sqrt(sw), c.mask(x, y) = 1;
+    }
+  }
+  if (!d.kappa_scale_x.empty()) correctStaircase(cd);
+  return c;
+}
+
 }  // namespace
 
 FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
@@ -257,10 +321,27 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
 
   // Multi-start grid over decades of D_b and κ, solved concurrently.
   std::vector<std::vector<double>> starts;
+  int coarse_evaluations = 0;
+  const int w = o.domain.labels.width(), h = o.domain.labels.height();
+  if (o.coarse_start && o.model == ModelKind::kGrid && std::min(w, h) >= 2 * kCoarseMinCells) {
+    // Solve the starts on the 2 × 2-binned problem (itself coarse-to-fine while large enough)
+    // and continue from its best optimum here: the two optima differ only by the
+    // discretisation, so a few full-grid iterations finish the job.
+    // A coarse problem that cannot be posed (a source region that vanishes when binned, no
+    // usable block) or fails to solve only means no shortcut: the starts run here instead.
+    try {
+      Coarse c = coarsen(f, sigma, mask, o);
+      const FitResult cr = fitDiffusion(c.f, c.sigma, c.mask, c.options);
+      coarse_evaluations = cr.evaluations;
+      starts.push_back(cr.values);
+    } catch (const Error&) {
+      starts.clear();
+    }
+  }
   // decades = 0: one start (not nine identical ones).
   const std::vector<double> offsets =
       o.decades > 0 ? std::vector<double>{-o.decades, 0.0, o.decades} : std::vector<double>{0.0};
-  for (double a : offsets) {
+  for (double a : starts.empty() ? offsets : std::vector<double>{}) {
     for (double b : offsets) {
       std::vector<double> x(static_cast<std::size_t>(n));
       x[0] = std::log10(o.initial.D_b) + a;
@@ -325,6 +406,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
     if (runs[s].summary.final_cost < runs[best].summary.final_cost) best = s;
   }
   FitResult res;
+  res.evaluations = res.coarse_evaluations = coarse_evaluations;
   for (const auto& r : runs) res.evaluations += r.evaluations;
   const Run& b = runs[best];
   res.names = l.names;

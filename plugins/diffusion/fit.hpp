@@ -24,6 +24,10 @@ struct FitOptions {
   double log10_min_D = -6, log10_max_D = 6;          // bounds of D_b, µm²/s
   double log10_min_kappa = -8, log10_max_kappa = 4;  // bounds of κ and k, µm/s
   int max_iterations = 50;                           // Levenberg–Marquardt iterations per start
+  // Coarse-to-fine (grid model, maps of at least 2 × kCoarseMinCells a side): the starts are
+  // solved on the map binned 2 × 2 (labels by majority, f weighted by 1/σ², recursively), and
+  // the best coarse optimum seeds one fit on the full grid. Same optimum, far fewer full runs.
+  bool coarse_start = true;
   int profile_points = 0;     // cost profile points per rate parameter (0 = none, else ≥ 3)
   double profile_sigmas = 3;  // profile half-width in standard errors (at most 1 decade)
 };
@@ -44,7 +48,8 @@ struct FitResult {
   double cost = 0;  // ½ Σ r²
   double reduced_chi2 = 0;
   std::size_t residuals = 0;
-  int evaluations = 0;
+  int evaluations = 0;          // model runs, all levels
+  int coarse_evaluations = 0;   // of which on binned grids (coarse-to-fine)
   double condition_number = 0;  // of the weighted Jacobian
   double biot = 0;              // κ d / D_b with d the mean grain size
   double mean_grain_um = 0;     // d: mean equivalent diameter of the grains, µm
