@@ -323,7 +323,8 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   std::vector<std::vector<double>> starts;
   int coarse_evaluations = 0;
   const int w = o.domain.labels.width(), h = o.domain.labels.height();
-  if (o.coarse_start && o.model == ModelKind::kGrid && std::min(w, h) >= 2 * kCoarseMinCells) {
+  if (o.coarse_start && o.decades > 0 && o.model == ModelKind::kGrid &&
+      std::min(w, h) >= 2 * kCoarseMinCells) {
     // Solve the starts on the 2 × 2-binned problem (itself coarse-to-fine while large enough)
     // and continue from its best optimum here: the two optima differ only by the
     // discretisation, so a few full-grid iterations finish the job.

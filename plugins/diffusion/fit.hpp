@@ -24,9 +24,10 @@ struct FitOptions {
   double log10_min_D = -6, log10_max_D = 6;          // bounds of D_b, µm²/s
   double log10_min_kappa = -8, log10_max_kappa = 4;  // bounds of κ and k, µm/s
   int max_iterations = 50;                           // Levenberg–Marquardt iterations per start
-  // Coarse-to-fine (grid model, maps of at least 2 × kCoarseMinCells a side): the starts are
-  // solved on the map binned 2 × 2 (labels by majority, f weighted by 1/σ², recursively), and
-  // the best coarse optimum seeds one fit on the full grid. Same optimum, far fewer full runs.
+  // Coarse-to-fine multi-start (grid model, decades > 0, maps of at least 96 cells a side):
+  // the nine starts are solved on the map binned 2 × 2 (labels by majority, f weighted by
+  // 1/σ², recursively), and the best coarse optimum seeds one fit on the full grid. Same
+  // optimum, far fewer full-grid runs. (A single start gains nothing: it runs directly.)
   bool coarse_start = true;
   int profile_points = 0;     // cost profile points per rate parameter (0 = none, else ≥ 3)
   double profile_sigmas = 3;  // profile half-width in standard errors (at most 1 decade)
