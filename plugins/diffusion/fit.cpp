@@ -10,7 +10,6 @@
 
 #include <fmt/format.h>
 #include <tbb/parallel_for.h>
-#include <tbb/parallel_invoke.h>
 #include <Eigen/Dense>
 
 #include "ionmap/core/error.hpp"
