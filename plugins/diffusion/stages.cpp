@@ -284,6 +284,7 @@ struct FitParams {
   int profile_points = 7;
   double profile_sigmas = 3;
   std::string profile_plot = "cost-profile";
+  std::string depth_plot = "depth-profile";
   int boundary_margin = 0;  // pixels next to a boundary left out of the residuals
 };
 
@@ -369,7 +370,10 @@ class FitStage final : public StageOf<FitParams, FitStage> {
             .real("profile_sigmas", &FitParams::profile_sigmas, Range::above(0), "",
                   "profile half-width in standard errors (at most one decade)")
             .text("profile_plot", &FitParams::profile_plot,
-                  "file prefix of the profile plots (<prefix>-D_bulk.png ...); empty = none");
+                  "file prefix of the profile plots (<prefix>-D_bulk.png ...); empty = none")
+            .text("depth_plot", &FitParams::depth_plot,
+                  "file name (without .png) of the plot of measured and model 6Li fraction "
+                  "against distance from the source; empty = none");
     return s;
   }
   std::string name() const override { return "fit-diffusion"; }
@@ -401,6 +405,9 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     const auto& plot = params().profile_plot;
     if (!plot.empty() && plot.find_first_of("/\\") != std::string::npos)
       pf.fail("`profile_plot` must be a plain file name prefix");
+    const auto& depth = params().depth_plot;
+    if (!depth.empty() && depth.find_first_of("/\\") != std::string::npos)
+      pf.fail("`depth_plot` must be a plain file name (without .png)");
     for (const char* in : {"fraction", "sigma", "labels"}) pf.reads(in);
     preflightSource(pf, params().source_edge);
     if (params().model == "series" && params().reservoir > 0)
@@ -531,7 +538,11 @@ class FitStage final : public StageOf<FitParams, FitStage> {
       }
       ctx.put("residual", std::move(res));
     }
-    if (ctx.outputBound("profile")) ctx.put("profile", profile(f, mask, r.model, o.domain));
+    if (ctx.outputBound("profile") || !p.depth_plot.empty()) {
+      Table prof = profile(f, mask, r.model, o.domain);
+      if (!p.depth_plot.empty()) writeDepthPlot(ctx, prof, o.domain);
+      if (ctx.outputBound("profile")) ctx.put("profile", std::move(prof));
+    }
     writeCostProfiles(ctx, r);
     ctx.put("parameters", std::move(t));
   }
@@ -587,6 +598,23 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     }
     r.model = std::move(map);
     return r;
+  }
+
+  // Measured (points) and model (line) 6Li fraction averaged over lines at each distance from
+  // the source: the picture that shows whether the fit describes the exchange.
+  void writeDepthPlot(RunContext& ctx, const Table& prof, const Domain& d) const {
+    LinePlot plot;
+    plot.x = prof.columns[0].numbers;
+    plot.y = prof.columns[1].numbers;
+    plot.y2 = prof.columns[2].numbers;
+    plot.markers = true;
+    plot.legend = "measured";
+    plot.legend2 = "model";
+    plot.title = d.source_region.empty() ? "6Li fraction against depth from the source edge"
+                                         : "6Li fraction against distance from the source region";
+    plot.x_label = "distance (µm)";
+    plot.y_label = "6Li fraction";
+    writeLinePlot(plot, ctx.fileDir() / (params().depth_plot + ".png"));
   }
 
   // The profiles as a table (parameter in physical units) and one plot per parameter.

@@ -369,6 +369,13 @@ void writeLinePlot(const LinePlot& plot, const std::filesystem::path& png) {
     x0 = std::min(x0, plot.x[i]), x1 = std::max(x1, plot.x[i]);
     y0 = std::min(y0, ty(plot.y[i] - (plot.log_y ? 0 : e))), y1 = std::max(y1, ty(plot.y[i] + e));
   }
+  for (std::size_t i = 0; i < plot.x.size() && i < plot.y2.size(); ++i) {
+    if (!std::isfinite(plot.x[i]) || !std::isfinite(plot.y2[i]) ||
+        (plot.log_y && !(plot.y2[i] > 0)))
+      continue;
+    x0 = std::min(x0, plot.x[i]), x1 = std::max(x1, plot.x[i]);
+    y0 = std::min(y0, ty(plot.y2[i])), y1 = std::max(y1, ty(plot.y2[i]));
+  }
   if (!std::isfinite(x0))
     throw ProcessingError("plot '" + plot.title + "': nothing finite to plot");
   if (!(x1 > x0)) x0 -= 0.5, x1 += 0.5;
@@ -420,10 +427,30 @@ void writeLinePlot(const LinePlot& plot, const std::filesystem::path& png) {
                cv::LINE_AA);
     }
   }
-  const cv::Scalar blue(160, 70, 20);
+  const cv::Scalar blue(160, 70, 20), red(40, 40, 210);
   cv::polylines(canvas, pts, false, blue, 1, cv::LINE_AA);
   if (plot.markers) {
     for (const auto& p : pts) cv::circle(canvas, p, 3, blue, cv::FILLED, cv::LINE_AA);
+  }
+  std::vector<cv::Point> pts2;
+  for (std::size_t i = 0; i < plot.x.size() && i < plot.y2.size(); ++i) {
+    if (std::isfinite(plot.x[i]) && std::isfinite(plot.y2[i]) && (!plot.log_y || plot.y2[i] > 0))
+      pts2.emplace_back(px(plot.x[i]), py(plot.y2[i]));
+  }
+  cv::polylines(canvas, pts2, false, red, 2, cv::LINE_AA);
+  if (!plot.legend.empty() || !plot.legend2.empty()) {
+    const int lx = area.x + area.width - 10 -
+                   std::max(textWidth(plot.legend, 0.45), textWidth(plot.legend2, 0.45)) - 30;
+    int ly = area.y + 18;
+    if (!plot.legend.empty()) {
+      cv::circle(canvas, {lx + 10, ly - 5}, 3, blue, cv::FILLED, cv::LINE_AA);
+      drawText(canvas, plot.legend, {lx + 26, ly}, 0.45, kBlack);
+      ly += 20;
+    }
+    if (!plot.legend2.empty()) {
+      cv::line(canvas, {lx, ly - 5}, {lx + 20, ly - 5}, red, 2, cv::LINE_AA);
+      drawText(canvas, plot.legend2, {lx + 26, ly}, 0.45, kBlack);
+    }
   }
   drawText(canvas, plot.x_label,
            {area.x + area.width / 2 - textWidth(plot.x_label, 0.5) / 2, kH - 12}, 0.5, kBlack);

@@ -46,6 +46,10 @@ struct LinePlot {
   std::vector<PlotBand> bands;
   bool log_y = false;
   bool markers = false;
+  // Optional second series on the same x (e.g. a model over measured points), drawn as a red
+  // line; with `legend`/`legend2` a key names both.
+  std::vector<double> y2;
+  std::string legend, legend2;
 };
 // Throws ProcessingError when there is nothing finite to plot.
 void writeLinePlot(const LinePlot& plot, const std::filesystem::path& png);

@@ -34,6 +34,7 @@ TEST(GbDiffusionPipeline, RecoversKappaAndSourceFractionOfTheSample) {
   EXPECT_NEAR(v[0] / 1e-9, 1.0, 0.10) << "D_bulk";
   EXPECT_LT(v[8], 1.3) << "reduced chi2";
   EXPECT_TRUE(std::filesystem::exists(out / "f_residual.png"));
+  EXPECT_TRUE(std::filesystem::exists(out / "depth-profile.png"));
 
   // Registration: the sample's SIMS field lies rotated by 2° and shifted by (3, 2.5) um in the
   // laser image; the registered transform must put every corner of the 24 um field within
