@@ -406,6 +406,49 @@ TEST(DiffusionModel, StaircaseCorrectionOfStraightBoundariesMatchesTheirAngle) {
   }
 }
 
+// The network's derivatives from its tangent-linear run (D_b, κ, k) agree with central
+// differences to 1e-8.
+TEST(DiffusionModel, NetworkSensitivitiesAreTheDerivativesOfTheNetwork) {
+  Domain d;
+  d.h = 0.5;
+  d.labels = Image<std::int32_t>(60, 30, 1);
+  for (int y = 0; y < 30; ++y) {
+    for (int x = 0; x < 60; ++x) d.labels(x, y) = 1 + x / 10 + 6 * (y / 10);
+  }
+  d.time = 1500;
+  d.steps = 200;
+  Physics p;
+  p.D_b = 0.2;  // the source coupling 1/(1/k + depth/D) is set by D
+  p.kappa = 0.01;
+  p.k_surface = 1;
+  p.f_s = 1, p.f_bg = 0;
+  const GrainGraph graph = grainGraph(d);
+  const NetworkSensitivities g = networkSensitivities(graph, d, p, true);
+  const double e = 1e-5;
+  auto central = [&](double Physics::*member) {
+    Physics a = p, b = p;
+    a.*member *= std::exp(e);
+    b.*member *= std::exp(-e);
+    const auto ua = simulateNetwork(graph, d, a), ub = simulateNetwork(graph, d, b);
+    std::vector<double> out(ua.size());
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = (ua[i] - ub[i]) / (2 * e);
+    return out;
+  };
+  const auto dK = central(&Physics::kappa), dk = central(&Physics::k_surface),
+             dD = central(&Physics::D_b);
+  double errK = 0, errk = 0, errD = 0, maxD = 0;
+  for (std::size_t i = 1; i < dK.size(); ++i) {  // label 0 is not used
+    errK = std::max(errK, std::abs(g.du_dlnkappa[i] - dK[i]));
+    errk = std::max(errk, std::abs(g.du_dlnk[i] - dk[i]));
+    errD = std::max(errD, std::abs(g.du_dlnD[i] - dD[i]));
+    maxD = std::max(maxD, std::abs(dD[i]));
+  }
+  EXPECT_LT(errK, 1e-8);
+  EXPECT_LT(errk, 1e-8);
+  EXPECT_GT(maxD, 0.01);
+  EXPECT_LT(errD, 1e-8) << "max |dD| " << maxD;
+}
+
 TEST(DiffusionModel, ErfcxIsContinuousAndAccurate) {
   EXPECT_NEAR(erfcx(0), 1.0, 1e-15);
   EXPECT_NEAR(erfcx(1), 0.42758357615580700, 1e-14);
