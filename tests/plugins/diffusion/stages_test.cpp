@@ -2,6 +2,7 @@
 // exchange map simulated from them with binomial counting noise (simulate-exchange), then
 // fitted (fit-diffusion); results.h5 must give back κ within 5 % and f_s within 0.01.
 #include <cmath>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -94,6 +95,49 @@ TEST(DiffusionStages, SeriesModelRecoversTheBrickLayerFromItsDepthProfile) {
   EXPECT_NEAR(v[6], 6.0, 1e-12) << "boundary spacing";
   EXPECT_NEAR(v[8], 1.0, 0.5) << "reduced chi2 of 48 profile points";
   EXPECT_EQ(f.numbers("/entry/residual/data").size(), 48u * 48u);
+}
+
+// brick-labels makes the ideal brick layer: square grains of d/h pixels (staggered rows
+// shifted by half a grain), and the series model recovers exchange simulated through it.
+TEST(DiffusionStages, BrickLabelsMakeTheIdealBrickLayer) {
+  test::TempDir dir;
+  const std::string yaml =
+      "version: 1\nstages:\n"
+      "  - {stage: brick-labels, params: {width: 24, height: 24, pixel_size: 0.5, grain_size: "
+      "6}, out: {labels: bricks}}\n"
+      "  - {stage: brick-labels, id: staggered, params: {width: 24, height: 24, pixel_size: "
+      "0.5, grain_size: 6, stagger: true}, out: {labels: wall}}\n"
+      "  - {stage: simulate-exchange, params: {D_bulk: 1e-8, kappa: 8e-6, f_source: 0.9, time: "
+      "60, steps: 30, counts_per_pixel: 2000, seed: 4}, in: {labels: bricks}, out: {fraction: "
+      "f, sigma: sf}}\n"
+      "  - {stage: fit-diffusion, params: {model: series, grain_size: 6, D_bulk: 3e-9, kappa: "
+      "1e-6, f_source: 0.8, time: 60, steps: 30, profile_points: 0}, in: {fraction: f, sigma: "
+      "sf, labels: bricks}, out: {parameters: fit}}\n";
+  test::runYaml(yaml, dir.path(), dir / "out");
+  test::H5File f((dir / "out" / "results.h5").string());
+  const auto bricks = f.numbers("/entry/bricks/labels");
+  const auto wall = f.numbers("/entry/wall/labels");
+  ASSERT_EQ(bricks.size(), 48u * 48u);
+  ASSERT_EQ(wall.size(), 48u * 48u);
+  auto at = [](const std::vector<double>& l, int x, int y) { return l[y * 48 + x]; };
+  // 4 × 4 grains of 12 × 12 pixels.
+  EXPECT_EQ(at(bricks, 0, 0), at(bricks, 11, 11));
+  EXPECT_NE(at(bricks, 11, 0), at(bricks, 12, 0));
+  EXPECT_NE(at(bricks, 0, 11), at(bricks, 0, 12));
+  EXPECT_EQ(std::set<double>(bricks.begin(), bricks.end()).size(), 16u);
+  // Staggered: the second row of grains has its boundaries at x = 6, 18, 30, 42.
+  EXPECT_NE(at(wall, 5, 12), at(wall, 6, 12));
+  EXPECT_EQ(at(wall, 11, 12), at(wall, 12, 12));
+  EXPECT_NE(at(wall, 11, 0), at(wall, 12, 0));
+  const auto v = f.numbers("/entry/fit/value");
+  ASSERT_GE(v.size(), 4u);
+  EXPECT_NEAR(v[1] / 8e-6, 1.0, 0.05) << "kappa";
+  EXPECT_NEAR(v[3], 0.9, 0.01) << "f_source";
+
+  const std::string bad =
+      "version: 1\nstages:\n  - {stage: brick-labels, params: {pixel_size: 0.5, grain_size: "
+      "5.2}, out: {labels: b}}\n";
+  EXPECT_THROW(test::runYaml(bad, dir.path(), dir / "bad"), Error);
 }
 
 TEST(DiffusionStages, LabelsOnAnotherGridAreRefusedWithAPointer) {
