@@ -117,6 +117,18 @@ void preflightSource(Preflight& pf, const std::string& edge) {
     pf.fail("the `source` input is only used with source_edge: region");
 }
 
+// The model domain a stage's parameters describe (both stages share these fields): grid and
+// source, finite reservoir, source region, staircase factors (noted in the results).
+template <class P>
+Domain domainFor(RunContext& ctx, const LabelMap& labels, const P& p) {
+  Domain d = domainOf(labels, p.source_edge, p.time, p.steps);
+  d.reservoir_um = p.reservoir;
+  attachSourceRegion(ctx, p.source_edge, labels, d);
+  if (p.staircase_correction)
+    ctx.note("staircase_mean_factor", fmt::format("{:.4f}", correctStaircase(d)));
+  return d;
+}
+
 // Depth of every pixel from the source, in whole pixels (−1 inside a source region): the line
 // index parallel to an edge source, or the 4-connected step count from a source region.
 std::vector<int> depthMap(const Domain& d) {
@@ -222,11 +234,7 @@ class SimulateStage final : public StageOf<SimulateParams, SimulateStage> {
     LabelMap l = ctx.get<LabelMap>("labels");
     const std::size_t absorbed = absorbUnlabelled(l.labels);
     if (absorbed) ctx.note("unlabelled_pixels_absorbed", std::to_string(absorbed));
-    Domain d = domainOf(l, p.source_edge, p.time, p.steps);
-    d.reservoir_um = p.reservoir;
-    if (p.staircase_correction)
-      ctx.note("staircase_mean_factor", fmt::format("{:.4f}", correctStaircase(d)));
-    attachSourceRegion(ctx, p.source_edge, l, d);
+    const Domain d = domainFor(ctx, l, p);
     Physics ph;
     ph.D_b = p.D_bulk * kUm2PerCm2;
     ph.kappa = p.kappa * kUmPerCm;
@@ -433,11 +441,7 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     const std::size_t absorbed = absorbUnlabelled(l.labels);
     if (absorbed) ctx.note("unlabelled_pixels_absorbed", std::to_string(absorbed));
     FitOptions o;
-    o.domain = domainOf(l, p.source_edge, p.time, p.steps);
-    o.domain.reservoir_um = p.reservoir;
-    if (p.staircase_correction)
-      ctx.note("staircase_mean_factor", fmt::format("{:.4f}", correctStaircase(o.domain)));
-    attachSourceRegion(ctx, p.source_edge, l, o.domain);
+    o.domain = domainFor(ctx, l, p);
     o.model = p.model == "network" ? ModelKind::kNetwork : ModelKind::kGrid;
     o.initial.D_b = p.D_bulk * kUm2PerCm2;
     o.initial.kappa = p.kappa * kUmPerCm;
