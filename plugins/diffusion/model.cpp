@@ -199,31 +199,83 @@ System assemble(const Domain& s, const Physics& p, bool opposite_sink = false,
   return sys;
 }
 
-// BDF2 with a backward-Euler first step; returns the last two states.
-void integrate(const SpMat& A, const Vec& b, Vec& f, double time, int steps, Vec* previous) {
-  const double dt = time / steps;
+// BDF2 of df/dt = A f + b from f0 with the tangent-linear sensitivities s' = A s + A'f + b' for
+// each (A', b') in `parts`, all on the same two factorisations. Returns the final state and the
+// final sensitivities.
+template <class Solver>
+void tangentRun(const SpMat& A, const Vec& b, const std::vector<std::pair<SpMat, Vec>>& parts,
+                const Vec& f0, double time, int steps, Vec& last, std::vector<Vec>& sens,
+                Vec* previous = nullptr) {
   const auto n = A.rows();
+  const double dt = time / steps, g = (2.0 / 3.0) * dt;
   SpMat I(n, n);
   I.setIdentity();
-  // The two factorisations are independent: on an idle core they run side by side.
-  Eigen::SimplicialLDLT<SpMat> be, bdf2;
+  Solver be, bdf2;
   tbb::parallel_invoke([&] { be.compute(I - dt * A); },
                        [&] {
-                         if (steps > 1) bdf2.compute(I - (2.0 / 3.0) * dt * A);
+                         if (steps > 1) bdf2.compute(I - g * A);
                        });
   if (be.info() != Eigen::Success || (steps > 1 && bdf2.info() != Eigen::Success))
     throw ProcessingError("diffusion model: factorisation failed");
-  Vec prev = f;
-  const Vec rhs = f + dt * b;  // evaluated first: solve() must not read f while writing it
-  f = be.solve(rhs);
-  if (steps > 1) {
-    for (int k = 1; k < steps; ++k) {
-      Vec next = bdf2.solve((4.0 * f - prev) / 3.0 + (2.0 / 3.0) * dt * b);
-      prev = std::move(f);
-      f = std::move(next);
+
+  // The base run stores every state; the sensitivities follow the same scheme with the same
+  // factorisations, one step behind, on a second thread when there is a core for it (the
+  // arithmetic is the same either way).
+  // Without sensitivities only the last three states are kept (a ring).
+  const std::size_t kept = parts.empty() ? 3 : static_cast<std::size_t>(steps) + 1;
+  std::vector<Vec> u(kept);
+  u[0] = f0;
+  std::mutex m;
+  std::condition_variable cv;
+  int produced = 0;
+  auto base = [&] {
+    for (int k = 0; k < steps; ++k) {
+      const auto K = static_cast<std::size_t>(k);
+      Vec next = k == 0 ? Vec(be.solve(u[0] + dt * b))
+                        : Vec(bdf2.solve((4.0 * u[K % kept] - u[(K - 1) % kept]) / 3.0 + g * b));
+      u[(K + 1) % kept] = std::move(next);
+      std::lock_guard<std::mutex> lock(m);
+      produced = k + 1;
+      cv.notify_one();
     }
+  };
+  sens.assign(parts.size(), Vec::Zero(n));
+  auto tangent = [&] {
+    std::vector<Vec> prev(parts.size(), Vec::Zero(n));
+    for (int k = 0; k < steps; ++k) {
+      {
+        std::unique_lock<std::mutex> lock(m);
+        cv.wait(lock, [&] { return produced > k; });
+      }
+      const Vec& un = u[static_cast<std::size_t>(k) + 1];
+      for (std::size_t j = 0; j < parts.size(); ++j) {
+        const Vec forcing = parts[j].first * un + parts[j].second;
+        Vec next = k == 0 ? Vec(be.solve(dt * forcing))
+                          : Vec(bdf2.solve((4.0 * sens[j] - prev[j]) / 3.0 + g * forcing));
+        prev[j] = std::move(sens[j]);
+        sens[j] = std::move(next);
+      }
+    }
+  };
+  if (parts.empty()) {
+    base();
+  } else if (tbb::this_task_arena::max_concurrency() > 1) {
+    std::thread follower(tangent);
+    base();
+    follower.join();
+  } else {
+    base();
+    tangent();
   }
-  if (previous) *previous = prev;
+  const auto end = static_cast<std::size_t>(steps);
+  if (previous) *previous = u[(end - 1) % kept];
+  last = std::move(u[end % kept]);
+}
+
+// BDF2 with a backward-Euler first step, no sensitivities; f becomes the last state.
+void integrate(const SpMat& A, const Vec& b, Vec& f, double time, int steps, Vec* previous) {
+  std::vector<Vec> none;
+  tangentRun<Eigen::SimplicialLDLT<SpMat>>(A, b, {}, Vec(f), time, steps, f, none, previous);
 }
 
 // f_bg everywhere, f_s in the source region (whose rows are empty, so it stays there).
@@ -261,76 +313,6 @@ Image<double> simulateGrid(const Domain& s, const Physics& p, double* source_fin
   }
   return out;
 }
-
-namespace {
-
-// BDF2 of df/dt = A f + b from f0 with the tangent-linear sensitivities s' = A s + A'f + b' for
-// each (A', b') in `parts`, all on the same two factorisations. Returns the final state and the
-// final sensitivities.
-template <class Solver>
-void tangentRun(const SpMat& A, const Vec& b, const std::vector<std::pair<SpMat, Vec>>& parts,
-                const Vec& f0, double time, int steps, Vec& last, std::vector<Vec>& sens) {
-  const auto n = A.rows();
-  const double dt = time / steps, g = (2.0 / 3.0) * dt;
-  SpMat I(n, n);
-  I.setIdentity();
-  Solver be, bdf2;
-  tbb::parallel_invoke([&] { be.compute(I - dt * A); },
-                       [&] {
-                         if (steps > 1) bdf2.compute(I - g * A);
-                       });
-  if (be.info() != Eigen::Success || (steps > 1 && bdf2.info() != Eigen::Success))
-    throw ProcessingError("diffusion model: factorisation failed");
-
-  // The base run stores every state; the sensitivities follow the same scheme with the same
-  // factorisations, one step behind, on a second thread when there is a core for it (the
-  // arithmetic is the same either way).
-  std::vector<Vec> u(static_cast<std::size_t>(steps) + 1);
-  u[0] = f0;
-  std::mutex m;
-  std::condition_variable cv;
-  int produced = 0;
-  auto base = [&] {
-    for (int k = 0; k < steps; ++k) {
-      const auto K = static_cast<std::size_t>(k);
-      Vec next = k == 0 ? Vec(be.solve(u[0] + dt * b))
-                        : Vec(bdf2.solve((4.0 * u[K] - u[K - 1]) / 3.0 + g * b));
-      u[K + 1] = std::move(next);
-      std::lock_guard<std::mutex> lock(m);
-      produced = k + 1;
-      cv.notify_one();
-    }
-  };
-  sens.assign(parts.size(), Vec::Zero(n));
-  auto tangent = [&] {
-    std::vector<Vec> prev(parts.size(), Vec::Zero(n));
-    for (int k = 0; k < steps; ++k) {
-      {
-        std::unique_lock<std::mutex> lock(m);
-        cv.wait(lock, [&] { return produced > k; });
-      }
-      const Vec& un = u[static_cast<std::size_t>(k) + 1];
-      for (std::size_t j = 0; j < parts.size(); ++j) {
-        const Vec forcing = parts[j].first * un + parts[j].second;
-        Vec next = k == 0 ? Vec(be.solve(dt * forcing))
-                          : Vec(bdf2.solve((4.0 * sens[j] - prev[j]) / 3.0 + g * forcing));
-        prev[j] = std::move(sens[j]);
-        sens[j] = std::move(next);
-      }
-    }
-  };
-  if (tbb::this_task_arena::max_concurrency() > 1) {
-    std::thread follower(tangent);
-    base();
-    follower.join();
-  } else {
-    base();
-    tangent();
-  }
-  last = std::move(u.back());
-}
-
-}  // namespace
 
 std::vector<int> fillReducingOrdering(const Domain& s) {
   Physics p;  // any valid physics: only the sparsity pattern matters
