@@ -32,6 +32,33 @@ double maxError(double h, int steps, double k = 0) {
   return e;
 }
 
+// Test domains with 0.5 µm cells: square grains of 5 µm (10 cells) on a w × h grid, or a
+// Voronoi microstructure of `pixels`² cells.
+Domain squareGrains(int w, int h, double time, int steps) {
+  Domain d;
+  d.h = 0.5;
+  d.labels = Image<std::int32_t>(w, h, 1);
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) d.labels(x, y) = 1 + x / 10 + 6 * (y / 10);
+  }
+  d.time = time;
+  d.steps = steps;
+  return d;
+}
+
+Domain voronoiGrains(int pixels, double grain_um, double time, int steps) {
+  grains::MicrostructureSpec ms;
+  ms.pixels = pixels;
+  ms.pixel_um = 0.5;
+  ms.grain_size_um = grain_um;
+  Domain d;
+  d.labels = grains::makeMicrostructure(ms).truth.labels;
+  d.h = 0.5;
+  d.time = time;
+  d.steps = steps;
+  return d;
+}
+
 // Grid-model grain means against the network's grain values: the largest difference and the
 // largest grain mean (so that a test can check the tracer has entered). Source-region cells
 // belong to no grain and are skipped.
@@ -78,15 +105,7 @@ TEST(DiffusionModel, ConvergesAtSecondOrderInTimeWithBdf2) {
 }
 
 TEST(DiffusionModel, ConservesTracerToRoundOff) {
-  Domain d;
-  d.h = 0.5;
-  d.labels = Image<std::int32_t>(60, 40, 1);
-  for (int y = 0; y < 40; ++y) {
-    for (int x = 0; x < 60; ++x)
-      d.labels(x, y) = 1 + x / 10 + 6 * (y / 10);  // grains with boundaries
-  }
-  d.time = 50;
-  d.steps = 40;
+  Domain d = squareGrains(60, 40, 50, 40);  // grains with boundaries
   Physics p;
   p.D_b = 2;
   p.kappa = 0.05;
@@ -130,14 +149,7 @@ TEST(DiffusionModel, FiniteReservoirFollowsTheLimitedVolumeSolution) {
 // The grain network carries the same reservoir: at small Bi its grain values and the depleted
 // source fraction agree with the grid model's.
 TEST(DiffusionModel, GrainNetworkWithAFiniteReservoirAgreesWithTheGrid) {
-  Domain d;
-  d.h = 0.5;
-  d.labels = Image<std::int32_t>(60, 30, 1);
-  for (int y = 0; y < 30; ++y) {
-    for (int x = 0; x < 60; ++x) d.labels(x, y) = 1 + x / 10 + 6 * (y / 10);
-  }
-  d.time = 1500;
-  d.steps = 100;
+  Domain d = squareGrains(60, 30, 1500, 100);
   d.reservoir_um = 5;  // as much Li as 5 um of sample: visibly depleted
   Physics p;
   p.D_b = 100;
@@ -249,16 +261,7 @@ TEST(DiffusionModel, BrickLayerReproducesTheSeriesEffectiveDiffusivity) {
 
 // Bi = κ d / D_b ≪ 1: grains are well mixed, and the network ODE gives the grain means.
 TEST(DiffusionModel, GrainNetworkAgreesWithTheGridModelAtSmallBiot) {
-  grains::MicrostructureSpec ms;
-  ms.pixels = 100;
-  ms.pixel_um = 0.5;
-  ms.grain_size_um = 6;
-  const auto m = grains::makeMicrostructure(ms);
-  Domain d;
-  d.labels = m.truth.labels;
-  d.h = 0.5;
-  d.time = 2000;
-  d.steps = 100;
+  const Domain d = voronoiGrains(100, 6, 2000, 100);
   Physics p;
   p.D_b = 100;
   p.kappa = 0.01;  // Bi = 6e-4
@@ -274,16 +277,7 @@ TEST(DiffusionModel, GrainNetworkAgreesWithTheGridModelAtSmallBiot) {
 // rate − ∂u/∂lnκ − ∂u/∂lnk is the D_b derivative to the scheme's O(Δt²) (0.5 % of its largest
 // value; measured 0.1 %).
 TEST(DiffusionModel, SensitivitiesAreTheDerivativesOfTheDiscreteModel) {
-  grains::MicrostructureSpec ms;
-  ms.pixels = 40;
-  ms.pixel_um = 0.5;
-  ms.grain_size_um = 5;
-  const auto m = grains::makeMicrostructure(ms);
-  Domain d;
-  d.labels = m.truth.labels;
-  d.h = 0.5;
-  d.time = 50;
-  d.steps = 40;
+  Domain d = voronoiGrains(40, 5, 50, 40);
   Physics p;
   p.D_b = 1;
   p.kappa = 0.2;
@@ -409,14 +403,7 @@ TEST(DiffusionModel, StaircaseCorrectionOfStraightBoundariesMatchesTheirAngle) {
 // The network's derivatives from its tangent-linear run (D_b, κ, k) agree with central
 // differences to 1e-8.
 TEST(DiffusionModel, NetworkSensitivitiesAreTheDerivativesOfTheNetwork) {
-  Domain d;
-  d.h = 0.5;
-  d.labels = Image<std::int32_t>(60, 30, 1);
-  for (int y = 0; y < 30; ++y) {
-    for (int x = 0; x < 60; ++x) d.labels(x, y) = 1 + x / 10 + 6 * (y / 10);
-  }
-  d.time = 1500;
-  d.steps = 200;
+  Domain d = squareGrains(60, 30, 1500, 200);
   Physics p;
   p.D_b = 0.2;  // the source coupling 1/(1/k + depth/D) is set by D
   p.kappa = 0.01;
