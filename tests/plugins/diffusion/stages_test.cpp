@@ -44,6 +44,21 @@ std::string pipeline(const std::filesystem::path& labels, const std::string& fit
          "model: model, residual: residual, profile: profile}}\n";
 }
 
+// labels.tif → simulate-exchange (truth as above) → fit-diffusion, each stage with extra
+// parameters (written "key: value, ").
+std::string exchangeYaml(const std::string& simulate_extra, const std::string& fit_extra) {
+  return "version: 1\ninputs: {labels: labels.tif}\nstages:\n"
+         "  - {stage: read, params: {input: labels, as: labels}, out: {labels: grains}}\n"
+         "  - {stage: simulate-exchange, params: {" +
+         simulate_extra +
+         "D_bulk: 1e-8, kappa: 8e-6, f_source: 0.9, time: 60, steps: 30, counts_per_pixel: 2000, "
+         "seed: 4}, in: {labels: grains}, out: {fraction: f, sigma: sf}}\n"
+         "  - {stage: fit-diffusion, params: {" +
+         fit_extra +
+         "D_bulk: 3e-9, kappa: 1e-6, f_source: 0.8, time: 60, steps: 30, profile_points: 0}, in: "
+         "{fraction: f, sigma: sf, labels: grains}, out: {parameters: fit}}\n";
+}
+
 TEST(DiffusionStages, SimulatedExchangeIsFittedBackFromResultsFile) {
   test::TempDir dir;
   writeLabels(dir / "labels.tif", 48, 0.5, 5);
@@ -211,16 +226,8 @@ TEST(DiffusionStages, SourceRegionIsSimulatedAndFittedBack) {
 TEST(DiffusionStages, FiniteReservoirIsSimulatedAndFittedBack) {
   test::TempDir dir;
   writeLabels(dir / "labels.tif", 48, 0.5, 5);
-  auto yaml = [&](const std::string& fit_reservoir) {
-    return "version: 1\ninputs: {labels: labels.tif}\nstages:\n"
-           "  - {stage: read, params: {input: labels, as: labels}, out: {labels: grains}}\n"
-           "  - {stage: simulate-exchange, params: {reservoir: 3, D_bulk: 1e-8, kappa: 8e-6, "
-           "f_source: 0.9, time: 60, steps: 30, counts_per_pixel: 2000, seed: 4}, in: {labels: "
-           "grains}, out: {fraction: f, sigma: sf}}\n"
-           "  - {stage: fit-diffusion, params: {reservoir: " +
-           fit_reservoir +
-           ", D_bulk: 3e-9, kappa: 1e-6, f_source: 0.8, time: 60, steps: 30, profile_points: "
-           "0}, in: {fraction: f, sigma: sf, labels: grains}, out: {parameters: fit}}\n";
+  auto yaml = [](const std::string& fit_reservoir) {
+    return exchangeYaml("reservoir: 3, ", "reservoir: " + fit_reservoir + ", ");
   };
   test::runYaml(yaml("3"), dir.path(), dir / "out");
   test::H5File f((dir / "out" / "results.h5").string());
@@ -248,16 +255,9 @@ TEST(DiffusionStages, FiniteReservoirIsSimulatedAndFittedBack) {
 TEST(DiffusionStages, StaircaseCorrectionIsAppliedByBothStages) {
   test::TempDir dir;
   writeLabels(dir / "labels.tif", 48, 0.5, 5);
-  auto yaml = [&](const std::string& fit_correction) {
-    return "version: 1\ninputs: {labels: labels.tif}\nstages:\n"
-           "  - {stage: read, params: {input: labels, as: labels}, out: {labels: grains}}\n"
-           "  - {stage: simulate-exchange, params: {staircase_correction: true, D_bulk: 1e-8, "
-           "kappa: 8e-6, f_source: 0.9, time: 60, steps: 30, counts_per_pixel: 2000, seed: 4}, "
-           "in: {labels: grains}, out: {fraction: f, sigma: sf}}\n"
-           "  - {stage: fit-diffusion, params: {staircase_correction: " +
-           fit_correction +
-           ", D_bulk: 3e-9, kappa: 1e-6, f_source: 0.8, time: 60, steps: 30, profile_points: "
-           "0}, in: {fraction: f, sigma: sf, labels: grains}, out: {parameters: fit}}\n";
+  auto yaml = [](const std::string& fit_correction) {
+    return exchangeYaml("staircase_correction: true, ",
+                        "staircase_correction: " + fit_correction + ", ");
   };
   test::runYaml(yaml("true"), dir.path(), dir / "with");
   test::runYaml(yaml("false"), dir.path(), dir / "without");
