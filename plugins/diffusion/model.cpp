@@ -5,15 +5,12 @@
 #include <Eigen/MetisSupport>
 #include <Eigen/SparseCholesky>
 #include <Eigen/SparseCore>
+#include <algorithm>
 #include <cmath>
-#include <condition_variable>
 #include <map>
-#include <mutex>
-#include <thread>
 
 #include <fmt/format.h>
 #include <tbb/parallel_invoke.h>
-#include <tbb/task_arena.h>
 
 #include "ionmap/core/error.hpp"
 
@@ -119,8 +116,10 @@ double sourceConductance(const Physics& p, double h, Part part = Part::kValue) {
   return p.k_surface > 0 ? 1.0 / (1.0 / p.k_surface + half) : 1.0 / half;
 }
 
+// `position` (optional): the unknowns' places in an elimination order (position[old] = new), to
+// assemble the permuted system directly.
 System assemble(const Domain& s, const Physics& p, bool opposite_sink = false,
-                Part part = Part::kValue) {
+                Part part = Part::kValue, const std::vector<int>* position = nullptr) {
   const int w = s.labels.width(), hgt = s.labels.height();
   const auto cells = static_cast<Eigen::Index>(w) * hgt;
   // A finite reservoir is one more unknown, the last: a well-mixed node of capacity
@@ -135,7 +134,11 @@ System assemble(const Domain& s, const Physics& p, bool opposite_sink = false,
   sys.b = Vec::Zero(n);
   sys.source_conductance = Vec::Zero(n);
   std::vector<double> diag(static_cast<std::size_t>(n), 0.0);
-  auto idx = [&](int x, int y) { return static_cast<Eigen::Index>(y) * w + x; };
+  auto at = [&](Eigen::Index k) -> Eigen::Index {
+    return position ? (*position)[static_cast<std::size_t>(k)] : k;
+  };
+  auto idx = [&](int x, int y) { return at(static_cast<Eigen::Index>(y) * w + x); };
+  const Eigen::Index node = reservoir ? at(cells) : cells;  // the reservoir's unknown
   // Source face of cell k with conductance c (1/s): toward f_s, or toward the reservoir node.
   auto sourceFace = [&](Eigen::Index k, double c) {
     diag[static_cast<std::size_t>(k)] -= c;
@@ -145,9 +148,9 @@ System assemble(const Domain& s, const Physics& p, bool opposite_sink = false,
       return;
     }
     const double couple = c * s.h / std::sqrt(capacity);
-    t.emplace_back(k, cells, couple);
-    t.emplace_back(cells, k, couple);
-    diag[static_cast<std::size_t>(cells)] -= c * s.h * s.h / capacity;
+    t.emplace_back(k, node, couple);
+    t.emplace_back(node, k, couple);
+    diag[static_cast<std::size_t>(node)] -= c * s.h * s.h / capacity;
   };
   for (int y = 0; y < hgt; ++y) {
     for (int x = 0; x < w; ++x) {
@@ -199,83 +202,222 @@ System assemble(const Domain& s, const Physics& p, bool opposite_sink = false,
   return sys;
 }
 
-// BDF2 of df/dt = A f + b from f0 with the tangent-linear sensitivities s' = A s + A'f + b' for
-// each (A', b') in `parts`, all on the same two factorisations. Returns the final state and the
-// final sensitivities.
-template <class Solver>
-void tangentRun(const SpMat& A, const Vec& b, const std::vector<std::pair<SpMat, Vec>>& parts,
-                const Vec& f0, double time, int steps, Vec& last, std::vector<Vec>& sens,
-                Vec* previous = nullptr) {
+// BDF2 with a backward-Euler first step, constant steps: f becomes the last state (and
+// `previous` the one before). Both matrices I − γΔt·A are factored at once, on two cores.
+void integrate(const SpMat& A, const Vec& b, Vec& f, double time, int steps, Vec* previous) {
   const auto n = A.rows();
   const double dt = time / steps, g = (2.0 / 3.0) * dt;
   SpMat I(n, n);
   I.setIdentity();
-  Solver be, bdf2;
+  Eigen::SimplicialLDLT<SpMat> be, bdf2;
   tbb::parallel_invoke([&] { be.compute(I - dt * A); },
                        [&] {
                          if (steps > 1) bdf2.compute(I - g * A);
                        });
   if (be.info() != Eigen::Success || (steps > 1 && bdf2.info() != Eigen::Success))
     throw ProcessingError("diffusion model: factorisation failed");
-
-  // The base run stores every state; the sensitivities follow the same scheme with the same
-  // factorisations, one step behind, on a second thread when there is a core for it (the
-  // arithmetic is the same either way).
-  // Without sensitivities only the last three states are kept (a ring).
-  const std::size_t kept = parts.empty() ? 3 : static_cast<std::size_t>(steps) + 1;
-  std::vector<Vec> u(kept);
-  u[0] = f0;
-  std::mutex m;
-  std::condition_variable cv;
-  int produced = 0;
-  auto base = [&] {
-    for (int k = 0; k < steps; ++k) {
-      const auto K = static_cast<std::size_t>(k);
-      Vec next = k == 0 ? Vec(be.solve(u[0] + dt * b))
-                        : Vec(bdf2.solve((4.0 * u[K % kept] - u[(K - 1) % kept]) / 3.0 + g * b));
-      u[(K + 1) % kept] = std::move(next);
-      std::lock_guard<std::mutex> lock(m);
-      produced = k + 1;
-      cv.notify_one();
-    }
-  };
-  sens.assign(parts.size(), Vec::Zero(n));
-  auto tangent = [&] {
-    std::vector<Vec> prev(parts.size(), Vec::Zero(n));
-    for (int k = 0; k < steps; ++k) {
-      {
-        std::unique_lock<std::mutex> lock(m);
-        cv.wait(lock, [&] { return produced > k; });
-      }
-      const Vec& un = u[static_cast<std::size_t>(k) + 1];
-      for (std::size_t j = 0; j < parts.size(); ++j) {
-        const Vec forcing = parts[j].first * un + parts[j].second;
-        Vec next = k == 0 ? Vec(be.solve(dt * forcing))
-                          : Vec(bdf2.solve((4.0 * sens[j] - prev[j]) / 3.0 + g * forcing));
-        prev[j] = std::move(sens[j]);
-        sens[j] = std::move(next);
-      }
-    }
-  };
-  if (parts.empty()) {
-    base();
-  } else if (tbb::this_task_arena::max_concurrency() > 1) {
-    std::thread follower(tangent);
-    base();
-    follower.join();
-  } else {
-    base();
-    tangent();
+  Vec prev = f;
+  f = Vec(be.solve(prev + dt * b));  // (a solve must not write into its own right-hand side)
+  for (int k = 1; k < steps; ++k) {
+    Vec next = bdf2.solve((4.0 * f - prev) / 3.0 + g * b);
+    prev = std::move(f);
+    f = std::move(next);
   }
-  const auto end = static_cast<std::size_t>(steps);
-  if (previous) *previous = u[(end - 1) % kept];
-  last = std::move(u[end % kept]);
+  if (previous) *previous = std::move(prev);
 }
 
-// BDF2 with a backward-Euler first step, no sensitivities; f becomes the last state.
-void integrate(const SpMat& A, const Vec& b, Vec& f, double time, int steps, Vec* previous) {
-  std::vector<Vec> none;
-  tangentRun<Eigen::SimplicialLDLT<SpMat>>(A, b, {}, Vec(f), time, steps, f, none, previous);
+// LDLᵀ factorisation of a symmetric matrix that is already in a nested-dissection order, with a
+// triangular solve for R right-hand sides at once (stored interleaved, R × n column-major: one
+// pass over L serves all of them). The unknowns split into two halves that share no entry of L
+// (two subtrees of the elimination tree) and the separator after them; the halves' parts of the
+// solve run on two cores. The arithmetic is the same on one core.
+class SplitLdlt {
+ public:
+  bool compute(const SpMat& m) {
+    ldlt_.compute(m);
+    if (ldlt_.info() != Eigen::Success) return false;
+    inv_d_ = ldlt_.vectorD().cwiseInverse();
+    split();
+    return true;
+  }
+
+  // x ← M⁻¹ x for the R interleaved columns of x.
+  template <int R>
+  void solve(double* x) const {
+    const SpMat& L = ldlt_.matrixL().nestedExpression();
+    const int* lp = L.outerIndexPtr();
+    const int* li = L.innerIndexPtr();
+    const double* lx = L.valuePtr();
+    const int n = static_cast<int>(L.cols());
+    // Forward, column by column: x_i −= L_ij x_j; rows at or beyond `limit` of columns before
+    // right_ go to `spill` (the separator's share of one half) instead.
+    auto forward = [&](int j0, int j1, double* spill) {
+      for (int j = j0; j < j1; ++j) {
+        const double* xj = x + static_cast<std::ptrdiff_t>(R) * j;
+        const int cut = spill ? cut_[static_cast<std::size_t>(j)] : lp[j + 1];
+        int p = lp[j];
+        for (; p < cut; ++p) {
+          double* xi = x + static_cast<std::ptrdiff_t>(R) * li[p];
+          for (int r = 0; r < R; ++r) xi[r] -= lx[p] * xj[r];
+        }
+        for (; p < lp[j + 1]; ++p) {
+          double* xi = spill + static_cast<std::ptrdiff_t>(R) * (li[p] - right_);
+          for (int r = 0; r < R; ++r) xi[r] -= lx[p] * xj[r];
+        }
+      }
+    };
+    // Backward, column by column of L (rows of Lᵀ): x_j −= Σ_i L_ij x_i.
+    auto backward = [&](int j0, int j1) {
+      for (int j = j1 - 1; j >= j0; --j) {
+        double acc[R];
+        double* xj = x + static_cast<std::ptrdiff_t>(R) * j;
+        for (int r = 0; r < R; ++r) acc[r] = xj[r];
+        for (int p = lp[j]; p < lp[j + 1]; ++p) {
+          const double* xi = x + static_cast<std::ptrdiff_t>(R) * li[p];
+          for (int r = 0; r < R; ++r) acc[r] -= lx[p] * xi[r];
+        }
+        for (int r = 0; r < R; ++r) xj[r] = acc[r];
+      }
+    };
+    if (left_ > 0) {
+      const auto tail = static_cast<std::size_t>(R) * static_cast<std::size_t>(n - right_);
+      std::vector<double> spill_a(tail, 0.0), spill_b(tail, 0.0);
+      tbb::parallel_invoke([&] { forward(0, left_, spill_a.data()); },
+                           [&] { forward(left_, right_, spill_b.data()); });
+      double* xs = x + static_cast<std::ptrdiff_t>(R) * right_;
+      for (std::size_t k = 0; k < tail; ++k) xs[k] += spill_a[k] + spill_b[k];
+      forward(right_, n, nullptr);
+    } else {
+      forward(0, n, nullptr);
+    }
+    for (int j = 0; j < n; ++j) {
+      for (int r = 0; r < R; ++r) x[static_cast<std::ptrdiff_t>(R) * j + r] *= inv_d_[j];
+    }
+    if (left_ > 0) {
+      backward(right_, n);
+      tbb::parallel_invoke([&] { backward(0, left_); }, [&] { backward(left_, right_); });
+    } else {
+      backward(0, n);
+    }
+  }
+
+ private:
+  // Finds the halves. The separator is the chain of single-child nodes at the top of the
+  // elimination tree (parent of j: the first row of column j of L), [right_, n). A cut `left`
+  // splits [0, right_) into independent halves when no node before it has its parent in
+  // [left, right_); of those cuts, the one that best balances the entries of L is taken, and
+  // none when the smaller half would hold less than a quarter of them.
+  void split() {
+    left_ = right_ = 0;
+    const SpMat& L = ldlt_.matrixL().nestedExpression();
+    const int* lp = L.outerIndexPtr();
+    const int* li = L.innerIndexPtr();
+    const int n = static_cast<int>(L.cols());
+    if (n < 64) return;
+    std::vector<int> parent(static_cast<std::size_t>(n), -1), children(parent.size(), 0),
+        child(parent.size(), -1);
+    for (int j = 0; j < n; ++j) {
+      if (lp[j] == lp[j + 1]) continue;
+      const int q = li[lp[j]];
+      parent[static_cast<std::size_t>(j)] = q;
+      ++children[static_cast<std::size_t>(q)];
+      child[static_cast<std::size_t>(q)] = j;
+    }
+    int right = n - 1;
+    while (right > 0 && children[static_cast<std::size_t>(right)] == 1 &&
+           child[static_cast<std::size_t>(right)] == right - 1)
+      --right;
+    // Crossings: a node j before the cut whose parent q lies in [cut, right) rules out the cuts
+    // j+1 … q.
+    std::vector<int> crossing(static_cast<std::size_t>(right) + 1, 0);
+    for (int j = 0; j < right; ++j) {
+      const int q = parent[static_cast<std::size_t>(j)];
+      if (q >= 0 && q < right) {
+        ++crossing[static_cast<std::size_t>(j) + 1];
+        --crossing[static_cast<std::size_t>(q) + 1];
+      }
+    }
+    const double total = lp[right] + right;  // entries plus diagonals before the separator
+    int best = 0, open = 0;
+    double best_gap = total;
+    for (int cut = 1; cut < right; ++cut) {
+      open += crossing[static_cast<std::size_t>(cut)];
+      if (open != 0) continue;
+      const double gap = std::abs(2.0 * (lp[cut] + cut) - total);
+      if (gap < best_gap) best_gap = gap, best = cut;
+    }
+    if (best == 0 || best_gap > 0.5 * total) return;  // the smaller half < 1/4 of the work
+    left_ = best;
+    right_ = right;
+    cut_.resize(static_cast<std::size_t>(right));
+    for (int j = 0; j < right; ++j)
+      cut_[static_cast<std::size_t>(j)] =
+          static_cast<int>(std::lower_bound(li + lp[j], li + lp[j + 1], right) - li);
+  }
+
+  Eigen::SimplicialLDLT<SpMat, Eigen::Lower, Eigen::NaturalOrdering<int>> ldlt_;
+  Vec inv_d_;
+  int left_ = 0, right_ = 0;  // halves [0, left_) and [left_, right_); 0 = no split
+  std::vector<int> cut_;      // per column before right_: its first entry in the separator
+};
+
+// BDF2 of df/dt = A f + b from f0 (as integrate()) with the tangent-linear sensitivities
+// s' = A s + A'f + b' for each (A', b') in `parts`, in a system already in a nested-dissection
+// order, on the same two factorisations. The sensitivities follow one step behind the state, so
+// each step is one solve for all R = 1 + parts right-hand sides: row 0 the state u_{k+1}, the
+// others s_k (forced by u_k).
+template <int R>
+void tangentRun(const SpMat& A, const Vec& b, const std::vector<std::pair<SpMat, Vec>>& parts,
+                const Vec& f0, double time, int steps, Vec& last, std::vector<Vec>& sens) {
+  static_assert(R >= 2);
+  const auto n = A.rows();
+  const double dt = time / steps, g = (2.0 / 3.0) * dt;
+  SpMat I(n, n);
+  I.setIdentity();
+  SplitLdlt be, bdf2;
+  bool be_ok = false, bdf2_ok = steps < 2;
+  tbb::parallel_invoke([&] { be_ok = be.compute(I - dt * A); },
+                       [&] {
+                         if (steps > 1) bdf2_ok = bdf2.compute(I - g * A);
+                       });
+  if (!be_ok || !bdf2_ok) throw ProcessingError("diffusion model: factorisation failed");
+
+  using Block = Eigen::Matrix<double, R, Eigen::Dynamic>;  // interleaved right-hand sides
+  Block x1 = Block::Zero(R, n), x2 = Block::Zero(R, n);    // the last two solutions
+  x1.row(0) = f0.transpose();                              // u_0 (s_0 = 0)
+  Block rhs(R, n), other(R, n);
+  Vec u;
+  for (int k = 0; k <= steps; ++k) {
+    // Row 0: u_{k+1} from u_k, u_{k−1} (BE at k = 0); rows j: s_k from s_{k−1}, s_{k−2} and the
+    // forcing A'_j u_k + b'_j (BE at k = 1). Rows not wanted at k = 0 and k = steps are solved
+    // anyway (zeros, or unused).
+    u = x1.row(0).transpose();
+    const double gu = k == 0 ? dt : g, gs = k == 1 ? dt : g;
+    for (Eigen::Index i = 0; i < n; ++i) {
+      rhs(0, i) = (k == 0 ? x1(0, i) : (4 * x1(0, i) - x2(0, i)) / 3) + gu * b(i);
+      for (int r = 1; r < R; ++r) rhs(r, i) = k <= 1 ? x1(r, i) : (4 * x1(r, i) - x2(r, i)) / 3;
+    }
+    for (int r = 1; r < R && k > 0; ++r) {
+      const auto& [Ad, bd] = parts[static_cast<std::size_t>(r - 1)];
+      const Vec forcing = Ad * u + bd;
+      rhs.row(r) += gs * forcing.transpose();
+    }
+    if (k == 1 && steps > 1) {  // the state takes its first BDF2 step, the tangents their BE step
+      other = rhs;
+      bdf2.solve<R>(rhs.data());
+      be.solve<R>(other.data());
+      for (int r = 1; r < R; ++r) rhs.row(r) = other.row(r);
+    } else {
+      (k == 0 || (k == 1 && steps == 1) ? be : bdf2).template solve<R>(rhs.data());
+    }
+    std::swap(x2, x1);
+    std::swap(x1, rhs);
+  }
+  // x1: row 0 holds a step beyond the end (unused), the others s_steps; x2 row 0 is u_steps.
+  last = x2.row(0).transpose();
+
+  sens.resize(parts.size());
+  for (int r = 1; r < R; ++r) sens[static_cast<std::size_t>(r - 1)] = x1.row(r).transpose();
 }
 
 // f_bg everywhere, f_s in the source region (whose rows are empty, so it stays there).
@@ -330,45 +472,53 @@ std::vector<int> fillReducingOrdering(const Domain& s) {
 
 GridSensitivities gridSensitivities(const Domain& s, const Physics& p, bool with_k) {
   check(s, p);
+  // The whole run in a nested-dissection order (the domain's, or one made here): the system is
+  // assembled permuted, factors with little fill, and its solves split over two cores.
+  const std::vector<int> order = s.ordering.empty() ? fillReducingOrdering(s) : s.ordering;
+  if (order.size() != s.labels.size() + (s.reservoir_um > 0 ? 1 : 0))
+    throw UsageError("diffusion model: the precomputed ordering does not fit the grid");
+  std::vector<int> position(order.size(), -1);  // position[old] = new
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    const auto old = static_cast<std::size_t>(order[k]);
+    if (old >= position.size() || position[old] >= 0)
+      throw UsageError("diffusion model: the precomputed ordering is not a permutation");
+    position[old] = static_cast<int>(k);
+  }
   Physics unit = p;
   unit.f_s = 1, unit.f_bg = 0;
-  const System sys = assemble(s, unit);
+  const System sys = assemble(s, unit, false, Part::kValue, &position);
   std::vector<std::pair<SpMat, Vec>> parts;
   for (Part part : {Part::kDlnKappa, Part::kDlnK}) {
     if (part == Part::kDlnK && !with_k) continue;
-    System d = assemble(s, unit, false, part);
+    System d = assemble(s, unit, false, part, &position);
+    d.A.prune(0.0);  // only boundary (or source) faces depend on κ (or k)
     parts.emplace_back(std::move(d.A), std::move(d.b));
   }
+  const Vec start = initialState(s, 0.0, 1.0);
+  Vec u0(start.size());
+  for (std::size_t i = 0; i < position.size(); ++i)
+    u0(position[i]) = start(static_cast<Eigen::Index>(i));
   Vec last;
   std::vector<Vec> sens;
-  const Vec u0 = initialState(s, 0.0, 1.0);
-  if (s.ordering.empty()) {
-    tangentRun<Eigen::SimplicialLDLT<SpMat>>(sys.A, sys.b, parts, u0, s.time, s.steps, last, sens);
-  } else {
-    // The whole run in the precomputed elimination order: P·A·Pᵀ factors with little fill and
-    // needs no ordering of its own; the results are permuted back.
-    if (static_cast<Eigen::Index>(s.ordering.size()) != sys.A.rows())
-      throw UsageError("diffusion model: the precomputed ordering does not fit the grid");
-    Eigen::PermutationMatrix<Eigen::Dynamic, Eigen::Dynamic, int> pinv(sys.A.rows());
-    for (std::size_t i = 0; i < s.ordering.size(); ++i)
-      pinv.indices()(static_cast<Eigen::Index>(i)) = s.ordering[i];
-    const Eigen::PermutationMatrix<Eigen::Dynamic, Eigen::Dynamic, int> P = pinv.inverse();
-    auto permuted = [&](const SpMat& A) {
-      SpMat out = P * A * P.transpose();
-      return out;
-    };
-    std::vector<std::pair<SpMat, Vec>> pparts;
-    for (const auto& [A, b] : parts) pparts.emplace_back(permuted(A), Vec(P * b));
-    tangentRun<Eigen::SimplicialLDLT<SpMat, Eigen::Lower, Eigen::NaturalOrdering<int>>>(
-        permuted(sys.A), Vec(P * sys.b), pparts, Vec(P * u0), s.time, s.steps, last, sens);
-    last = P.transpose() * last;
-    for (Vec& v : sens) v = P.transpose() * v;
-  }
+  if (parts.size() == 1)
+    tangentRun<2>(sys.A, sys.b, parts, u0, s.time, s.steps, last, sens);
+  else
+    tangentRun<3>(sys.A, sys.b, parts, u0, s.time, s.steps, last, sens);
+  const Vec rate = s.time * (sys.A * last + sys.b);
+  // Back to the map's order.
+  auto unpermute = [&](const Vec& v) {
+    Vec out(v.size());
+    for (std::size_t i = 0; i < position.size(); ++i)
+      out(static_cast<Eigen::Index>(i)) = v(position[i]);
+    return out;
+  };
+  last = unpermute(last);
+  const Vec r = unpermute(rate);
+  for (Vec& v : sens) v = unpermute(v);
   GridSensitivities out;
   const auto cells = static_cast<Eigen::Index>(s.labels.size());  // the reservoir node is dropped
   out.u.assign(last.data(), last.data() + cells);
   out.u_source = sourceFraction(s, last, 1.0);
-  const Vec r = s.time * (sys.A * last + sys.b);
   out.rate.assign(r.data(), r.data() + cells);
   out.du_dlnkappa.assign(sens[0].data(), sens[0].data() + cells);
   if (with_k) out.du_dlnk.assign(sens[1].data(), sens[1].data() + cells);
