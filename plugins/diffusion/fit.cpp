@@ -192,6 +192,12 @@ class MapCost final : public ceres::CostFunction {
   }
   int evaluations() const { return evaluations_; }
   const Response& response() const { return cache_; }
+  // Whether a run at x is held (an Evaluate there costs no model run).
+  bool cached(const double* x) const {
+    const auto n = static_cast<std::size_t>(l_.size());
+    return (cache_.x.size() == n && std::equal(x, x + n, cache_.x.begin())) ||
+           (previous_.x.size() == n && std::equal(x, x + n, previous_.x.begin()));
+  }
 
  private:
   const Model& m_;
@@ -199,6 +205,52 @@ class MapCost final : public ceres::CostFunction {
   const Data& d_;
   mutable Response cache_, previous_;  // Ceres evaluates one problem from one thread at a time
   mutable int evaluations_ = 0;
+};
+
+// Statistical convergence (FitOptions::stop_decrease): Levenberg–Marquardt stops when the full
+// Gauss–Newton step from the accepted point would lower the cost by less than `threshold`
+// (½Δχ², in units of max(1, χ²/n)): the point is then within about √(2·threshold) standard
+// errors of the optimum in every direction, and the runs that Ceres' relative tolerances would
+// spend confirming it are saved.
+class GaussNewtonStop final : public ceres::IterationCallback {
+ public:
+  // x: the parameter block Ceres updates every iteration; `held` ≥ 0: a parameter held fixed.
+  GaussNewtonStop(const MapCost& cost, const std::vector<double>& x, int held, double threshold)
+      : cost_(cost), x_(x), held_(held), threshold_(threshold) {}
+  ceres::CallbackReturnType operator()(const ceres::IterationSummary& s) override {
+    if (s.iteration == 0 || !s.step_is_successful || !cost_.cached(x_.data()))
+      return ceres::SOLVER_CONTINUE;
+    const auto n = static_cast<Eigen::Index>(x_.size());
+    const auto m = static_cast<Eigen::Index>(cost_.num_residuals());
+    std::vector<double> r(static_cast<std::size_t>(m)), jac(static_cast<std::size_t>(m * n));
+    const double* params[] = {x_.data()};
+    double* jacs[] = {jac.data()};
+    if (!cost_.Evaluate(params, r.data(), jacs)) return ceres::SOLVER_CONTINUE;
+    Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> J(
+        jac.data(), m, n);
+    Eigen::Map<const Eigen::VectorXd> res(r.data(), m);
+    Eigen::MatrixXd H = J.transpose() * J;
+    Eigen::VectorXd g = J.transpose() * res;
+    if (held_ >= 0) {  // the held parameter does not move
+      H.row(held_).setZero();
+      H.col(held_).setZero();
+      H(held_, held_) = 1;
+      g(held_) = 0;
+    }
+    const Eigen::LDLT<Eigen::MatrixXd> ldlt(H);
+    if (ldlt.info() != Eigen::Success) return ceres::SOLVER_CONTINUE;
+    const double predicted = 0.5 * g.dot(ldlt.solve(g));
+    const double chi2 = 2 * s.cost / std::max<double>(1, static_cast<double>(m - n));
+    return std::isfinite(predicted) && predicted < threshold_ * std::max(1.0, chi2)
+               ? ceres::SOLVER_TERMINATE_SUCCESSFULLY
+               : ceres::SOLVER_CONTINUE;
+  }
+
+ private:
+  const MapCost& cost_;
+  const std::vector<double>& x_;
+  int held_;
+  double threshold_;
 };
 
 constexpr int kCoarseMinCells = 48;  // the coarsest level keeps at least this many a side
@@ -393,6 +445,11 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
     so.max_num_iterations = o.max_iterations;
     so.num_threads = 1;  // the parallelism is across starts and perturbed models
     so.logging_type = ceres::SILENT;
+    GaussNewtonStop stop(*cost, r.x, held, o.stop_decrease);
+    if (o.stop_decrease > 0) {
+      so.update_state_every_iteration = true;  // the callback reads the accepted point
+      so.callbacks.push_back(&stop);
+    }
     ceres::Solve(so, &problem, &r.summary);
     r.evaluations = cost->evaluations();
   };
@@ -416,7 +473,8 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   res.residuals = pixels.size();
   res.reduced_chi2 =
       2 * res.cost / static_cast<double>(pixels.size() - static_cast<std::size_t>(n));
-  res.converged = b.summary.termination_type == ceres::CONVERGENCE;
+  res.converged = b.summary.termination_type == ceres::CONVERGENCE ||
+                  b.summary.termination_type == ceres::USER_SUCCESS;  // GaussNewtonStop
   res.report = b.summary.BriefReport();
 
   // Uncertainty from the Jacobian at the optimum: covariance (JᵀJ)⁻¹ scaled by the reduced χ².

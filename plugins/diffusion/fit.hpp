@@ -24,6 +24,10 @@ struct FitOptions {
   double log10_min_D = -6, log10_max_D = 6;          // bounds of D_b, µm²/s
   double log10_min_kappa = -8, log10_max_kappa = 4;  // bounds of κ and k, µm/s
   int max_iterations = 50;                           // Levenberg–Marquardt iterations per start
+  // Statistical stop: a start ends when the full Gauss–Newton step from the accepted point would
+  // lower the cost (½χ²) by less than this × max(1, χ²/n), i.e. the point is within about
+  // √(2·0.005) ≈ 0.1 standard errors of the optimum. 0 = only Ceres' relative tolerances.
+  double stop_decrease = 0.005;
   // Coarse-to-fine multi-start (grid model, decades > 0, maps of at least 96 cells a side):
   // the nine starts are solved on the map binned 2 × 2 (labels by majority, f weighted by
   // 1/σ², recursively), and the best coarse optimum seeds one fit on the full grid. Same
