@@ -7,7 +7,6 @@
 #include <Eigen/SparseCore>
 #include <algorithm>
 #include <cmath>
-#include <map>
 
 #include <fmt/format.h>
 #include <tbb/parallel_invoke.h>
@@ -233,6 +232,7 @@ void integrate(const SpMat& A, const Vec& b, Vec& f, double time, int steps, Vec
 // solve run on two cores. The arithmetic is the same on one core.
 class SplitLdlt {
  public:
+  static constexpr int kSplitMinEntries = 100000;
   bool compute(const SpMat& m) {
     ldlt_.compute(m);
     if (ldlt_.info() != Eigen::Success) return false;
@@ -313,7 +313,7 @@ class SplitLdlt {
     const int* lp = L.outerIndexPtr();
     const int* li = L.innerIndexPtr();
     const int n = static_cast<int>(L.cols());
-    if (n < 64) return;
+    if (lp[n] < kSplitMinEntries) return;  // too small to gain from a second core
     std::vector<int> parent(static_cast<std::size_t>(n), -1), children(parent.size(), 0),
         child(parent.size(), -1);
     for (int j = 0; j < n; ++j) {
@@ -369,7 +369,7 @@ class SplitLdlt {
 template <int R>
 void tangentRun(const SpMat& A, const Vec& b, const std::vector<std::pair<SpMat, Vec>>& parts,
                 const Vec& f0, double time, int steps, Vec& last, std::vector<Vec>& sens) {
-  static_assert(R >= 2);
+  static_assert(R >= 1);
   const auto n = A.rows();
   const double dt = time / steps, g = (2.0 / 3.0) * dt;
   SpMat I(n, n);
@@ -387,7 +387,7 @@ void tangentRun(const SpMat& A, const Vec& b, const std::vector<std::pair<SpMat,
   x1.row(0) = f0.transpose();                              // u_0 (s_0 = 0)
   Block rhs(R, n), other(R, n);
   Vec u;
-  for (int k = 0; k <= steps; ++k) {
+  for (int k = 0; k <= (R > 1 ? steps : steps - 1); ++k) {
     // Row 0: u_{k+1} from u_k, u_{k−1} (BE at k = 0); rows j: s_k from s_{k−1}, s_{k−2} and the
     // forcing A'_j u_k + b'_j (BE at k = 1). Rows not wanted at k = 0 and k = steps are solved
     // anyway (zeros, or unused).
@@ -413,11 +413,29 @@ void tangentRun(const SpMat& A, const Vec& b, const std::vector<std::pair<SpMat,
     std::swap(x2, x1);
     std::swap(x1, rhs);
   }
-  // x1: row 0 holds a step beyond the end (unused), the others s_steps; x2 row 0 is u_steps.
-  last = x2.row(0).transpose();
+  // With tangents, x1's row 0 holds a step beyond the end (unused), its others s_steps, and x2's
+  // row 0 u_steps; without, x1 is u_steps.
+  last = (R > 1 ? x2 : x1).row(0).transpose();
 
   sens.resize(parts.size());
   for (int r = 1; r < R; ++r) sens[static_cast<std::size_t>(r - 1)] = x1.row(r).transpose();
+}
+
+// tangentRun for as many sensitivities as `parts` holds (up to three).
+void runWithTangents(const SpMat& A, const Vec& b, const std::vector<std::pair<SpMat, Vec>>& parts,
+                     const Vec& f0, double time, int steps, Vec& last, std::vector<Vec>& sens) {
+  switch (parts.size()) {
+    case 0:
+      return tangentRun<1>(A, b, parts, f0, time, steps, last, sens);
+    case 1:
+      return tangentRun<2>(A, b, parts, f0, time, steps, last, sens);
+    case 2:
+      return tangentRun<3>(A, b, parts, f0, time, steps, last, sens);
+    case 3:
+      return tangentRun<4>(A, b, parts, f0, time, steps, last, sens);
+    default:
+      throw ProcessingError("diffusion model: at most three sensitivities per run");
+  }
 }
 
 // f_bg everywhere, f_s in the source region (whose rows are empty, so it stays there).
@@ -500,10 +518,7 @@ GridSensitivities gridSensitivities(const Domain& s, const Physics& p, bool with
     u0(position[i]) = start(static_cast<Eigen::Index>(i));
   Vec last;
   std::vector<Vec> sens;
-  if (parts.size() == 1)
-    tangentRun<2>(sys.A, sys.b, parts, u0, s.time, s.steps, last, sens);
-  else
-    tangentRun<3>(sys.A, sys.b, parts, u0, s.time, s.steps, last, sens);
+  runWithTangents(sys.A, sys.b, parts, u0, s.time, s.steps, last, sens);
   const Vec rate = s.time * (sys.A * last + sys.b);
   // Back to the map's order.
   auto unpermute = [&](const Vec& v) {
@@ -590,7 +605,7 @@ GrainGraph grainGraph(const Domain& s) {
   GrainGraph g;
   g.area.assign(static_cast<std::size_t>(max_label) + 1, 0.0);
   g.source_len.assign(g.area.size(), 0.0);
-  std::map<std::pair<int, int>, double> shared;
+  std::vector<std::pair<std::pair<int, int>, double>> faces;  // (labels a < b, length) per face
   // A face to a source-region cell is source length of the sample cell's grain; region
   // cells belong to no grain.
   auto face = [&](int x, int y, int xx, int yy) {
@@ -601,7 +616,8 @@ GrainGraph grainGraph(const Domain& s) {
       g.source_len[static_cast<std::size_t>(ri ? b : a)] += s.h;
     } else if (a != b) {
       const Image<double>& scale = xx > x ? s.kappa_scale_x : s.kappa_scale_y;
-      shared[{std::min(a, b), std::max(a, b)}] += s.h * (scale.empty() ? 1.0 : scale(x, y));
+      faces.push_back(
+          {{std::min(a, b), std::max(a, b)}, s.h * (scale.empty() ? 1.0 : scale(x, y))});
     }
   };
   for (int y = 0; y < hgt; ++y) {
@@ -613,7 +629,27 @@ GrainGraph grainGraph(const Domain& s) {
       if (y + 1 < hgt) face(x, y, x, y + 1);
     }
   }
-  for (const auto& [pr, len] : shared) g.pairs.push_back(pr), g.shared.push_back(len);
+  // One pair per neighbouring labels, the lengths summed in scan order.
+  std::stable_sort(faces.begin(), faces.end(),
+                   [](const auto& l, const auto& r) { return l.first < r.first; });
+  for (const auto& [pr, len] : faces) {
+    if (g.pairs.empty() || g.pairs.back() != pr) {
+      g.pairs.push_back(pr);
+      g.shared.push_back(0);
+    }
+    g.shared.back() += len;
+  }
+  // An AMD elimination order of the labels for the network's factorisations.
+  const auto labels = static_cast<Eigen::Index>(g.area.size());
+  std::vector<Eigen::Triplet<double>> t;
+  for (const auto& [a, b] : g.pairs) t.emplace_back(a, b, 1.0), t.emplace_back(b, a, 1.0);
+  for (Eigen::Index i = 0; i < labels; ++i) t.emplace_back(i, i, 1.0);
+  SpMat pattern(labels, labels);
+  pattern.setFromTriplets(t.begin(), t.end());
+  Eigen::PermutationMatrix<Eigen::Dynamic, Eigen::Dynamic, int> pinv;
+  Eigen::AMDOrdering<int> amd;
+  amd(pattern, pinv);
+  g.order.assign(pinv.indices().data(), pinv.indices().data() + labels);
   return g;
 }
 
@@ -631,8 +667,12 @@ struct NetworkSystem {
 };
 
 // With a finite reservoir (`reservoir` = its capacity C > 0, µm²) the last node is the
-// reservoir: coupled to each grain at the source through G_i, area C.
-NetworkSystem networkSystem(const GrainGraph& graph, const Physics& p, int part, double reservoir) {
+// reservoir: coupled to each grain at the source through G_i, area C. With `position` and
+// `scale`, the system comes transformed: node i at position[i], K → S K S and b → S b for
+// S = diag(scale).
+NetworkSystem networkSystem(const GrainGraph& graph, const Physics& p, int part, double reservoir,
+                            const std::vector<int>* position = nullptr,
+                            const Vec* scale = nullptr) {
   const int grains = static_cast<int>(graph.area.size());
   const int n = grains + (reservoir > 0 ? 1 : 0);
   std::vector<Eigen::Triplet<double>> t;
@@ -675,6 +715,17 @@ NetworkSystem networkSystem(const GrainGraph& graph, const Physics& p, int part,
     }
   }
   for (int i = 0; i < n; ++i) t.emplace_back(i, i, diag[static_cast<std::size_t>(i)]);
+  if (position && scale) {
+    for (auto& e : t) {
+      e = Eigen::Triplet<double>((*position)[static_cast<std::size_t>(e.row())],
+                                 (*position)[static_cast<std::size_t>(e.col())],
+                                 e.value() * (*scale)(e.row()) * (*scale)(e.col()));
+    }
+    Vec b = Vec::Zero(n);
+    for (int i = 0; i < n; ++i)
+      b((*position)[static_cast<std::size_t>(i)]) = sys.b(i) * (*scale)(i);
+    sys.b = std::move(b);
+  }
   sys.K.resize(n, n);
   sys.K.setFromTriplets(t.begin(), t.end());
   return sys;
@@ -696,45 +747,53 @@ NetworkSensitivities networkSensitivities(const GrainGraph& graph, const Domain&
   double source_len = 0;
   for (double l : graph.source_len) source_len += l;
   const double capacity = s.reservoir_um * source_len;  // 0: unlimited source
-  const NetworkSystem sys = networkSystem(graph, p, 0, capacity);
-  const int n = static_cast<int>(sys.b.size());
-  Vec a(n);
-  for (int i = 0; i < grains; ++i)
-    a(i) =
-        graph.area[static_cast<std::size_t>(i)] > 0 ? graph.area[static_cast<std::size_t>(i)] : 1;
-  if (capacity > 0) a(grains) = capacity;
-  SpMat Area(n, n);
-  Area.reserve(Eigen::VectorXi::Constant(n, 1));
-  for (int i = 0; i < n; ++i) Area.insert(i, i) = a(i);
-  const double dt = s.time / s.steps, g = (2.0 / 3.0) * dt;
-  Eigen::SimplicialLDLT<SpMat> be(Area - dt * sys.K), bdf2;
-  if (s.steps > 1) bdf2.compute(Area - g * sys.K);
-  if (be.info() != Eigen::Success || (s.steps > 1 && bdf2.info() != Eigen::Success))
-    throw ProcessingError("diffusion model: factorisation failed");
-  std::vector<NetworkSystem> parts;
+  // In v = √area·f the system is dv/dt = S K S v + S b with S = diag(1/√area), symmetric like
+  // the grid's, and runs the same way (BDF2 with the tangent-linear sensitivities in one solve
+  // per step), in the graph's elimination order (the reservoir last).
+  const auto n = static_cast<Eigen::Index>(grains + (capacity > 0 ? 1 : 0));
+  Vec scale(n);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const double a = i < grains ? graph.area[static_cast<std::size_t>(i)] : capacity;
+    scale(i) = 1 / std::sqrt(a > 0 ? a : 1);
+  }
+  std::vector<int> position(static_cast<std::size_t>(n));
+  if (graph.order.size() == static_cast<std::size_t>(grains)) {
+    for (int k = 0; k < grains; ++k) position[static_cast<std::size_t>(graph.order[k])] = k;
+    if (capacity > 0) position.back() = grains;
+  } else {  // a graph built by hand: AMD here
+    Eigen::PermutationMatrix<Eigen::Dynamic, Eigen::Dynamic, int> pinv;
+    Eigen::AMDOrdering<int> amd;
+    amd(networkSystem(graph, p, 0, capacity).K, pinv);
+    for (Eigen::Index k = 0; k < n; ++k) position[static_cast<std::size_t>(pinv.indices()(k))] = k;
+  }
+  auto symmetric = [&](int part) {
+    NetworkSystem x = networkSystem(graph, p, part, capacity, &position, &scale);
+    return std::pair<SpMat, Vec>(std::move(x.K), std::move(x.b));
+  };
+  const auto [A, b] = symmetric(0);
+  std::vector<std::pair<SpMat, Vec>> parts;
   if (derivatives) {
     // ∂/∂ln k is identically zero for a fixed surface (k = 0): not integrated.
-    for (int k = 1; k <= (p.k_surface > 0 ? 3 : 2); ++k)
-      parts.push_back(networkSystem(graph, p, k, capacity));
+    for (int k = 1; k <= (p.k_surface > 0 ? 3 : 2); ++k) parts.push_back(symmetric(k));
   }
+  auto permute = [&](const Vec& x) {
+    Vec out(x.size());
+    for (Eigen::Index i = 0; i < n; ++i) out(position[static_cast<std::size_t>(i)]) = x(i);
+    return out;
+  };
+  auto back = [&](const Vec& x) {  // to graph order, f = S v
+    Vec out(x.size());
+    for (Eigen::Index i = 0; i < n; ++i)
+      out(i) = x(position[static_cast<std::size_t>(i)]) * scale(i);
+    return out;
+  };
   Vec f = Vec::Constant(n, p.f_bg);
   if (capacity > 0) f(grains) = p.f_s;
-  Vec prev = f;
-  std::vector<Vec> sens(parts.size(), Vec::Zero(n)), sprev = sens;
-  for (int k = 0; k < s.steps; ++k) {
-    Vec next = k == 0 ? Vec(be.solve(a.cwiseProduct(f) + dt * sys.b))
-                      : Vec(bdf2.solve(a.cwiseProduct(4.0 * f - prev) / 3.0 + g * sys.b));
-    prev = std::move(f);
-    f = std::move(next);
-    for (std::size_t j = 0; j < parts.size(); ++j) {
-      const Vec forcing = parts[j].K * f + parts[j].b;
-      Vec sn = k == 0
-                   ? Vec(be.solve(dt * forcing))
-                   : Vec(bdf2.solve(a.cwiseProduct(4.0 * sens[j] - sprev[j]) / 3.0 + g * forcing));
-      sprev[j] = std::move(sens[j]);
-      sens[j] = std::move(sn);
-    }
-  }
+  Vec v;
+  std::vector<Vec> sens;
+  runWithTangents(A, b, parts, permute(f.cwiseQuotient(scale)), s.time, s.steps, v, sens);
+  f = back(v);
+  for (Vec& x : sens) x = back(x);
   NetworkSensitivities out;
   out.u.assign(f.data(), f.data() + n);
   out.source = capacity > 0 ? f(grains) : p.f_s;

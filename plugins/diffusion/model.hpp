@@ -84,6 +84,7 @@ struct GrainGraph {
   std::vector<double> source_len;          // per label, length along the source edge, µm
   std::vector<std::pair<int, int>> pairs;  // neighbouring labels (a < b)
   std::vector<double> shared;              // their shared boundary length, µm
+  std::vector<int> order;  // an elimination order of the labels (AMD; empty = made per run)
 };
 GrainGraph grainGraph(const Domain& domain);
 std::vector<double> simulateNetwork(const GrainGraph& graph, const Domain& domain,
