@@ -605,39 +605,69 @@ GrainGraph grainGraph(const Domain& s) {
   GrainGraph g;
   g.area.assign(static_cast<std::size_t>(max_label) + 1, 0.0);
   g.source_len.assign(g.area.size(), 0.0);
-  std::vector<std::pair<std::pair<int, int>, double>> faces;  // (labels a < b, length) per face
   // A face to a source-region cell is source length of the sample cell's grain; region
   // cells belong to no grain.
-  auto face = [&](int x, int y, int xx, int yy) {
-    const bool ri = inRegion(s, x, y), rj = inRegion(s, xx, yy);
-    const int a = s.labels(x, y), b = s.labels(xx, yy);
-    if (ri && rj) return;
-    if (ri || rj) {
-      g.source_len[static_cast<std::size_t>(ri ? b : a)] += s.h;
-    } else if (a != b) {
-      const Image<double>& scale = xx > x ? s.kappa_scale_x : s.kappa_scale_y;
-      faces.push_back(
-          {{std::min(a, b), std::max(a, b)}, s.h * (scale.empty() ? 1.0 : scale(x, y))});
-    }
-  };
-  for (int y = 0; y < hgt; ++y) {
+  const bool region = !s.source_region.empty();
+  if (!region) {
+    for (auto a : s.labels.values()) g.area[static_cast<std::size_t>(a)] += s.h * s.h;
+    const bool columns = s.source == Edge::kLeft || s.source == Edge::kRight;
+    const int x0 = s.source == Edge::kRight ? w - 1 : 0,
+              y0 = s.source == Edge::kBottom ? hgt - 1 : 0;
+    for (int k = 0; k < (columns ? hgt : w); ++k)
+      g.source_len[static_cast<std::size_t>(columns ? s.labels(x0, k) : s.labels(k, y0))] += s.h;
+  }
+  for (int y = 0; y < hgt && region; ++y) {
     for (int x = 0; x < w; ++x) {
       const int a = s.labels(x, y);
-      if (!inRegion(s, x, y)) g.area[static_cast<std::size_t>(a)] += s.h * s.h;
-      if (onSource(s, x, y)) g.source_len[static_cast<std::size_t>(a)] += s.h;
-      if (x + 1 < w) face(x, y, x + 1, y);
-      if (y + 1 < hgt) face(x, y, x, y + 1);
+      const bool ri = inRegion(s, x, y);
+      if (!ri) g.area[static_cast<std::size_t>(a)] += s.h * s.h;
+      for (auto [xx, yy] : {std::pair{x + 1, y}, {x, y + 1}}) {
+        if (xx >= w || yy >= hgt || ri == inRegion(s, xx, yy)) continue;
+        g.source_len[static_cast<std::size_t>(ri ? s.labels(xx, yy) : a)] += s.h;
+      }
     }
   }
-  // One pair per neighbouring labels, the lengths summed in scan order.
-  std::stable_sort(faces.begin(), faces.end(),
-                   [](const auto& l, const auto& r) { return l.first < r.first; });
-  for (const auto& [pr, len] : faces) {
-    if (g.pairs.empty() || g.pairs.back() != pr) {
-      g.pairs.push_back(pr);
-      g.shared.push_back(0);
+  // Faces between two grains, visited in scan order as (smaller label, larger label, length).
+  auto boundaryFaces = [&](auto&& visit) {
+    for (int y = 0; y < hgt; ++y) {
+      const std::int32_t* row = s.labels.row(y);
+      const std::int32_t* below = y + 1 < hgt ? s.labels.row(y + 1) : nullptr;
+      for (int x = 0; x < w; ++x) {
+        const int a = row[x];
+        if (x + 1 < w && row[x + 1] != a &&
+            !(region && (inRegion(s, x, y) || inRegion(s, x + 1, y)))) {
+          visit(std::min(a, row[x + 1]), std::max(a, row[x + 1]),
+                s.h * (s.kappa_scale_x.empty() ? 1.0 : s.kappa_scale_x(x, y)));
+        }
+        if (below && below[x] != a && !(region && (inRegion(s, x, y) || inRegion(s, x, y + 1)))) {
+          visit(std::min(a, below[x]), std::max(a, below[x]),
+                s.h * (s.kappa_scale_y.empty() ? 1.0 : s.kappa_scale_y(x, y)));
+        }
+      }
     }
-    g.shared.back() += len;
+  };
+  // Grouped by the smaller label (a counting sort keeps the scan order), then by the larger one
+  // within each group: one pair per neighbouring labels, the lengths summed in scan order.
+  std::vector<std::size_t> start(g.area.size() + 1, 0);
+  boundaryFaces([&](int a, int, double) { ++start[static_cast<std::size_t>(a) + 1]; });
+  for (std::size_t k = 1; k < start.size(); ++k) start[k] += start[k - 1];
+  std::vector<std::pair<int, double>> faces(start.back());
+  std::vector<std::size_t> next(start.begin(), start.end() - 1);
+  boundaryFaces([&](int a, int b, double len) {
+    faces[next[static_cast<std::size_t>(a)]++] = {b, len};
+  });
+  for (std::size_t a = 0; a + 1 < start.size(); ++a) {
+    const auto first = faces.begin() + static_cast<std::ptrdiff_t>(start[a]);
+    const auto last = faces.begin() + static_cast<std::ptrdiff_t>(start[a + 1]);
+    std::stable_sort(first, last, [](const auto& l, const auto& r) { return l.first < r.first; });
+    for (auto it = first; it != last; ++it) {
+      const std::pair<int, int> pr{static_cast<int>(a), it->first};
+      if (it == first || (it - 1)->first != it->first) {
+        g.pairs.push_back(pr);
+        g.shared.push_back(0);
+      }
+      g.shared.back() += it->second;
+    }
   }
   // An AMD elimination order of the labels for the network's factorisations.
   const auto labels = static_cast<Eigen::Index>(g.area.size());
