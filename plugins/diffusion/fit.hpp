@@ -28,10 +28,10 @@ struct FitOptions {
   // lower the cost (½χ²) by less than this × max(1, χ²/n), i.e. the point is within about
   // √(2·0.005) ≈ 0.1 standard errors of the optimum. 0 = only Ceres' relative tolerances.
   double stop_decrease = 0.005;
-  // Coarse-to-fine multi-start (grid model, decades > 0, maps of at least 96 cells a side):
-  // the nine starts are solved on the map binned 2 × 2 (labels by majority, f weighted by
-  // 1/σ², recursively), and the best coarse optimum seeds one fit on the full grid. Same
-  // optimum, far fewer full-grid runs. (A single start gains nothing: it runs directly.)
+  // Coarse-to-fine (grid model; nine starts on maps of at least 96 cells a side, a single start
+  // from 256): the starts are solved on the map binned 2 × 2 (labels by majority, f weighted
+  // by 1/σ², recursively), and the best coarse optimum seeds one fit on the full grid. Same
+  // optimum, far fewer full-grid runs.
   bool coarse_start = true;
   int profile_points = 0;     // cost profile points per rate parameter (0 = none, else ≥ 3)
   double profile_sigmas = 3;  // profile half-width in standard errors (at most 1 decade)
