@@ -28,10 +28,11 @@ struct FitOptions {
   // lower the cost (½χ²) by less than this × max(1, χ²/n), i.e. the point is within about
   // √(2·0.005) ≈ 0.1 standard errors of the optimum. 0 = only Ceres' relative tolerances.
   double stop_decrease = 0.005;
-  // Coarse-to-fine (grid model; nine starts on maps of at least 96 cells a side, a single start
-  // from 256): the starts are solved on the map binned 2 × 2 (labels by majority, f weighted
-  // by 1/σ², recursively), and the best coarse optimum seeds one fit on the full grid. Same
-  // optimum, far fewer full-grid runs.
+  // Coarse-to-fine. Grid model (nine starts on maps of at least 96 cells a side, a single
+  // start from 384): the starts are solved on the map binned 2 × 2 (labels by majority, f
+  // weighted by 1/σ², recursively), and the best coarse optimum seeds one fit on the full
+  // grid. Grain network (16 time steps or more): the starts are solved with a quarter of the
+  // time steps first. Same optimum, far fewer full runs.
   bool coarse_start = true;
   int profile_points = 0;     // cost profile points per rate parameter (0 = none, else ≥ 3)
   double profile_sigmas = 3;  // profile half-width in standard errors (at most 1 decade)
