@@ -5,13 +5,13 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
 
 #include <fmt/format.h>
 #include <tbb/parallel_for.h>
-#include <tbb/parallel_invoke.h>
 #include <Eigen/Dense>
 
 #include "ionmap/core/error.hpp"
@@ -261,9 +261,6 @@ class GaussNewtonStop final : public ceres::IterationCallback {
 };
 
 constexpr int kCoarseMinCells = 48;  // the coarsest level keeps at least this many a side
-// A single start goes coarse-to-fine from this size on: at 512² it then needs 3 full-grid runs
-// instead of 7 (with 9 binned ones), 1.6× faster in all; at 256² it gains nothing or loses.
-constexpr int kCoarseSingleStartCells = 384;
 // The grain network's coarse level: this many times fewer time steps (from 16 steps on).
 constexpr int kCoarseTimeFactor = 4;
 
@@ -285,6 +282,7 @@ Coarse coarsen(const Image<double>& f, const Image<double>& sigma, const Image<s
   Coarse c;
   c.options = o;
   c.options.profile_points = 0;
+  c.options.coarse_single_start_cells = 2 * kCoarseMinCells;  // below the top, bin while possible
   Domain& cd = c.options.domain;
   cd.labels = Image<std::int32_t>(cw, ch, 0);
   cd.h = 2 * d.h;
@@ -337,6 +335,10 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
     throw UsageError(
         "the fraction, sigma, mask and label maps must share one grid (resample them first)");
   }
+  // The grid's elimination order (or the network's graph) is built on another thread while the
+  // data are prepared (and the coarse levels run); a failed check below still waits for it.
+  std::optional<Model> model;
+  std::future<void> model_ready = std::async(std::launch::async, [&] { model.emplace(o); });
   std::vector<std::size_t> pixels;
   std::vector<double> values, weights;
   pixels.reserve(f.size()), values.reserve(f.size()), weights.reserve(f.size());
@@ -386,29 +388,23 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   std::vector<std::vector<double>> starts;
   int coarse_evaluations = 0;
   const int w = o.domain.labels.width(), h = o.domain.labels.height();
-  std::optional<Model> model;  // this grid's elimination order (or graph)
   if (o.coarse_start && o.model == ModelKind::kGrid && std::min(w, h) >= 2 * kCoarseMinCells &&
-      (o.decades > 0 || std::min(w, h) >= kCoarseSingleStartCells)) {
+      (o.decades > 0 || std::min(w, h) >= o.coarse_single_start_cells)) {
     // Solve the starts on the 2 × 2-binned problem (itself coarse-to-fine while large enough)
     // and continue from its best optimum here: the two optima differ only by the
-    // discretisation, so a few full-grid iterations finish the job. This grid's elimination
-    // order is computed meanwhile.
+    // discretisation, so a few full-grid iterations finish the job.
     // A coarse problem that cannot be posed (a source region that vanishes when binned, no
     // usable block) or fails to solve only means no shortcut: the starts run here instead.
-    tbb::parallel_invoke([&] { model.emplace(o); },
-                         [&] {
-                           try {
-                             Coarse c = coarsen(f, sigma, mask, o);
-                             const FitResult cr = fitDiffusion(c.f, c.sigma, c.mask, c.options);
-                             coarse_evaluations = cr.evaluations;
-                             starts.push_back(cr.values);
-                           } catch (const Error&) {
-                             starts.clear();
-                           }
-                         });
-  } else {
-    model.emplace(o);
+    try {
+      Coarse c = coarsen(f, sigma, mask, o);
+      const FitResult cr = fitDiffusion(c.f, c.sigma, c.mask, c.options);
+      coarse_evaluations = cr.evaluations;
+      starts.push_back(cr.values);
+    } catch (const Error&) {
+      starts.clear();
+    }
   }
+  model_ready.get();  // rethrows what the model's set-up threw
   // decades = 0: one start (not nine identical ones).
   const std::vector<double> offsets =
       o.decades > 0 ? std::vector<double>{-o.decades, 0.0, o.decades} : std::vector<double>{0.0};

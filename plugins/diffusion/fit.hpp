@@ -34,6 +34,10 @@ struct FitOptions {
   // grid. Grain network (16 time steps or more): the starts are solved with a quarter of the
   // time steps first. Same optimum, far fewer full runs.
   bool coarse_start = true;
+  // A single start on the grid goes coarse-to-fine from this many cells a side (at 512² it then
+  // needs 3 full-grid runs instead of 7; at 256² it gains nothing); the binned levels below go
+  // on binning while they can.
+  int coarse_single_start_cells = 384;
   int profile_points = 0;     // cost profile points per rate parameter (0 = none, else ≥ 3)
   double profile_sigmas = 3;  // profile half-width in standard errors (at most 1 decade)
 };
