@@ -355,7 +355,8 @@ class SplitLdlt {
           static_cast<int>(std::lower_bound(li + lp[j], li + lp[j + 1], right) - li);
   }
 
-  Eigen::SimplicialLDLT<SpMat, Eigen::Lower, Eigen::NaturalOrdering<int>> ldlt_;
+  // Upper: a full symmetric input is read in place, without the copy that Lower makes.
+  Eigen::SimplicialLDLT<SpMat, Eigen::Upper, Eigen::NaturalOrdering<int>> ldlt_;
   Vec inv_d_;
   int left_ = 0, right_ = 0;  // halves [0, left_) and [left_, right_); 0 = no split
   std::vector<int> cut_;      // per column before right_: its first entry in the separator
@@ -376,31 +377,46 @@ void tangentRun(const SpMat& A, const Vec& b, const std::vector<std::pair<SpMat,
   I.setIdentity();
   SplitLdlt be, bdf2;
   bool be_ok = false, bdf2_ok = steps < 2;
-  tbb::parallel_invoke([&] { be_ok = be.compute(I - dt * A); },
-                       [&] {
-                         if (steps > 1) bdf2_ok = bdf2.compute(I - g * A);
-                       });
+  auto factorBe = [&] { be_ok = be.compute(I - dt * A); };
+  auto factorBdf2 = [&] {
+    if (steps > 1) bdf2_ok = bdf2.compute(I - g * A);
+  };
+  if (A.nonZeros() >= SplitLdlt::kSplitMinEntries) {  // side by side when worth a second core
+    tbb::parallel_invoke(factorBe, factorBdf2);
+  } else {
+    factorBe();
+    factorBdf2();
+  }
   if (!be_ok || !bdf2_ok) throw ProcessingError("diffusion model: factorisation failed");
 
   using Block = Eigen::Matrix<double, R, Eigen::Dynamic>;  // interleaved right-hand sides
   Block x1 = Block::Zero(R, n), x2 = Block::Zero(R, n);    // the last two solutions
   x1.row(0) = f0.transpose();                              // u_0 (s_0 = 0)
   Block rhs(R, n), other(R, n);
-  Vec u;
+  Vec u(n), forcing(n);
+  const Eigen::Index size = R * n;
   for (int k = 0; k <= (R > 1 ? steps : steps - 1); ++k) {
     // Row 0: u_{k+1} from u_k, u_{k−1} (BE at k = 0); rows j: s_k from s_{k−1}, s_{k−2} and the
     // forcing A'_j u_k + b'_j (BE at k = 1). Rows not wanted at k = 0 and k = steps are solved
     // anyway (zeros, or unused).
-    u = x1.row(0).transpose();
-    const double gu = k == 0 ? dt : g, gs = k == 1 ? dt : g;
+    const double* p1 = x1.data();
+    const double* p2 = x2.data();
+    double* pr = rhs.data();
+    if (k == 0) {
+      for (Eigen::Index j = 0; j < size; ++j) pr[j] = p1[j];
+    } else {
+      for (Eigen::Index j = 0; j < size; ++j) pr[j] = (4 * p1[j] - p2[j]) / 3;
+    }
     for (Eigen::Index i = 0; i < n; ++i) {
-      rhs(0, i) = (k == 0 ? x1(0, i) : (4 * x1(0, i) - x2(0, i)) / 3) + gu * b(i);
-      for (int r = 1; r < R; ++r) rhs(r, i) = k <= 1 ? x1(r, i) : (4 * x1(r, i) - x2(r, i)) / 3;
+      u(i) = p1[R * i];
+      pr[R * i] += (k == 0 ? dt : g) * b(i);
+      for (int r = 1; r < R && k == 1; ++r) pr[R * i + r] = p1[R * i + r];  // BE for the tangents
     }
     for (int r = 1; r < R && k > 0; ++r) {
       const auto& [Ad, bd] = parts[static_cast<std::size_t>(r - 1)];
-      const Vec forcing = Ad * u + bd;
-      rhs.row(r) += gs * forcing.transpose();
+      forcing.noalias() = Ad * u;
+      const double gs = k == 1 ? dt : g;
+      for (Eigen::Index i = 0; i < n; ++i) pr[R * i + r] += gs * (forcing(i) + bd(i));
     }
     if (k == 1 && steps > 1) {  // the state takes its first BDF2 step, the tangents their BE step
       other = rhs;
