@@ -7,6 +7,7 @@
 #include <Eigen/SparseCore>
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 
 #include <fmt/format.h>
 #include <tbb/parallel_invoke.h>
@@ -500,7 +501,14 @@ std::vector<int> fillReducingOrdering(const Domain& s) {
   const SpMat M = I - sys.A;
   Eigen::PermutationMatrix<Eigen::Dynamic, Eigen::Dynamic, int> pinv;
   Eigen::MetisOrdering<int> metis;
-  metis(M, pinv);
+  {
+    // METIS seeds one process-wide random generator per call: calls from two threads at once
+    // (a coarse level's and the full grid's) would draw from each other's sequence and give
+    // orders that change from run to run. One at a time, each order is reproducible.
+    static std::mutex one_at_a_time;
+    const std::lock_guard<std::mutex> lock(one_at_a_time);
+    metis(M, pinv);
+  }
   return std::vector<int>(pinv.indices().data(), pinv.indices().data() + pinv.size());
 }
 
