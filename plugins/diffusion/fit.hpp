@@ -1,8 +1,9 @@
 // Fitting D_b and the boundary permeance κ (and optionally the surface exchange k, f_s, f_bg)
 // to a measured 6Li-fraction map with Ceres, residuals weighted by σ_f. Parameters are
-// searched in log space within bounds; the Jacobian comes from perturbed forward models run
-// concurrently (TBB), and a multi-start over initial guesses spread over decades runs in
-// parallel. Results do not depend on the thread count beyond round-off.
+// searched in log space within bounds; the Jacobian is exact for the discrete model (one
+// run with its tangent-linear sensitivities per evaluation, model.hpp), and a multi-start over
+// initial guesses spread over decades runs in parallel (TBB), coarse-to-fine on large maps.
+// Results do not depend on the thread count beyond round-off.
 #pragma once
 
 #include <string>
