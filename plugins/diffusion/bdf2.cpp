@@ -1,0 +1,266 @@
+#include "diffusion/bdf2.hpp"
+
+#include <Eigen/SparseCholesky>
+#include <algorithm>
+#include <cmath>
+
+#include <tbb/parallel_invoke.h>
+
+#include "ionmap/core/error.hpp"
+
+namespace ionmap::diffusion::bdf2 {
+namespace {
+
+// LDLᵀ factorisation of a symmetric matrix that is already in a nested-dissection order, with a
+// triangular solve for R right-hand sides at once (stored interleaved, R × n column-major: one
+// pass over L serves all of them). The unknowns split into two halves that share no entry of L
+// (two subtrees of the elimination tree) and the separator after them; the halves' parts of the
+// solve run on two cores. The arithmetic is the same on one core.
+class SplitLdlt {
+ public:
+  static constexpr int kSplitMinEntries = 100000;
+  bool compute(const SpMat& m) {
+    ldlt_.compute(m);
+    if (ldlt_.info() != Eigen::Success) return false;
+    inv_d_ = ldlt_.vectorD().cwiseInverse();
+    split();
+    return true;
+  }
+
+  // x ← M⁻¹ x for the R interleaved columns of x.
+  template <int R>
+  void solve(double* x) const {
+    const SpMat& L = ldlt_.matrixL().nestedExpression();
+    const int* lp = L.outerIndexPtr();
+    const int* li = L.innerIndexPtr();
+    const double* lx = L.valuePtr();
+    const int n = static_cast<int>(L.cols());
+    // Forward, column by column: x_i −= L_ij x_j. With `spill` (a half's columns), the updates
+    // of separator rows (≥ right_) go there instead, to be added once both halves are done.
+    auto forward = [&](int j0, int j1, double* spill) {
+      for (int j = j0; j < j1; ++j) {
+        const double* xj = x + static_cast<std::ptrdiff_t>(R) * j;
+        const int cut = spill ? cut_[static_cast<std::size_t>(j)] : lp[j + 1];
+        int p = lp[j];
+        for (; p < cut; ++p) {
+          double* xi = x + static_cast<std::ptrdiff_t>(R) * li[p];
+          for (int r = 0; r < R; ++r) xi[r] -= lx[p] * xj[r];
+        }
+        for (; p < lp[j + 1]; ++p) {
+          double* xi = spill + static_cast<std::ptrdiff_t>(R) * (li[p] - right_);
+          for (int r = 0; r < R; ++r) xi[r] -= lx[p] * xj[r];
+        }
+      }
+    };
+    // Backward, column by column of L (rows of Lᵀ): x_j −= Σ_i L_ij x_i.
+    auto backward = [&](int j0, int j1) {
+      for (int j = j1 - 1; j >= j0; --j) {
+        double acc[R];
+        double* xj = x + static_cast<std::ptrdiff_t>(R) * j;
+        for (int r = 0; r < R; ++r) acc[r] = xj[r];
+        for (int p = lp[j]; p < lp[j + 1]; ++p) {
+          const double* xi = x + static_cast<std::ptrdiff_t>(R) * li[p];
+          for (int r = 0; r < R; ++r) acc[r] -= lx[p] * xi[r];
+        }
+        for (int r = 0; r < R; ++r) xj[r] = acc[r];
+      }
+    };
+    if (left_ > 0) {
+      const auto tail = static_cast<std::size_t>(R) * static_cast<std::size_t>(n - right_);
+      std::vector<double> spill_a(tail, 0.0), spill_b(tail, 0.0);
+      tbb::parallel_invoke([&] { forward(0, left_, spill_a.data()); },
+                           [&] { forward(left_, right_, spill_b.data()); });
+      double* xs = x + static_cast<std::ptrdiff_t>(R) * right_;
+      for (std::size_t k = 0; k < tail; ++k) xs[k] += spill_a[k] + spill_b[k];
+      forward(right_, n, nullptr);
+    } else {
+      forward(0, n, nullptr);
+    }
+    for (int j = 0; j < n; ++j) {
+      for (int r = 0; r < R; ++r) x[static_cast<std::ptrdiff_t>(R) * j + r] *= inv_d_[j];
+    }
+    if (left_ > 0) {
+      backward(right_, n);
+      tbb::parallel_invoke([&] { backward(0, left_); }, [&] { backward(left_, right_); });
+    } else {
+      backward(0, n);
+    }
+  }
+
+ private:
+  // Finds the halves. The separator is the chain of single-child nodes at the top of the
+  // elimination tree (parent of j: the first row of column j of L), [right_, n). A cut `left`
+  // splits [0, right_) into independent halves when no node before it has its parent in
+  // [left, right_); of those cuts, the one that best balances the entries of L is taken, and
+  // none when the smaller half would hold less than a quarter of them.
+  void split() {
+    left_ = right_ = 0;
+    const SpMat& L = ldlt_.matrixL().nestedExpression();
+    const int* lp = L.outerIndexPtr();
+    const int* li = L.innerIndexPtr();
+    const int n = static_cast<int>(L.cols());
+    if (lp[n] < kSplitMinEntries) return;  // too small to gain from a second core
+    std::vector<int> parent(static_cast<std::size_t>(n), -1), children(parent.size(), 0),
+        child(parent.size(), -1);
+    for (int j = 0; j < n; ++j) {
+      if (lp[j] == lp[j + 1]) continue;
+      const int q = li[lp[j]];
+      parent[static_cast<std::size_t>(j)] = q;
+      ++children[static_cast<std::size_t>(q)];
+      child[static_cast<std::size_t>(q)] = j;
+    }
+    int right = n - 1;
+    while (right > 0 && children[static_cast<std::size_t>(right)] == 1 &&
+           child[static_cast<std::size_t>(right)] == right - 1)
+      --right;
+    // Crossings: a node j before the cut whose parent q lies in [cut, right) rules out the cuts
+    // j+1 … q.
+    std::vector<int> crossing(static_cast<std::size_t>(right) + 1, 0);
+    for (int j = 0; j < right; ++j) {
+      const int q = parent[static_cast<std::size_t>(j)];
+      if (q >= 0 && q < right) {
+        ++crossing[static_cast<std::size_t>(j) + 1];
+        --crossing[static_cast<std::size_t>(q) + 1];
+      }
+    }
+    const double total = lp[right] + right;  // entries plus diagonals before the separator
+    int best = 0, open = 0;
+    double best_gap = total;
+    for (int cut = 1; cut < right; ++cut) {
+      open += crossing[static_cast<std::size_t>(cut)];
+      if (open != 0) continue;
+      const double gap = std::abs(2.0 * (lp[cut] + cut) - total);
+      if (gap < best_gap) best_gap = gap, best = cut;
+    }
+    if (best == 0 || best_gap > 0.5 * total) return;  // the smaller half < 1/4 of the work
+    left_ = best;
+    right_ = right;
+    cut_.resize(static_cast<std::size_t>(right));
+    for (int j = 0; j < right; ++j)
+      cut_[static_cast<std::size_t>(j)] =
+          static_cast<int>(std::lower_bound(li + lp[j], li + lp[j + 1], right) - li);
+  }
+
+  // Upper: a full symmetric input is read in place, without the copy that Lower makes.
+  Eigen::SimplicialLDLT<SpMat, Eigen::Upper, Eigen::NaturalOrdering<int>> ldlt_;
+  Vec inv_d_;
+  int left_ = 0, right_ = 0;  // halves [0, left_) and [left_, right_); 0 = no split
+  std::vector<int> cut_;      // per column before right_: its first entry in the separator
+};
+
+// BDF2 of df/dt = A f + b from f0 (as integrate()) with the tangent-linear sensitivities
+// s' = A s + A'f + b' for each (A', b') in `parts`, in a system already in a nested-dissection
+// order, on the same two factorisations. The sensitivities follow one step behind the state, so
+// each step is one solve for all R = 1 + parts right-hand sides: row 0 the state u_{k+1}, the
+// others s_k (forced by u_k).
+template <int R>
+void tangentRun(const SpMat& A, const Vec& b, const std::vector<std::pair<SpMat, Vec>>& parts,
+                const Vec& f0, double time, int steps, Vec& last, std::vector<Vec>& sens) {
+  static_assert(R >= 1);
+  const auto n = A.rows();
+  const double dt = time / steps, g = (2.0 / 3.0) * dt;
+  SpMat I(n, n);
+  I.setIdentity();
+  SplitLdlt be, bdf2;
+  bool be_ok = false, bdf2_ok = steps < 2;
+  auto factorBe = [&] { be_ok = be.compute(I - dt * A); };
+  auto factorBdf2 = [&] {
+    if (steps > 1) bdf2_ok = bdf2.compute(I - g * A);
+  };
+  if (A.nonZeros() >= SplitLdlt::kSplitMinEntries) {  // side by side when worth a second core
+    tbb::parallel_invoke(factorBe, factorBdf2);
+  } else {
+    factorBe();
+    factorBdf2();
+  }
+  if (!be_ok || !bdf2_ok) throw ProcessingError("diffusion model: factorisation failed");
+
+  using Block = Eigen::Matrix<double, R, Eigen::Dynamic>;  // interleaved right-hand sides
+  Block x1 = Block::Zero(R, n), x2 = Block::Zero(R, n);    // the last two solutions
+  x1.row(0) = f0.transpose();                              // u_0 (s_0 = 0)
+  Block rhs(R, n), other(R, n);
+  Vec u(n), forcing(n);
+  const Eigen::Index size = R * n;
+  for (int k = 0; k <= (R > 1 ? steps : steps - 1); ++k) {
+    // Row 0: u_{k+1} from u_k, u_{k−1} (BE at k = 0); rows j: s_k from s_{k−1}, s_{k−2} and the
+    // forcing A'_j u_k + b'_j (BE at k = 1). Rows not wanted at k = 0 and k = steps are solved
+    // anyway (zeros, or unused).
+    const double* p1 = x1.data();
+    const double* p2 = x2.data();
+    double* pr = rhs.data();
+    if (k == 0) {
+      for (Eigen::Index j = 0; j < size; ++j) pr[j] = p1[j];
+    } else {
+      for (Eigen::Index j = 0; j < size; ++j) pr[j] = (4 * p1[j] - p2[j]) / 3;
+    }
+    for (Eigen::Index i = 0; i < n; ++i) {
+      u(i) = p1[R * i];
+      pr[R * i] += (k == 0 ? dt : g) * b(i);
+      for (int r = 1; r < R && k == 1; ++r) pr[R * i + r] = p1[R * i + r];  // BE for the tangents
+    }
+    for (int r = 1; r < R && k > 0; ++r) {
+      const auto& [Ad, bd] = parts[static_cast<std::size_t>(r - 1)];
+      forcing.noalias() = Ad * u;
+      const double gs = k == 1 ? dt : g;
+      for (Eigen::Index i = 0; i < n; ++i) pr[R * i + r] += gs * (forcing(i) + bd(i));
+    }
+    if (k == 1 && steps > 1) {  // the state takes its first BDF2 step, the tangents their BE step
+      other = rhs;
+      bdf2.solve<R>(rhs.data());
+      be.solve<R>(other.data());
+      for (int r = 1; r < R; ++r) rhs.row(r) = other.row(r);
+    } else {
+      (k == 0 || (k == 1 && steps == 1) ? be : bdf2).template solve<R>(rhs.data());
+    }
+    std::swap(x2, x1);
+    std::swap(x1, rhs);
+  }
+  // With tangents, x1's row 0 holds a step beyond the end (unused), its others s_steps, and x2's
+  // row 0 u_steps; without, x1 is u_steps.
+  last = (R > 1 ? x2 : x1).row(0).transpose();
+
+  sens.resize(parts.size());
+  for (int r = 1; r < R; ++r) sens[static_cast<std::size_t>(r - 1)] = x1.row(r).transpose();
+}
+
+}  // namespace
+
+void integrate(const SpMat& A, const Vec& b, Vec& f, double time, int steps, Vec* previous) {
+  const auto n = A.rows();
+  const double dt = time / steps, g = (2.0 / 3.0) * dt;
+  SpMat I(n, n);
+  I.setIdentity();
+  Eigen::SimplicialLDLT<SpMat> be, bdf2;
+  tbb::parallel_invoke([&] { be.compute(I - dt * A); },
+                       [&] {
+                         if (steps > 1) bdf2.compute(I - g * A);
+                       });
+  if (be.info() != Eigen::Success || (steps > 1 && bdf2.info() != Eigen::Success))
+    throw ProcessingError("diffusion model: factorisation failed");
+  Vec prev = f;
+  f = Vec(be.solve(prev + dt * b));  // (a solve must not write into its own right-hand side)
+  for (int k = 1; k < steps; ++k) {
+    Vec next = bdf2.solve((4.0 * f - prev) / 3.0 + g * b);
+    prev = std::move(f);
+    f = std::move(next);
+  }
+  if (previous) *previous = std::move(prev);
+}
+
+void runWithTangents(const SpMat& A, const Vec& b, const std::vector<std::pair<SpMat, Vec>>& parts,
+                     const Vec& f0, double time, int steps, Vec& last, std::vector<Vec>& sens) {
+  switch (parts.size()) {
+    case 0:
+      return tangentRun<1>(A, b, parts, f0, time, steps, last, sens);
+    case 1:
+      return tangentRun<2>(A, b, parts, f0, time, steps, last, sens);
+    case 2:
+      return tangentRun<3>(A, b, parts, f0, time, steps, last, sens);
+    case 3:
+      return tangentRun<4>(A, b, parts, f0, time, steps, last, sens);
+    default:
+      throw ProcessingError("diffusion model: at most three sensitivities per run");
+  }
+}
+
+}  // namespace ionmap::diffusion::bdf2
