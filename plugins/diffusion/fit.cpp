@@ -458,7 +458,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
     ceres::Solver::Options so;
     so.linear_solver_type = ceres::DENSE_QR;
     so.max_num_iterations = o.max_iterations;
-    so.num_threads = 1;  // the parallelism is across starts and perturbed models
+    so.num_threads = 1;  // the parallelism is across starts and within each model run
     so.logging_type = ceres::SILENT;
     GaussNewtonStop stop(*cost, r.x, held, o.stop_decrease);
     if (o.stop_decrease > 0) {
@@ -483,7 +483,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   };
   if (o.coarse_start && o.model == ModelKind::kNetwork && o.domain.steps >= 4 * kCoarseTimeFactor) {
     // Coarse in time: the network's starts converge first with a quarter of the time steps
-    // (runs about 2.5× cheaper) and the best of them continues here; the two optima differ only
+    // (runs about 2× cheaper) and the best of them continues here; the two optima differ only
     // by the time discretisation, so a few full runs finish the job.
     FitOptions coarse = o;
     coarse.domain.steps = o.domain.steps / kCoarseTimeFactor;
