@@ -3,6 +3,7 @@
 #include <Eigen/SparseCholesky>
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 #include <tbb/parallel_invoke.h>
 
@@ -19,11 +20,23 @@ namespace {
 class SplitLdlt {
  public:
   static constexpr int kSplitMinEntries = 100000;
+  // Factors m (compressed). The symbolic analysis and the split are kept while the pattern
+  // stays the same (a fit's runs): then only the numeric factorisation runs.
   bool compute(const SpMat& m) {
-    ldlt_.compute(m);
+    const bool same = analysed_ && m.rows() == static_cast<Eigen::Index>(outer_.size()) - 1 &&
+                      std::equal(outer_.begin(), outer_.end(), m.outerIndexPtr()) &&
+                      std::equal(inner_.begin(), inner_.end(), m.innerIndexPtr());
+    if (!same) {
+      ldlt_.analyzePattern(m);
+      outer_.assign(m.outerIndexPtr(), m.outerIndexPtr() + m.rows() + 1);
+      inner_.assign(m.innerIndexPtr(), m.innerIndexPtr() + outer_.back());
+      analysed_ = false;
+    }
+    ldlt_.factorize(m);
     if (ldlt_.info() != Eigen::Success) return false;
     inv_d_ = ldlt_.vectorD().cwiseInverse();
-    split();
+    if (!same) split();
+    analysed_ = true;
     return true;
   }
 
@@ -143,10 +156,22 @@ class SplitLdlt {
 
   // Upper: a full symmetric input is read in place, without the copy that Lower makes.
   Eigen::SimplicialLDLT<SpMat, Eigen::Upper, Eigen::NaturalOrdering<int>> ldlt_;
+  bool analysed_ = false;
+  std::vector<int> outer_, inner_;  // the analysed pattern
   Vec inv_d_;
   int left_ = 0, right_ = 0;  // halves [0, left_) and [left_, right_); 0 = no split
   std::vector<int> cut_;      // per column before right_: its first entry in the separator
 };
+
+}  // namespace
+
+struct Workspace::Factors {
+  SplitLdlt be, bdf2;
+};
+Workspace::Workspace() : factors_(std::make_unique<Factors>()) {}
+Workspace::~Workspace() = default;
+
+namespace {
 
 // BDF2 of df/dt = A f + b from f0 (as integrate()) with the tangent-linear sensitivities
 // s' = A s + A'f + b' for each (A', b') in `parts`, in a system already in a nested-dissection
@@ -155,13 +180,17 @@ class SplitLdlt {
 // others s_k (forced by u_k).
 template <int R>
 void tangentRun(const SpMat& A, const Vec& b, const std::vector<std::pair<SpMat, Vec>>& parts,
-                const Vec& f0, double time, int steps, Vec& last, std::vector<Vec>& sens) {
+                const Vec& f0, double time, int steps, Vec& last, std::vector<Vec>& sens,
+                Workspace* workspace) {
   static_assert(R >= 1);
   const auto n = A.rows();
   const double dt = time / steps, g = (2.0 / 3.0) * dt;
   SpMat I(n, n);
   I.setIdentity();
-  SplitLdlt be, bdf2;
+  Workspace local;
+  Workspace::Factors& factors = (workspace ? *workspace : local).factors();
+  SplitLdlt& be = factors.be;
+  SplitLdlt& bdf2 = factors.bdf2;
   bool be_ok = false, bdf2_ok = steps < 2;
   auto factorBe = [&] { be_ok = be.compute(I - dt * A); };
   auto factorBdf2 = [&] {
@@ -248,16 +277,17 @@ void integrate(const SpMat& A, const Vec& b, Vec& f, double time, int steps, Vec
 }
 
 void runWithTangents(const SpMat& A, const Vec& b, const std::vector<std::pair<SpMat, Vec>>& parts,
-                     const Vec& f0, double time, int steps, Vec& last, std::vector<Vec>& sens) {
+                     const Vec& f0, double time, int steps, Vec& last, std::vector<Vec>& sens,
+                     Workspace* workspace) {
   switch (parts.size()) {
     case 0:
-      return tangentRun<1>(A, b, parts, f0, time, steps, last, sens);
+      return tangentRun<1>(A, b, parts, f0, time, steps, last, sens, workspace);
     case 1:
-      return tangentRun<2>(A, b, parts, f0, time, steps, last, sens);
+      return tangentRun<2>(A, b, parts, f0, time, steps, last, sens, workspace);
     case 2:
-      return tangentRun<3>(A, b, parts, f0, time, steps, last, sens);
+      return tangentRun<3>(A, b, parts, f0, time, steps, last, sens, workspace);
     case 3:
-      return tangentRun<4>(A, b, parts, f0, time, steps, last, sens);
+      return tangentRun<4>(A, b, parts, f0, time, steps, last, sens, workspace);
     default:
       throw ProcessingError("diffusion model: at most three sensitivities per run");
   }

@@ -14,6 +14,7 @@
 #include <tbb/parallel_for.h>
 #include <Eigen/Dense>
 
+#include "diffusion/bdf2.hpp"
 #include "ionmap/core/error.hpp"
 
 namespace ionmap::diffusion {
@@ -125,10 +126,10 @@ class Model {
   // (tangent-linear BDF2 on the run's factorisations). Grid: D_b needs no sensitivity of its
   // own: u depends on D_b only through D_b·T and the ratios κh/D_b, kh/D_b, so
   // ∂u/∂lnD = T·du/dt − ∂u/∂lnκ − ∂u/∂lnk.
-  void compute(const Physics& p, Response& r) const {
+  void compute(const Physics& p, Response& r, bdf2::Workspace* workspace) const {
     const bool robin = p.k_surface > 0;
     if (o_.model == ModelKind::kGrid) {
-      GridSensitivities g = gridSensitivities(domain_, p, robin);
+      GridSensitivities g = gridSensitivities(domain_, p, robin, workspace);
       r.u = std::move(g.u);
       r.u_source = g.u_source;
       r.dK = std::move(g.du_dlnkappa);
@@ -139,7 +140,7 @@ class Model {
     }
     Physics unit = p;
     unit.f_s = 1, unit.f_bg = 0;
-    NetworkSensitivities g = networkSensitivities(graph_, o_.domain, unit, true);
+    NetworkSensitivities g = networkSensitivities(graph_, o_.domain, unit, true, workspace);
     r.u = std::move(g.u);
     r.u_source = g.source;
     r.dD = std::move(g.du_dlnD);
@@ -173,7 +174,7 @@ class MapCost final : public ceres::CostFunction {
     if (!at(cache_)) {
       std::swap(cache_, previous_);
       try {
-        m_.compute(p, cache_);
+        m_.compute(p, cache_, &workspace_);
       } catch (const Error&) {
         cache_.x.clear();
         return false;  // e.g. a factorisation failure at extreme parameters: Ceres shrinks the step
@@ -211,6 +212,7 @@ class MapCost final : public ceres::CostFunction {
   const Layout& l_;
   const Data& d_;
   mutable Response cache_, previous_;  // Ceres evaluates one problem from one thread at a time
+  mutable bdf2::Workspace workspace_;  // the runs' factorisation analysis, kept between them
   mutable int evaluations_ = 0;
 };
 

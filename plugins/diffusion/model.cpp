@@ -257,7 +257,8 @@ std::vector<int> fillReducingOrdering(const Domain& s) {
   return std::vector<int>(pinv.indices().data(), pinv.indices().data() + pinv.size());
 }
 
-GridSensitivities gridSensitivities(const Domain& s, const Physics& p, bool with_k) {
+GridSensitivities gridSensitivities(const Domain& s, const Physics& p, bool with_k,
+                                    bdf2::Workspace* workspace) {
   check(s, p);
   // The whole run in a nested-dissection order (the domain's, or one made here): the system is
   // assembled permuted, factors with little fill, and its solves split over two cores.
@@ -287,7 +288,7 @@ GridSensitivities gridSensitivities(const Domain& s, const Physics& p, bool with
     u0(position[i]) = start(static_cast<Eigen::Index>(i));
   Vec last;
   std::vector<Vec> sens;
-  bdf2::runWithTangents(sys.A, sys.b, parts, u0, s.time, s.steps, last, sens);
+  bdf2::runWithTangents(sys.A, sys.b, parts, u0, s.time, s.steps, last, sens, workspace);
   const Vec rate = s.time * (sys.A * last + sys.b);
   // Back to the map's order.
   auto unpermute = [&](const Vec& v) {
@@ -537,7 +538,8 @@ std::vector<double> simulateNetwork(const GrainGraph& graph, const Domain& s, co
 }
 
 NetworkSensitivities networkSensitivities(const GrainGraph& graph, const Domain& s,
-                                          const Physics& p, bool derivatives) {
+                                          const Physics& p, bool derivatives,
+                                          bdf2::Workspace* workspace) {
   check(s, p);
   // area_i df_i/dt = Σ_j κ L_ij (f_j − f_i) + G_i (f_s − f_i): with the areas on the left the
   // system is symmetric positive definite, so each step is an LDLᵀ solve of a small matrix.
@@ -590,7 +592,8 @@ NetworkSensitivities networkSensitivities(const GrainGraph& graph, const Domain&
   if (capacity > 0) f(grains) = p.f_s;
   Vec v;
   std::vector<Vec> sens;
-  bdf2::runWithTangents(A, b, parts, permute(f.cwiseQuotient(scale)), s.time, s.steps, v, sens);
+  bdf2::runWithTangents(A, b, parts, permute(f.cwiseQuotient(scale)), s.time, s.steps, v, sens,
+                        workspace);
   f = back(v);
   for (Vec& x : sens) x = back(x);
   NetworkSensitivities out;

@@ -19,6 +19,10 @@
 
 namespace ionmap::diffusion {
 
+namespace bdf2 {
+class Workspace;  // bdf2.hpp: factorisation state kept between a fit's runs
+}
+
 enum class Edge { kLeft, kRight, kTop, kBottom };
 
 struct Physics {
@@ -96,7 +100,8 @@ struct NetworkSensitivities {
   double source = 0;  // the source fraction at the end (f_s unless the reservoir is finite)
 };
 NetworkSensitivities networkSensitivities(const GrainGraph& graph, const Domain& domain,
-                                          const Physics& physics, bool derivatives);
+                                          const Physics& physics, bool derivatives,
+                                          bdf2::Workspace* workspace = nullptr);
 
 // The fit's view of the grid model. f is linear in f_s and f_bg, so the model is run once for
 // the normalised response u = (f − f_bg)/(f_s − f_bg) per cell, with exact derivatives of the
@@ -113,7 +118,9 @@ struct GridSensitivities {
   std::vector<double> u, rate, du_dlnkappa, du_dlnk;
   double u_source = 1;  // normalised source fraction at the end (< 1 with a finite reservoir)
 };
-GridSensitivities gridSensitivities(const Domain& domain, const Physics& physics, bool with_k);
+// `workspace` (optional): kept between runs on one domain (bdf2.hpp).
+GridSensitivities gridSensitivities(const Domain& domain, const Physics& physics, bool with_k,
+                                    bdf2::Workspace* workspace = nullptr);
 
 // Scaled complementary error function erfcx(x) = exp(x²)·erfc(x), accurate for all x
 // (asymptotic series beyond x = 25, where erfc underflows).
