@@ -418,14 +418,20 @@ GrainGraph grainGraph(const Domain& s) {
   };
   // Grouped by the smaller label (a counting sort keeps the scan order), then by the larger one
   // within each group: one pair per neighbouring labels, the lengths summed in scan order.
+  struct Face {
+    int a, b;
+    double len;
+  };
+  std::vector<Face> scanned;
   std::vector<std::size_t> start(g.area.size() + 1, 0);
-  boundaryFaces([&](int a, int, double) { ++start[static_cast<std::size_t>(a) + 1]; });
-  for (std::size_t k = 1; k < start.size(); ++k) start[k] += start[k - 1];
-  std::vector<std::pair<int, double>> faces(start.back());
-  std::vector<std::size_t> next(start.begin(), start.end() - 1);
   boundaryFaces([&](int a, int b, double len) {
-    faces[next[static_cast<std::size_t>(a)]++] = {b, len};
+    scanned.push_back({a, b, len});
+    ++start[static_cast<std::size_t>(a) + 1];
   });
+  for (std::size_t k = 1; k < start.size(); ++k) start[k] += start[k - 1];
+  std::vector<std::pair<int, double>> faces(scanned.size());
+  std::vector<std::size_t> next(start.begin(), start.end() - 1);
+  for (const Face& f : scanned) faces[next[static_cast<std::size_t>(f.a)]++] = {f.b, f.len};
   for (std::size_t a = 0; a + 1 < start.size(); ++a) {
     const auto first = faces.begin() + static_cast<std::ptrdiff_t>(start[a]);
     const auto last = faces.begin() + static_cast<std::ptrdiff_t>(start[a + 1]);
