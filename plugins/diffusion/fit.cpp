@@ -73,20 +73,34 @@ struct Data {
   std::vector<std::size_t> cell;  // model cell (pixel index or label) of each residual
   std::vector<double> f, w;       // measured value, weight
   double constant_cost = 0;       // ½ Σ w²(f − f̄)² within grains (network)
+  std::size_t pixels = 0;         // usable pixels
 };
 
-Data pixelData(const std::vector<std::size_t>& pixels, const std::vector<double>& f,
-               const std::vector<double>& w, const Image<std::int32_t>& labels, ModelKind kind) {
-  if (kind == ModelKind::kGrid) return Data{pixels, f, w, 0};
-  std::vector<std::array<double, 3>> sums;  // per label: Σw², Σw²f, Σw²f²
-  for (std::size_t i = 0; i < pixels.size(); ++i) {
-    const auto label = static_cast<std::size_t>(labels[pixels[i]]);
+// The usable pixels (mask set, finite f, σ > 0, outside the source region) in one pass: as
+// residuals for the grid model, or summed per grain for the network.
+Data usableData(const Image<double>& f, const Image<double>& sigma, const Image<std::uint8_t>& mask,
+                const Domain& domain, ModelKind kind) {
+  Data d;
+  std::vector<std::array<double, 3>> sums;  // network, per label: Σw², Σw²f, Σw²f²
+  if (kind == ModelKind::kGrid) {
+    d.cell.reserve(f.size()), d.f.reserve(f.size()), d.w.reserve(f.size());
+  }
+  for (std::size_t i = 0; i < f.size(); ++i) {
+    const bool source = !domain.source_region.empty() && domain.source_region[i];
+    if (source || !mask[i] || !std::isfinite(f[i]) || !std::isfinite(sigma[i]) || !(sigma[i] > 0))
+      continue;
+    ++d.pixels;
+    const double w = 1 / sigma[i];
+    if (kind == ModelKind::kGrid) {
+      d.cell.push_back(i), d.f.push_back(f[i]), d.w.push_back(w);
+      continue;
+    }
+    const auto label = static_cast<std::size_t>(domain.labels[i]);
     if (label >= sums.size()) sums.resize(label + 1, {0.0, 0.0, 0.0});
     auto& a = sums[label];
-    const double w2 = w[i] * w[i];
+    const double w2 = w * w;
     a[0] += w2, a[1] += w2 * f[i], a[2] += w2 * f[i] * f[i];
   }
-  Data d;
   for (std::size_t label = 0; label < sums.size(); ++label) {
     const auto& a = sums[label];
     if (!(a[0] > 0)) continue;
@@ -341,16 +355,8 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   // data are prepared (and the coarse levels run); a failed check below still waits for it.
   std::optional<Model> model;
   std::future<void> model_ready = std::async(std::launch::async, [&] { model.emplace(o); });
-  std::vector<std::size_t> pixels;
-  std::vector<double> values, weights;
-  pixels.reserve(f.size()), values.reserve(f.size()), weights.reserve(f.size());
-  for (std::size_t i = 0; i < f.size(); ++i) {
-    const bool source = !o.domain.source_region.empty() && o.domain.source_region[i];
-    if (!source && mask[i] && std::isfinite(f[i]) && std::isfinite(sigma[i]) && sigma[i] > 0) {
-      pixels.push_back(i), values.push_back(f[i]), weights.push_back(1 / sigma[i]);
-    }
-  }
-  if (pixels.empty())
+  const Data data = usableData(f, sigma, mask, o.domain, o.model);
+  if (data.pixels == 0)
     throw UsageError("no pixel has a finite fraction and a positive sigma: nothing to fit");
   Layout l;
   l.fixed = o.initial;
@@ -360,8 +366,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   if (o.fit_f_s) l.ifs = l.size(), l.names.push_back("f_s");
   if (o.fit_f_bg) l.ifb = l.size(), l.names.push_back("f_bg");
   const int n = l.size();
-  const Data data = pixelData(pixels, values, weights, o.domain.labels, o.model);
-  if (static_cast<int>(pixels.size()) <= n)
+  if (data.pixels <= static_cast<std::size_t>(n))
     throw UsageError("fewer usable pixels than fitted parameters");
   if (!(o.initial.D_b > 0 && o.initial.kappa > 0) ||
       (o.fit_surface_exchange && !(o.initial.k_surface > 0))) {
@@ -505,9 +510,8 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   res.values = b.x;
   res.best = l.toPhysics(b.x.data());
   res.cost = b.summary.final_cost + data.constant_cost;
-  res.residuals = pixels.size();
-  res.reduced_chi2 =
-      2 * res.cost / static_cast<double>(pixels.size() - static_cast<std::size_t>(n));
+  res.residuals = data.pixels;
+  res.reduced_chi2 = 2 * res.cost / static_cast<double>(data.pixels - static_cast<std::size_t>(n));
   res.converged = b.summary.termination_type == ceres::CONVERGENCE ||
                   b.summary.termination_type == ceres::USER_SUCCESS;  // GaussNewtonStop
   res.report = b.summary.BriefReport();
