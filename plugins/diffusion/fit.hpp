@@ -32,7 +32,7 @@ struct FitOptions {
   // Coarse-to-fine. Grid model (nine starts on maps of at least 96 cells a side, a single
   // start from 384): the starts are solved on the map binned 2 × 2 (labels by majority, f
   // weighted by 1/σ², recursively), and the best coarse optimum seeds one fit on the full
-  // grid. Grain network (16 time steps or more): the starts are solved with a quarter of the
+  // grid. Grain network (32 time steps or more): the starts are solved with an eighth of the
   // time steps first. Same optimum, far fewer full runs.
   bool coarse_start = true;
   // A single start on the grid goes coarse-to-fine from this many cells a side (at 512² it then

@@ -99,7 +99,7 @@ TEST(DiffusionFit, StatisticalStopLandsOnTheOptimumWithFewerRuns) {
 }
 
 // The grain-network fit on a map the network itself made (plus noise): κ and f_s come back, and
-// the coarse-in-time start (a quarter of the time steps first) reaches the same optimum within
+// the coarse-in-time start (an eighth of the time steps first) reaches the same optimum within
 // 0.1 standard errors with fewer full runs.
 TEST(DiffusionFit, GrainNetworkFitRecoversThePermeanceCoarseInTimeFirst) {
   Synthetic s = makeSynthetic(0.01, 11, 96);
