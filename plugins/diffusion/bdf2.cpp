@@ -163,6 +163,29 @@ class SplitLdlt {
   std::vector<int> cut_;      // per column before right_: its first entry in the separator
 };
 
+// I − γA on A's own pattern (every diagonal entry stored, as the models assemble it; otherwise
+// the general sparse sum): one copy of A with its values changed in place.
+SpMat shifted(const SpMat& A, double gamma) {
+  SpMat m = A;
+  m.makeCompressed();
+  double* v = m.valuePtr();
+  const int* outer = m.outerIndexPtr();
+  const int* inner = m.innerIndexPtr();
+  for (Eigen::Index j = 0; j < m.cols(); ++j) {
+    const int* first = inner + outer[j];
+    const int* last = inner + outer[j + 1];
+    const int* d = std::lower_bound(first, last, static_cast<int>(j));
+    if (d == last || *d != j) {
+      SpMat I(A.rows(), A.cols());
+      I.setIdentity();
+      return I - gamma * A;
+    }
+    for (const int* p = first; p != last; ++p) v[p - inner] *= -gamma;
+    v[d - inner] += 1;
+  }
+  return m;
+}
+
 }  // namespace
 
 struct Workspace::Factors {
@@ -185,16 +208,14 @@ void tangentRun(const SpMat& A, const Vec& b, const std::vector<std::pair<SpMat,
   static_assert(R >= 1);
   const auto n = A.rows();
   const double dt = time / steps, g = (2.0 / 3.0) * dt;
-  SpMat I(n, n);
-  I.setIdentity();
   Workspace local;
   Workspace::Factors& factors = (workspace ? *workspace : local).factors();
   SplitLdlt& be = factors.be;
   SplitLdlt& bdf2 = factors.bdf2;
   bool be_ok = false, bdf2_ok = steps < 2;
-  auto factorBe = [&] { be_ok = be.compute(I - dt * A); };
+  auto factorBe = [&] { be_ok = be.compute(shifted(A, dt)); };
   auto factorBdf2 = [&] {
-    if (steps > 1) bdf2_ok = bdf2.compute(I - g * A);
+    if (steps > 1) bdf2_ok = bdf2.compute(shifted(A, g));
   };
   if (A.nonZeros() >= SplitLdlt::kSplitMinEntries) {  // side by side when worth a second core
     tbb::parallel_invoke(factorBe, factorBdf2);
