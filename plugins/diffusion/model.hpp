@@ -50,7 +50,8 @@ struct Domain {
   // right (x) and below (y) of each cell; empty = 1 everywhere.
   Image<double> kappa_scale_x, kappa_scale_y;
   // Optional precomputed elimination order of the unknowns (fillReducingOrdering) for repeated
-  // runs on one domain (the fit); empty = an AMD ordering per run.
+  // runs on one domain (the fit); empty = gridSensitivities makes one per call (simulateGrid
+  // always orders by AMD).
   std::vector<int> ordering;
   double time = 1.0;  // exchange time, s
   int steps = 100;    // BDF2 steps
