@@ -368,6 +368,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   const int n = l.size();
   if (data.pixels <= static_cast<std::size_t>(n))
     throw UsageError("fewer usable pixels than fitted parameters");
+  const double mean_grain_um = meanGrainSize(o.domain.labels, o.domain.h);  // for Bi
   if (!(o.initial.D_b > 0 && o.initial.kappa > 0) ||
       (o.fit_surface_exchange && !(o.initial.k_surface > 0))) {
     throw UsageError("initial D_b, kappa (and k when fitted) must be > 0");
@@ -591,7 +592,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
       res.profiles.push_back(std::move(cp));
     }
   }
-  res.mean_grain_um = meanGrainSize(o.domain.labels, o.domain.h);
+  res.mean_grain_um = mean_grain_um;
   res.biot = res.best.kappa * res.mean_grain_um / res.best.D_b;
   // Plain-language identifiability warnings (PHYSICS.md: at small Bi the map fixes κ only).
   if (res.standard_errors[0] > 0.5) {

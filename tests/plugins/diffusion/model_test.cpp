@@ -425,6 +425,63 @@ TEST(DiffusionModel, StaircaseCorrectionOfStraightBoundariesMatchesTheirAngle) {
   }
 }
 
+// The grain graph (areas, source lengths, shared boundary lengths) equals a count pixel by pixel,
+// on a grid whose width is no multiple of the scan's runs, with an edge source and a source
+// region, with and without staircase-corrected lengths, to round-off.
+TEST(DiffusionModel, GrainGraphEqualsAPixelByPixelCount) {
+  Domain d = voronoiGrains(83, 4, 10, 10);
+  d.source = Edge::kTop;
+  Domain corrected = d;
+  correctStaircase(corrected);
+  Domain region = d;
+  region.source_region = Image<std::uint8_t>(83, 83, 0);
+  for (int y = 30; y < 45; ++y) {
+    for (int x = 20; x < 41; ++x) region.source_region(x, y) = 1;
+  }
+  for (const Domain* dom : {&d, &corrected, &region}) {
+    const Domain& s = *dom;
+    const int w = s.labels.width(), h = s.labels.height();
+    auto inside = [&](int x, int y) {
+      return !s.source_region.empty() && s.source_region(x, y) != 0;
+    };
+    std::map<int, double> area, source;
+    std::map<std::pair<int, int>, double> shared;
+    for (int y = 0; y < h; ++y) {
+      for (int x = 0; x < w; ++x) {
+        const int a = s.labels(x, y);
+        if (!inside(x, y)) area[a] += s.h * s.h;
+        if (s.source_region.empty() && y == 0) source[a] += s.h;
+        for (const auto& [xx, yy] : {std::pair{x + 1, y}, std::pair{x, y + 1}}) {
+          if (xx >= w || yy >= h) continue;
+          const int b = s.labels(xx, yy);
+          if (inside(x, y) != inside(xx, yy)) source[inside(x, y) ? b : a] += s.h;
+          if (a == b || inside(x, y) || inside(xx, yy)) continue;
+          const Image<double>& scale = xx > x ? s.kappa_scale_x : s.kappa_scale_y;
+          shared[{std::min(a, b), std::max(a, b)}] += s.h * (scale.empty() ? 1.0 : scale(x, y));
+        }
+      }
+    }
+    const GrainGraph g = grainGraph(s);
+    ASSERT_EQ(g.area.size(), area.rbegin()->first + 1u);
+    for (std::size_t k = 0; k < g.area.size(); ++k) {
+      EXPECT_NEAR(g.area[k], area.count(static_cast<int>(k)) ? area[static_cast<int>(k)] : 0.0,
+                  1e-9)
+          << k;
+      EXPECT_NEAR(g.source_len[k],
+                  source.count(static_cast<int>(k)) ? source[static_cast<int>(k)] : 0.0, 1e-12)
+          << k;
+    }
+    ASSERT_EQ(g.pairs.size(), shared.size());
+    std::size_t e = 0;
+    for (const auto& [pair, length] : shared) {
+      EXPECT_EQ(g.pairs[e], pair);
+      EXPECT_NEAR(g.shared[e], length, 1e-12 * length) << pair.first << "-" << pair.second;
+      ++e;
+    }
+    EXPECT_EQ(g.order.size(), g.area.size());
+  }
+}
+
 // The network's derivatives from its tangent-linear run (D_b, κ, k) agree with central
 // differences to 1e-8.
 TEST(DiffusionModel, NetworkSensitivitiesAreTheDerivativesOfTheNetwork) {
