@@ -363,6 +363,12 @@ double steadyStateEffectiveD(const Domain& s, const Physics& p) {
   return inflow * s.h / cross * length / (p.f_s - p.f_bg);
 }
 
+namespace {
+GrainGraph::Pattern networkPattern(const GrainGraph& g, bool reservoir,
+                                   const std::vector<int>& order);
+std::vector<int> networkOrder(const GrainGraph& g);
+}  // namespace
+
 GrainGraph grainGraph(const Domain& s) {
   if (s.labels.empty() || !(s.h > 0))
     throw UsageError("diffusion model: the grid is empty or the cell size is not > 0");
@@ -472,17 +478,10 @@ GrainGraph grainGraph(const Domain& s) {
       g.shared.back() += it->second;
     }
   }
-  // An AMD elimination order of the labels for the network's factorisations.
-  const auto labels = static_cast<Eigen::Index>(g.area.size());
-  std::vector<Eigen::Triplet<double>> t;
-  for (const auto& [a, b] : g.pairs) t.emplace_back(a, b, 1.0), t.emplace_back(b, a, 1.0);
-  for (Eigen::Index i = 0; i < labels; ++i) t.emplace_back(i, i, 1.0);
-  SpMat pattern(labels, labels);
-  pattern.setFromTriplets(t.begin(), t.end());
-  Eigen::PermutationMatrix<Eigen::Dynamic, Eigen::Dynamic, int> pinv;
-  Eigen::AMDOrdering<int> amd;
-  amd(pattern, pinv);
-  g.order.assign(pinv.indices().data(), pinv.indices().data() + labels);
+  // An AMD elimination order of the labels for the network's factorisations, and the network
+  // matrix's pattern in it.
+  g.order = networkOrder(g);
+  g.pattern = networkPattern(g, s.reservoir_um > 0, g.order);
   return g;
 }
 
@@ -492,33 +491,107 @@ std::vector<double> simulateNetwork(const Domain& s, const Physics& p) {
 
 namespace {
 
-// The network system area·df/dt = K f + b (K symmetric), or its derivative with respect to ln D_b,
-// ln κ or ln k (`part`: 0 value, 1 D_b, 2 κ, 3 k).
-struct NetworkSystem {
-  SpMat K;
-  Vec b;
-};
+// The network matrix's pattern with label k at position order⁻¹[k] (an empty order: the
+// labels' own numbering) and, with `reservoir`, the reservoir last: every pair of neighbours and
+// every grain at the source with the reservoir.
+GrainGraph::Pattern networkPattern(const GrainGraph& g, bool reservoir,
+                                   const std::vector<int>& order) {
+  const int grains = static_cast<int>(g.area.size());
+  const int n = grains + (reservoir ? 1 : 0);
+  std::vector<int> position(static_cast<std::size_t>(n));
+  for (int k = 0; k < n; ++k) {
+    const auto u = static_cast<std::size_t>(k);
+    if (k < grains && order.size() == g.area.size())
+      position[static_cast<std::size_t>(order[u])] = k;
+    else
+      position[u] = k;
+  }
+  GrainGraph::Pattern pt;
+  pt.nodes = n;
+  pt.diagonal.assign(static_cast<std::size_t>(n), -1);
+  pt.pair.assign(2 * g.pairs.size(), -1);
+  pt.reservoir.assign(reservoir ? 2 * g.area.size() : 0, -1);
+  // Entries as (column, row, where to note the entry's index), grouped by column.
+  struct Entry {
+    int col, row;
+    int* slot;
+  };
+  std::vector<Entry> entries;
+  entries.reserve(pt.pair.size() + pt.reservoir.size() + static_cast<std::size_t>(n));
+  auto add = [&](int a, int b, int* slot) {
+    entries.push_back(
+        {position[static_cast<std::size_t>(b)], position[static_cast<std::size_t>(a)], slot});
+  };
+  for (std::size_t e = 0; e < g.pairs.size(); ++e) {
+    add(g.pairs[e].first, g.pairs[e].second, &pt.pair[2 * e]);
+    add(g.pairs[e].second, g.pairs[e].first, &pt.pair[2 * e + 1]);
+  }
+  for (int k = 0; k < n; ++k) add(k, k, &pt.diagonal[static_cast<std::size_t>(k)]);
+  for (int k = 0; k < grains && reservoir; ++k) {
+    const auto u = static_cast<std::size_t>(k);
+    if (!(g.area[u] > 0 && g.source_len[u] > 0)) continue;
+    add(k, grains, &pt.reservoir[2 * u]);
+    add(grains, k, &pt.reservoir[2 * u + 1]);
+  }
+  // Columns by a counting sort, rows within a column (a few neighbours) by insertion.
+  pt.outer.assign(static_cast<std::size_t>(n) + 1, 0);
+  for (const Entry& e : entries) ++pt.outer[static_cast<std::size_t>(e.col) + 1];
+  for (std::size_t k = 1; k < pt.outer.size(); ++k) pt.outer[k] += pt.outer[k - 1];
+  std::vector<Entry> sorted(entries.size());
+  std::vector<int> next(pt.outer.begin(), pt.outer.end() - 1);
+  for (const Entry& e : entries)
+    sorted[static_cast<std::size_t>(next[static_cast<std::size_t>(e.col)]++)] = e;
+  pt.inner.resize(entries.size());
+  for (int c = 0; c < n; ++c) {
+    const auto first = sorted.begin() + pt.outer[static_cast<std::size_t>(c)];
+    const auto last = sorted.begin() + pt.outer[static_cast<std::size_t>(c) + 1];
+    for (auto it = first + 1; it < last; ++it) {
+      for (auto j = it; j > first && (j - 1)->row > j->row; --j) std::iter_swap(j - 1, j);
+    }
+  }
+  for (std::size_t i = 0; i < sorted.size(); ++i) {
+    pt.inner[i] = sorted[i].row;
+    *sorted[i].slot = static_cast<int>(i);
+  }
+  return pt;
+}
 
-// With a finite reservoir (`reservoir` = its capacity C > 0, µm²) the last node is the
-// reservoir: coupled to each grain at the source through G_i, area C. With `position` and
-// `scale`, the system comes transformed: node i at position[i], K → S K S and b → S b for
-// S = diag(scale).
-NetworkSystem networkSystem(const GrainGraph& graph, const Physics& p, int part, double reservoir,
-                            const std::vector<int>* position = nullptr,
-                            const Vec* scale = nullptr) {
+// An AMD elimination order of the labels (without a reservoir) for the network's factorisations.
+std::vector<int> networkOrder(const GrainGraph& g) {
+  const GrainGraph::Pattern pt = networkPattern(g, false, {});
+  const std::vector<double> ones(pt.inner.size(), 1.0);
+  const auto n = static_cast<Eigen::Index>(pt.nodes);
+  const SpMat pattern = Eigen::Map<const SpMat>(n, n, static_cast<Eigen::Index>(pt.inner.size()),
+                                                pt.outer.data(), pt.inner.data(), ones.data());
+  Eigen::PermutationMatrix<Eigen::Dynamic, Eigen::Dynamic, int> pinv;
+  Eigen::AMDOrdering<int> amd;
+  amd(pattern, pinv);
+  return {pinv.indices().data(), pinv.indices().data() + n};
+}
+
+// The network system area·df/dt = K f + b (K symmetric), or its derivative with respect to
+// ln D_b, ln κ or ln k (`part`: 0 value, 1 D_b, 2 κ, 3 k), in v = √area·f: S K S and S b with
+// S = diag(`scale`) = diag(1/√area), on the pattern (b in its order). With a finite reservoir
+// (`reservoir` = its capacity C > 0, µm², the pattern's last node) each grain at the source is
+// coupled to it through G_i. The derivatives keep only their non-zero entries.
+std::pair<SpMat, Vec> networkSystem(const GrainGraph& graph, const GrainGraph::Pattern& pt,
+                                    const std::vector<int>& position, const Vec& scale,
+                                    const Physics& p, int part, double reservoir) {
   const int grains = static_cast<int>(graph.area.size());
-  const int n = grains + (reservoir > 0 ? 1 : 0);
-  std::vector<Eigen::Triplet<double>> t;
-  t.reserve(2 * graph.pairs.size() + static_cast<std::size_t>(n));
+  const int n = pt.nodes;
+  SpMat m(n, n);
+  m.resizeNonZeros(static_cast<Eigen::Index>(pt.inner.size()));
+  std::copy(pt.outer.begin(), pt.outer.end(), m.outerIndexPtr());
+  std::copy(pt.inner.begin(), pt.inner.end(), m.innerIndexPtr());
+  double* v = m.valuePtr();
+  std::fill(v, v + pt.inner.size(), 0.0);
   std::vector<double> diag(static_cast<std::size_t>(n), 0.0);
-  NetworkSystem sys;
-  sys.b = Vec::Zero(n);
+  Vec b = Vec::Zero(n);
   if (part == 0 || part == 2) {  // dc/dlnκ = c for c = κ L
     for (std::size_t e = 0; e < graph.pairs.size(); ++e) {
       const auto [i, j] = graph.pairs[e];
       const double c = p.kappa * graph.shared[e];
-      t.emplace_back(i, j, c);
-      t.emplace_back(j, i, c);
+      v[pt.pair[2 * e]] = v[pt.pair[2 * e + 1]] = c * scale(i) * scale(j);
       diag[static_cast<std::size_t>(i)] -= c;
       diag[static_cast<std::size_t>(j)] -= c;
     }
@@ -539,29 +612,19 @@ NetworkSystem networkSystem(const GrainGraph& graph, const Physics& p, int part,
       const double G = g * graph.source_len[k];
       diag[k] -= G;
       if (reservoir > 0) {
-        t.emplace_back(i, grains, G);
-        t.emplace_back(grains, i, G);
+        v[pt.reservoir[2 * k]] = v[pt.reservoir[2 * k + 1]] = G * scale(i) * scale(grains);
         diag[static_cast<std::size_t>(grains)] -= G;
       } else {
-        sys.b(i) += G * p.f_s;
+        b(position[k]) += G * p.f_s * scale(i);
       }
     }
   }
-  for (int i = 0; i < n; ++i) t.emplace_back(i, i, diag[static_cast<std::size_t>(i)]);
-  if (position && scale) {
-    for (auto& e : t) {
-      e = Eigen::Triplet<double>((*position)[static_cast<std::size_t>(e.row())],
-                                 (*position)[static_cast<std::size_t>(e.col())],
-                                 e.value() * (*scale)(e.row()) * (*scale)(e.col()));
-    }
-    Vec b = Vec::Zero(n);
-    for (int i = 0; i < n; ++i)
-      b((*position)[static_cast<std::size_t>(i)]) = sys.b(i) * (*scale)(i);
-    sys.b = std::move(b);
+  for (int i = 0; i < n; ++i) {
+    const auto k = static_cast<std::size_t>(i);
+    v[pt.diagonal[k]] = diag[k] * scale(i) * scale(i);
   }
-  sys.K.resize(n, n);
-  sys.K.setFromTriplets(t.begin(), t.end());
-  return sys;
+  if (part == 1 || part == 3) m.prune([](Eigen::Index, Eigen::Index, double x) { return x != 0; });
+  return {std::move(m), std::move(b)};
 }
 
 }  // namespace
@@ -590,19 +653,20 @@ NetworkSensitivities networkSensitivities(const GrainGraph& graph, const Domain&
     const double a = i < grains ? graph.area[static_cast<std::size_t>(i)] : capacity;
     scale(i) = 1 / std::sqrt(a > 0 ? a : 1);
   }
+  // The graph's order and pattern, unless it was built by hand (AMD here) or for another
+  // reservoir setting.
+  const std::vector<int> order =
+      graph.order.size() == graph.area.size() ? graph.order : networkOrder(graph);
+  const bool made = graph.order.size() == graph.area.size() && graph.pattern.nodes == n;
+  const GrainGraph::Pattern pattern =
+      made ? GrainGraph::Pattern{} : networkPattern(graph, capacity > 0, order);
+  const GrainGraph::Pattern& pt = made ? graph.pattern : pattern;
   std::vector<int> position(static_cast<std::size_t>(n));
-  if (graph.order.size() == static_cast<std::size_t>(grains)) {
-    for (int k = 0; k < grains; ++k) position[static_cast<std::size_t>(graph.order[k])] = k;
-    if (capacity > 0) position.back() = grains;
-  } else {  // a graph built by hand: AMD here
-    Eigen::PermutationMatrix<Eigen::Dynamic, Eigen::Dynamic, int> pinv;
-    Eigen::AMDOrdering<int> amd;
-    amd(networkSystem(graph, p, 0, capacity).K, pinv);
-    for (Eigen::Index k = 0; k < n; ++k) position[static_cast<std::size_t>(pinv.indices()(k))] = k;
-  }
+  for (int k = 0; k < grains; ++k)
+    position[static_cast<std::size_t>(order[static_cast<std::size_t>(k)])] = k;
+  if (capacity > 0) position.back() = grains;
   auto symmetric = [&](int part) {
-    NetworkSystem x = networkSystem(graph, p, part, capacity, &position, &scale);
-    return std::pair<SpMat, Vec>(std::move(x.K), std::move(x.b));
+    return networkSystem(graph, pt, position, scale, p, part, capacity);
   };
   const auto [A, b] = symmetric(0);
   std::vector<std::pair<SpMat, Vec>> parts;

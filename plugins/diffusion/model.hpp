@@ -90,6 +90,15 @@ struct GrainGraph {
   std::vector<std::pair<int, int>> pairs;  // neighbouring labels (a < b)
   std::vector<double> shared;              // their shared boundary length, µm
   std::vector<int> order;  // an elimination order of the labels (AMD; empty = made per run)
+  // The network matrix's sparsity pattern in that order, made once for the runs of a fit (for
+  // the domain's reservoir setting; nodes = 0: made per run).
+  struct Pattern {
+    int nodes = 0;                  // the labels, + 1 (last) for a finite reservoir
+    std::vector<int> outer, inner;  // compressed columns of the full symmetric matrix
+    std::vector<int> diagonal;      // per node: its diagonal entry
+    std::vector<int> pair;          // per pair: its entries (a, b) and (b, a)
+    std::vector<int> reservoir;     // per label: its entries with the reservoir (−1: none)
+  } pattern;
 };
 GrainGraph grainGraph(const Domain& domain);
 std::vector<double> simulateNetwork(const GrainGraph& graph, const Domain& domain,
