@@ -478,10 +478,10 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   };
   auto solve = [&](Run& r, int held) { solveWith(*model, r, held); };
   // Solves from every start concurrently; the index of the best.
-  auto solveAll = [&](const Model& m, std::vector<Run>& runs) {
+  auto solveAll = [&](const Model& m, std::vector<Run>& runs, int held) {
     tbb::parallel_for(std::size_t{0}, starts.size(), [&](std::size_t s) {
       runs[s].x = starts[s];
-      solveWith(m, runs[s], -1);
+      solveWith(m, runs[s], held);
     });
     std::size_t best = 0;
     for (std::size_t s = 1; s < runs.size(); ++s) {
@@ -492,17 +492,26 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   if (o.coarse_start && o.model == ModelKind::kNetwork && o.domain.steps >= 4 * kCoarseTimeFactor) {
     // Coarse in time: the network's starts converge first with an eighth of the time steps
     // (runs about 3× cheaper) and the best of them continues here; the two optima differ only
-    // by the time discretisation, so a few full runs finish the job.
+    // by the time discretisation, so a few full runs finish the job. On that level D_b is
+    // first held at its start: where the network is valid (Bi ≪ 1) the map fixes κ and f_s,
+    // while D_b only sets how fast the grains at the source fill and is weakly constrained, so
+    // Levenberg–Marquardt would first wander along it (512² case B: 4 + 4 coarse runs instead
+    // of 12). Then D_b is released, still coarse.
     FitOptions coarse = o;
     coarse.domain.steps = o.domain.steps / kCoarseTimeFactor;
     const Model coarse_model(coarse, *model);
-    std::vector<Run> coarse_runs(starts.size());
-    const std::size_t best = solveAll(coarse_model, coarse_runs);
+    std::vector<Run> held_runs(starts.size()), coarse_runs(starts.size());
+    solveAll(coarse_model, held_runs, l.iD);
+    for (std::size_t s = 0; s < starts.size(); ++s) {
+      starts[s] = held_runs[s].x;
+      coarse_evaluations += held_runs[s].evaluations;
+    }
+    const std::size_t best = solveAll(coarse_model, coarse_runs, -1);
     for (const auto& r : coarse_runs) coarse_evaluations += r.evaluations;
     starts = {coarse_runs[best].x};
   }
   std::vector<Run> runs(starts.size());
-  const std::size_t best = solveAll(*model, runs);
+  const std::size_t best = solveAll(*model, runs, -1);
   FitResult res;
   res.evaluations = res.coarse_evaluations = coarse_evaluations;
   for (const auto& r : runs) res.evaluations += r.evaluations;
