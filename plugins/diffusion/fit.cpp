@@ -31,11 +31,15 @@ Image<double> forward(const Domain& d, const Physics& p, ModelKind kind) {
 }
 
 double meanGrainSize(const Image<std::int32_t>& labels, double h) {
+  // Pixels per label, counted along runs of one label.
   std::vector<std::size_t> area;
-  for (auto v : labels.values()) {
-    if (v < 0) continue;
-    if (static_cast<std::size_t>(v) >= area.size()) area.resize(static_cast<std::size_t>(v) + 1, 0);
-    ++area[static_cast<std::size_t>(v)];
+  const std::vector<std::int32_t>& v = labels.values();
+  for (std::size_t i = 0, run = 0; i < v.size(); i = run) {
+    while (run < v.size() && v[run] == v[i]) ++run;
+    if (v[i] < 0) continue;
+    const auto label = static_cast<std::size_t>(v[i]);
+    if (label >= area.size()) area.resize(label + 1, 0);
+    area[label] += run - i;
   }
   double s = 0;
   std::size_t grains = 0;
@@ -85,22 +89,29 @@ Data usableData(const Image<double>& f, const Image<double>& sigma, const Image<
   if (kind == ModelKind::kGrid) {
     d.cell.reserve(f.size()), d.f.reserve(f.size()), d.w.reserve(f.size());
   }
+  // Network: summed along runs of one label, then added to the label's sums.
+  std::array<double, 3> run{0.0, 0.0, 0.0};
+  std::size_t run_label = 0;
+  auto flush = [&] {
+    if (run_label >= sums.size()) sums.resize(run_label + 1, {0.0, 0.0, 0.0});
+    for (std::size_t k = 0; k < 3; ++k) sums[run_label][k] += run[k];
+    run = {0.0, 0.0, 0.0};
+  };
   for (std::size_t i = 0; i < f.size(); ++i) {
     const bool source = !domain.source_region.empty() && domain.source_region[i];
     if (source || !mask[i] || !std::isfinite(f[i]) || !std::isfinite(sigma[i]) || !(sigma[i] > 0))
       continue;
     ++d.pixels;
-    const double w = 1 / sigma[i];
     if (kind == ModelKind::kGrid) {
-      d.cell.push_back(i), d.f.push_back(f[i]), d.w.push_back(w);
+      d.cell.push_back(i), d.f.push_back(f[i]), d.w.push_back(1 / sigma[i]);
       continue;
     }
     const auto label = static_cast<std::size_t>(domain.labels[i]);
-    if (label >= sums.size()) sums.resize(label + 1, {0.0, 0.0, 0.0});
-    auto& a = sums[label];
-    const double w2 = w * w;
-    a[0] += w2, a[1] += w2 * f[i], a[2] += w2 * f[i] * f[i];
+    if (label != run_label) flush(), run_label = label;
+    const double w2 = 1 / (sigma[i] * sigma[i]);
+    run[0] += w2, run[1] += w2 * f[i], run[2] += w2 * f[i] * f[i];
   }
+  if (kind == ModelKind::kNetwork) flush();
   for (std::size_t label = 0; label < sums.size(); ++label) {
     const auto& a = sums[label];
     if (!(a[0] > 0)) continue;
