@@ -35,7 +35,11 @@ class SplitLdlt {
     ldlt_.factorize(m);
     if (ldlt_.info() != Eigen::Success) return false;
     inv_d_ = ldlt_.vectorD().cwiseInverse();
-    if (!same) split();
+    if (!same) split(), rowPattern();
+    if (left_ == 0) {  // L by rows, for the forward solve
+      const double* lx = ldlt_.matrixL().nestedExpression().valuePtr();
+      for (std::size_t p = 0; p < to_row_.size(); ++p) row_x_[to_row_[p]] = lx[p];
+    }
     analysed_ = true;
     return true;
   }
@@ -78,6 +82,23 @@ class SplitLdlt {
         for (int r = 0; r < R; ++r) xj[r] = acc[r];
       }
     };
+    // Unsplit: forward by rows of L, x_i −= Σ_j L_ij x_j, each row summed in registers (the
+    // same operations in the same order as by columns, without stores to scattered rows).
+    auto forwardByRows = [&] {
+      for (int i = 0; i < n; ++i) {
+        double acc[R];
+        double* xi = x + static_cast<std::ptrdiff_t>(R) * i;
+        for (int r = 0; r < R; ++r) acc[r] = xi[r];
+        for (int p = row_p_[static_cast<std::size_t>(i)];
+             p < row_p_[static_cast<std::size_t>(i) + 1]; ++p) {
+          const double* xj =
+              x + static_cast<std::ptrdiff_t>(R) * row_j_[static_cast<std::size_t>(p)];
+          const double l = row_x_[static_cast<std::size_t>(p)];
+          for (int r = 0; r < R; ++r) acc[r] -= l * xj[r];
+        }
+        for (int r = 0; r < R; ++r) xi[r] = acc[r];
+      }
+    };
     if (left_ > 0) {
       const auto tail = static_cast<std::size_t>(R) * static_cast<std::size_t>(n - right_);
       std::vector<double> spill_a(tail, 0.0), spill_b(tail, 0.0);
@@ -87,7 +108,7 @@ class SplitLdlt {
       for (std::size_t k = 0; k < tail; ++k) xs[k] += spill_a[k] + spill_b[k];
       forward(right_, n, nullptr);
     } else {
-      forward(0, n, nullptr);
+      forwardByRows();
     }
     for (int j = 0; j < n; ++j) {
       for (int r = 0; r < R; ++r) x[static_cast<std::ptrdiff_t>(R) * j + r] *= inv_d_[j];
@@ -154,13 +175,40 @@ class SplitLdlt {
           static_cast<int>(std::lower_bound(li + lp[j], li + lp[j + 1], right) - li);
   }
 
+  // The pattern of L by rows (compressed rows, columns ascending) and where each entry of L (by
+  // columns) goes in it; unsplit factors only.
+  void rowPattern() {
+    row_p_.clear(), row_j_.clear(), row_x_.clear(), to_row_.clear();
+    if (left_ > 0) return;
+    const SpMat& L = ldlt_.matrixL().nestedExpression();
+    const int* lp = L.outerIndexPtr();
+    const int* li = L.innerIndexPtr();
+    const int n = static_cast<int>(L.cols());
+    const auto nnz = static_cast<std::size_t>(lp[n]);
+    row_p_.assign(static_cast<std::size_t>(n) + 1, 0);
+    for (std::size_t p = 0; p < nnz; ++p) ++row_p_[static_cast<std::size_t>(li[p]) + 1];
+    for (std::size_t i = 1; i < row_p_.size(); ++i) row_p_[i] += row_p_[i - 1];
+    std::vector<int> next = row_p_;  // where the next entry of each row goes
+    row_j_.resize(nnz), row_x_.resize(nnz), to_row_.resize(nnz);
+    for (int j = 0; j < n; ++j) {  // columns ascending: each row's entries come in column order
+      for (int p = lp[j]; p < lp[j + 1]; ++p) {
+        const int q = next[static_cast<std::size_t>(li[p])]++;
+        row_j_[static_cast<std::size_t>(q)] = j;
+        to_row_[static_cast<std::size_t>(p)] = static_cast<std::size_t>(q);
+      }
+    }
+  }
+
   // Upper: a full symmetric input is read in place, without the copy that Lower makes.
   Eigen::SimplicialLDLT<SpMat, Eigen::Upper, Eigen::NaturalOrdering<int>> ldlt_;
   bool analysed_ = false;
   std::vector<int> outer_, inner_;  // the analysed pattern
   Vec inv_d_;
-  int left_ = 0, right_ = 0;  // halves [0, left_) and [left_, right_); 0 = no split
-  std::vector<int> cut_;      // per column before right_: its first entry in the separator
+  int left_ = 0, right_ = 0;        // halves [0, left_) and [left_, right_); 0 = no split
+  std::vector<int> cut_;            // per column before right_: its first entry in the separator
+  std::vector<int> row_p_, row_j_;  // L by rows (unsplit)
+  std::vector<double> row_x_;
+  std::vector<std::size_t> to_row_;
 };
 
 // I − γA on A's own pattern (every diagonal entry stored, as the models assemble it; otherwise
@@ -250,7 +298,7 @@ void tangentRun(const SpMat& A, const Vec& b, const std::vector<std::pair<SpMat,
     }
     for (int r = 1; r < R && k > 0; ++r) {
       const auto& [Ad, bd] = parts[static_cast<std::size_t>(r - 1)];
-      forcing.noalias() = Ad * u;
+      forcing.noalias() = Ad.transpose() * u;  // = A'u (symmetric): a gather per row, no scatter
       const double gs = k == 1 ? dt : g;
       for (Eigen::Index i = 0; i < n; ++i) pr[R * i + r] += gs * (forcing(i) + bd(i));
     }
