@@ -89,29 +89,30 @@ Data usableData(const Image<double>& f, const Image<double>& sigma, const Image<
   if (kind == ModelKind::kGrid) {
     d.cell.reserve(f.size()), d.f.reserve(f.size()), d.w.reserve(f.size());
   }
-  // Network: summed along runs of one label, then added to the label's sums.
-  std::array<double, 3> run{0.0, 0.0, 0.0};
-  std::size_t run_label = 0;
-  auto flush = [&] {
-    if (run_label >= sums.size()) sums.resize(run_label + 1, {0.0, 0.0, 0.0});
-    for (std::size_t k = 0; k < 3; ++k) sums[run_label][k] += run[k];
-    run = {0.0, 0.0, 0.0};
+  // Network: summed along runs of one label (in registers), then added to the label's sums.
+  double run0 = 0, run1 = 0, run2 = 0;
+  std::size_t run_label = 0, pixels = 0;
+  auto flush = [&sums](std::size_t label, double& s0, double& s1, double& s2) {
+    if (label >= sums.size()) sums.resize(label + 1, {0.0, 0.0, 0.0});
+    sums[label][0] += s0, sums[label][1] += s1, sums[label][2] += s2;
+    s0 = s1 = s2 = 0;
   };
   for (std::size_t i = 0; i < f.size(); ++i) {
     const bool source = !domain.source_region.empty() && domain.source_region[i];
     if (source || !mask[i] || !std::isfinite(f[i]) || !std::isfinite(sigma[i]) || !(sigma[i] > 0))
       continue;
-    ++d.pixels;
+    ++pixels;
     if (kind == ModelKind::kGrid) {
       d.cell.push_back(i), d.f.push_back(f[i]), d.w.push_back(1 / sigma[i]);
       continue;
     }
     const auto label = static_cast<std::size_t>(domain.labels[i]);
-    if (label != run_label) flush(), run_label = label;
+    if (label != run_label) flush(run_label, run0, run1, run2), run_label = label;
     const double w2 = 1 / (sigma[i] * sigma[i]);
-    run[0] += w2, run[1] += w2 * f[i], run[2] += w2 * f[i] * f[i];
+    run0 += w2, run1 += w2 * f[i], run2 += w2 * f[i] * f[i];
   }
-  if (kind == ModelKind::kNetwork) flush();
+  if (kind == ModelKind::kNetwork) flush(run_label, run0, run1, run2);
+  d.pixels = pixels;
   for (std::size_t label = 0; label < sums.size(); ++label) {
     const auto& a = sums[label];
     if (!(a[0] > 0)) continue;
