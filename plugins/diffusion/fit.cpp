@@ -182,7 +182,10 @@ class Model {
 
 class MapCost final : public ceres::CostFunction {
  public:
-  MapCost(const Model& m, const Layout& l, const Data& d) : m_(m), l_(l), d_(d) {
+  // `workspace`: one shared with the problems solved before and after this one from the same
+  // start (none: its own).
+  MapCost(const Model& m, const Layout& l, const Data& d, bdf2::Workspace* workspace = nullptr)
+      : m_(m), l_(l), d_(d), workspace_(workspace ? workspace : &own_) {
     set_num_residuals(static_cast<int>(d_.cell.size()));
     mutable_parameter_block_sizes()->push_back(l.size());
   }
@@ -200,7 +203,7 @@ class MapCost final : public ceres::CostFunction {
     if (!at(cache_)) {
       std::swap(cache_, previous_);
       try {
-        m_.compute(p, cache_, &workspace_);
+        m_.compute(p, cache_, workspace_);
       } catch (const Error&) {
         cache_.x.clear();
         return false;  // e.g. a factorisation failure at extreme parameters: Ceres shrinks the step
@@ -238,7 +241,9 @@ class MapCost final : public ceres::CostFunction {
   const Layout& l_;
   const Data& d_;
   mutable Response cache_, previous_;  // Ceres evaluates one problem from one thread at a time
-  mutable bdf2::Workspace workspace_;  // the runs' factorisation analysis, kept between them
+  // The runs' factorisation analysis, kept between them.
+  mutable bdf2::Workspace own_;
+  bdf2::Workspace* workspace_;
   mutable int evaluations_ = 0;
 };
 
@@ -446,11 +451,11 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
     std::unique_ptr<MapCost> cost;  // kept: its cached runs serve the covariance
   };
   // One bounded solve from x; `held` ≥ 0 keeps that parameter constant (cost profiles).
-  auto solveWith = [&](const Model& m, Run& r, int held) {
+  auto solveWith = [&](const Model& m, Run& r, int held, bdf2::Workspace* workspace) {
     ceres::Problem::Options po;
     po.cost_function_ownership = ceres::DO_NOT_TAKE_OWNERSHIP;
     ceres::Problem problem(po);
-    r.cost = std::make_unique<MapCost>(m, l, data);
+    r.cost = std::make_unique<MapCost>(m, l, data, workspace);
     MapCost* cost = r.cost.get();
     problem.AddResidualBlock(cost, nullptr, r.x.data());
     auto bound = [&](int i, double lo, double hi) {
@@ -488,12 +493,14 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
     ceres::Solve(so, &problem, &r.summary);
     r.evaluations = cost->evaluations();
   };
-  auto solve = [&](Run& r, int held) { solveWith(*model, r, held); };
-  // Solves from every start concurrently; the index of the best.
+  auto solve = [&](Run& r, int held) { solveWith(*model, r, held, nullptr); };
+  // Solves from every start concurrently; the index of the best. Start s keeps its workspace
+  // from one stage to the next (the factorisations' analysis is made once).
+  std::vector<bdf2::Workspace> workspaces(starts.size());
   auto solveAll = [&](const Model& m, std::vector<Run>& runs, int held) {
     tbb::parallel_for(std::size_t{0}, starts.size(), [&](std::size_t s) {
       runs[s].x = starts[s];
-      solveWith(m, runs[s], held);
+      solveWith(m, runs[s], held, &workspaces[s]);
     });
     std::size_t best = 0;
     for (std::size_t s = 1; s < runs.size(); ++s) {
