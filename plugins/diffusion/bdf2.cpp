@@ -21,11 +21,13 @@ class SplitLdlt {
  public:
   static constexpr int kSplitMinEntries = 100000;
   // Factors m (compressed). The symbolic analysis and the split are kept while the pattern
-  // stays the same (a fit's runs): then only the numeric factorisation runs.
+  // stays the same (a fit's runs): then only the numeric factorisation runs, for an unsplit
+  // factor on its known pattern (replay()).
   bool compute(const SpMat& m) {
     const bool same = analysed_ && m.rows() == static_cast<Eigen::Index>(outer_.size()) - 1 &&
                       std::equal(outer_.begin(), outer_.end(), m.outerIndexPtr()) &&
                       std::equal(inner_.begin(), inner_.end(), m.innerIndexPtr());
+    if (same && left_ == 0) return replay(m);
     if (!same) {
       ldlt_.analyzePattern(m);
       outer_.assign(m.outerIndexPtr(), m.outerIndexPtr() + m.rows() + 1);
@@ -36,9 +38,13 @@ class SplitLdlt {
     if (ldlt_.info() != Eigen::Success) return false;
     inv_d_ = ldlt_.vectorD().cwiseInverse();
     if (!same) split(), rowPattern();
-    if (left_ == 0) {  // L by rows, for the forward solve
-      const double* lx = ldlt_.matrixL().nestedExpression().valuePtr();
-      for (std::size_t p = 0; p < to_row_.size(); ++p) row_x_[to_row_[p]] = lx[p];
+    if (left_ == 0) {  // an unsplit factor's values by columns and by rows, and D
+      const SpMat& L = ldlt_.matrixL().nestedExpression();
+      col_x_.assign(L.valuePtr(), L.valuePtr() + L.nonZeros());
+      for (std::size_t p = 0; p < col_x_.size(); ++p)
+        row_x_[static_cast<std::size_t>(to_row_[p])] = col_x_[p];
+      const Vec d = ldlt_.vectorD();  // (a copy)
+      d_.assign(d.data(), d.data() + d.size());
     }
     analysed_ = true;
     return true;
@@ -50,7 +56,7 @@ class SplitLdlt {
     const SpMat& L = ldlt_.matrixL().nestedExpression();
     const int* lp = L.outerIndexPtr();
     const int* li = L.innerIndexPtr();
-    const double* lx = L.valuePtr();
+    const double* lx = left_ > 0 ? L.valuePtr() : col_x_.data();
     const int n = static_cast<int>(L.cols());
     // Forward, column by column: x_i −= L_ij x_j. With `spill` (a half's columns), the updates
     // of separator rows (≥ right_) go there instead, to be added once both halves are done.
@@ -175,10 +181,48 @@ class SplitLdlt {
           static_cast<int>(std::lower_bound(li + lp[j], li + lp[j + 1], right) - li);
   }
 
+  // The numeric LDLᵀ factorisation of m on the known pattern of L, row by row (up-looking): row
+  // k of L solves L₀ D₀ l = m(0:k, k) over the rows before it, which the pattern by rows lists
+  // in ascending (topological) order. Eigen's factorize does the same but finds each row's
+  // pattern again from the elimination tree.
+  bool replay(const SpMat& m) {
+    const SpMat& L = ldlt_.matrixL().nestedExpression();
+    const int* lp = L.outerIndexPtr();
+    const int* li = L.innerIndexPtr();
+    const int* mp = m.outerIndexPtr();
+    const int* mi = m.innerIndexPtr();
+    const double* mx = m.valuePtr();
+    const int n = static_cast<int>(L.cols());
+    y_.resize(static_cast<std::size_t>(n), 0.0);  // kept all zero between rows
+    for (int k = 0; k < n; ++k) {
+      for (int p = mp[k]; p < mp[k + 1]; ++p) {
+        if (mi[p] <= k) y_[static_cast<std::size_t>(mi[p])] += mx[p];
+      }
+      double d = y_[static_cast<std::size_t>(k)];
+      y_[static_cast<std::size_t>(k)] = 0;
+      for (int q = row_p_[static_cast<std::size_t>(k)]; q < row_p_[static_cast<std::size_t>(k) + 1];
+           ++q) {
+        const auto j = static_cast<std::size_t>(row_j_[static_cast<std::size_t>(q)]);
+        const int at = from_row_[static_cast<std::size_t>(q)];  // L(k, j) by columns
+        const double yj = y_[j];
+        y_[j] = 0;
+        for (int p = lp[j]; p < at; ++p)
+          y_[static_cast<std::size_t>(li[p])] -= col_x_[static_cast<std::size_t>(p)] * yj;
+        const double l = yj / d_[j];
+        d -= l * yj;
+        col_x_[static_cast<std::size_t>(at)] = row_x_[static_cast<std::size_t>(q)] = l;
+      }
+      if (d == 0) return false;  // as Eigen: a zero pivot
+      d_[static_cast<std::size_t>(k)] = d;
+      inv_d_[k] = 1 / d;
+    }
+    return true;
+  }
+
   // The pattern of L by rows (compressed rows, columns ascending) and where each entry of L (by
-  // columns) goes in it; unsplit factors only.
+  // columns) goes in it, and back; unsplit factors only.
   void rowPattern() {
-    row_p_.clear(), row_j_.clear(), row_x_.clear(), to_row_.clear();
+    row_p_.clear(), row_j_.clear(), row_x_.clear(), to_row_.clear(), from_row_.clear();
     if (left_ > 0) return;
     const SpMat& L = ldlt_.matrixL().nestedExpression();
     const int* lp = L.outerIndexPtr();
@@ -189,12 +233,13 @@ class SplitLdlt {
     for (std::size_t p = 0; p < nnz; ++p) ++row_p_[static_cast<std::size_t>(li[p]) + 1];
     for (std::size_t i = 1; i < row_p_.size(); ++i) row_p_[i] += row_p_[i - 1];
     std::vector<int> next = row_p_;  // where the next entry of each row goes
-    row_j_.resize(nnz), row_x_.resize(nnz), to_row_.resize(nnz);
+    row_j_.resize(nnz), row_x_.resize(nnz), to_row_.resize(nnz), from_row_.resize(nnz);
     for (int j = 0; j < n; ++j) {  // columns ascending: each row's entries come in column order
       for (int p = lp[j]; p < lp[j + 1]; ++p) {
         const int q = next[static_cast<std::size_t>(li[p])]++;
         row_j_[static_cast<std::size_t>(q)] = j;
-        to_row_[static_cast<std::size_t>(p)] = static_cast<std::size_t>(q);
+        to_row_[static_cast<std::size_t>(p)] = q;
+        from_row_[static_cast<std::size_t>(q)] = p;
       }
     }
   }
@@ -204,11 +249,14 @@ class SplitLdlt {
   bool analysed_ = false;
   std::vector<int> outer_, inner_;  // the analysed pattern
   Vec inv_d_;
-  int left_ = 0, right_ = 0;        // halves [0, left_) and [left_, right_); 0 = no split
-  std::vector<int> cut_;            // per column before right_: its first entry in the separator
-  std::vector<int> row_p_, row_j_;  // L by rows (unsplit)
+  int left_ = 0, right_ = 0;  // halves [0, left_) and [left_, right_); 0 = no split
+  std::vector<int> cut_;      // per column before right_: its first entry in the separator
+  // Unsplit factors: L by columns (values; the pattern is Eigen's) and by rows, D, and the
+  // replay's dense row.
+  std::vector<double> col_x_, d_, y_;
+  std::vector<int> row_p_, row_j_;
   std::vector<double> row_x_;
-  std::vector<std::size_t> to_row_;
+  std::vector<int> to_row_, from_row_;  // entry by columns → by rows, and back
 };
 
 // I − γA on A's own pattern (every diagonal entry stored, as the models assemble it; otherwise

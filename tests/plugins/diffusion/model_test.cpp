@@ -2,6 +2,8 @@
 // brick layer against the series formula, grain network against the 2D model.
 #include "diffusion/model.hpp"
 
+#include "diffusion/bdf2.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -389,6 +391,19 @@ TEST(DiffusionModel, SplitSolvesAndAnyEliminationOrderGiveTheSameRun) {
   const GridSensitivities by_rows = gridSensitivities(small, p, false);
   for (std::size_t i = 0; i < small_plain.size(); ++i)
     EXPECT_NEAR(by_rows.u[i], small_plain[i], 1e-12);
+  // A second run on the same workspace factors on the known pattern of L (its own numeric
+  // factorisation instead of Eigen's): the same run as in a fresh workspace.
+  bdf2::Workspace workspace;
+  Physics q = p;
+  q.D_b = 2, q.kappa = 0.03, q.k_surface = 0.5;
+  (void)gridSensitivities(small, p, true, &workspace);
+  const GridSensitivities again = gridSensitivities(small, q, true, &workspace);
+  const GridSensitivities fresh = gridSensitivities(small, q, true);
+  for (std::size_t i = 0; i < fresh.u.size(); ++i) {
+    EXPECT_NEAR(again.u[i], fresh.u[i], 1e-12);
+    EXPECT_NEAR(again.du_dlnkappa[i], fresh.du_dlnkappa[i], 1e-12);
+    EXPECT_NEAR(again.du_dlnk[i], fresh.du_dlnk[i], 1e-12);
+  }
 
   const std::vector<int> alone = fillReducingOrdering(d);
   std::vector<int> a, b;
