@@ -229,6 +229,13 @@ class MapCost final : public ceres::CostFunction {
   }
   int evaluations() const { return evaluations_; }
   const Response& response() const { return cache_; }
+  // Takes over the runs another problem on the same model made (e.g. the point it ended at,
+  // where this one starts).
+  void adopt(const MapCost& other) {
+    if (&other.m_ != &m_) return;
+    cache_ = other.cache_;
+    previous_ = other.previous_;
+  }
   // Whether a run at x is held (an Evaluate there costs no model run).
   bool cached(const double* x) const {
     const auto n = static_cast<std::size_t>(l_.size());
@@ -451,12 +458,15 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
     std::unique_ptr<MapCost> cost;  // kept: its cached runs serve the covariance
   };
   // One bounded solve from x; `held` ≥ 0 keeps that parameter constant (cost profiles).
-  auto solveWith = [&](const Model& m, Run& r, int held, bdf2::Workspace* workspace) {
+  // `before`: a solve on the same model whose runs this one may reuse.
+  auto solveWith = [&](const Model& m, Run& r, int held, bdf2::Workspace* workspace,
+                       const Run* before) {
     ceres::Problem::Options po;
     po.cost_function_ownership = ceres::DO_NOT_TAKE_OWNERSHIP;
     ceres::Problem problem(po);
     r.cost = std::make_unique<MapCost>(m, l, data, workspace);
     MapCost* cost = r.cost.get();
+    if (before && before->cost) cost->adopt(*before->cost);
     problem.AddResidualBlock(cost, nullptr, r.x.data());
     auto bound = [&](int i, double lo, double hi) {
       if (i < 0) return;
@@ -493,14 +503,16 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
     ceres::Solve(so, &problem, &r.summary);
     r.evaluations = cost->evaluations();
   };
-  auto solve = [&](Run& r, int held) { solveWith(*model, r, held, nullptr); };
+  auto solve = [&](Run& r, int held) { solveWith(*model, r, held, nullptr, nullptr); };
   // Solves from every start concurrently; the index of the best. Start s keeps its workspace
   // from one stage to the next (the factorisations' analysis is made once).
   std::vector<bdf2::Workspace> workspaces(starts.size());
-  auto solveAll = [&](const Model& m, std::vector<Run>& runs, int held) {
+  // `before`: the previous stage's solves on the same model, one per start.
+  auto solveAll = [&](const Model& m, std::vector<Run>& runs, int held,
+                      const std::vector<Run>* before) {
     tbb::parallel_for(std::size_t{0}, starts.size(), [&](std::size_t s) {
       runs[s].x = starts[s];
-      solveWith(m, runs[s], held, &workspaces[s]);
+      solveWith(m, runs[s], held, &workspaces[s], before ? &(*before)[s] : nullptr);
     });
     std::size_t best = 0;
     for (std::size_t s = 1; s < runs.size(); ++s) {
@@ -520,17 +532,17 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
     coarse.domain.steps = o.domain.steps / kCoarseTimeFactor;
     const Model coarse_model(coarse, *model);
     std::vector<Run> held_runs(starts.size()), coarse_runs(starts.size());
-    solveAll(coarse_model, held_runs, l.iD);
+    solveAll(coarse_model, held_runs, l.iD, nullptr);
     for (std::size_t s = 0; s < starts.size(); ++s) {
       starts[s] = held_runs[s].x;
       coarse_evaluations += held_runs[s].evaluations;
     }
-    const std::size_t best = solveAll(coarse_model, coarse_runs, -1);
+    const std::size_t best = solveAll(coarse_model, coarse_runs, -1, &held_runs);
     for (const auto& r : coarse_runs) coarse_evaluations += r.evaluations;
     starts = {coarse_runs[best].x};
   }
   std::vector<Run> runs(starts.size());
-  const std::size_t best = solveAll(*model, runs, -1);
+  const std::size_t best = solveAll(*model, runs, -1, nullptr);
   FitResult res;
   res.evaluations = res.coarse_evaluations = coarse_evaluations;
   for (const auto& r : runs) res.evaluations += r.evaluations;
