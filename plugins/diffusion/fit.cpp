@@ -143,6 +143,17 @@ class Model {
     else
       domain_.ordering = fillReducingOrdering(o.domain);
   }
+  // meanGrainSize() from the grain graph's areas (network model).
+  double meanGrainUm() const {
+    double sum = 0;
+    std::size_t grains = 0;
+    for (double a : graph_.area) {
+      if (!(a > 0)) continue;
+      sum += std::sqrt(4 * a / M_PI);
+      ++grains;
+    }
+    return grains == 0 ? 0 : sum / static_cast<double>(grains);
+  }
   // The same model with other options on the same domain (e.g. fewer time steps).
   Model(const FitOptions& o, const Model& same_domain)
       : o_(o), domain_(o.domain), graph_(same_domain.graph_) {
@@ -392,7 +403,10 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   const int n = l.size();
   if (data.pixels <= static_cast<std::size_t>(n))
     throw UsageError("fewer usable pixels than fitted parameters");
-  const double mean_grain_um = meanGrainSize(o.domain.labels, o.domain.h);  // for Bi
+  // The mean grain size (for Bi): from the grain graph's areas where they hold every pixel (the
+  // network without a source region), else counted here while the model is set up.
+  const bool grains_from_graph = o.model == ModelKind::kNetwork && o.domain.source_region.empty();
+  double mean_grain_um = grains_from_graph ? 0.0 : meanGrainSize(o.domain.labels, o.domain.h);
   if (!(o.initial.D_b > 0 && o.initial.kappa > 0) ||
       (o.fit_surface_exchange && !(o.initial.k_surface > 0))) {
     throw UsageError("initial D_b, kappa (and k when fitted) must be > 0");
@@ -437,6 +451,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
     }
   }
   model_ready.get();  // rethrows what the model's set-up threw
+  if (grains_from_graph) mean_grain_um = model->meanGrainUm();
   // decades = 0: one start (not nine identical ones).
   const std::vector<double> offsets =
       o.decades > 0 ? std::vector<double>{-o.decades, 0.0, o.decades} : std::vector<double>{0.0};
