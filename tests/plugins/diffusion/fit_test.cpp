@@ -137,6 +137,10 @@ TEST(DiffusionFit, GrainNetworkFitRecoversThePermeanceCoarseInTimeFirst) {
     }
     EXPECT_GT(staged.coarse_evaluations, 0);
     EXPECT_LT(staged.evaluations - staged.coarse_evaluations, direct.evaluations) << D;
+    // The mean grain size (from the grain graph here) is the labels' own.
+    EXPECT_NEAR(staged.mean_grain_um, meanGrainSize(s.options.domain.labels, s.options.domain.h),
+                1e-9);
+    EXPECT_GT(staged.mean_grain_um, 3.0);
   }
 }
 
