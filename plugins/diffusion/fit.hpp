@@ -78,6 +78,21 @@ struct FitResult {
 FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
                        const Image<std::uint8_t>& mask, const FitOptions& options);
 
+// The published approach (series model): the depth profile (means over lines parallel to the
+// source edge, σ of each mean from the pixels' σ) fitted with a 1D chain of cells whose
+// boundaries recur every `grain_size_um` (≤ 0: the labels' mean equivalent diameter, reported
+// as mean_grain_um). Needs an edge source. The model comes back spread over the map.
+FitResult fitSeries(const Image<double>& f, const Image<double>& sigma,
+                    const Image<std::uint8_t>& mask, FitOptions options, double grain_size_um);
+// The series model's 1D chain for a map: one cell per line parallel to the source edge, its
+// grains `grain_size_um` long, the source on the left.
+Domain seriesDomain(const Domain& map, double grain_size_um);
+
+// Lines parallel to the source edge of a w × h map, and the line of pixel (x, y) (0 = the line
+// touching the source).
+int depthLines(Edge source, int w, int h);
+int depthOf(Edge source, int w, int h, int x, int y);
+
 // Mean equivalent diameter sqrt(4A/π) of the labelled regions (every label, 0 included), µm.
 double meanGrainSize(const Image<std::int32_t>& labels, double h);
 

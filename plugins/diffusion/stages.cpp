@@ -27,14 +27,6 @@ Edge edgeOf(const std::string& s) {
                         : Edge::kBottom;
 }
 
-// Lines parallel to the source edge, indexed by depth (0 = the line touching the source).
-int depthLines(Edge e, int w, int h) {
-  return e == Edge::kLeft || e == Edge::kRight ? w : h;
-}
-int depthOf(Edge e, int w, int h, int x, int y) {
-  return e == Edge::kLeft ? x : e == Edge::kRight ? w - 1 - x : e == Edge::kTop ? y : h - 1 - y;
-}
-
 // Pixels with label 0 (unassigned, e.g. drawn boundary lines) join the nearest grain
 // (breadth-first from the labelled pixels), so that the model sees only grains; the boundary
 // resistance sits on the faces between grains. Returns how many pixels were reassigned.
@@ -461,8 +453,10 @@ class FitStage final : public StageOf<FitParams, FitStage> {
       const std::size_t left_out = maskNearBoundaries(o.domain.labels, p.boundary_margin, mask);
       ctx.note("boundary_pixels_left_out", std::to_string(left_out));
     }
-    FitResult r = p.model == "series" ? fitSeries(ctx, f, sigma, mask, o)
+    FitResult r = p.model == "series" ? fitSeries(f.values, sigma.values, mask, o, p.grain_size)
                                       : fitDiffusion(f.values, sigma.values, mask, o);
+    if (p.model == "series" && p.grain_size <= 0)
+      ctx.note("series_grain_size_um", fmt::format("{:.3f}", r.mean_grain_um));
     for (const auto& w : r.warnings) ctx.warn(w);
     if (!r.converged) ctx.failCheck("the fit did not converge; Ceres: " + r.report);
     ctx.note("converged", r.converged ? "true" : "false");
@@ -552,58 +546,6 @@ class FitStage final : public StageOf<FitParams, FitStage> {
   }
 
  private:
-  // The published approach: the depth profile (means over lines parallel to the source edge,
-  // σ of each mean from the pixels' σ) fitted with a 1D chain of cells whose boundaries recur
-  // every grain_size. The model is spread back over the map for the model/residual outputs.
-  FitResult fitSeries(RunContext& ctx, const Map& f, const Map& sigma,
-                      const Image<std::uint8_t>& mask, FitOptions o) const {
-    const Domain& d = o.domain;
-    const int w = f.width(), h = f.height(), n = depthLines(d.source, w, h);
-    auto depth = [&](int x, int y) { return depthOf(d.source, w, h, x, y); };
-    std::vector<double> sum(static_cast<std::size_t>(n), 0.0), var(sum), count(sum);
-    for (int y = 0; y < h; ++y) {
-      for (int x = 0; x < w; ++x) {
-        if (!mask(x, y) || !std::isfinite(f.values(x, y)) || !(sigma.values(x, y) > 0)) continue;
-        const auto k = static_cast<std::size_t>(depth(x, y));
-        sum[k] += f.values(x, y), var[k] += sigma.values(x, y) * sigma.values(x, y), ++count[k];
-      }
-    }
-    Image<double> pf(n, 1, 0.0), ps(n, 1, 0.0);
-    Image<std::uint8_t> pm(n, 1, 0);
-    for (int k = 0; k < n; ++k) {
-      const auto i = static_cast<std::size_t>(k);
-      if (count[i] == 0) continue;
-      pf[i] = sum[i] / count[i], ps[i] = std::sqrt(var[i]) / count[i], pm[i] = 1;
-    }
-    double spacing = params().grain_size;
-    if (spacing <= 0) {
-      spacing = meanGrainSize(d.labels, d.h);
-      ctx.note("series_grain_size_um", fmt::format("{:.3f}", spacing));
-    }
-    if (spacing < 2 * d.h) {
-      throw UsageError(
-          fmt::format("series model: grain_size {:.3g} um is less than two pixels "
-                      "({:.3g} um)",
-                      spacing, 2 * d.h));
-    }
-    Domain line = d;
-    line.source = Edge::kLeft;
-    line.labels = Image<std::int32_t>(n, 1, 0);
-    for (int k = 0; k < n; ++k)
-      line.labels(k, 0) = 1 + static_cast<int>(std::floor((k + 0.5) * d.h / spacing));
-    o.domain = line;
-    o.model = ModelKind::kGrid;
-    FitResult r = fitDiffusion(pf, ps, pm, o);
-    r.mean_grain_um = spacing;
-    r.biot = r.best.kappa * spacing / r.best.D_b;
-    Image<double> map(w, h, 0.0);
-    for (int y = 0; y < h; ++y) {
-      for (int x = 0; x < w; ++x) map(x, y) = r.model(depth(x, y), 0);
-    }
-    r.model = std::move(map);
-    return r;
-  }
-
   // Measured (points) and model (line) 6Li fraction averaged over lines at each distance from
   // the source: the picture that shows whether the fit describes the exchange.
   void writeDepthPlot(RunContext& ctx, const Table& prof, const Domain& d) const {
