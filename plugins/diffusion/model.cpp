@@ -412,14 +412,15 @@ GrainGraph grainGraph(const Domain& s) {
       int run = 0;  // where the current run of one label began
       auto pixel = [&](int x) {
         const int a = row[x];
-        if (x + 1 < w && row[x + 1] != a && !region) {
-          count[static_cast<std::size_t>(a)] += x + 1 - run;
-          run = x + 1;
-        }
-        if (x + 1 < w && row[x + 1] != a &&
-            !(region && (inRegion(s, x, y) || inRegion(s, x + 1, y)))) {
-          visit(std::min(a, row[x + 1]), std::max(a, row[x + 1]),
-                s.h * (s.kappa_scale_x.empty() ? 1.0 : s.kappa_scale_x(x, y)));
+        if (x + 1 < w && row[x + 1] != a) {
+          if (!region) {
+            count[static_cast<std::size_t>(a)] += x + 1 - run;
+            run = x + 1;
+          }
+          if (!(region && (inRegion(s, x, y) || inRegion(s, x + 1, y)))) {
+            visit(std::min(a, row[x + 1]), std::max(a, row[x + 1]),
+                  s.h * (s.kappa_scale_x.empty() ? 1.0 : s.kappa_scale_x(x, y)));
+          }
         }
         if (below && below[x] != a && !(region && (inRegion(s, x, y) || inRegion(s, x, y + 1)))) {
           visit(std::min(a, below[x]), std::max(a, below[x]),
