@@ -414,6 +414,10 @@ class FitStage final : public StageOf<FitParams, FitStage> {
       pf.fail("the series model has no finite reservoir; use the microstructure model");
     if (params().model == "series" && params().source_edge == "region")
       pf.fail("the series model needs a source edge (its depth profile is 1D), not a region");
+    if (params().model == "series" && params().staircase_correction)
+      pf.fail(
+          "staircase_correction does not apply to the series model (its boundaries lie across "
+          "the 1D profile); use the microstructure model");
     pf.writes("parameters");
     for (const char* o : {"model", "residual", "profile", "cost_profile"}) {
       if (pf.outputBound(o)) pf.writes(o);

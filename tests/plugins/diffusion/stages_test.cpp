@@ -3,6 +3,9 @@
 // fitted (fit-diffusion); results.h5 must give back κ within 5 % and f_s within 0.01.
 #include <cmath>
 #include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -110,6 +113,27 @@ TEST(DiffusionStages, SeriesModelRecoversTheBrickLayerFromItsDepthProfile) {
   EXPECT_NEAR(v[6], 6.0, 1e-12) << "boundary spacing";
   EXPECT_NEAR(v[8], 1.0, 0.5) << "reduced chi2 of 48 profile points";
   EXPECT_EQ(f.numbers("/entry/residual/data").size(), 48u * 48u);
+}
+
+// What the 1D series model cannot represent is refused before any work, naming the parameter.
+TEST(DiffusionStages, SeriesModelRefusesWhatItCannotModel) {
+  test::TempDir dir;
+  writeLabels(dir / "labels.tif", 48, 0.5, 5);
+  const std::string fit = "{stage: fit-diffusion, params: {";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"staircase_correction: true, ", "staircase_correction"}, {"reservoir: 5, ", "reservoir"}};
+  for (const auto& [extra, named] : cases) {
+    std::string yaml = pipeline(dir / "labels.tif", (dir / "labels.tif").string());
+    yaml.replace(yaml.find(fit), fit.size(), fit + "model: series, " + extra);
+    try {
+      test::runYaml(yaml, dir.path(), dir / "out");
+      FAIL() << "the series model ran with " << extra;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kUsage) << e.what();
+      EXPECT_NE(std::string(e.what()).find(named), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(std::filesystem::exists(dir / "out" / "results.h5"));
+  }
 }
 
 // brick-labels makes the ideal brick layer: square grains of d/h pixels (staggered rows
