@@ -30,25 +30,35 @@ Image<double> forward(const Domain& d, const Physics& p, ModelKind kind) {
   return out;
 }
 
+namespace {
+
+// Mean equivalent diameter sqrt(4A/π) over the labels with an area (µm², per label).
+double meanEquivalentDiameter(const std::vector<double>& area) {
+  double s = 0;
+  std::size_t grains = 0;
+  for (double a : area) {
+    if (!(a > 0)) continue;
+    s += std::sqrt(4 * a / M_PI);
+    ++grains;
+  }
+  return grains == 0 ? 0 : s / static_cast<double>(grains);
+}
+
+}  // namespace
+
 double meanGrainSize(const Image<std::int32_t>& labels, double h) {
   // Pixels per label, counted along runs of one label.
-  std::vector<std::size_t> area;
+  std::vector<double> area;
   const std::vector<std::int32_t>& v = labels.values();
   for (std::size_t i = 0, run = 0; i < v.size(); i = run) {
     while (run < v.size() && v[run] == v[i]) ++run;
     if (v[i] < 0) continue;
     const auto label = static_cast<std::size_t>(v[i]);
-    if (label >= area.size()) area.resize(label + 1, 0);
-    area[label] += run - i;
+    if (label >= area.size()) area.resize(label + 1, 0.0);
+    area[label] += static_cast<double>(run - i);
   }
-  double s = 0;
-  std::size_t grains = 0;
-  for (auto a : area) {
-    if (a == 0) continue;
-    s += std::sqrt(4 * static_cast<double>(a) * h * h / M_PI);
-    ++grains;
-  }
-  return grains == 0 ? 0 : s / static_cast<double>(grains);
+  for (double& a : area) a *= h * h;
+  return meanEquivalentDiameter(area);
 }
 
 int depthLines(Edge source, int w, int h) {
@@ -212,16 +222,7 @@ class Model {
       domain_.ordering = fillReducingOrdering(o.domain);
   }
   // meanGrainSize() from the grain graph's areas (network model).
-  double meanGrainUm() const {
-    double sum = 0;
-    std::size_t grains = 0;
-    for (double a : graph_.area) {
-      if (!(a > 0)) continue;
-      sum += std::sqrt(4 * a / M_PI);
-      ++grains;
-    }
-    return grains == 0 ? 0 : sum / static_cast<double>(grains);
-  }
+  double meanGrainUm() const { return meanEquivalentDiameter(graph_.area); }
   // The same model with other options on the same domain (e.g. fewer time steps).
   Model(const FitOptions& o, const Model& same_domain)
       : o_(o), domain_(o.domain), graph_(same_domain.graph_) {
