@@ -46,6 +46,29 @@ double meanEquivalentDiameter(const std::vector<double>& area) {
 
 }  // namespace
 
+Image<std::int32_t> majorityLabels(const Image<std::int32_t>& fine, int n) {
+  const int w = fine.width() / n, h = fine.height() / n;
+  Image<std::int32_t> out(w, h, 0);
+  std::vector<std::int32_t> block(static_cast<std::size_t>(n) * static_cast<std::size_t>(n));
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      std::size_t k = 0;
+      for (int j = 0; j < n; ++j) {
+        for (int i = 0; i < n; ++i) block[k++] = fine(x * n + i, y * n + j);
+      }
+      std::sort(block.begin(), block.end());
+      std::size_t most = 0;
+      for (std::size_t a = 0; a < block.size();) {
+        std::size_t b = a;
+        while (b < block.size() && block[b] == block[a]) ++b;
+        if (b - a > most) most = b - a, out(x, y) = block[a];
+        a = b;
+      }
+    }
+  }
+  return out;
+}
+
 double meanGrainSize(const Image<std::int32_t>& labels, double h) {
   // Pixels per label, counted along runs of one label.
   std::vector<double> area;
@@ -203,6 +226,21 @@ Data usableData(const Image<double>& f, const Image<double>& sigma, const Image<
   return d;
 }
 
+// Means over s × s blocks of a (w·s) × (h·s) grid of values: the w × h map pixels' view of the
+// model cells under them.
+std::vector<double> blockMean(const std::vector<double>& fine, int w, int h, int s) {
+  std::vector<double> out(static_cast<std::size_t>(w) * static_cast<std::size_t>(h), 0.0);
+  const std::size_t fw = static_cast<std::size_t>(w) * static_cast<std::size_t>(s);
+  for (int y = 0; y < h * s; ++y) {
+    double* row = out.data() + static_cast<std::size_t>(y / s) * static_cast<std::size_t>(w);
+    const double* in = fine.data() + static_cast<std::size_t>(y) * fw;
+    for (std::size_t x = 0; x < fw; ++x) row[x / static_cast<std::size_t>(s)] += in[x];
+  }
+  const double norm = 1.0 / (static_cast<double>(s) * s);
+  for (double& v : out) v *= norm;
+  return out;
+}
+
 // The normalised response u (f = f_bg + (f_s − f_bg)·u) and its derivatives with respect to the
 // natural logs of D_b, κ and k, per model cell.
 struct Response {
@@ -236,8 +274,19 @@ class Model {
     const bool robin = p.k_surface > 0;
     if (o_.model == ModelKind::kGrid) {
       GridSensitivities g = gridSensitivities(domain_, p, robin, workspace);
-      r.u = std::move(g.u);
       r.u_source = g.u_source;
+      const int s = std::max(1, o_.subsample);
+      if (s > 1) {  // observation model: each map pixel sees the mean over its s × s cells
+        const int w = domain_.labels.width() / s, h = domain_.labels.height() / s;
+        r.u = blockMean(g.u, w, h, s);
+        r.dK = blockMean(g.du_dlnkappa, w, h, s);
+        r.dk = robin ? blockMean(g.du_dlnk, w, h, s) : std::vector<double>(r.u.size(), 0.0);
+        const std::vector<double> rate = blockMean(g.rate, w, h, s);
+        r.dD.resize(r.u.size());
+        for (std::size_t i = 0; i < r.u.size(); ++i) r.dD[i] = rate[i] - r.dK[i] - r.dk[i];
+        return;
+      }
+      r.u = std::move(g.u);
       r.dK = std::move(g.du_dlnkappa);
       r.dk = robin ? std::move(g.du_dlnk) : std::vector<double>(r.u.size(), 0.0);
       r.dD.resize(r.u.size());
@@ -402,6 +451,7 @@ Coarse coarsen(const Image<double>& f, const Image<double>& sigma, const Image<s
   Coarse c;
   c.options = o;
   c.options.profile_points = 0;
+  c.options.interval_level = 0;
   c.options.coarse_single_start_cells = 2 * kCoarseMinCells;  // below the top, bin while possible
   Domain& cd = c.options.domain;
   cd.labels = Image<std::int32_t>(cw, ch, 0);
@@ -447,19 +497,101 @@ Coarse coarsen(const Image<double>& f, const Image<double>& sigma, const Image<s
   return c;
 }
 
+// The observation-model problem (labels s times finer than f) seen at f's own resolution: each
+// cell takes the grain that covers most of its s × s block (ties to the smaller label), the
+// staircase factors are made anew for that grid. The cheap start of the fine fit.
+Coarse majorityProblem(const Image<double>& f, const Image<double>& sigma,
+                       const Image<std::uint8_t>& mask, const FitOptions& o) {
+  const Domain& d = o.domain;
+  const int s = o.subsample;
+  Coarse c;
+  c.f = f, c.sigma = sigma, c.mask = mask;
+  c.options = o;
+  c.options.subsample = 1;
+  c.options.profile_points = 0;
+  c.options.interval_level = 0;
+  Domain& cd = c.options.domain;
+  cd.h = d.h * s;
+  cd.ordering.clear();
+  cd.kappa_scale_x = cd.kappa_scale_y = Image<double>();
+  cd.labels = majorityLabels(d.labels, s);
+  if (!d.kappa_scale_x.empty()) correctStaircase(cd);
+  return c;
+}
+
+// Per map pixel, the variance of its mean from the positions of the boundaries inside it (see
+// FitOptions::boundary_sigma_um): Σ over faces between cells of different grains of
+// |f_a − f_b|·(the face's true length: h × its staircase factor), a face on a pixel edge
+// counting half for each pixel, times σ_pos / (pixel area), squared.
+Image<double> boundaryPositionVariance(const Domain& d, int s, const Image<double>& fine,
+                                       double sigma_um) {
+  const int fw = d.labels.width(), fh = d.labels.height();
+  Image<double> sum(fw / s, fh / s, 0.0);
+  auto add = [&](int xa, int ya, int xb, int yb, double scale) {
+    if (d.labels(xa, ya) == d.labels(xb, yb)) return;
+    const double v = std::abs(fine(xa, ya) - fine(xb, yb)) * d.h * scale;
+    const int pa = xa / s, qa = ya / s, pb = xb / s, qb = yb / s;
+    if (pa == pb && qa == qb) {
+      sum(pa, qa) += v;
+    } else {
+      sum(pa, qa) += 0.5 * v, sum(pb, qb) += 0.5 * v;
+    }
+  };
+  for (int y = 0; y < fh; ++y) {
+    for (int x = 0; x < fw; ++x) {
+      if (x + 1 < fw) add(x, y, x + 1, y, d.kappa_scale_x.empty() ? 1.0 : d.kappa_scale_x(x, y));
+      if (y + 1 < fh) add(x, y, x, y + 1, d.kappa_scale_y.empty() ? 1.0 : d.kappa_scale_y(x, y));
+    }
+  }
+  const double area = (d.h * s) * (d.h * s);
+  for (std::size_t i = 0; i < sum.size(); ++i) {
+    const double sd = sum[i] * sigma_um / area;
+    sum[i] = sd * sd;
+  }
+  return sum;
+}
+
+// The search bounds of fitted parameter i, in fit space.
+std::pair<double, double> boundsOf(const Layout& l, const FitOptions& o, int i) {
+  if (i == l.iD) return {o.log10_min_D, o.log10_max_D};
+  if (i == l.iK || i == l.ik) return {o.log10_min_kappa, o.log10_max_kappa};
+  return {0.0, 1.0};
+}
+
+// The quantile of χ² with one degree of freedom at probability p: z² with Φ(z) = (1 + p)/2.
+double chi2Quantile1(double p) {
+  double lo = 0, hi = 40;
+  for (int it = 0; it < 200; ++it) {  // bisection on P(|Z| < z) = erf(z/√2)
+    const double mid = 0.5 * (lo + hi);
+    (std::erf(mid / std::sqrt(2.0)) < p ? lo : hi) = mid;
+  }
+  const double z = 0.5 * (lo + hi);
+  return z * z;
+}
+
 }  // namespace
 
 FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
                        const Image<std::uint8_t>& mask, const FitOptions& o) {
-  if (!f.sameSize(o.domain.labels) || !sigma.sameSize(f) || !mask.sameSize(f)) {
+  const int sub = std::max(1, o.subsample);
+  if (f.width() * sub != o.domain.labels.width() || f.height() * sub != o.domain.labels.height() ||
+      !sigma.sameSize(f) || !mask.sameSize(f)) {
+    throw UsageError(fmt::format(
+        "the fraction, sigma and mask maps must share one grid, and the labels must be on it or "
+        "on a grid {} times finer (here {} x {} values for {} x {} labels): resample them first",
+        sub, f.width(), f.height(), o.domain.labels.width(), o.domain.labels.height()));
+  }
+  if (sub > 1 && (o.model != ModelKind::kGrid || !o.domain.source_region.empty())) {
     throw UsageError(
-        "the fraction, sigma, mask and label maps must share one grid (resample them first)");
+        "labels finer than the map (the observation model) need the microstructure model and "
+        "an edge source");
   }
   // The grid's elimination order (or the network's graph) is built on another thread while the
   // data are prepared (and the coarse levels run); a failed check below still waits for it.
   std::optional<Model> model;
   std::future<void> model_ready = std::async(std::launch::async, [&] { model.emplace(o); });
-  const Data data = usableData(f, sigma, mask, o.domain, o.model);
+  Data data = usableData(f, sigma, mask, o.domain, o.model);
+  Image<double> sigma_used = sigma;
   if (data.pixels == 0)
     throw UsageError("no pixel has a finite fraction and a positive sigma: nothing to fit");
   Layout l;
@@ -501,25 +633,46 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
 
   // Multi-start grid over decades of D_b and κ, solved concurrently.
   std::vector<std::vector<double>> starts;
-  int coarse_evaluations = 0;
+  int coarse_evaluations = 0, inherited_disagreeing_starts = 0;
   const int w = o.domain.labels.width(), h = o.domain.labels.height();
-  if (o.coarse_start && o.model == ModelKind::kGrid && std::min(w, h) >= 2 * kCoarseMinCells &&
-      (o.decades > 0 || std::min(w, h) >= o.coarse_single_start_cells)) {
-    // Solve the starts on the 2 × 2-binned problem (itself coarse-to-fine while large enough)
-    // and continue from its best optimum here: the two optima differ only by the
-    // discretisation, so a few full-grid iterations finish the job.
-    // A coarse problem that cannot be posed (a source region that vanishes when binned, no
-    // usable block) or fails to solve only means no shortcut: the starts run here instead.
+  // Solves the starts on a cheaper version of the problem and continues from its optimum. A
+  // cheaper problem that cannot be posed (a source region that vanishes when binned, no usable
+  // block) or fails to solve only means no shortcut: the starts run here instead.
+  auto startFrom = [&](Coarse (*make)(const Image<double>&, const Image<double>&,
+                                      const Image<std::uint8_t>&, const FitOptions&)) {
     try {
-      Coarse c = coarsen(f, sigma, mask, o);
+      const Coarse c = make(f, sigma, mask, o);
       const FitResult cr = fitDiffusion(c.f, c.sigma, c.mask, c.options);
       coarse_evaluations = cr.evaluations;
+      inherited_disagreeing_starts = cr.disagreeing_starts;
       starts.push_back(cr.values);
     } catch (const Error&) {
       starts.clear();
     }
+  };
+  if (o.coarse_start && sub > 1) {
+    // Observation model: the starts are solved on the map's own grid with majority labels
+    // (itself coarse-to-fine), and its optimum seeds the fit with the finer labels.
+    startFrom(majorityProblem);
+  } else if (o.coarse_start && o.model == ModelKind::kGrid &&
+             std::min(w, h) >= 2 * kCoarseMinCells &&
+             (o.decades > 0 || std::min(w, h) >= o.coarse_single_start_cells)) {
+    // Solve the starts on the 2 × 2-binned problem (itself coarse-to-fine while large enough)
+    // and continue from its best optimum here: the two optima differ only by the
+    // discretisation, so a few full-grid iterations finish the job.
+    startFrom(coarsen);
   }
   model_ready.get();  // rethrows what the model's set-up threw
+  if (sub > 1 && o.boundary_sigma_um > 0) {
+    // Errors in the boundaries' positions: their variance per pixel from the model at the
+    // start of this fit (the coarse optimum, or the initial values) joins σ_f².
+    const Physics at = starts.empty() ? o.initial : l.toPhysics(starts.front().data());
+    const Image<double> fine = simulateGrid(o.domain, at);
+    const Image<double> extra = boundaryPositionVariance(o.domain, sub, fine, o.boundary_sigma_um);
+    for (std::size_t i = 0; i < sigma_used.size(); ++i)
+      sigma_used[i] = std::sqrt(sigma[i] * sigma[i] + extra[i]);
+    data = usableData(f, sigma_used, mask, o.domain, o.model);
+  }
   if (grains_from_graph) mean_grain_um = model->meanGrainUm();
   // decades = 0: one start (not nine identical ones).
   const std::vector<double> offsets =
@@ -640,6 +793,13 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   res.converged = b.summary.termination_type == ceres::CONVERGENCE ||
                   b.summary.termination_type == ceres::USER_SUCCESS;  // GaussNewtonStop
   res.report = b.summary.BriefReport();
+  res.sigma_used = std::move(sigma_used);
+  {
+    const double nu = static_cast<double>(data.pixels - static_cast<std::size_t>(n));
+    res.chi2_z = (2 * res.cost - nu) / std::sqrt(2 * nu);
+    res.chi2_scale = o.scale_by_chi2 ? std::max(1.0, res.reduced_chi2) : 1.0;
+  }
+  res.disagreeing_starts = inherited_disagreeing_starts;
 
   // Uncertainty from the Jacobian at the optimum: covariance (JᵀJ)⁻¹ scaled by the reduced χ².
   {
@@ -654,7 +814,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
     // The best-fit map from the same run: f = f_bg + (f_s − f_bg)·u on every cell.
     const std::vector<double>& u = cost.response().u;
     res.source_final = res.best.f_bg + (res.best.f_s - res.best.f_bg) * cost.response().u_source;
-    res.model = Image<double>(o.domain.labels.width(), o.domain.labels.height());
+    res.model = Image<double>(f.width(), f.height());
     for (std::size_t i = 0; i < res.model.size(); ++i) {
       const std::size_t cell =
           o.model == ModelKind::kGrid ? i : static_cast<std::size_t>(o.domain.labels[i]);
@@ -669,7 +829,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
     res.condition_number = sv(n - 1) > 0 ? sv(0) / sv(n - 1) : INFINITY;
     const Eigen::MatrixXd jtj = J.transpose() * J;
     const Eigen::MatrixXd cov =
-        jtj.completeOrthogonalDecomposition().pseudoInverse() * std::max(1.0, res.reduced_chi2);
+        jtj.completeOrthogonalDecomposition().pseudoInverse() * res.chi2_scale;
     res.standard_errors.resize(static_cast<std::size_t>(n));
     res.correlation.assign(static_cast<std::size_t>(n),
                            std::vector<double>(static_cast<std::size_t>(n), 0.0));
@@ -703,7 +863,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
       pr[j].x[static_cast<std::size_t>(jobs[j].first)] += jobs[j].second;
       solve(pr[j], jobs[j].first);
     });
-    const double scale = std::max(1.0, res.reduced_chi2);
+    const double scale = res.chi2_scale;
     for (int i : which) {
       CostProfile cp;
       cp.name = l.names[static_cast<std::size_t>(i)];
@@ -714,6 +874,127 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
         res.evaluations += pr[j].evaluations;
       }
       res.profiles.push_back(std::move(cp));
+    }
+  }
+  // Starts that converged to a cost within Δχ² = 4 of the best but more than 3 standard errors
+  // away in a rate parameter: the data do not single out one optimum.
+  for (std::size_t s = 0; s < runs.size(); ++s) {
+    if (s == best || runs[s].x.empty()) continue;
+    const auto& rs = runs[s].summary;
+    if (rs.termination_type != ceres::CONVERGENCE && rs.termination_type != ceres::USER_SUCCESS)
+      continue;
+    if (2 * (rs.final_cost - b.summary.final_cost) / res.chi2_scale > 4) continue;
+    for (int i : {l.iD, l.iK, l.ik}) {
+      if (i < 0) continue;
+      const auto k = static_cast<std::size_t>(i);
+      if (std::abs(runs[s].x[k] - b.x[k]) > 3 * std::max(1e-3, res.standard_errors[k])) {
+        ++res.disagreeing_starts;
+        break;
+      }
+    }
+  }
+  // Parameters that ended on a search bound.
+  for (int i = 0; i < n; ++i) {
+    const auto [lo, hi] = boundsOf(l, o, i);
+    const double v = b.x[static_cast<std::size_t>(i)];
+    if (v <= lo + 1e-6 * (hi - lo) || v >= hi - 1e-6 * (hi - lo))
+      res.on_bound.push_back(l.names[static_cast<std::size_t>(i)]);
+  }
+  if (o.interval_level > 0) {
+    res.interval_level = o.interval_level;
+    const double level = chi2Quantile1(o.interval_level);
+    struct SideResult {
+      double limit = 0;
+      bool open = false;
+      int evaluations = 0, points = 0;
+      std::vector<std::pair<double, double>> profile;  // (value, Δχ²)
+    };
+    const std::size_t sides = 2 * static_cast<std::size_t>(n);
+    std::vector<SideResult> sr(sides);
+    // Steps out from the optimum along parameter i (direction dir) with the others re-optimised,
+    // until Δχ² reaches `level` (secant on the signed root √Δχ², which is linear in the step
+    // where the quadratic picture holds) or the search bound is reached (open side).
+    tbb::parallel_for(std::size_t{0}, sides, [&](std::size_t side) {
+      const int i = static_cast<int>(side / 2);
+      const double dir = side % 2 == 0 ? -1.0 : 1.0;
+      const auto k = static_cast<std::size_t>(i);
+      const auto [lo, hi] = boundsOf(l, o, i);
+      const double x0 = b.x[k], bound = dir < 0 ? lo : hi, room = std::abs(bound - x0);
+      SideResult& out = sr[side];
+      if (room < 1e-9) {
+        out.limit = bound, out.open = true;
+        return;
+      }
+      const double target = std::sqrt(level);
+      double step = std::min(room, target * std::max(1e-4, res.standard_errors[k]));
+      double lo_step = 0, lo_r = 0, hi_step = -1, hi_r = 0;
+      std::vector<double> warm = b.x;
+      bool done = false;
+      for (int iter = 0; iter < 10 && !done; ++iter) {
+        Run pr;
+        pr.x = warm;
+        pr.x[k] = x0 + dir * step;
+        solve(pr, i);
+        out.evaluations += pr.evaluations;
+        ++out.points;
+        const double d = 2 * (pr.summary.final_cost - b.summary.final_cost) / res.chi2_scale;
+        out.profile.emplace_back(pr.x[k], d);
+        const double r = std::sqrt(std::max(0.0, d));
+        if (std::getenv("IONMAP_DEBUG_PROFILE"))
+          fmt::print(stderr, "profile {} side {} step {:.4g} x {:.4g} d {:.4g} runs {} x {} {}\n",
+                     i, dir, step, pr.x[k], d, pr.evaluations, fmt::join(pr.x, " "),
+                     pr.summary.BriefReport());
+        if (std::abs(d - level) < 0.05 * level) {
+          out.limit = x0 + dir * step;
+          done = true;
+        } else if (d < level) {
+          lo_step = step, lo_r = r, warm = pr.x;
+          if (step >= room * (1 - 1e-9)) {
+            out.limit = bound, out.open = true;
+            done = true;
+          } else if (hi_step > 0) {
+            step = lo_step + (target - lo_r) * (hi_step - lo_step) / (hi_r - lo_r);
+          } else {
+            step = std::min(room, r > 0.2 ? 1.1 * step * target / r : 4 * step);
+          }
+        } else {
+          hi_step = step, hi_r = r;
+          step = lo_step + (target - lo_r) * (hi_step - lo_step) / (hi_r - lo_r);
+        }
+      }
+      if (!done) {  // bracketed but not within tolerance after the iterations: interpolate
+        out.limit = hi_step > 0 ? x0 + dir * (lo_step + (target - lo_r) * (hi_step - lo_step) /
+                                                            std::max(1e-12, hi_r - lo_r))
+                                : bound;
+        out.open = hi_step <= 0;
+      }
+    });
+    for (int i = 0; i < n; ++i) {
+      const SideResult& down = sr[2 * static_cast<std::size_t>(i)];
+      const SideResult& up = sr[2 * static_cast<std::size_t>(i) + 1];
+      ProfileInterval pi;
+      pi.low = down.limit, pi.low_open = down.open;
+      pi.high = up.limit, pi.high_open = up.open;
+      pi.evaluations = down.points + up.points;
+      res.evaluations += down.evaluations + up.evaluations;
+      for (const auto* side : {&down, &up}) {
+        for (const auto& pt : side->profile)
+          res.profile_improvement = std::min(res.profile_improvement, pt.second);
+      }
+      res.intervals.push_back(pi);
+      // The points become the cost profile of a rate parameter when no fixed grid was asked.
+      const bool rate = i == l.iD || i == l.iK || i == l.ik;
+      if (rate && o.profile_points < 3) {
+        CostProfile cp;
+        cp.name = l.names[static_cast<std::size_t>(i)];
+        std::vector<std::pair<double, double>> pts = down.profile;
+        pts.insert(pts.end(), up.profile.begin(), up.profile.end());
+        pts.emplace_back(b.x[static_cast<std::size_t>(i)], 0.0);
+        std::sort(pts.begin(), pts.end());
+        for (const auto& pt : pts)
+          cp.values.push_back(pt.first), cp.delta_chi2.push_back(pt.second);
+        res.profiles.push_back(std::move(cp));
+      }
     }
   }
   res.mean_grain_um = mean_grain_um;

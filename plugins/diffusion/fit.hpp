@@ -22,7 +22,9 @@ struct FitOptions {
   bool fit_surface_exchange = false;  // fit k (Robin) instead of a fixed surface
   bool fit_f_s = true, fit_f_bg = false;
   double decades = 1.0;  // multi-start: D_b and κ at initial × 10^{−d, 0, +d}
-  double log10_min_D = -6, log10_max_D = 6;          // bounds of D_b, µm²/s
+  // bounds of D_b, µm²/s: 1e-14 … 1e-5 cm²/s (no solid conducts Li faster; beyond it the
+  // grains of any map are well mixed and the cost is flat in D_b)
+  double log10_min_D = -6, log10_max_D = 3;
   double log10_min_kappa = -8, log10_max_kappa = 4;  // bounds of κ and k, µm/s
   int max_iterations = 50;                           // Levenberg–Marquardt iterations per start
   // Statistical stop: a start ends when the full Gauss–Newton step from the accepted point would
@@ -41,6 +43,31 @@ struct FitOptions {
   int coarse_single_start_cells = 384;
   int profile_points = 0;     // cost profile points per rate parameter (0 = none, else ≥ 3)
   double profile_sigmas = 3;  // profile half-width in standard errors (at most 1 decade)
+  // Observation model: the domain's labels are `subsample` times finer per side than f (the
+  // same field), and each pixel of f is predicted as the mean of the model over its
+  // subsample² cells, so pixels that straddle a boundary are data, not guesses (grid model,
+  // edge source only).
+  int subsample = 1;
+  // Uncertainty of the boundaries' positions (µm, 1σ, along their normals) from segmentation
+  // and registration, with the observation model: a shift δ of a boundary between grains of
+  // fractions f_a, f_b changes the mean of a pixel it crosses by (f_a − f_b)·(true length in
+  // the pixel)·δ / (pixel area). That variance, from the model at the start of the fine fit, is
+  // added to σ_f² of each pixel (errors in the positions, not only in the counts). 0 = none.
+  double boundary_sigma_um = 0;
+  // Profile-likelihood intervals at this confidence for every fitted parameter (0 = none): the
+  // parameter is stepped out from the optimum with the others re-optimised until Δχ² reaches
+  // the χ²(1) quantile; a side whose profile stays below it up to the search bound is open
+  // (the parameter is only bounded from the other side, or not identified at all).
+  double interval_level = 0.95;
+  // Scale χ² differences and standard errors by max(1, χ²/ν) (a misfit taken as extra noise).
+  bool scale_by_chi2 = false;
+};
+
+// A profile-likelihood interval in fit space (log10 for rates).
+struct ProfileInterval {
+  double low = 0, high = 0;
+  bool low_open = false, high_open = false;  // the profile never reached the level on that side
+  int evaluations = 0;                       // re-optimised profile points
 };
 
 // The cost along one parameter with the others re-optimised.
@@ -68,8 +95,20 @@ struct FitResult {
   std::string report;                 // Ceres' brief report of the best start
   std::vector<std::string> warnings;  // plain-language identifiability warnings
   Image<double> model;                // best-fit f on the grid
+  Image<double> sigma_used;           // σ of each residual as fitted (σ_f ⊕ boundary positions)
   double source_final = 0;            // source fraction at the end (f_s unless a reservoir)
   std::vector<CostProfile> profiles;  // when FitOptions::profile_points ≥ 3
+  std::vector<ProfileInterval> intervals;  // per fitted parameter (FitOptions::interval_level)
+  double interval_level = 0;
+  // Goodness of fit: z of χ² against its distribution for ν = residuals − parameters
+  // ((χ² − ν)/√(2ν)); the χ² scale applied to intervals and errors (1 unless scale_by_chi2).
+  double chi2_z = 0, chi2_scale = 1;
+  // Starts that ended at clearly different optima (Δχ² > 4 above the best, both converged), and
+  // profile points that found a lower cost than the reported optimum (Δχ² < −1).
+  int disagreeing_starts = 0;
+  double profile_improvement = 0;  // most negative Δχ² seen on a profile (0 = none)
+  // Fitted parameters that ended on a search bound (names).
+  std::vector<std::string> on_bound;
 };
 
 // `f` and `sigma` on the domain's grid; pixels with mask 0 (or non-finite values, σ ≤ 0) and
@@ -92,6 +131,10 @@ Domain seriesDomain(const Domain& map, double grain_size_um);
 // touching the source).
 int depthLines(Edge source, int w, int h);
 int depthOf(Edge source, int w, int h, int x, int y);
+
+// The label covering most of each n × n block of `fine` (ties to the smaller label): labels on a
+// grid n times coarser per side.
+Image<std::int32_t> majorityLabels(const Image<std::int32_t>& fine, int n);
 
 // Mean equivalent diameter sqrt(4A/π) of the labelled regions (every label, 0 included), µm.
 double meanGrainSize(const Image<std::int32_t>& labels, double h);

@@ -42,31 +42,38 @@ void writeGbExchangeSample(const std::filesystem::path& dir, const GbExchangeSam
     return (i > 0 && truth(i - 1, j) != l) || (i + 1 < nl && truth(i + 1, j) != l) ||
            (j > 0 && truth(i, j - 1) != l) || (j + 1 < nl && truth(i, j + 1) != l);
   };
-  // The model grid is the SIMS grid; each SIMS pixel takes the grain covering most of it and
-  // its relative ion yield drops over the boundary grooves inside it (5 x 5 points per pixel).
+  // The model grid divides each SIMS pixel into 5 x 5 cells, each with the grain of the laser
+  // pixel under its centre; boundaries carry κ per unit of their true length (staircase
+  // correction) and each SIMS pixel sees the mean over its cells. `sims_labels` (the grain
+  // covering most of each SIMS pixel) is written for reference. A pixel's relative ion yield
+  // drops over the boundary grooves inside it.
+  constexpr int kCells = 5;
   Domain d;
-  d.labels = Image<std::int32_t>(n, n, 0);
+  d.labels = Image<std::int32_t>(n * kCells, n * kCells, 0);
+  Image<std::int32_t> majority(n, n, 0);
   Image<double> yield(n, n, 1.0);
   for (int y = 0; y < n; ++y) {
     for (int x = 0; x < n; ++x) {
       int groove = 0;
       std::map<std::int32_t, int> votes;
-      for (int b = 0; b < 5; ++b) {
-        for (int a = 0; a < 5; ++a) {
-          const auto [i, j] =
-              laserPixel((x + (a + 0.5) / 5) * s.sims_um, (y + (b + 0.5) / 5) * s.sims_um);
+      for (int b = 0; b < kCells; ++b) {
+        for (int a = 0; a < kCells; ++a) {
+          const auto [i, j] = laserPixel((x + (a + 0.5) / kCells) * s.sims_um,
+                                         (y + (b + 0.5) / kCells) * s.sims_um);
           groove += onBoundary(i, j);
           ++votes[truth(i, j)];
+          d.labels(x * kCells + a, y * kCells + b) = truth(i, j);
         }
       }
       int most = 0;
       for (const auto& [l, count] : votes) {
-        if (count > most) d.labels(x, y) = l, most = count;  // ties: the smaller label
+        if (count > most) majority(x, y) = l, most = count;  // ties: the smaller label
       }
-      yield(x, y) = 1 - s.groove_yield_drop * groove / 25.0;
+      yield(x, y) = 1 - s.groove_yield_drop * groove / double(kCells * kCells);
     }
   }
-  d.h = s.sims_um;
+  d.h = s.sims_um / kCells;
+  correctStaircase(d);
   d.source = Edge::kLeft;
   d.time = s.time_s;
   d.steps = s.steps;
@@ -75,7 +82,12 @@ void writeGbExchangeSample(const std::filesystem::path& dir, const GbExchangeSam
   p.kappa = s.kappa_cm_s * 1e4;
   p.f_s = s.f_s;
   p.f_bg = s.f_bg;
-  const Image<double> f = simulateGrid(d, p);
+  const Image<double> cells = simulateGrid(d, p);
+  Image<double> f(n, n, 0.0);
+  for (int y = 0; y < n * kCells; ++y) {
+    for (int x = 0; x < n * kCells; ++x) f(x / kCells, y / kCells) += cells(x, y);
+  }
+  for (std::size_t i = 0; i < f.size(); ++i) f[i] /= kCells * kCells;
 
   tofsims::ExchangeSampleSpec t;
   t.seed = s.seed;
@@ -96,7 +108,7 @@ void writeGbExchangeSample(const std::filesystem::path& dir, const GbExchangeSam
     laser[i] = m.image.values[i];
     labels[i] = truth[i];
   }
-  for (std::size_t i = 0; i < sims_labels.size(); ++i) sims_labels[i] = d.labels[i];
+  for (std::size_t i = 0; i < sims_labels.size(); ++i) sims_labels[i] = majority[i];
   tiff::write(dir / "laser.tif", {{&laser, "laser intensity"}}, tiff::SampleType::kUInt16, laser_um,
               laser_um);
   tiff::write(dir / "grains.tif", {{&labels, "grain labels"}}, tiff::SampleType::kInt32, laser_um,
@@ -104,8 +116,11 @@ void writeGbExchangeSample(const std::filesystem::path& dir, const GbExchangeSam
   tiff::write(dir / "sims_labels.tif", {{&sims_labels, "grain labels on the SIMS grid"}},
               tiff::SampleType::kInt32, s.sims_um, s.sims_um);
   std::ofstream y(dir / "truth.yaml", std::ios::app);
-  y << "# 6Li exchange through the grains: finite volumes on sims_labels.tif, boundaries as "
-       "interface permeance kappa, source f_s on the left edge, BDF2\n"
+  y << "# 6Li exchange through the grains: finite volumes on 5 x 5 cells per SIMS pixel (the "
+       "grain of the laser pixel under each cell centre), boundaries as interface permeance "
+       "kappa per unit of true length (staircase correction), source f_s on the left edge, "
+       "BDF2; each SIMS pixel is the mean over its cells. sims_labels.tif: the grain covering "
+       "most of each SIMS pixel\n"
     << fmt::format(
            "diffusion: {{D_bulk_cm2_s: {}, kappa_cm_s: {}, time_s: {}, steps: {}, source_edge: "
            "left, grain_size_um: {}}}\n",

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "diffusion/diagnostics.hpp"
 #include "diffusion/fit.hpp"
 #include "ionmap/core/error.hpp"
 #include "ionmap/io/quicklook.hpp"
@@ -281,8 +282,11 @@ struct FitParams {
   double delta = 1.0;     // nm
   double decades = 1.0;
   int max_iterations = 50;
-  int profile_points = 7;
+  int profile_points = 0;
   double profile_sigmas = 3;
+  double interval_level = 0.95;
+  bool scale_by_chi2 = false;
+  double boundary_sigma = -1;  // um; < 0 = auto
   std::string profile_plot = "cost-profile";
   std::string depth_plot = "depth-profile";
   int boundary_margin = 0;  // pixels next to a boundary left out of the residuals
@@ -318,6 +322,16 @@ std::size_t maskNearBoundaries(const Image<std::int32_t>& labels, int margin,
     if (near[i] && mask[i]) mask[i] = 0, ++removed;
   }
   return removed;
+}
+
+// n when `labels` is `map` divided into n × n cells per pixel (n = 1: the same grid), else 0.
+int subdivisionOf(const Grid& map, const Grid& labels) {
+  if (map.width <= 0 || labels.width % map.width != 0) return 0;
+  const int n = labels.width / map.width;
+  Grid fine = map;
+  fine.width *= n, fine.height *= n;
+  fine.pixel_x /= n, fine.pixel_y /= n;
+  return n >= 1 && fine.sameAs(labels, 1e-6) ? n : 0;
 }
 
 class FitStage final : public StageOf<FitParams, FitStage> {
@@ -365,8 +379,19 @@ class FitStage final : public StageOf<FitParams, FitStage> {
                      "Levenberg-Marquardt iterations per start; a fit that needs more is "
                      "reported as not converged (exit code 3)")
             .integer("profile_points", &FitParams::profile_points, Range::between(0, 101), "",
-                     "points of the cost profile along D_bulk and kappa (others re-optimised); "
-                     "0 = none, else at least 3")
+                     "points of an extra cost profile on a fixed grid along D_bulk and kappa "
+                     "(others re-optimised); 0 = none (the profile-likelihood interval search "
+                     "gives the profile), else at least 3")
+            .real("interval_level", &FitParams::interval_level, Range::between(0, 0.9999), "",
+                  "confidence of the profile-likelihood intervals of every fitted parameter "
+                  "(0 = none; a side the profile never closes makes the result a bound)")
+            .real("boundary_sigma", &FitParams::boundary_sigma, Range::atLeast(-1), "um",
+                  "uncertainty (1 sigma) of the boundaries' positions from segmentation and "
+                  "registration, for labels finer than the map: its effect on each pixel's mean "
+                  "joins sigma_f; -1 = auto (half a label cell), 0 = none")
+            .flag("scale_by_chi2", &FitParams::scale_by_chi2,
+                  "inflate standard errors and intervals by sqrt(chi^2/nu) when chi^2/nu > 1 "
+                  "(treats a misfit as extra noise; off: a misfit is reported, not absorbed)")
             .real("profile_sigmas", &FitParams::profile_sigmas, Range::above(0), "",
                   "profile half-width in standard errors (at most one decade)")
             .text("profile_plot", &FitParams::profile_plot,
@@ -428,12 +453,22 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     const Map& f = ctx.get<Map>("fraction");
     const Map& sigma = ctx.get<Map>("sigma");
     LabelMap l = ctx.get<LabelMap>("labels");
-    if (!f.grid.sameAs(l.grid, 1e-6) || !sigma.grid.sameAs(f.grid, 1e-6)) {
+    const int sub = subdivisionOf(f.grid, l.grid);
+    if (sub == 0 || !sigma.grid.sameAs(f.grid, 1e-6)) {
       throw UsageError(fmt::format(
-          "the fraction map ({}), sigma ({}) and labels ({}) must share one grid: resample the "
-          "labels onto the map's grid (stage `resample`)",
+          "the fraction map ({}), sigma ({}) and labels ({}) must share one grid, or the labels "
+          "must be on that grid divided into n x n cells per pixel: resample the labels onto "
+          "the map's grid (stage `resample`, `subdivide: n`)",
           f.grid.describe(), sigma.grid.describe(), l.grid.describe()));
     }
+    if (sub > 1 && p.model != "microstructure")
+      throw UsageError(
+          fmt::format("labels {} times finer than the map (the observation model) need model: "
+                      "microstructure",
+                      sub));
+    if (sub > 1 && p.source_edge == "region")
+      throw UsageError("labels finer than the map need an edge source (not source_edge: region)");
+    if (sub > 1) ctx.note("model_cells_per_pixel", fmt::format("{} x {}", sub, sub));
     const std::size_t absorbed = absorbUnlabelled(l.labels);
     if (absorbed) ctx.note("unlabelled_pixels_absorbed", std::to_string(absorbed));
     FitOptions o;
@@ -451,10 +486,21 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     o.profile_points = p.profile_points;
     o.max_iterations = p.max_iterations;
     o.profile_sigmas = p.profile_sigmas;
+    o.subsample = sub;
+    o.interval_level = p.model == "series" ? 0 : p.interval_level;
+    o.scale_by_chi2 = p.scale_by_chi2;
+    if (sub > 1) {
+      o.boundary_sigma_um = p.boundary_sigma < 0 ? 0.5 * o.domain.h : p.boundary_sigma;
+      ctx.note("boundary_sigma_um", fmt::format("{:.4g}", o.boundary_sigma_um));
+    }
     Image<std::uint8_t> mask = f.mask;
     for (std::size_t i = 0; i < mask.size(); ++i) mask[i] = mask[i] && sigma.mask[i];
+    // The labels on the map's own grid (the grain covering most of each pixel): for the margin,
+    // the residual diagnostics and the plots.
+    const Image<std::int32_t> map_labels =
+        sub > 1 ? majorityLabels(o.domain.labels, sub) : o.domain.labels;
     if (p.boundary_margin > 0) {
-      const std::size_t left_out = maskNearBoundaries(o.domain.labels, p.boundary_margin, mask);
+      const std::size_t left_out = maskNearBoundaries(map_labels, p.boundary_margin, mask);
       ctx.note("boundary_pixels_left_out", std::to_string(left_out));
     }
     FitResult r = p.model == "series" ? fitSeries(f.values, sigma.values, mask, o, p.grain_size)
@@ -462,7 +508,24 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     if (p.model == "series" && p.grain_size <= 0)
       ctx.note("series_grain_size_um", fmt::format("{:.3f}", r.mean_grain_um));
     for (const auto& w : r.warnings) ctx.warn(w);
-    if (!r.converged) ctx.failCheck("the fit did not converge; Ceres: " + r.report);
+    // Normalised residuals, and the verdict on the fit from them and the fit's own checks.
+    Map res_map("normalised residual (f - model)/sigma", f.grid, "1");
+    for (std::size_t i = 0; i < res_map.values.size(); ++i) {
+      const bool ok = mask[i] && std::isfinite(f.values[i]) && sigma.values[i] > 0;
+      res_map.mask[i] = ok ? 1 : 0;
+      res_map.values[i] = ok ? (f.values[i] - r.model[i]) / r.sigma_used[i] : 0;
+    }
+    const ResidualDiagnostics diag =
+        p.model == "series" ? ResidualDiagnostics{}
+                            : diagnoseResiduals(res_map.values, res_map.mask, map_labels);
+    const Verdict verdict = judgeFit(r, diag);
+    for (const auto& w : verdict.warnings) ctx.warn(w);
+    for (const auto& why : verdict.reasons) ctx.failCheck("not fit for use: " + why);
+    ctx.note("fit_for_use", verdict.fit_for_use ? "true" : "false");
+    ctx.note("grains_tested", std::to_string(diag.grains));
+    ctx.note("grains_offset", std::to_string(diag.offsets.size()));
+    ctx.note("grains_with_steps", std::to_string(diag.steps.size()));
+    ctx.note("chi2_z", fmt::format("{:.2f}", r.chi2_z));
     ctx.note("converged", r.converged ? "true" : "false");
     ctx.note("ceres_report", r.report);
     ctx.note("evaluations", std::to_string(r.evaluations));
@@ -478,11 +541,45 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     t.addNumeric("value", "");
     t.addNumeric("standard_error", "");
     t.addText("unit");
-    auto row = [&](const std::string& name, double v, double se, const std::string& unit) {
+    t.addNumeric("ci95_low", "");
+    t.addNumeric("ci95_high", "");
+    t.addText("estimate");
+    const double nan = std::nan("");
+    // `estimate`: "interval" (value ± standard error, ci95 from the profile likelihood),
+    // "lower bound" / "upper bound" (value is the limit; the map does not close the other
+    // side), "not identified", "fixed", "derived" or "diagnostic".
+    auto row = [&](const std::string& name, double v, double se, const std::string& unit,
+                   double lo = std::nan(""), double hi = std::nan(""),
+                   const std::string& kind = "diagnostic") {
       t.columns[0].texts.push_back(name);
       t.columns[1].numbers.push_back(v);
       t.columns[2].numbers.push_back(se);
       t.columns[3].texts.push_back(unit);
+      t.columns[4].numbers.push_back(lo);
+      t.columns[5].numbers.push_back(hi);
+      t.columns[6].texts.push_back(kind);
+    };
+    // A fitted parameter's interval in physical units: (low, high, kind, value to report).
+    struct Reported {
+      double lo, hi;
+      std::string kind;
+      double value, se;
+    };
+    auto reported = [&](const std::string& name, double value, double se,
+                        double to_unit) -> Reported {
+      for (std::size_t i = 0; i < r.names.size(); ++i) {
+        if (r.names[i] != name) continue;
+        if (i >= r.intervals.size()) return {nan, nan, "interval", value, se};
+        const ProfileInterval& pi = r.intervals[i];
+        const bool log = name.rfind("log10_", 0) == 0;
+        auto lin = [&](double x) { return log ? std::pow(10.0, x) / to_unit : x; };
+        const double lo = lin(pi.low), hi = lin(pi.high);
+        if (pi.low_open && pi.high_open) return {lo, hi, "not identified", nan, nan};
+        if (pi.high_open) return {lo, hi, "lower bound", lo, nan};
+        if (pi.low_open) return {lo, hi, "upper bound", hi, nan};
+        return {lo, hi, "interval", value, se};
+      }
+      return {nan, nan, "fixed", value, nan};
     };
     auto seOf = [&](const std::string& name, double value) {
       for (std::size_t i = 0; i < r.names.size(); ++i) {
@@ -495,15 +592,30 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     const double D = r.best.D_b / kUm2PerCm2, kappa = r.best.kappa / kUmPerCm;
     const double se_D = seOf("log10_D_b", D), se_kappa = seOf("log10_kappa", kappa);
     const double delta_cm = p.delta * 1e-7;
-    row("D_bulk", D, se_D, "cm^2/s");
-    row("kappa", kappa, se_kappa, "cm/s");
-    row("D_gb", kappa * delta_cm, se_kappa * delta_cm, "cm^2/s");
+    auto fitted = [&](const std::string& name, const std::string& fit_name, double value, double se,
+                      double to_unit, const std::string& unit, double factor = 1) {
+      const Reported q = reported(fit_name, value, se, to_unit);
+      row(name, q.value * factor, q.se * factor, unit, q.lo * factor, q.hi * factor, q.kind);
+      if (name != "D_gb" &&
+          (q.kind == "lower bound" || q.kind == "upper bound" || q.kind == "not identified")) {
+        ctx.warn(fmt::format(
+            "{}: {} (95% profile likelihood; best fit {:.3g} {}, not a measurement)", name,
+            q.kind == "not identified"
+                ? "not identified by this map"
+                : fmt::format("{} {:.3g} {}, not identified beyond that by this map",
+                              q.kind == "lower bound" ? ">" : "<", q.value * factor, unit),
+            value * factor, unit));
+      }
+    };
+    fitted("D_bulk", "log10_D_b", D, se_D, kUm2PerCm2, "cm^2/s");
+    fitted("kappa", "log10_kappa", kappa, se_kappa, kUmPerCm, "cm/s");
+    fitted("D_gb", "log10_kappa", kappa, se_kappa, kUmPerCm, "cm^2/s", delta_cm);
     if (p.surface_exchange > 0 || p.fit_surface_exchange) {
       const double k = r.best.k_surface / kUmPerCm;
-      row("surface_exchange", k, seOf("log10_k", k), "cm/s");
+      fitted("surface_exchange", "log10_k", k, seOf("log10_k", k), kUmPerCm, "cm/s");
     }
-    row("f_source", r.best.f_s, seOf("f_s", r.best.f_s), "1");
-    row("f_background", r.best.f_bg, seOf("f_bg", r.best.f_bg), "1");
+    fitted("f_source", "f_s", r.best.f_s, seOf("f_s", r.best.f_s), 1, "1");
+    fitted("f_background", "f_bg", r.best.f_bg, seOf("f_bg", r.best.f_bg), 1, "1");
     if (p.reservoir > 0)  // the finite reservoir's fraction at the end of the exchange
       row("f_source_end", r.source_final, std::nan(""), "1");
     // Brick-layer effective diffusivity of the fitted pair at the measured grain size.
@@ -516,6 +628,10 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     row("condition_number", r.condition_number, std::nan(""), "1");
     row("residuals", static_cast<double>(r.residuals), std::nan(""), "1");
     row("converged", r.converged ? 1 : 0, std::nan(""), "1");
+    row("chi2_z", r.chi2_z, nan, "1");
+    row("grains_misfit", static_cast<double>(std::max(diag.offsets.size(), diag.steps.size())), nan,
+        "1");
+    row("fit_for_use", verdict.fit_for_use ? 1 : 0, nan, "1", nan, nan, "verdict");
     for (std::size_t i = 0; i < r.names.size(); ++i) {
       for (std::size_t j = i + 1; j < r.names.size(); ++j) {
         row("correlation(" + r.names[i] + "," + r.names[j] + ")", r.correlation[i][j], std::nan(""),
@@ -531,18 +647,13 @@ class FitStage final : public StageOf<FitParams, FitStage> {
       m.values = r.model;
       ctx.put("model", std::move(m));
     }
-    if (ctx.outputBound("residual")) {
-      Map res("normalised residual (f - model)/sigma", f.grid, "1");
-      for (std::size_t i = 0; i < res.values.size(); ++i) {
-        const bool ok = mask[i] && std::isfinite(f.values[i]) && sigma.values[i] > 0;
-        res.mask[i] = ok ? 1 : 0;
-        res.values[i] = ok ? (f.values[i] - r.model[i]) / sigma.values[i] : 0;
-      }
-      ctx.put("residual", std::move(res));
-    }
+    if (ctx.outputBound("residual")) ctx.put("residual", std::move(res_map));
     if (ctx.outputBound("profile") || !p.depth_plot.empty()) {
-      Table prof = profile(f, mask, r.model, o.domain);
-      if (!p.depth_plot.empty()) writeDepthPlot(ctx, prof, o.domain);
+      Domain on_map = o.domain;  // the profile runs over the map's pixels
+      on_map.labels = map_labels;
+      on_map.h = o.domain.h * sub;
+      Table prof = profile(f, mask, r.model, on_map);
+      if (!p.depth_plot.empty()) writeDepthPlot(ctx, prof, on_map);
       if (ctx.outputBound("profile")) ctx.put("profile", std::move(prof));
     }
     writeCostProfiles(ctx, r);

@@ -20,6 +20,7 @@ struct ResampleParams {
   double min_overlap = 0.05;
   double pixel_size = 0;  // um; > 0 = a grid of that pixel size over the source
   bool invert = false;    // use the inverse of the given transform
+  int subdivide = 1;      // target pixels divided into n × n cells
 };
 
 class ResampleStage final : public StageOf<ResampleParams, ResampleStage> {
@@ -50,7 +51,11 @@ class ResampleStage final : public StageOf<ResampleParams, ResampleStage> {
                   "covering the source (e.g. the model grid of a diffusion fit)")
             .flag("invert", &ResampleParams::invert,
                   "use the inverse of the transform: e.g. a registration of map A (moving) onto B "
-                  "(fixed) puts B's labels onto A's grid");
+                  "(fixed) puts B's labels onto A's grid")
+            .integer("subdivide", &ResampleParams::subdivide, Range::between(1, 16), "",
+                     "divide every target pixel into n x n cells (same field, n times the "
+                     "pixels per side): e.g. a microscope's labels onto a grid finer than the "
+                     "SIMS pixels, for the diffusion fit's observation model");
     return s;
   }
   std::string name() const override { return "resample"; }
@@ -109,8 +114,12 @@ class ResampleStage final : public StageOf<ResampleParams, ResampleStage> {
     ctx.note("transform", t.describe());
     const Grid& source =
         ctx.bound("map") ? ctx.get<Map>("map").grid : ctx.get<LabelMap>("labels").grid;
-    const Grid target =
+    Grid target =
         ctx.bound("reference") ? ctx.get<Map>("reference").grid : coverGrid(source, p.pixel_size);
+    if (p.subdivide > 1) {
+      target.width *= p.subdivide, target.height *= p.subdivide;
+      target.pixel_x /= p.subdivide, target.pixel_y /= p.subdivide;
+    }
     const std::string ref_name = ctx.bound("reference") ? ctx.get<Map>("reference").name
                                                         : fmt::format("{} um grid", p.pixel_size);
     std::size_t valid = 0, total = static_cast<std::size_t>(target.width) * target.height;

@@ -238,8 +238,13 @@ int realMain(int argc, char** argv) {
                              s.seconds, s.warnings);
     if (!s.failed_checks.empty()) {
       for (const auto& f : s.failed_checks) std::cerr << "failed check: " << f << "\n";
+      std::cerr << fmt::format(
+          "verdict: NOT fit for use ({} failed check(s); everything was written, and "
+          "results.h5 records the verdict under /entry/verdict)\n",
+          s.failed_checks.size());
       return 3;
     }
+    std::cout << "verdict: fit for use (every result passed its own checks)\n";
     return 0;
   }
   if (*validate) {

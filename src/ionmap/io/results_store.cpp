@@ -236,6 +236,12 @@ void ResultsWriter::writeRun(const RunRecord& run) {
   dsString(e, "start_time", run.start_time);
   dsString(e, "end_time", run.end_time);
   dsScalar(e, "duration", run.duration_s, "s");
+  dsString(e, "verdict",
+           run.failed_checks.empty()
+               ? "fit for use: every result passed its own checks"
+               : fmt::format("NOT fit for use: {} failed check(s), see failed_checks",
+                             run.failed_checks.size()));
+  dsStrings(e, "failed_checks", run.failed_checks);
   {
     Hid type = stringType();
     Hid space(H5Screate(H5S_SCALAR), H5Sclose, "create a dataspace");
@@ -293,6 +299,7 @@ void ResultsWriter::writeRun(const RunRecord& run) {
     writeKeyValueGroup(g, "reads", "NXcollection", p.reads);
     writeKeyValueGroup(g, "writes", "NXcollection", p.writes);
     dsStrings(g, "warnings", p.warnings);
+    dsStrings(g, "failed_checks", p.failed_checks);
     if (!p.notes.empty()) writeKeyValueGroup(g, "notes", "NXnote", p.notes);
   }
 }

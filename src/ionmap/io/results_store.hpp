@@ -39,6 +39,7 @@ struct ProcessRecord {
   double duration_s = 0.0;
   int threads = 1;
   std::vector<std::string> warnings;
+  std::vector<std::string> failed_checks;
   KeyValues notes;
 };
 
@@ -53,6 +54,9 @@ struct RunRecord {
   int threads = 1;
   std::vector<InputRecord> inputs;
   std::vector<ProcessRecord> processes;
+  // Checks a result did not pass (e.g. a fit not fit for use): written as /entry/failed_checks
+  // and summarised in /entry/verdict ("fit for use" when empty).
+  std::vector<std::string> failed_checks;
 };
 
 class ResultsWriter {

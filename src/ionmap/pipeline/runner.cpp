@@ -172,6 +172,7 @@ RunSummary runPlan(Plan& plan, const Registry& registry, const RunOptions& optio
     pr.duration_s = seconds(s0, s1);
     pr.threads = threads;
     pr.warnings = ctx.warnings();
+    pr.failed_checks = ctx.failedChecks();
     for (const auto& f : ctx.failedChecks()) failed_checks.push_back(f);
     pr.notes = ctx.notes();
     run.processes.push_back(std::move(pr));
@@ -219,6 +220,7 @@ RunSummary runPlan(Plan& plan, const Registry& registry, const RunOptions& optio
   const auto t1 = Clock::now();
   run.end_time = provenance::isoTime(t1);
   run.duration_s = seconds(t0, t1);
+  run.failed_checks = failed_checks;
   {
     ResultsWriter w(staging.dir() / "results.h5");
     w.writeRun(run);

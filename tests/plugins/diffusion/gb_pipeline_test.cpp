@@ -1,8 +1,8 @@
 // The main job, end to end: pipelines/sims-gb-diffusion.yaml on the bundled gb-exchange sample
 // (ToF-SIMS spectra → 6Li fraction → SIMS map registered onto the laser image → grains from
-// the laser image → labels onto the SIMS grid → fit) must find the SIMS field in the laser
-// image within 0.1 um and give back the simulation's boundary permeance within 5 % and f_s
-// within 0.01.
+// the laser image → labels onto a grid twice as fine as the SIMS pixels → fit with the
+// observation model) must find the SIMS field in the laser image within 0.1 um, give back the
+// simulation's parameters inside their 95 % intervals, and call the result fit for use.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -24,15 +24,29 @@ TEST(GbDiffusionPipeline, RecoversKappaAndSourceFractionOfTheSample) {
   const auto r =
       test::runIonmap({"run", (test::sourceDir() / "pipelines/sims-gb-diffusion.yaml").string(),
                        "--out", out.path().string()});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;  // fit for use
+  EXPECT_NE(r.out.find("verdict: fit for use"), std::string::npos) << r.out;
   test::H5File f((out / "results.h5").string());
+  EXPECT_EQ(f.text("/entry/verdict").rfind("fit for use", 0), 0u) << f.text("/entry/verdict");
   const auto v = f.numbers("/entry/diffusion_fit/value");
+  const auto lo = f.numbers("/entry/diffusion_fit/ci95_low");
+  const auto hi = f.numbers("/entry/diffusion_fit/ci95_high");
   ASSERT_GE(v.size(), 9u);
-  // Truth (data/samples/gb/truth.yaml): D_bulk 1e-9 cm²/s, κ 2e-6 cm/s, f_s 0.9.
-  EXPECT_NEAR(v[1] / 2e-6, 1.0, 0.05) << "kappa";
-  EXPECT_NEAR(v[3], 0.9, 0.01) << "f_source";
-  EXPECT_NEAR(v[0] / 1e-9, 1.0, 0.10) << "D_bulk";
-  EXPECT_LT(v[8], 1.3) << "reduced chi2";
+  ASSERT_EQ(lo.size(), v.size());
+  // Truth (data/samples/gb/truth.yaml): D_bulk 1e-9 cm²/s, κ 2e-6 cm/s, f_s 0.9. The model runs
+  // on a grid twice as fine as the SIMS pixels from the laser's grains (the sample was made on
+  // one five times as fine), so the rates' truth must lie in their 95 % profile-likelihood
+  // intervals (whether the intervals cover the truth 95 % of the time is measured over many
+  // independent cases by scripts/validate; f_s is 2.6 sigma off on this one sample).
+  EXPECT_NEAR(v[1] / 2e-6, 1.0, 0.03) << "kappa";
+  EXPECT_NEAR(v[3], 0.9, 0.005) << "f_source";
+  EXPECT_NEAR(v[0] / 1e-9, 1.0, 0.03) << "D_bulk";
+  const std::array<double, 3> truth = {1e-9, 2e-6, 2e-13};
+  for (std::size_t i = 0; i < truth.size(); ++i) {
+    EXPECT_LE(lo[i], truth[i]) << "row " << i;
+    EXPECT_GE(hi[i], truth[i]) << "row " << i;
+  }
+  EXPECT_LT(v[8], 1.1) << "reduced chi2";
   EXPECT_TRUE(std::filesystem::exists(out / "f_residual.png"));
   EXPECT_TRUE(std::filesystem::exists(out / "depth-profile.png"));
 
