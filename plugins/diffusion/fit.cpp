@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 
 #include <fmt/format.h>
 #include <tbb/parallel_for.h>
@@ -452,6 +453,7 @@ Coarse coarsen(const Image<double>& f, const Image<double>& sigma, const Image<s
   c.options = o;
   c.options.profile_points = 0;
   c.options.interval_level = 0;
+  c.options.label_ensemble = 0;
   c.options.coarse_single_start_cells = 2 * kCoarseMinCells;  // below the top, bin while possible
   Domain& cd = c.options.domain;
   cd.labels = Image<std::int32_t>(cw, ch, 0);
@@ -510,6 +512,7 @@ Coarse majorityProblem(const Image<double>& f, const Image<double>& sigma,
   c.options.subsample = 1;
   c.options.profile_points = 0;
   c.options.interval_level = 0;
+  c.options.label_ensemble = 0;
   Domain& cd = c.options.domain;
   cd.h = d.h * s;
   cd.ordering.clear();
@@ -549,6 +552,18 @@ Image<double> boundaryPositionVariance(const Domain& d, int s, const Image<doubl
     sum[i] = sd * sd;
   }
   return sum;
+}
+
+// The label map moved by (dx, dy) cells (the cells uncovered at the edges repeat the border):
+// the boundaries as a registration a cell off would put them.
+Image<std::int32_t> shiftLabels(const Image<std::int32_t>& labels, int dx, int dy) {
+  const int w = labels.width(), h = labels.height();
+  Image<std::int32_t> out(w, h, 0);
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x)
+      out(x, y) = labels(std::clamp(x - dx, 0, w - 1), std::clamp(y - dy, 0, h - 1));
+  }
+  return out;
 }
 
 // The search bounds of fitted parameter i, in fit space.
@@ -835,6 +850,35 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
                            std::vector<double>(static_cast<std::size_t>(n), 0.0));
     for (int i = 0; i < n; ++i)
       res.standard_errors[static_cast<std::size_t>(i)] = std::sqrt(std::max(0.0, cov(i, i)));
+    // Cluster-robust (sandwich) covariance with the grains as clusters: A⁻¹ (Σ_g s_g s_gᵀ) A⁻¹,
+    // s_g = Σ_{i∈g} J_iᵀ r_i, A = JᵀJ, with the small-sample factor G/(G − 1). Where the
+    // residuals of a grain share an error (its label or boundaries a little off, so that its
+    // level is missed as a whole) the pixels are not independent data, and this covariance
+    // grows where (JᵀJ)⁻¹ does not; where the model holds the two agree.
+    {
+      const Image<std::int32_t> grains =
+          sub > 1 ? majorityLabels(o.domain.labels, sub) : o.domain.labels;
+      std::map<std::int64_t, Eigen::VectorXd> score;
+      for (std::size_t i = 0; i < data.cell.size(); ++i) {
+        const std::int64_t g = o.model == ModelKind::kGrid
+                                   ? static_cast<std::int64_t>(grains[data.cell[i]])
+                                   : static_cast<std::int64_t>(i);
+        auto [it, fresh] = score.try_emplace(g, Eigen::VectorXd::Zero(n));
+        it->second += J.row(static_cast<Eigen::Index>(i)).transpose() * r[i];
+      }
+      const double clusters = static_cast<double>(score.size());
+      if (clusters > 2 * n) {
+        Eigen::MatrixXd meat = Eigen::MatrixXd::Zero(n, n);
+        for (const auto& [g, sg] : score) meat += sg * sg.transpose();
+        const Eigen::MatrixXd ainv = jtj.completeOrthogonalDecomposition().pseudoInverse();
+        const Eigen::MatrixXd robust = ainv * meat * ainv * (clusters / (clusters - 1));
+        res.robust_scale.assign(static_cast<std::size_t>(n), 1.0);
+        for (int i = 0; i < n; ++i) {
+          if (cov(i, i) > 0 && robust(i, i) > cov(i, i))
+            res.robust_scale[static_cast<std::size_t>(i)] = std::sqrt(robust(i, i) / cov(i, i));
+        }
+      }
+    }
     for (int i = 0; i < n; ++i) {
       for (int j = 0; j < n; ++j) {
         const double d = res.standard_errors[static_cast<std::size_t>(i)] *
@@ -940,10 +984,6 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
         const double d = 2 * (pr.summary.final_cost - b.summary.final_cost) / res.chi2_scale;
         out.profile.emplace_back(pr.x[k], d);
         const double r = std::sqrt(std::max(0.0, d));
-        if (std::getenv("IONMAP_DEBUG_PROFILE"))
-          fmt::print(stderr, "profile {} side {} step {:.4g} x {:.4g} d {:.4g} runs {} x {} {}\n",
-                     i, dir, step, pr.x[k], d, pr.evaluations, fmt::join(pr.x, " "),
-                     pr.summary.BriefReport());
         if (std::abs(d - level) < 0.05 * level) {
           out.limit = x0 + dir * step;
           done = true;
@@ -995,6 +1035,71 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
           cp.values.push_back(pt.first), cp.delta_chi2.push_back(pt.second);
         res.profiles.push_back(std::move(cp));
       }
+    }
+  }
+  // The cluster-robust scale widens the standard errors and the closed sides of the intervals
+  // (a profile computed as if every pixel were independent, stretched about the optimum).
+  res.statistical_errors = res.standard_errors;
+  for (std::size_t i = 0; i < res.robust_scale.size(); ++i) {
+    const double k = res.robust_scale[i];
+    res.standard_errors[i] *= k;
+    if (i >= res.intervals.size() || k <= 1) continue;
+    ProfileInterval& pi = res.intervals[i];
+    const auto [lo, hi] = boundsOf(l, o, static_cast<int>(i));
+    if (!pi.low_open) pi.low = std::max(lo, b.x[i] - k * (b.x[i] - pi.low));
+    if (!pi.high_open) pi.high = std::min(hi, b.x[i] + k * (pi.high - b.x[i]));
+  }
+  // Systematic error from where the labels sit (registration, segmentation offsets): refits
+  // with the label map moved by one cell along +x, −x, +y, −y, from the optimum. Along each
+  // axis the three costs give the offset s* the data prefer and its uncertainty σ_s (a parabola
+  // in the shift: Δχ² = C (s − s*)²), and the three optima each parameter's response a per cell;
+  // its systematic error is |a|·√(s*² + σ_s²) per axis, in quadrature, added to the statistical
+  // error and to the intervals' half-widths (z·σ_sys in quadrature). The fit itself stays at
+  // the labels as given.
+  if (o.label_ensemble > 0 && o.model == ModelKind::kGrid) {
+    static const int kShift[4][2] = {{1, 0}, {-1, 0}, {0, 1}, {0, -1}};
+    std::vector<Run> member(4);
+    tbb::parallel_for(0, 4, [&](int k) {
+      FitOptions po = o;
+      po.domain.labels = shiftLabels(o.domain.labels, kShift[k][0], kShift[k][1]);
+      if (!o.domain.kappa_scale_x.empty()) correctStaircase(po.domain);
+      const Model pm(po, *model);  // the grid's ordering does not depend on the labels
+      Run& pr = member[static_cast<std::size_t>(k)];
+      pr.x = b.x;
+      solveWith(pm, pr, -1, nullptr, nullptr);
+      pr.cost.reset();  // its model is local to this task
+    });
+    res.systematic_errors.assign(static_cast<std::size_t>(n), 0.0);
+    const double c0 = b.summary.final_cost;
+    for (int axis = 0; axis < 2; ++axis) {
+      const Run& plus = member[static_cast<std::size_t>(2 * axis)];
+      const Run& minus = member[static_cast<std::size_t>(2 * axis + 1)];
+      res.evaluations += plus.evaluations + minus.evaluations;
+      const double cp = plus.summary.final_cost, cm = minus.summary.final_cost;
+      const double curvature = (cp + cm - 2 * c0) / res.chi2_scale;  // Δχ² per cell², /2 ×2
+      double offset = 1, spread = 1;  // no minimum inside ±1 cell: a whole cell either way
+      if (curvature > 0) {
+        offset = std::min(1.0, std::abs(cm - cp) / (2 * (cp + cm - 2 * c0)));
+        spread = std::min(1.0, 1 / std::sqrt(curvature));
+      }
+      res.label_offset_cells[static_cast<std::size_t>(axis)] = (cm > cp ? 1 : -1) * offset;
+      for (int i = 0; i < n; ++i) {
+        const auto k = static_cast<std::size_t>(i);
+        const double a = 0.5 * (plus.x[k] - minus.x[k]);
+        res.systematic_errors[k] += a * a * (offset * offset + spread * spread);
+      }
+    }
+    for (int i = 0; i < n; ++i) {
+      const auto k = static_cast<std::size_t>(i);
+      const double sys = std::sqrt(res.systematic_errors[k]);
+      res.systematic_errors[k] = sys;
+      res.standard_errors[k] = std::hypot(res.standard_errors[k], sys);
+      if (k >= res.intervals.size()) continue;
+      ProfileInterval& pi = res.intervals[k];
+      const auto [lo, hi] = boundsOf(l, o, i);
+      const double z = std::sqrt(chi2Quantile1(o.interval_level));
+      if (!pi.low_open) pi.low = std::max(lo, b.x[k] - std::hypot(b.x[k] - pi.low, z * sys));
+      if (!pi.high_open) pi.high = std::min(hi, b.x[k] + std::hypot(pi.high - b.x[k], z * sys));
     }
   }
   res.mean_grain_um = mean_grain_um;

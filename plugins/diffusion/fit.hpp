@@ -6,6 +6,7 @@
 // Results do not depend on the thread count beyond round-off.
 #pragma once
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,9 @@ struct FitOptions {
   double interval_level = 0.95;
   // Scale χ² differences and standard errors by max(1, χ²/ν) (a misfit taken as extra noise).
   bool scale_by_chi2 = false;
+  // Systematic error from where the labels sit (grid model): > 0 refits with the labels moved
+  // by one cell along ±x and ±y (FitResult::systematic_errors). 0 = none.
+  int label_ensemble = 0;
 };
 
 // A profile-likelihood interval in fit space (log10 for rates).
@@ -79,9 +83,19 @@ struct CostProfile {
 
 struct FitResult {
   Physics best;
-  std::vector<std::string> names;       // fitted parameters, in order
-  std::vector<double> values;           // in fit space (log10 for rates)
-  std::vector<double> standard_errors;  // in fit space
+  std::vector<std::string> names;          // fitted parameters, in order
+  std::vector<double> values;              // in fit space (log10 for rates)
+  std::vector<double> standard_errors;     // in fit space, cluster-robust (× robust_scale)
+  std::vector<double> statistical_errors;  // from (JᵀJ)⁻¹ alone (independent pixels)
+  // Per parameter, ≥ 1: how much wider the grain-clustered (sandwich) covariance is than
+  // (JᵀJ)⁻¹, i.e. the share of the error that comes from whole grains missed together (labels,
+  // boundaries); applied to standard_errors and to the intervals. Empty: not computed.
+  std::vector<double> robust_scale;
+  // Per parameter (fit space): the systematic error from where the labels sit (see
+  // FitOptions::label_ensemble), included in standard_errors and intervals. Empty: none.
+  std::vector<double> systematic_errors;
+  // The label offset (cells, x and y) the data prefer, from the shifted refits (0: none made).
+  std::array<double, 2> label_offset_cells{0, 0};
   std::vector<std::vector<double>> correlation;
   double cost = 0;  // ½ Σ r²
   double reduced_chi2 = 0;

@@ -743,10 +743,13 @@ double correctStaircase(Domain& s, int radius) {
     const double cxx = sxx / count - (sx / count) * (sx / count),
                  cyy = syy / count - (sy / count) * (sy / count),
                  cxy = sxy / count - (sx / count) * (sy / count);
-    // Tangent angle of the principal axis; the normal is at +90°.
+    // Tangent angle of the principal axis; the normal is at +90°. The face passes the normal
+    // flux's component along its own normal: κ|n·e_face|. Along a monotone staircase that sums
+    // to κ × the true length (as a uniform 1/(|n_x| + |n_y|) would), and faces of a bump that a
+    // noisy segmentation adds across the boundary's direction pass almost nothing.
     const double t = 0.5 * std::atan2(2 * cxy, cxx - cyy);
     const double nx = -std::sin(t), ny = std::cos(t);
-    return 1.0 / (std::abs(nx) + std::abs(ny));
+    return dx != 0 ? std::abs(nx) : std::abs(ny);
   };
   for (int y = 0; y < h; ++y) {
     for (int x = 0; x < w; ++x) {

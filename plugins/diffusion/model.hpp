@@ -60,9 +60,11 @@ struct Domain {
 // A grain boundary inclined at θ to the grid is drawn as a staircase whose faces are longer
 // than the boundary by |cos θ| + |sin θ| (up to √2 at 45°), so every face between two grains
 // would pass too much tracer. This estimates the boundary's local normal n at each such face
-// (from the centroids of the two grains' cells within `radius` cells of it) and scales the
-// face's κ by 1/(|n_x| + |n_y|), so that a straight or smoothly curved boundary passes
-// κ·(its true length). Returns the mean factor over boundary faces (1 = no boundary).
+// (the principal axis of the midpoints of the faces between the same two grains within
+// `radius` cells) and scales the face's κ by |n·e| (e: the face's own normal, x or y): the
+// component of the boundary's normal flux that crosses the face. A straight or smoothly curved
+// boundary then passes κ·(its true length), and the extra faces of pixel-scale bumps (a noisy
+// segmentation) pass little. Returns the mean factor over boundary faces (1 = no boundary).
 double correctStaircase(Domain& domain, int radius = 3);
 
 // f at the end of the exchange, one value per cell. Throws UsageError for non-positive

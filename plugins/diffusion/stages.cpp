@@ -287,6 +287,7 @@ struct FitParams {
   double interval_level = 0.95;
   bool scale_by_chi2 = false;
   double boundary_sigma = -1;  // um; < 0 = auto
+  int label_ensemble = 1;
   std::string profile_plot = "cost-profile";
   std::string depth_plot = "depth-profile";
   int boundary_margin = 0;  // pixels next to a boundary left out of the residuals
@@ -389,6 +390,11 @@ class FitStage final : public StageOf<FitParams, FitStage> {
                   "uncertainty (1 sigma) of the boundaries' positions from segmentation and "
                   "registration, for labels finer than the map: its effect on each pixel's mean "
                   "joins sigma_f; -1 = auto (half a label cell), 0 = none")
+            .integer("label_ensemble", &FitParams::label_ensemble, Range::between(0, 1), "",
+                     "1: systematic error from where the labels sit: refit with the labels "
+                     "moved by one cell along +-x and +-y, find the offset the data prefer and "
+                     "its uncertainty, and add the parameters' response to it to the errors "
+                     "and intervals (microstructure model); 0 = none")
             .flag("scale_by_chi2", &FitParams::scale_by_chi2,
                   "inflate standard errors and intervals by sqrt(chi^2/nu) when chi^2/nu > 1 "
                   "(treats a misfit as extra noise; off: a misfit is reported, not absorbed)")
@@ -489,6 +495,7 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     o.subsample = sub;
     o.interval_level = p.model == "series" ? 0 : p.interval_level;
     o.scale_by_chi2 = p.scale_by_chi2;
+    o.label_ensemble = p.model == "microstructure" ? p.label_ensemble : 0;
     if (sub > 1) {
       o.boundary_sigma_um = p.boundary_sigma < 0 ? 0.5 * o.domain.h : p.boundary_sigma;
       ctx.note("boundary_sigma_um", fmt::format("{:.4g}", o.boundary_sigma_um));
@@ -529,13 +536,20 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     ctx.note("converged", r.converged ? "true" : "false");
     ctx.note("ceres_report", r.report);
     ctx.note("evaluations", std::to_string(r.evaluations));
+    if (!r.systematic_errors.empty()) {
+      ctx.note("label_offset_preferred_um",
+               fmt::format("{:.4f} {:.4f}", r.label_offset_cells[0] * o.domain.h,
+                           r.label_offset_cells[1] * o.domain.h));
+    }
 
     // The parameter table: linear values with standard errors from the log-space covariance
     // (σ_x = x ln10 σ_log10x, first order).
     Table t("diffusion fit");
     t.description = fmt::format(
-        "{} model, source edge {}, exchange time {} s; standard_error is NaN for "
-        "quantities held fixed or derived (not applicable)",
+        "{} model, source edge {}, exchange time {} s; standard_error (statistical, over "
+        "grains, and systematic from the labels, combined) is NaN for quantities held fixed or "
+        "derived and for bounds; ci95_low/high: 95% profile-likelihood interval widened by the "
+        "same errors; systematic_error: the labels' share",
         p.model, p.source_edge, p.time);
     t.addText("parameter");
     t.addNumeric("value", "");
@@ -544,13 +558,15 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     t.addNumeric("ci95_low", "");
     t.addNumeric("ci95_high", "");
     t.addText("estimate");
+    t.addNumeric("systematic_error", "");
     const double nan = std::nan("");
     // `estimate`: "interval" (value ± standard error, ci95 from the profile likelihood),
     // "lower bound" / "upper bound" (value is the limit; the map does not close the other
     // side), "not identified", "fixed", "derived" or "diagnostic".
     auto row = [&](const std::string& name, double v, double se, const std::string& unit,
                    double lo = std::nan(""), double hi = std::nan(""),
-                   const std::string& kind = "diagnostic") {
+                   const std::string& kind = "diagnostic", double sys = std::nan("")) {
+      t.columns[7].numbers.push_back(sys);
       t.columns[0].texts.push_back(name);
       t.columns[1].numbers.push_back(v);
       t.columns[2].numbers.push_back(se);
@@ -581,13 +597,16 @@ class FitStage final : public StageOf<FitParams, FitStage> {
       }
       return {nan, nan, "fixed", value, nan};
     };
-    auto seOf = [&](const std::string& name, double value) {
-      for (std::size_t i = 0; i < r.names.size(); ++i) {
+    // An error of a fitted parameter in linear units (σ_x = x ln10 σ_log10x, first order).
+    auto errorOf = [&](const std::vector<double>& errors, const std::string& name, double value) {
+      for (std::size_t i = 0; i < r.names.size() && i < errors.size(); ++i) {
         if (r.names[i] != name) continue;
-        const double se = r.standard_errors[i];
-        return name.rfind("log10_", 0) == 0 ? value * std::log(10.0) * se : se;
+        return name.rfind("log10_", 0) == 0 ? value * std::log(10.0) * errors[i] : errors[i];
       }
-      return std::nan("");  // held fixed
+      return std::nan("");  // held fixed, or not computed
+    };
+    auto seOf = [&](const std::string& name, double value) {
+      return errorOf(r.standard_errors, name, value);
     };
     const double D = r.best.D_b / kUm2PerCm2, kappa = r.best.kappa / kUmPerCm;
     const double se_D = seOf("log10_D_b", D), se_kappa = seOf("log10_kappa", kappa);
@@ -595,7 +614,9 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     auto fitted = [&](const std::string& name, const std::string& fit_name, double value, double se,
                       double to_unit, const std::string& unit, double factor = 1) {
       const Reported q = reported(fit_name, value, se, to_unit);
-      row(name, q.value * factor, q.se * factor, unit, q.lo * factor, q.hi * factor, q.kind);
+      const double sys = errorOf(r.systematic_errors, fit_name, value);
+      row(name, q.value * factor, q.se * factor, unit, q.lo * factor, q.hi * factor, q.kind,
+          q.kind == "interval" ? sys * factor : nan);
       if (name != "D_gb" &&
           (q.kind == "lower bound" || q.kind == "upper bound" || q.kind == "not identified")) {
         ctx.warn(fmt::format(

@@ -95,11 +95,22 @@ void floodFromMarkers(const cv::Mat& relief, cv::Mat& markers) {
     auto& b = buckets[level];
     for (std::size_t q = 0; q < b.size(); ++q) {  // b grows while we walk it: same-level FIFO
       const int x = b[q] % w, y = b[q] / w;
-      int label = 0;
-      for (int k = 0; k < 4 && !label; ++k) {
+      // The flood from the lowest labelled neighbour wins; on a tie (a crest between two
+      // grains) the pixel's parity picks the side, so that boundaries drawn on a flat crest lie
+      // on it on average instead of always a pixel to one side (a fixed neighbour order put
+      // every crest pixel in the grain to its right).
+      int label = 0, lowest = 256, ties = 0;
+      const int first = (x + y) % 2 == 0 ? 0 : 3, step = first == 0 ? 1 : -1;
+      for (int n = 0, k = first; n < 4; ++n, k += step) {
         const int xx = x + dx[k], yy = y + dy[k];
-        if (xx >= 0 && yy >= 0 && xx < w && yy < h && markers.at<int>(yy, xx) > 0)
+        if (xx < 0 || yy < 0 || xx >= w || yy >= h || markers.at<int>(yy, xx) <= 0) continue;
+        const int r = relief.at<uchar>(yy, xx);
+        if (r < lowest) {
+          lowest = r, label = markers.at<int>(yy, xx), ties = 1;
+        } else if (r == lowest && markers.at<int>(yy, xx) != label && ++ties == 2 &&
+                   ((x / 2 + y / 2) % 2 == 1)) {
           label = markers.at<int>(yy, xx);
+        }
       }
       markers.at<int>(y, x) = label;
       for (int k = 0; k < 4; ++k) {

@@ -227,6 +227,8 @@ def main():
     ap.add_argument("--shots", type=int, default=4000, help="primary shots per pixel (all scans)")
     ap.add_argument("--probe-um", type=float, default=0.0, help="Gaussian probe sigma, µm")
     ap.add_argument("--difficulty", choices=["easy", "hard"], default="easy")
+    ap.add_argument("--write-model-labels", action="store_true",
+                    help="also write the generator's own cell labels (true_labels_model.tif)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     rng = np.random.default_rng(a.seed)
@@ -396,6 +398,10 @@ def main():
                      resolutionunit="CENTIMETER")
     tifffile.imwrite(os.path.join(a.out, "true_labels.tif"), true_labels,
                      resolution=(1e4 / hp, 1e4 / hp), resolutionunit="CENTIMETER")
+    if a.write_model_labels:  # the generator's own cells (fine × fine per pixel)
+        tifffile.imwrite(os.path.join(a.out, "true_labels_model.tif"),
+                         (lab + 1).astype(np.int32),
+                         resolution=(F * 1e4 / hp, F * 1e4 / hp), resolutionunit="CENTIMETER")
     tifffile.imwrite(os.path.join(a.out, "true_labels_fine.tif"), true_labels_fine,
                      resolution=(2e4 / hp, 2e4 / hp), resolutionunit="CENTIMETER")
     tifffile.imwrite(os.path.join(a.out, "truth_f.tif"), f_pix.astype(np.float64),

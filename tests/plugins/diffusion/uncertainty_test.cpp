@@ -1,0 +1,211 @@
+// Honest uncertainties and verdicts (issue 12): profile-likelihood intervals against the
+// covariance where the quadratic picture holds, bounds where a parameter is not identified,
+// cluster-robust errors where whole grains are missed, the observation model (labels finer
+// than the map), and the residual diagnostics and verdict that decide "fit for use".
+#include <cmath>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "diffusion/diagnostics.hpp"
+#include "diffusion/fit.hpp"
+#include "grains/synthetic.hpp"
+
+namespace ionmap::diffusion {
+namespace {
+
+struct Case {
+  FitOptions options;
+  Physics truth;
+  Image<double> f, sigma;
+  Image<std::uint8_t> mask;
+};
+
+// A 40 × 40 map of 0.5 µm pixels over Voronoi grains; `fine` model cells per pixel a side
+// (the exchange is simulated there and averaged over each pixel's cells).
+Case makeCase(std::uint64_t seed, double kappa, int fine = 1, double noise = 0.01) {
+  const int n = 40;
+  grains::MicrostructureSpec ms;
+  ms.pixels = n * fine;
+  ms.pixel_um = 0.5 / fine;
+  ms.grain_size_um = 6;
+  ms.seed = seed;
+  const auto m = grains::makeMicrostructure(ms);
+  Case c;
+  c.options.domain.labels = m.truth.labels;
+  c.options.domain.h = 0.5 / fine;
+  c.options.domain.time = 60;
+  c.options.domain.steps = 30;
+  c.options.subsample = fine;
+  c.truth.D_b = 1.0;
+  c.truth.kappa = kappa;
+  c.truth.f_s = 0.9;
+  c.truth.f_bg = 0.0759;
+  const Image<double> cells = simulateGrid(c.options.domain, c.truth);
+  c.f = Image<double>(n, n, 0.0);
+  for (int y = 0; y < n * fine; ++y) {
+    for (int x = 0; x < n * fine; ++x) c.f(x / fine, y / fine) += cells(x, y) / (fine * fine);
+  }
+  c.sigma = Image<double>(n, n, noise);
+  c.mask = Image<std::uint8_t>(n, n, 1);
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> gauss(0, noise);
+  for (std::size_t i = 0; i < c.f.size(); ++i) c.f[i] += gauss(rng);
+  c.options.initial.D_b = 0.3;
+  c.options.initial.kappa = kappa / 4;
+  c.options.initial.f_s = 0.8;
+  c.options.initial.f_bg = 0.0759;
+  return c;
+}
+
+// Where both rates shape the map (Bi ≈ 0.5), the profile-likelihood interval is the Wald
+// interval ±1.96 σ (within 15 %), holds the truth, and no profile point beats the optimum.
+TEST(DiffusionUncertainty, ProfileIntervalsMatchTheCovarianceWhereItHolds) {
+  const Case c = makeCase(5, 0.08);
+  const FitResult r = fitDiffusion(c.f, c.sigma, c.mask, c.options);
+  ASSERT_EQ(r.intervals.size(), r.names.size());
+  EXPECT_NEAR(r.interval_level, 0.95, 1e-12);
+  const double truth[] = {std::log10(c.truth.D_b), std::log10(c.truth.kappa), c.truth.f_s};
+  for (std::size_t i = 0; i < r.names.size(); ++i) {
+    const ProfileInterval& p = r.intervals[i];
+    EXPECT_FALSE(p.low_open || p.high_open) << r.names[i];
+    const double se = r.statistical_errors[i];
+    EXPECT_NEAR((r.values[i] - p.low) / (1.96 * se), 1.0, 0.15) << r.names[i];
+    EXPECT_NEAR((p.high - r.values[i]) / (1.96 * se), 1.0, 0.15) << r.names[i];
+    EXPECT_LE(p.low, truth[i]) << r.names[i];
+    EXPECT_GE(p.high, truth[i]) << r.names[i];
+  }
+  EXPECT_GT(r.profile_improvement, -0.1);
+  EXPECT_TRUE(r.on_bound.empty());
+  EXPECT_NEAR(r.chi2_z, 0.0, 4.0);
+}
+
+// Boundaries that do not resist (κ far above D_b/d): κ has no upper limit in the data. The
+// interval must be open on that side (a lower bound), and the verdict must not call κ measured.
+TEST(DiffusionUncertainty, AnUnidentifiedPermeanceIsABoundNotAValue) {
+  Case c = makeCase(7, 1e3);
+  c.options.initial.kappa = 10;
+  const FitResult r = fitDiffusion(c.f, c.sigma, c.mask, c.options);
+  ASSERT_EQ(r.names[1], "log10_kappa");
+  const ProfileInterval& k = r.intervals[1];
+  EXPECT_TRUE(k.high_open);
+  EXPECT_FALSE(k.low_open);
+  EXPECT_LE(k.low, 3.0);  // the truth (1e3 µm/s) satisfies the bound
+  EXPECT_NEAR(r.best.D_b, c.truth.D_b, 0.05);
+  const Verdict v = judgeFit(r, ResidualDiagnostics{});
+  EXPECT_FALSE(v.fit_for_use);
+  ASSERT_FALSE(v.reasons.empty());
+  EXPECT_NE(v.reasons.front().find("kappa"), std::string::npos) << v.reasons.front();
+}
+
+// The observation model: an exchange simulated on cells three times finer than the pixels and
+// averaged over them is fitted with the same fine labels (each pixel the mean of its cells):
+// the truth comes back inside the intervals with χ²/ν ≈ 1, where fitting the same map on the
+// pixels' majority labels misfits the pixels that straddle boundaries.
+TEST(DiffusionUncertainty, ObservationModelFitsPixelsThatStraddleBoundaries) {
+  const Case c = makeCase(11, 0.08, 3, 0.005);
+  const FitResult r = fitDiffusion(c.f, c.sigma, c.mask, c.options);
+  EXPECT_NEAR(r.reduced_chi2, 1.0, 0.08);
+  EXPECT_NEAR(r.best.kappa / c.truth.kappa, 1.0, 0.03);
+  EXPECT_LE(r.intervals[1].low, std::log10(c.truth.kappa));
+  EXPECT_GE(r.intervals[1].high, std::log10(c.truth.kappa));
+  ASSERT_EQ(r.model.width(), c.f.width());
+
+  Case coarse = c;
+  coarse.options.subsample = 1;
+  coarse.options.domain.labels = majorityLabels(c.options.domain.labels, 3);
+  coarse.options.domain.h = 0.5;
+  coarse.options.interval_level = 0;
+  const FitResult m = fitDiffusion(coarse.f, coarse.sigma, coarse.mask, coarse.options);
+  EXPECT_GT(m.reduced_chi2, r.reduced_chi2 + 0.2) << "majority labels should misfit";
+}
+
+// Whole grains offset together (a label error): the counting-only errors are too small, and
+// the grain-clustered (sandwich) errors must grow; on clean data they must not.
+TEST(DiffusionUncertainty, ClusterRobustErrorsGrowWhenWholeGrainsAreMissed) {
+  Case c = makeCase(5, 0.08);
+  c.options.interval_level = 0;
+  const FitResult clean = fitDiffusion(c.f, c.sigma, c.mask, c.options);
+  ASSERT_EQ(clean.robust_scale.size(), clean.names.size());
+  for (double k : clean.robust_scale) EXPECT_LT(k, 1.35);
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> grain_error(0, 0.01);
+  std::vector<double> offset(1000);
+  for (double& o : offset) o = grain_error(rng);
+  for (std::size_t i = 0; i < c.f.size(); ++i)
+    c.f[i] += offset[static_cast<std::size_t>(c.options.domain.labels[i]) % offset.size()];
+  const FitResult shifted = fitDiffusion(c.f, c.sigma, c.mask, c.options);
+  EXPECT_GT(shifted.robust_scale[1], 2.0);
+  EXPECT_NEAR(shifted.standard_errors[1], shifted.statistical_errors[1] * shifted.robust_scale[1],
+              1e-12);
+}
+
+Image<std::int32_t> stripes(int w, int h, int width) {
+  Image<std::int32_t> l(w, h, 0);
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) l(x, y) = 1 + x / width + (y / width) * 100;
+  }
+  return l;
+}
+
+// Residuals that are N(0, 1): hardly any grain is flagged. A step inside one grain (two grains
+// merged) and a level offset of another are flagged, with their labels.
+TEST(DiffusionUncertainty, ResidualDiagnosticsNameMergedAndMisleveledGrains) {
+  const int n = 120;
+  const Image<std::int32_t> labels = stripes(n, n, 12);  // 100 square grains of 144 pixels
+  Image<double> r(n, n, 0.0);
+  std::mt19937_64 rng(9);
+  std::normal_distribution<double> z(0, 1);
+  for (std::size_t i = 0; i < r.size(); ++i) r[i] = z(rng);
+  const Image<std::uint8_t> mask(n, n, 1);
+  const ResidualDiagnostics clean = diagnoseResiduals(r, mask, labels);
+  EXPECT_EQ(clean.grains, 100u);
+  EXPECT_LE(clean.offsets.size() + clean.steps.size(), 1u);
+  for (int y = 24; y < 36; ++y) {
+    for (int x = 36; x < 48; ++x) r(x, y) += x < 42 ? 1.5 : -1.5;  // a step inside grain 204
+    for (int x = 60; x < 72; ++x) r(x, y) += 0.8;                  // grain 206 too high
+  }
+  const ResidualDiagnostics d = diagnoseResiduals(r, mask, labels);
+  ASSERT_FALSE(d.steps.empty());
+  EXPECT_EQ(d.steps.front().label, 204);
+  ASSERT_FALSE(d.offsets.empty());
+  EXPECT_EQ(d.offsets.front().label, 206);
+  FitResult fr;
+  fr.converged = true;
+  fr.reduced_chi2 = 1.0;
+  fr.residuals = r.size();
+  const Verdict v = judgeFit(fr, d);
+  EXPECT_TRUE(v.fit_for_use);  // two flagged grains of 100: a warning, not a failure
+  EXPECT_FALSE(v.warnings.empty());
+}
+
+TEST(DiffusionUncertainty, VerdictFailsOnGrossMisfitNonConvergenceAndALowerOptimum) {
+  FitResult r;
+  r.converged = true;
+  r.reduced_chi2 = 1.0;
+  r.residuals = 10000;
+  EXPECT_TRUE(judgeFit(r, ResidualDiagnostics{}).fit_for_use);
+  FitResult misfit = r;
+  misfit.reduced_chi2 = 1.6;
+  misfit.chi2_z = 42;
+  EXPECT_FALSE(judgeFit(misfit, ResidualDiagnostics{}).fit_for_use);
+  FitResult mild = r;
+  mild.reduced_chi2 = 1.1;
+  mild.chi2_z = 7;
+  const Verdict w = judgeFit(mild, ResidualDiagnostics{});
+  EXPECT_TRUE(w.fit_for_use);
+  ASSERT_FALSE(w.warnings.empty());
+  EXPECT_NE(w.warnings.front().find("misfit"), std::string::npos);
+  FitResult stuck = r;
+  stuck.converged = false;
+  EXPECT_FALSE(judgeFit(stuck, ResidualDiagnostics{}).fit_for_use);
+  FitResult lower = r;
+  lower.profile_improvement = -3;
+  EXPECT_FALSE(judgeFit(lower, ResidualDiagnostics{}).fit_for_use);
+  FitResult starts = r;
+  starts.disagreeing_starts = 2;
+  EXPECT_FALSE(judgeFit(starts, ResidualDiagnostics{}).fit_for_use);
+}
+
+}  // namespace
+}  // namespace ionmap::diffusion
