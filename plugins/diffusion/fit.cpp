@@ -970,6 +970,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
         return;
       }
       const double target = std::sqrt(level);
+      bdf2::Workspace side_workspace;  // one factorisation analysis for this side's solves
       double step = std::min(room, target * std::max(1e-4, res.standard_errors[k]));
       double lo_step = 0, lo_r = 0, hi_step = -1, hi_r = 0;
       std::vector<double> warm = b.x;
@@ -978,7 +979,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
         Run pr;
         pr.x = warm;
         pr.x[k] = x0 + dir * step;
-        solve(pr, i);
+        solveWith(*model, pr, i, &side_workspace, nullptr);
         out.evaluations += pr.evaluations;
         ++out.points;
         const double d = 2 * (pr.summary.final_cost - b.summary.final_cost) / res.chi2_scale;
@@ -1017,6 +1018,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
       pi.high = up.limit, pi.high_open = up.open;
       pi.evaluations = down.points + up.points;
       res.evaluations += down.evaluations + up.evaluations;
+      res.interval_evaluations += down.evaluations + up.evaluations;
       for (const auto* side : {&down, &up}) {
         for (const auto& pt : side->profile)
           res.profile_improvement = std::min(res.profile_improvement, pt.second);
@@ -1075,6 +1077,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
       const Run& plus = member[static_cast<std::size_t>(2 * axis)];
       const Run& minus = member[static_cast<std::size_t>(2 * axis + 1)];
       res.evaluations += plus.evaluations + minus.evaluations;
+      res.systematic_evaluations += plus.evaluations + minus.evaluations;
       const double cp = plus.summary.final_cost, cm = minus.summary.final_cost;
       const double curvature = (cp + cm - 2 * c0) / res.chi2_scale;  // Δχ² per cell², /2 ×2
       double offset = 1, spread = 1;  // no minimum inside ±1 cell: a whole cell either way

@@ -100,11 +100,13 @@ struct FitResult {
   double cost = 0;  // ½ Σ r²
   double reduced_chi2 = 0;
   std::size_t residuals = 0;
-  int evaluations = 0;          // model runs, all levels
-  int coarse_evaluations = 0;   // of which on binned grids (coarse-to-fine)
-  double condition_number = 0;  // of the weighted Jacobian
-  double biot = 0;              // κ d / D_b with d the mean grain size
-  double mean_grain_um = 0;     // d: mean equivalent diameter of the grains, µm
+  int evaluations = 0;             // model runs, all levels
+  int coarse_evaluations = 0;      // of which on binned grids (coarse-to-fine)
+  int interval_evaluations = 0;    // of which for the profile-likelihood intervals
+  int systematic_evaluations = 0;  // of which for the labels' systematic error
+  double condition_number = 0;     // of the weighted Jacobian
+  double biot = 0;                 // κ d / D_b with d the mean grain size
+  double mean_grain_um = 0;        // d: mean equivalent diameter of the grains, µm
   bool converged = false;
   std::string report;                 // Ceres' brief report of the best start
   std::vector<std::string> warnings;  // plain-language identifiability warnings

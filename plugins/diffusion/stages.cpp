@@ -536,6 +536,12 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     ctx.note("converged", r.converged ? "true" : "false");
     ctx.note("ceres_report", r.report);
     ctx.note("evaluations", std::to_string(r.evaluations));
+    ctx.note("evaluations_split",
+             fmt::format("{} coarse (majority labels or binned), {} for the intervals, {} for the "
+                         "labels' systematic error, {} for the fit itself",
+                         r.coarse_evaluations, r.interval_evaluations, r.systematic_evaluations,
+                         r.evaluations - r.coarse_evaluations - r.interval_evaluations -
+                             r.systematic_evaluations));
     if (!r.systematic_errors.empty()) {
       ctx.note("label_offset_preferred_um",
                fmt::format("{:.4f} {:.4f}", r.label_offset_cells[0] * o.domain.h,
