@@ -70,6 +70,42 @@ Image<std::int32_t> majorityLabels(const Image<std::int32_t>& fine, int n) {
   return out;
 }
 
+Image<std::int32_t> smoothLabels(const Image<std::int32_t>& labels, int passes,
+                                 std::size_t* changed) {
+  Image<std::int32_t> cur = labels;
+  const int w = labels.width(), h = labels.height();
+  std::size_t total = 0;
+  std::array<std::int32_t, 9> v{};
+  for (int pass = 0; pass < passes; ++pass) {
+    Image<std::int32_t> next = cur;
+    for (int y = 0; y < h; ++y) {
+      for (int x = 0; x < w; ++x) {
+        std::size_t k = 0;
+        bool uniform = true;
+        for (int dy = -1; dy <= 1; ++dy) {
+          for (int dx = -1; dx <= 1; ++dx) {
+            v[k] = cur(std::clamp(x + dx, 0, w - 1), std::clamp(y + dy, 0, h - 1));
+            uniform = uniform && v[k] == v[0];
+            ++k;
+          }
+        }
+        if (uniform) continue;
+        // The most frequent label; the cell keeps its own on a tie.
+        std::int32_t best = cur(x, y);
+        int most = 0;
+        for (std::size_t a = 0; a < 9; ++a) {
+          const int c = static_cast<int>(std::count(v.begin(), v.end(), v[a]));
+          if (c > most || (c == most && v[a] == cur(x, y))) most = c, best = v[a];
+        }
+        if (best != cur(x, y)) next(x, y) = best, ++total;
+      }
+    }
+    cur = std::move(next);
+  }
+  if (changed) *changed = total;
+  return cur;
+}
+
 double meanGrainSize(const Image<std::int32_t>& labels, double h) {
   // Pixels per label, counted along runs of one label.
   std::vector<double> area;

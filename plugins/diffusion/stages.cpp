@@ -288,6 +288,7 @@ struct FitParams {
   bool scale_by_chi2 = false;
   double boundary_sigma = -1;  // um; < 0 = auto
   int label_ensemble = 1;
+  int label_smoothing = -1;  // passes; < 0 = auto
   std::string profile_plot = "cost-profile";
   std::string depth_plot = "depth-profile";
   int boundary_margin = 0;  // pixels next to a boundary left out of the residuals
@@ -395,6 +396,12 @@ class FitStage final : public StageOf<FitParams, FitStage> {
                      "moved by one cell along +-x and +-y, find the offset the data prefer and "
                      "its uncertainty, and add the parameters' response to it to the errors "
                      "and intervals (microstructure model); 0 = none")
+            .integer("label_smoothing", &FitParams::label_smoothing, Range::between(-1, 5), "",
+                     "passes of a 3 x 3 majority filter over the labels before modelling: "
+                     "removes the pixel-scale roughness a segmentation draws along boundaries, "
+                     "which the model would take for extra boundary length and in-grain "
+                     "structure (biasing D_bulk low and kappa high); -1 = auto (1 for labels "
+                     "finer than the map, else 0)")
             .flag("scale_by_chi2", &FitParams::scale_by_chi2,
                   "inflate standard errors and intervals by sqrt(chi^2/nu) when chi^2/nu > 1 "
                   "(treats a misfit as extra noise; off: a misfit is reported, not absorbed)")
@@ -477,6 +484,12 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     if (sub > 1) ctx.note("model_cells_per_pixel", fmt::format("{} x {}", sub, sub));
     const std::size_t absorbed = absorbUnlabelled(l.labels);
     if (absorbed) ctx.note("unlabelled_pixels_absorbed", std::to_string(absorbed));
+    const int smoothing = p.label_smoothing < 0 ? (sub > 1 ? 1 : 0) : p.label_smoothing;
+    if (smoothing > 0) {
+      std::size_t changed = 0;
+      l.labels = smoothLabels(l.labels, smoothing, &changed);
+      ctx.note("label_smoothing", fmt::format("{} pass(es), {} cells changed", smoothing, changed));
+    }
     FitOptions o;
     o.domain = domainFor(ctx, l, p);
     o.model = p.model == "network" ? ModelKind::kNetwork : ModelKind::kGrid;

@@ -253,8 +253,11 @@ class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
                       100 * r.overlap, 100 * p.min_overlap));
     }
     if (!good) {
-      ctx.warn(fmt::format(
-          "the match is poor (NCC {:.3f} < min_ncc {:.3f}): check the transform before using it{}",
+      // A failed check, not a warning: whatever is computed from this transform downstream
+      // (labels on another grid, a diffusion fit) is not fit for use, and the run says so.
+      ctx.failCheck(fmt::format(
+          "not fit for use: the match is poor (NCC {:.3f} < min_ncc {:.3f}): check the "
+          "transform before using it{}",
           r.ncc, p.min_ncc,
           p.preprocess == "none" ? "; for different modalities try preprocess: gradient" : ""));
     }

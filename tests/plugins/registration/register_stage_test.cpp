@@ -153,12 +153,16 @@ TEST_F(RegisterPipelines, APoorMatchIsFlaggedNotPresentedAsGood) {
   tiff::write(dir / "moving.tif", {{&img, "noise"}}, tiff::SampleType::kFloat32, 0.2, 0.2);
   test::writeFile(dir / "landmarks.csv", "fixed_x,fixed_y,moving_x,moving_y\n0,0,0,0\n");
   test::writeFile(dir / "t.yaml", "ionmap_transform: {matrix: [1, 0, 0, 0, 1, 0]}\n");
-  run("  - {stage: register, params: {min_overlap: 0}, in: {fixed: fixed, moving: moving}, out: "
-      "{report: rep}}\n",
-      dir / "o");
+  const RunSummary s =
+      run("  - {stage: register, params: {min_overlap: 0}, in: {fixed: fixed, moving: moving}, "
+          "out: {report: rep}}\n",
+          dir / "o");
   test::H5File f((dir / "o" / "results.h5").string());
   EXPECT_EQ(reportValue(f, "rep", "quality_good"), 0.0);
   EXPECT_NE(test::readFile(dir / "o" / "run.log").find("the match is poor"), std::string::npos);
+  // A failed check: the run's verdict says not fit for use (ionmap run exits with 3).
+  ASSERT_EQ(s.failed_checks.size(), 1u);
+  EXPECT_EQ(f.text("/entry/verdict").rfind("NOT fit for use", 0), 0u) << f.text("/entry/verdict");
 }
 
 // Frames of one scene drifting by known sub-pixel amounts (rendered, not interpolated).
