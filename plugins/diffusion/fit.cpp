@@ -9,7 +9,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <random>
 
 #include <fmt/format.h>
 #include <tbb/parallel_for.h>
@@ -186,6 +185,7 @@ FitResult fitSeries(const Image<double>& f, const Image<double>& sigma,
     for (int x = 0; x < w; ++x) map(x, y) = r.model(depthOf(d.source, w, h, x, y), 0);
   }
   r.model = std::move(map);
+  r.sigma_used = sigma;  // the pixels' own σ (the fit used the profile's)
   return r;
 }
 

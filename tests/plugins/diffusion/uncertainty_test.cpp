@@ -209,3 +209,27 @@ TEST(DiffusionUncertainty, VerdictFailsOnGrossMisfitNonConvergenceAndALowerOptim
 
 }  // namespace
 }  // namespace ionmap::diffusion
+
+namespace ionmap::diffusion {
+namespace {
+
+// One majority pass removes a one-cell bump and a one-cell sliver from a straight boundary,
+// and leaves the straight boundary itself where it was.
+TEST(DiffusionUncertainty, LabelSmoothingRemovesBumpsAndKeepsStraightBoundaries) {
+  Image<std::int32_t> l(20, 20, 1);
+  for (int y = 0; y < 20; ++y) {
+    for (int x = 10; x < 20; ++x) l(x, y) = 2;
+  }
+  const Image<std::int32_t> straight = l;
+  l(10, 5) = 1;  // a bump of grain 1 into grain 2
+  l(3, 12) = 7;  // a one-cell sliver
+  std::size_t changed = 0;
+  const Image<std::int32_t> s = smoothLabels(l, 1, &changed);
+  EXPECT_EQ(changed, 2u);
+  for (std::size_t i = 0; i < s.size(); ++i) EXPECT_EQ(s[i], straight[i]) << i;
+  EXPECT_EQ(majorityLabels(straight, 2)(4, 0), 1);
+  EXPECT_EQ(majorityLabels(straight, 2)(5, 0), 2);
+}
+
+}  // namespace
+}  // namespace ionmap::diffusion
