@@ -32,7 +32,6 @@ Usage: gbcase.py OUTDIR --seed S [--pixels 256] [--source dirichlet|robin] [--di
 import argparse
 import json
 import os
-import struct
 import uuid
 
 import numpy as np
@@ -330,7 +329,6 @@ def main():
     peaks = [(peak_channels(LI6), rec6), (peak_channels(LI7), rec7)] + [
         (peak_channels(mz), rec_o[mz]) for mz in others]
     bg_lo, bg_hi = int(np.sqrt(0.9) / q_ch), int(np.sqrt(23.5) / q_ch)
-    total = rec6 + rec7 + sum(rec_o.values())
 
     def spectrum(x, y):
         chans, cnts = [], []
