@@ -636,6 +636,16 @@ class FitStage final : public StageOf<FitParams, FitStage> {
       const double sys = errorOf(r.systematic_errors, fit_name, value);
       row(name, q.value * factor, q.se * factor, unit, q.lo * factor, q.hi * factor, q.kind,
           q.kind == "interval" ? sys * factor : nan);
+      if (name == "D_bulk" || name == "kappa") {  // the log's one-line summary, as reported
+        const std::string key = name == "D_bulk" ? "D_bulk_cm2_per_s" : "kappa_cm_per_s";
+        ctx.note(key, q.kind == "interval"
+                          ? fmt::format("{:.4g} +- {:.2g} (95% interval {:.4g} .. {:.4g})", q.value,
+                                        q.se, q.lo, q.hi)
+                      : q.kind == "not identified"
+                          ? std::string("not identified")
+                          : fmt::format("{} {:.4g} ({})", q.kind == "lower bound" ? ">" : "<",
+                                        q.value, q.kind));
+      }
       if (name != "D_gb" &&
           (q.kind == "lower bound" || q.kind == "upper bound" || q.kind == "not identified")) {
         ctx.warn(fmt::format(
@@ -678,8 +688,6 @@ class FitStage final : public StageOf<FitParams, FitStage> {
             "1");
       }
     }
-    ctx.note("D_bulk_cm2_per_s", fmt::format("{:.4g} +- {:.2g}", D, se_D));
-    ctx.note("kappa_cm_per_s", fmt::format("{:.4g} +- {:.2g}", kappa, se_kappa));
     ctx.note("reduced_chi2", fmt::format("{:.3f}", r.reduced_chi2));
 
     if (ctx.outputBound("model")) {
