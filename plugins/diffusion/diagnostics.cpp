@@ -6,19 +6,11 @@
 
 #include <fmt/format.h>
 
+#include "ionmap/numerics/statistics.hpp"
+
 namespace ionmap::diffusion {
 
 namespace {
-
-// Φ⁻¹(p) for p in (0.5, 1) by bisection on erfc (accurate to 1e-12).
-double normalQuantile(double p) {
-  double lo = 0, hi = 40;
-  for (int it = 0; it < 200; ++it) {
-    const double mid = 0.5 * (lo + hi);
-    (0.5 * std::erfc(mid / std::sqrt(2.0)) > 1 - p ? lo : hi) = mid;
-  }
-  return 0.5 * (lo + hi);
-}
 
 std::string labelList(const std::vector<GrainResidual>& g, std::size_t most = 8) {
   std::string s;

@@ -16,6 +16,7 @@
 
 #include "diffusion/bdf2.hpp"
 #include "ionmap/core/error.hpp"
+#include "ionmap/numerics/statistics.hpp"
 
 namespace ionmap::diffusion {
 
@@ -315,13 +316,8 @@ class Model {
       const int s = std::max(1, o_.subsample);
       if (s > 1) {  // observation model: each map pixel sees the mean over its s × s cells
         const int w = domain_.labels.width() / s, h = domain_.labels.height() / s;
-        r.u = blockMean(g.u, w, h, s);
-        r.dK = blockMean(g.du_dlnkappa, w, h, s);
-        r.dk = robin ? blockMean(g.du_dlnk, w, h, s) : std::vector<double>(r.u.size(), 0.0);
-        const std::vector<double> rate = blockMean(g.rate, w, h, s);
-        r.dD.resize(r.u.size());
-        for (std::size_t i = 0; i < r.u.size(); ++i) r.dD[i] = rate[i] - r.dK[i] - r.dk[i];
-        return;
+        for (auto* v : {&g.u, &g.du_dlnkappa, &g.rate}) *v = blockMean(*v, w, h, s);
+        if (robin) g.du_dlnk = blockMean(g.du_dlnk, w, h, s);
       }
       r.u = std::move(g.u);
       r.dK = std::move(g.du_dlnkappa);
@@ -611,12 +607,7 @@ std::pair<double, double> boundsOf(const Layout& l, const FitOptions& o, int i) 
 
 // The quantile of χ² with one degree of freedom at probability p: z² with Φ(z) = (1 + p)/2.
 double chi2Quantile1(double p) {
-  double lo = 0, hi = 40;
-  for (int it = 0; it < 200; ++it) {  // bisection on P(|Z| < z) = erf(z/√2)
-    const double mid = 0.5 * (lo + hi);
-    (std::erf(mid / std::sqrt(2.0)) < p ? lo : hi) = mid;
-  }
-  const double z = 0.5 * (lo + hi);
+  const double z = normalQuantile(0.5 * (1 + p));
   return z * z;
 }
 
@@ -1128,6 +1119,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
         res.systematic_errors[k] += a * a * (offset * offset + spread * spread);
       }
     }
+    const double z = o.interval_level > 0 ? normalQuantile(0.5 * (1 + o.interval_level)) : 0;
     for (int i = 0; i < n; ++i) {
       const auto k = static_cast<std::size_t>(i);
       const double sys = std::sqrt(res.systematic_errors[k]);
@@ -1136,7 +1128,6 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
       if (k >= res.intervals.size()) continue;
       ProfileInterval& pi = res.intervals[k];
       const auto [lo, hi] = boundsOf(l, o, i);
-      const double z = std::sqrt(chi2Quantile1(o.interval_level));
       if (!pi.low_open) pi.low = std::max(lo, b.x[k] - std::hypot(b.x[k] - pi.low, z * sys));
       if (!pi.high_open) pi.high = std::min(hi, b.x[k] + std::hypot(pi.high - b.x[k], z * sys));
     }

@@ -330,10 +330,7 @@ std::size_t maskNearBoundaries(const Image<std::int32_t>& labels, int margin,
 int subdivisionOf(const Grid& map, const Grid& labels) {
   if (map.width <= 0 || labels.width % map.width != 0) return 0;
   const int n = labels.width / map.width;
-  Grid fine = map;
-  fine.width *= n, fine.height *= n;
-  fine.pixel_x /= n, fine.pixel_y /= n;
-  return n >= 1 && fine.sameAs(labels, 1e-6) ? n : 0;
+  return n >= 1 && map.subdivided(n).sameAs(labels, 1e-6) ? n : 0;
 }
 
 class FitStage final : public StageOf<FitParams, FitStage> {

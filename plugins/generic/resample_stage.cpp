@@ -114,12 +114,9 @@ class ResampleStage final : public StageOf<ResampleParams, ResampleStage> {
     ctx.note("transform", t.describe());
     const Grid& source =
         ctx.bound("map") ? ctx.get<Map>("map").grid : ctx.get<LabelMap>("labels").grid;
-    Grid target =
-        ctx.bound("reference") ? ctx.get<Map>("reference").grid : coverGrid(source, p.pixel_size);
-    if (p.subdivide > 1) {
-      target.width *= p.subdivide, target.height *= p.subdivide;
-      target.pixel_x /= p.subdivide, target.pixel_y /= p.subdivide;
-    }
+    const Grid target =
+        (ctx.bound("reference") ? ctx.get<Map>("reference").grid : coverGrid(source, p.pixel_size))
+            .subdivided(p.subdivide);
     const std::string ref_name = ctx.bound("reference") ? ctx.get<Map>("reference").name
                                                         : fmt::format("{} um grid", p.pixel_size);
     std::size_t valid = 0, total = static_cast<std::size_t>(target.width) * target.height;

@@ -58,5 +58,14 @@ TEST(Statistics, PerLabelStatisticsRefuseLabelsOnAnotherGridSize) {
   EXPECT_THROW(summarizeByLabel(Map("m", a, ""), LabelMap("l", b)), ProcessingError);
 }
 
+// Φ⁻¹ against tabulated values: 1.959964 at 0.975, 3.090232 at 0.999, symmetric about 0.5.
+TEST(Statistics, NormalQuantileMatchesTables) {
+  EXPECT_NEAR(normalQuantile(0.975), 1.959963985, 1e-8);
+  EXPECT_NEAR(normalQuantile(0.999), 3.090232306, 1e-8);
+  EXPECT_NEAR(normalQuantile(0.5), 0.0, 1e-12);
+  EXPECT_NEAR(normalQuantile(0.025), -normalQuantile(0.975), 1e-12);
+  EXPECT_THROW(normalQuantile(1.0), UsageError);
+}
+
 }  // namespace
 }  // namespace ionmap

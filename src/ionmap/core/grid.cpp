@@ -21,6 +21,13 @@ Point2 Grid::centre(int col, int row) const {
   return pixelToPhysical().apply({1.0 * col, 1.0 * row});
 }
 
+Grid Grid::subdivided(int n) const {
+  Grid g = *this;
+  g.width *= n, g.height *= n;
+  g.pixel_x /= n, g.pixel_y /= n;
+  return g;
+}
+
 bool Grid::sameAs(const Grid& o, double rel_tol) const {
   auto close = [&](double a, double b, double scale) { return std::abs(a - b) <= rel_tol * scale; };
   const double scale = std::max(std::abs(pixel_x), std::abs(pixel_y));

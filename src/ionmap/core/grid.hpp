@@ -31,6 +31,8 @@ struct Grid {
   Transform2D physicalToPixel() const { return pixelToPhysical().inverse(); }
   Point2 centre(int col, int row) const;
   bool sameAs(const Grid& o, double rel_tol = 1e-9) const;
+  // The same field with every pixel divided into n × n (n ≥ 1; same origin and rotation).
+  Grid subdivided(int n) const;
   // "512 × 512 px, 0.1 × 0.1 µm/px, origin (0, 0) µm" — for logs and `inspect`.
   std::string describe() const;
   // Throws UsageError naming `what` if sizes or pixel sizes are not positive and finite.

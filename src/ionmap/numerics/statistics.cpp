@@ -10,6 +10,18 @@
 #include "ionmap/core/error.hpp"
 
 namespace ionmap {
+
+double normalQuantile(double p) {
+  if (!(p > 0 && p < 1))
+    throw UsageError(fmt::format("normal quantile of p = {}: needs 0 < p < 1", p));
+  double lo = -40, hi = 40;
+  for (int it = 0; it < 200; ++it) {
+    const double mid = 0.5 * (lo + hi);
+    (0.5 * std::erfc(-mid / std::sqrt(2.0)) < p ? lo : hi) = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
 namespace {
 double percentileSorted(const std::vector<double>& v, double p) {
   const double pos = p / 100.0 * static_cast<double>(v.size() - 1);

@@ -30,4 +30,8 @@ struct LabelSummary {
 // a grid size (resample first); throws ProcessingError otherwise.
 std::vector<LabelSummary> summarizeByLabel(const Map& map, const LabelMap& labels);
 
+// Φ⁻¹(p): the standard normal quantile, for p in (0, 1) (bisection on erfc, |error| < 1e-12).
+// E.g. 1.959964 for p = 0.975; the χ²(1) quantile at level q is normalQuantile((1 + q)/2)².
+double normalQuantile(double p);
+
 }  // namespace ionmap
