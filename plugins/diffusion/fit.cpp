@@ -15,6 +15,7 @@
 #include <Eigen/Dense>
 
 #include "diffusion/bdf2.hpp"
+#include "diffusion/observation.hpp"
 #include "ionmap/core/error.hpp"
 #include "ionmap/numerics/statistics.hpp"
 
@@ -46,65 +47,6 @@ double meanEquivalentDiameter(const std::vector<double>& area) {
 }
 
 }  // namespace
-
-Image<std::int32_t> majorityLabels(const Image<std::int32_t>& fine, int n) {
-  const int w = fine.width() / n, h = fine.height() / n;
-  Image<std::int32_t> out(w, h, 0);
-  std::vector<std::int32_t> block(static_cast<std::size_t>(n) * static_cast<std::size_t>(n));
-  for (int y = 0; y < h; ++y) {
-    for (int x = 0; x < w; ++x) {
-      std::size_t k = 0;
-      for (int j = 0; j < n; ++j) {
-        for (int i = 0; i < n; ++i) block[k++] = fine(x * n + i, y * n + j);
-      }
-      std::sort(block.begin(), block.end());
-      std::size_t most = 0;
-      for (std::size_t a = 0; a < block.size();) {
-        std::size_t b = a;
-        while (b < block.size() && block[b] == block[a]) ++b;
-        if (b - a > most) most = b - a, out(x, y) = block[a];
-        a = b;
-      }
-    }
-  }
-  return out;
-}
-
-Image<std::int32_t> smoothLabels(const Image<std::int32_t>& labels, int passes,
-                                 std::size_t* changed) {
-  Image<std::int32_t> cur = labels;
-  const int w = labels.width(), h = labels.height();
-  std::size_t total = 0;
-  std::array<std::int32_t, 9> v{};
-  for (int pass = 0; pass < passes; ++pass) {
-    Image<std::int32_t> next = cur;
-    for (int y = 0; y < h; ++y) {
-      for (int x = 0; x < w; ++x) {
-        std::size_t k = 0;
-        bool uniform = true;
-        for (int dy = -1; dy <= 1; ++dy) {
-          for (int dx = -1; dx <= 1; ++dx) {
-            v[k] = cur(std::clamp(x + dx, 0, w - 1), std::clamp(y + dy, 0, h - 1));
-            uniform = uniform && v[k] == v[0];
-            ++k;
-          }
-        }
-        if (uniform) continue;
-        // The most frequent label; the cell keeps its own on a tie.
-        std::int32_t best = cur(x, y);
-        int most = 0;
-        for (std::size_t a = 0; a < 9; ++a) {
-          const int c = static_cast<int>(std::count(v.begin(), v.end(), v[a]));
-          if (c > most || (c == most && v[a] == cur(x, y))) most = c, best = v[a];
-        }
-        if (best != cur(x, y)) next(x, y) = best, ++total;
-      }
-    }
-    cur = std::move(next);
-  }
-  if (changed) *changed = total;
-  return cur;
-}
 
 double meanGrainSize(const Image<std::int32_t>& labels, double h) {
   // Pixels per label, counted along runs of one label.
@@ -262,21 +204,6 @@ Data usableData(const Image<double>& f, const Image<double>& sigma, const Image<
     d.constant_cost += 0.5 * std::max(0.0, a[2] - a[0] * mean * mean);
   }
   return d;
-}
-
-// Means over s × s blocks of a (w·s) × (h·s) grid of values: the w × h map pixels' view of the
-// model cells under them.
-std::vector<double> blockMean(const std::vector<double>& fine, int w, int h, int s) {
-  std::vector<double> out(static_cast<std::size_t>(w) * static_cast<std::size_t>(h), 0.0);
-  const std::size_t fw = static_cast<std::size_t>(w) * static_cast<std::size_t>(s);
-  for (int y = 0; y < h * s; ++y) {
-    double* row = out.data() + static_cast<std::size_t>(y / s) * static_cast<std::size_t>(w);
-    const double* in = fine.data() + static_cast<std::size_t>(y) * fw;
-    for (std::size_t x = 0; x < fw; ++x) row[x / static_cast<std::size_t>(s)] += in[x];
-  }
-  const double norm = 1.0 / (static_cast<double>(s) * s);
-  for (double& v : out) v *= norm;
-  return out;
 }
 
 // The normalised response u (f = f_bg + (f_s − f_bg)·u) and its derivatives with respect to the
@@ -552,50 +479,6 @@ Coarse majorityProblem(const Image<double>& f, const Image<double>& sigma,
   cd.labels = majorityLabels(d.labels, s);
   if (!d.kappa_scale_x.empty()) correctStaircase(cd);
   return c;
-}
-
-// Per map pixel, the variance of its mean from the positions of the boundaries inside it (see
-// FitOptions::boundary_sigma_um): Σ over faces between cells of different grains of
-// |f_a − f_b|·(the face's true length: h × its staircase factor), a face on a pixel edge
-// counting half for each pixel, times σ_pos / (pixel area), squared.
-Image<double> boundaryPositionVariance(const Domain& d, int s, const Image<double>& fine,
-                                       double sigma_um) {
-  const int fw = d.labels.width(), fh = d.labels.height();
-  Image<double> sum(fw / s, fh / s, 0.0);
-  auto add = [&](int xa, int ya, int xb, int yb, double scale) {
-    if (d.labels(xa, ya) == d.labels(xb, yb)) return;
-    const double v = std::abs(fine(xa, ya) - fine(xb, yb)) * d.h * scale;
-    const int pa = xa / s, qa = ya / s, pb = xb / s, qb = yb / s;
-    if (pa == pb && qa == qb) {
-      sum(pa, qa) += v;
-    } else {
-      sum(pa, qa) += 0.5 * v, sum(pb, qb) += 0.5 * v;
-    }
-  };
-  for (int y = 0; y < fh; ++y) {
-    for (int x = 0; x < fw; ++x) {
-      if (x + 1 < fw) add(x, y, x + 1, y, d.kappa_scale_x.empty() ? 1.0 : d.kappa_scale_x(x, y));
-      if (y + 1 < fh) add(x, y, x, y + 1, d.kappa_scale_y.empty() ? 1.0 : d.kappa_scale_y(x, y));
-    }
-  }
-  const double area = (d.h * s) * (d.h * s);
-  for (std::size_t i = 0; i < sum.size(); ++i) {
-    const double sd = sum[i] * sigma_um / area;
-    sum[i] = sd * sd;
-  }
-  return sum;
-}
-
-// The label map moved by (dx, dy) cells (the cells uncovered at the edges repeat the border):
-// the boundaries as a registration a cell off would put them.
-Image<std::int32_t> shiftLabels(const Image<std::int32_t>& labels, int dx, int dy) {
-  const int w = labels.width(), h = labels.height();
-  Image<std::int32_t> out(w, h, 0);
-  for (int y = 0; y < h; ++y) {
-    for (int x = 0; x < w; ++x)
-      out(x, y) = labels(std::clamp(x - dx, 0, w - 1), std::clamp(y - dy, 0, h - 1));
-  }
-  return out;
 }
 
 // The search bounds of fitted parameter i, in fit space.

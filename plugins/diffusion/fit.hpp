@@ -148,16 +148,6 @@ Domain seriesDomain(const Domain& map, double grain_size_um);
 int depthLines(Edge source, int w, int h);
 int depthOf(Edge source, int w, int h, int x, int y);
 
-// The label covering most of each n × n block of `fine` (ties to the smaller label): labels on a
-// grid n times coarser per side.
-Image<std::int32_t> majorityLabels(const Image<std::int32_t>& fine, int n);
-
-// `passes` of a 3 × 3 majority (mode) filter: each cell takes the most frequent label of its
-// neighbourhood (its own on a tie; the border repeats). Removes pixel-scale bumps from
-// segmented boundaries; `changed` (optional) counts the cells relabelled.
-Image<std::int32_t> smoothLabels(const Image<std::int32_t>& labels, int passes,
-                                 std::size_t* changed = nullptr);
-
 // Mean equivalent diameter sqrt(4A/π) of the labelled regions (every label, 0 included), µm.
 double meanGrainSize(const Image<std::int32_t>& labels, double h);
 

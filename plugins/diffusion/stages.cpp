@@ -11,6 +11,7 @@
 
 #include "diffusion/diagnostics.hpp"
 #include "diffusion/fit.hpp"
+#include "diffusion/observation.hpp"
 #include "ionmap/core/error.hpp"
 #include "ionmap/io/quicklook.hpp"
 #include "ionmap/pipeline/registry.hpp"

@@ -9,6 +9,7 @@
 
 #include "diffusion/diagnostics.hpp"
 #include "diffusion/fit.hpp"
+#include "diffusion/observation.hpp"
 #include "grains/synthetic.hpp"
 
 namespace ionmap::diffusion {

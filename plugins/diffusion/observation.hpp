@@ -1,0 +1,40 @@
+// The observation model's geometry: how the pixels of a map see the model cells under them
+// (labels on a grid n times finer per side), and the label maps the fit derives from the
+// microscope's: on the map's own grid, smoothed, moved by a cell; the variance a boundary's
+// uncertain position adds to a pixel's mean.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "diffusion/model.hpp"
+
+namespace ionmap::diffusion {
+
+// The label covering most of each n × n block of `fine` (ties to the smaller label): labels on a
+// grid n times coarser per side.
+Image<std::int32_t> majorityLabels(const Image<std::int32_t>& fine, int n);
+
+// `passes` of a 3 × 3 majority (mode) filter: each cell takes the most frequent label of its
+// neighbourhood (its own on a tie; the border repeats). Removes pixel-scale bumps from
+// segmented boundaries; `changed` (optional) counts the cells relabelled.
+Image<std::int32_t> smoothLabels(const Image<std::int32_t>& labels, int passes,
+                                 std::size_t* changed = nullptr);
+
+// Means over s × s blocks of a (w·s) × (h·s) grid of values: the w × h map pixels' view of the
+// model cells under them.
+std::vector<double> blockMean(const std::vector<double>& fine, int w, int h, int s);
+
+// Per map pixel (labels s times finer than the map), the variance of its mean from the positions
+// of the boundaries inside it: Σ over faces between cells of different grains of
+// |f_a − f_b|·(the face's true length: h × its staircase factor), a face on a pixel edge
+// counting half for each pixel, times σ_pos / (pixel area), squared. `fine`: f on the cells.
+Image<double> boundaryPositionVariance(const Domain& d, int s, const Image<double>& fine,
+                                       double sigma_um);
+
+// The label map moved by (dx, dy) cells (the cells uncovered at the edges repeat the border):
+// the boundaries as a registration a cell off would put them.
+Image<std::int32_t> shiftLabels(const Image<std::int32_t>& labels, int dx, int dy);
+
+}  // namespace ionmap::diffusion
