@@ -133,6 +133,16 @@ def binary_array(group, n, offset):
             f'name="external encoded length" value="{4 * n}"/><binary/></binaryDataArray>')
 
 
+def array_group(group_id, array_param, type_param):
+    """The referenceableParamGroup of one external, uncompressed binary array."""
+    return (f'<referenceableParamGroup id="{group_id}">\n'
+            '<cvParam cvRef="MS" accession="MS:1000576" name="no compression"/>\n'
+            f'<cvParam cvRef="MS" {array_param}/>\n'
+            '<cvParam cvRef="IMS" accession="IMS:1000101" name="external data" value="true"/>\n'
+            f'<cvParam {type_param}/>\n'
+            '</referenceableParamGroup>')
+
+
 def write_imzml(path, width, height, pixel_um, spectra, seed):
     """imzML 1.1 processed mode, uncompressed float32 m/z and int32 intensities."""
     base = os.path.splitext(path)[0]
@@ -175,18 +185,8 @@ def write_imzml(path, width, height, pixel_um, spectra, seed):
 <cvParam cvRef="IMS" accession="IMS:1000031" name="processed"/>
 </fileContent></fileDescription>
 <referenceableParamGroupList count="3">
-<referenceableParamGroup id="mzArray">
-<cvParam cvRef="MS" accession="MS:1000576" name="no compression"/>
-<cvParam cvRef="MS" accession="MS:1000514" name="m/z array" unitCvRef="MS" unitAccession="MS:1000040" unitName="m/z"/>
-<cvParam cvRef="IMS" accession="IMS:1000101" name="external data" value="true"/>
-<cvParam cvRef="MS" accession="MS:1000521" name="32-bit float"/>
-</referenceableParamGroup>
-<referenceableParamGroup id="intensityArray">
-<cvParam cvRef="MS" accession="MS:1000576" name="no compression"/>
-<cvParam cvRef="MS" accession="MS:1000515" name="intensity array" unitCvRef="MS" unitAccession="MS:1000131" unitName="number of detector counts"/>
-<cvParam cvRef="IMS" accession="IMS:1000101" name="external data" value="true"/>
-<cvParam cvRef="IMS" accession="IMS:1000141" name="32-bit integer"/>
-</referenceableParamGroup>
+{array_group("mzArray", 'accession="MS:1000514" name="m/z array" unitCvRef="MS" unitAccession="MS:1000040" unitName="m/z"', 'cvRef="MS" accession="MS:1000521" name="32-bit float"')}
+{array_group("intensityArray", 'accession="MS:1000515" name="intensity array" unitCvRef="MS" unitAccession="MS:1000131" unitName="number of detector counts"', 'cvRef="IMS" accession="IMS:1000141" name="32-bit integer"')}
 <referenceableParamGroup id="spectrum1">
 <cvParam cvRef="MS" accession="MS:1000579" name="MS1 spectrum"/>
 <cvParam cvRef="MS" accession="MS:1000130" name="positive scan"/>

@@ -8,47 +8,16 @@
 
 #include <gtest/gtest.h>
 
-#include "grains/synthetic.hpp"
+#include "fit_case.hpp"
 #include "ionmap/core/error.hpp"
 
 namespace ionmap::diffusion {
 namespace {
 
-struct Synthetic {
-  FitOptions options;
-  Physics truth;
-  Image<double> f, sigma;
-  Image<std::uint8_t> mask;
-};
+using Synthetic = test::FitCase;
 
 Synthetic makeSynthetic(double noise, std::uint64_t seed, int pixels = 48) {
-  grains::MicrostructureSpec ms;
-  ms.pixels = pixels;
-  ms.pixel_um = 0.5;  // 24 µm field
-  ms.grain_size_um = 6;
-  ms.seed = seed;
-  const auto m = grains::makeMicrostructure(ms);
-  Synthetic s;
-  s.options.domain.labels = m.truth.labels;
-  s.options.domain.h = 0.5;
-  s.options.domain.time = 60;  // sqrt(D t) ≈ 7.7 µm: the profile spans the field
-  s.options.domain.steps = 30;
-  s.truth.D_b = 1.0;
-  s.truth.kappa = 0.08;  // Bi = κ d / D_b ≈ 0.5: both parameters shape the map
-  s.truth.f_s = 0.9;
-  s.truth.f_bg = 0.0759;  // natural abundance, held fixed
-  const int w = m.truth.labels.width(), h = m.truth.labels.height();
-  s.f = forward(s.options.domain, s.truth, ModelKind::kGrid);
-  s.sigma = Image<double>(w, h, noise);
-  s.mask = Image<std::uint8_t>(w, h, 1);
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> gauss(0, noise);
-  for (std::size_t i = 0; i < s.f.size(); ++i) s.f[i] += gauss(rng);
-  s.options.initial.D_b = 0.3;
-  s.options.initial.kappa = 0.01;
-  s.options.initial.f_s = 0.8;
-  s.options.initial.f_bg = 0.0759;
-  return s;
+  return test::makeFitCase(noise, seed, pixels);
 }
 
 // Coarse-to-fine: on a 120 × 120 map the nine starts are solved on the 60 × 60 binned map and

@@ -10,53 +10,17 @@
 #include "diffusion/diagnostics.hpp"
 #include "diffusion/fit.hpp"
 #include "diffusion/observation.hpp"
-#include "grains/synthetic.hpp"
+#include "fit_case.hpp"
 
 namespace ionmap::diffusion {
 namespace {
 
-struct Case {
-  FitOptions options;
-  Physics truth;
-  Image<double> f, sigma;
-  Image<std::uint8_t> mask;
-};
+using Case = test::FitCase;
 
 // A 40 × 40 map of 0.5 µm pixels over Voronoi grains; `fine` model cells per pixel a side
 // (the exchange is simulated there and averaged over each pixel's cells).
 Case makeCase(std::uint64_t seed, double kappa, int fine = 1, double noise = 0.01) {
-  const int n = 40;
-  grains::MicrostructureSpec ms;
-  ms.pixels = n * fine;
-  ms.pixel_um = 0.5 / fine;
-  ms.grain_size_um = 6;
-  ms.seed = seed;
-  const auto m = grains::makeMicrostructure(ms);
-  Case c;
-  c.options.domain.labels = m.truth.labels;
-  c.options.domain.h = 0.5 / fine;
-  c.options.domain.time = 60;
-  c.options.domain.steps = 30;
-  c.options.subsample = fine;
-  c.truth.D_b = 1.0;
-  c.truth.kappa = kappa;
-  c.truth.f_s = 0.9;
-  c.truth.f_bg = 0.0759;
-  const Image<double> cells = simulateGrid(c.options.domain, c.truth);
-  c.f = Image<double>(n, n, 0.0);
-  for (int y = 0; y < n * fine; ++y) {
-    for (int x = 0; x < n * fine; ++x) c.f(x / fine, y / fine) += cells(x, y) / (fine * fine);
-  }
-  c.sigma = Image<double>(n, n, noise);
-  c.mask = Image<std::uint8_t>(n, n, 1);
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> gauss(0, noise);
-  for (std::size_t i = 0; i < c.f.size(); ++i) c.f[i] += gauss(rng);
-  c.options.initial.D_b = 0.3;
-  c.options.initial.kappa = kappa / 4;
-  c.options.initial.f_s = 0.8;
-  c.options.initial.f_bg = 0.0759;
-  return c;
+  return test::makeFitCase(noise, seed, 40, kappa, fine, kappa / 4);
 }
 
 // Where both rates shape the map (Bi ≈ 0.5), the profile-likelihood interval is the Wald
