@@ -83,7 +83,8 @@ constexpr const char* kReservoirHelp =
 constexpr const char* kStaircaseHelp =
     "scale kappa on each boundary face by 1/(|n_x| + |n_y|) of the boundary's local normal, so "
     "that inclined boundaries drawn as pixel staircases pass kappa times their true length "
-    "(without it, kappa of boundaries at 45 deg comes out up to 1/sqrt(2) low)";
+    "(without it, kappa of boundaries at 45 deg comes out up to 1/sqrt(2) low); microstructure "
+    "model only: the series model's boundaries lie across its 1D profile";
 constexpr const char* kEdgeHelp =
     "edge of the map in contact with the 6Li source, or `region`: the pixels labelled > 0 in the "
     "`source` input (e.g. a contact area), held at f_source";
@@ -169,7 +170,7 @@ struct SimulateParams {
   double kappa = 1e-6;          // cm/s
   double surface_exchange = 0;  // cm/s, 0 = fixed surface fraction
   double reservoir = 0;         // um, 0 = unlimited source
-  bool staircase_correction = false;
+  bool staircase_correction = true;
   double f_source = 0.95;        // 6Li fraction of the source
   double f_background = 0.0759;  // natural abundance
   double counts_per_pixel = 0;   // total 6Li + 7Li counts per pixel; 0 = no noise
@@ -272,8 +273,8 @@ struct FitParams {
   double D_bulk = 1e-8;  // initial values, cm²/s and cm/s
   double kappa = 1e-6;
   double surface_exchange = 0;
-  double reservoir = 0;  // um
-  bool staircase_correction = false;
+  double reservoir = 0;              // um
+  bool staircase_correction = true;  // measured maps: boundaries pass kappa per true length
   bool fit_surface_exchange = false;
   double f_source = 0.9;
   bool fit_f_source = true;
@@ -450,10 +451,6 @@ class FitStage final : public StageOf<FitParams, FitStage> {
       pf.fail("the series model has no finite reservoir; use the microstructure model");
     if (params().model == "series" && params().source_edge == "region")
       pf.fail("the series model needs a source edge (its depth profile is 1D), not a region");
-    if (params().model == "series" && params().staircase_correction)
-      pf.fail(
-          "staircase_correction does not apply to the series model (its boundaries lie across "
-          "the 1D profile); use the microstructure model");
     pf.writes("parameters");
     for (const char* o : {"model", "residual", "profile", "cost_profile"}) {
       if (pf.outputBound(o)) pf.writes(o);

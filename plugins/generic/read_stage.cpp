@@ -88,6 +88,34 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
     if (p.pixel_size_y > 0 && p.pixel_size == 0) {
       pf.fail("pixel_size_y is set but pixel_size is not; set both or only pixel_size");
     }
+    // Every analysis works in micrometres: an image without a pixel size is refused here, by
+    // `validate` and before any stage runs, not after an hour of reading other inputs. Only
+    // files small enough to read in a moment are probed (images; spectra are not maps).
+    constexpr std::uintmax_t kProbeBytes = 256u << 20;
+    std::error_code ec;
+    if ((p.as == "map" || p.as == "labels") && p.pixel_size == 0 &&
+        std::filesystem::file_size(path, ec) <= kProbeBytes && !ec && sidecarPixelSize(path) == 0) {
+      const Reader& reader =
+          p.reader.empty() ? pf.registry().pickReader(path) : pf.registry().readerByName(p.reader);
+      ReadOptions opt;
+      opt.verify_checksums = false;
+      opt.channel_names = channelNames(path);
+      // Only the pixel size is judged here: a file that does not load, or has no such channel,
+      // is reported by run() with its own error.
+      bool uncalibrated = false;
+      try {
+        const Dataset ds = reader.load(path, opt);
+        uncalibrated = !ds.maps.empty() && !ds.maps[pick(ds, path.string())].grid.calibrated;
+      } catch (const Error&) {
+      }
+      if (uncalibrated) {
+        pf.fail(fmt::format(
+            "'{}' carries no pixel size (the {} reader found none in the file, and there is no "
+            "sidecar {}.pixelsize.txt): set this stage's `pixel_size` (um), e.g. --set "
+            "{}.pixel_size=0.1",
+            path.string(), reader.name(), path.filename().string(), pf.stageId()));
+      }
+    }
     pf.writes(p.as);
   }
 

@@ -121,6 +121,26 @@ PhaseCorrelation phaseCorrelate(const cv::Mat& a, const cv::Mat& b, bool window,
   cv::minMaxLoc(r, nullptr, &top, nullptr, &peak);
   PhaseCorrelation out;
   out.peak = top;
+  {
+    // Peak-to-sidelobe ratio: the peak against the rest of the surface, a disc of radius
+    // max(5, 5 % of the size) around it (cyclically) left out.
+    const double excl = std::max(5.0, 0.05 * std::min(rows, cols));
+    double sum = 0, sum2 = 0;
+    std::size_t n = 0;
+    for (int y = 0; y < rows; ++y) {
+      const int dy = std::min(std::abs(y - peak.y), rows - std::abs(y - peak.y));
+      const double* ry = r.ptr<double>(y);
+      for (int x = 0; x < cols; ++x) {
+        const int dx = std::min(std::abs(x - peak.x), cols - std::abs(x - peak.x));
+        if (dx * dx + dy * dy <= excl * excl) continue;
+        sum += ry[x], sum2 += ry[x] * ry[x], ++n;
+      }
+    }
+    if (n > 1) {
+      const double mean = sum / n, var = std::max(0.0, sum2 / n - mean * mean);
+      out.sidelobe_ratio = (top - mean) / (std::sqrt(var) + 1e-300);
+    }
+  }
   const cv::Point2d sub = upsampledPeak(cross, rows, cols, peak);
   double dx = sub.x, dy = sub.y;
   if (dx > cols / 2.0) dx -= cols;

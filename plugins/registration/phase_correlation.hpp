@@ -9,6 +9,9 @@ namespace ionmap::registration {
 struct PhaseCorrelation {
   double dx = 0, dy = 0;  // b ≈ a shifted by (dx, dy): b(p) = a(p − d)
   double peak = 0;        // height of the normalised correlation peak (0..1; noise ≈ 1/sqrt(N))
+  // (peak − mean) / standard deviation of the rest of the correlation surface (a disc
+  // around the peak left out): how clearly the peak stands out; ~4–5 for unrelated images.
+  double sidelobe_ratio = 0;
 };
 
 // Hann-windowed (when `window`) phase correlation with a parabolic sub-pixel peak. With

@@ -30,8 +30,32 @@ struct Raster {
   cv::Mat mask;    // CV_8U 255 = valid
 };
 
+}  // namespace
+
+cv::Mat valleyResponse(const cv::Mat& smoothed) {
+  cv::Mat dxx, dyy, dxy;
+  cv::Sobel(smoothed, dxx, CV_64F, 2, 0);
+  cv::Sobel(smoothed, dyy, CV_64F, 0, 2);
+  cv::Sobel(smoothed, dxy, CV_64F, 1, 1);
+  cv::Mat out(smoothed.size(), CV_64F);
+  for (int y = 0; y < out.rows; ++y) {
+    const double *a = dxx.ptr<double>(y), *b = dyy.ptr<double>(y), *c = dxy.ptr<double>(y);
+    double* o = out.ptr<double>(y);
+    for (int x = 0; x < out.cols; ++x) {
+      const double mean = 0.5 * (a[x] + b[x]);
+      const double r = std::hypot(0.5 * (a[x] - b[x]), c[x]);
+      // λ1 ≥ λ2: a dark line has λ1 > 0 across it and λ2 ≈ 0 along it; a round dark speck
+      // has λ1 ≈ λ2 > 0 and gives ≈ 0.
+      o[x] = std::max(mean + r, 0.0) - std::max(mean - r, 0.0);
+    }
+  }
+  return out;
+}
+
+namespace {
+
 // The map on the working grid: anti-aliased, resampled, holes filled, optionally gradient
-// magnitude, normalised to zero mean and unit variance.
+// magnitude or dark-line response, normalised to zero mean and unit variance.
 Raster toWorking(const Map& map, const Grid& work, const Transform2D& to_fixed,
                  const RegisterOptions& o, const std::string& role) {
   map.checkConsistent();
@@ -66,13 +90,18 @@ Raster toWorking(const Map& map, const Grid& work, const Transform2D& to_fixed,
   }
   const double mean = cv::mean(out.values, out.mask)[0];
   out.values.setTo(mean, out.mask == 0);
-  if (o.gradient) {
+  if (o.preprocess != Preprocess::kNone) {
     const double sigma = o.smooth_um > 0 ? o.smooth_um / work.pixel_x : 1.0;
-    cv::Mat s, gx, gy;
+    cv::Mat s;
     cv::GaussianBlur(out.values, s, cv::Size(), sigma);
-    cv::Sobel(s, gx, CV_64F, 1, 0);
-    cv::Sobel(s, gy, CV_64F, 0, 1);
-    cv::magnitude(gx, gy, out.values);
+    if (o.preprocess == Preprocess::kGradient) {
+      cv::Mat gx, gy;
+      cv::Sobel(s, gx, CV_64F, 1, 0);
+      cv::Sobel(s, gy, CV_64F, 0, 1);
+      cv::magnitude(gx, gy, out.values);
+    } else {
+      out.values = valleyResponse(s);
+    }
     // Edges of the valid region are not image content.
     cv::erode(out.mask, out.mask, cv::Mat(), cv::Point(-1, -1),
               static_cast<int>(std::ceil(2 * sigma)) + 1);
@@ -111,6 +140,51 @@ cv::Mat projectToFamily(const cv::Mat& m, Transform2D::Kind kind, cv::Point2d c)
 }
 
 }  // namespace
+
+// Tiles are matched by phase correlation (whitened) and a tile's peak must stand out of its
+// correlation surface by this peak-to-sidelobe ratio (unrelated images: ~4-5).
+constexpr double kTileMinSidelobeRatio = 6.0;
+
+TileCheck checkTiles(const cv::Mat& a, const cv::Mat& b, const cv::Mat& mask, int tiles,
+                     double agree_px) {
+  TileCheck t;
+  const cv::Rect box = cv::boundingRect(mask);
+  const int w = box.width / tiles, h = box.height / tiles;
+  if (w < 16 || h < 16) return t;
+  // Smooth or multimodal content (a KPFM potential against laser grooves) leaves a right
+  // tile a pixel or two off; a wrong transform leaves it anywhere in the tile.
+  const double radius = std::max(agree_px, 0.1 * std::min(w, h));
+  t.agree_radius_px = radius;
+  double sx = 0, sy = 0, sxx = 0, syy = 0;
+  for (int j = 0; j < tiles; ++j) {
+    for (int i = 0; i < tiles; ++i) {
+      const cv::Rect r(box.x + i * w, box.y + j * h, w, h);
+      // Only tiles inside the overlap: masked borders shared by both images would correlate
+      // at zero shift whatever the transform.
+      if (cv::countNonZero(mask(r)) < 0.9 * r.area()) continue;
+      const PhaseCorrelation pc = phaseCorrelate(a(r).clone(), b(r).clone(), true);
+      ++t.tiles_used;
+      t.shifts.emplace_back(r.x + 0.5 * w, r.y + 0.5 * h, pc.dx, pc.dy);
+      t.sidelobe_ratios.push_back(pc.sidelobe_ratio);
+      const bool clear = pc.sidelobe_ratio > kTileMinSidelobeRatio;
+      if (clear && std::hypot(pc.dx, pc.dy) <= radius) {
+        ++t.tiles_agreeing;
+        sx += pc.dx, sy += pc.dy, sxx += pc.dx * pc.dx, syy += pc.dy * pc.dy;
+      }
+    }
+  }
+  if (t.tiles_used) t.agreement = static_cast<double>(t.tiles_agreeing) / t.tiles_used;
+  if (t.tiles_agreeing) {
+    const double n = t.tiles_agreeing;
+    t.rms_shift_px = std::sqrt((sxx + syy) / n);
+    if (n > 1) {
+      const double vx = std::max(0.0, (sxx - sx * sx / n) / (n - 1));
+      const double vy = std::max(0.0, (syy - sy * sy / n) / (n - 1));
+      t.uncertainty_px = std::sqrt((vx + vy) / n);
+    }
+  }
+  return t;
+}
 
 RegisterResult registerMaps(const Map& fixed, const Map& moving, const Transform2D& initial,
                             const RegisterOptions& o) {
@@ -160,6 +234,17 @@ RegisterResult registerMaps(const Map& fixed, const Map& moving, const Transform
   r.overlap = static_cast<double>(cv::countNonZero(mask)) / std::max(1, cv::countNonZero(f.mask));
   r.ncc = normalisedCrossCorrelation(f.values, warped, mask);
   r.mutual_information = mutualInformation(f.values, warped, mask, o.refine_options.bins);
+  {
+    // Tiles are cut in the moving image's frame, where its field is an upright rectangle:
+    // the fixed image is brought there with the inverse transform.
+    cv::Mat fixed_back, fmask_back, fm, tile_mask;
+    f.mask.convertTo(fm, CV_64F, 1.0 / 255.0);
+    const int flags = cv::INTER_LINEAR | cv::WARP_INVERSE_MAP;
+    cv::warpAffine(f.values, fixed_back, final_m, m.values.size(), flags, cv::BORDER_CONSTANT, 0);
+    cv::warpAffine(fm, fmask_back, final_m, m.values.size(), flags, cv::BORDER_CONSTANT, 0);
+    cv::bitwise_and(fmask_back > 0.999, m.mask, tile_mask);
+    r.tiles = checkTiles(fixed_back, m.values, tile_mask);
+  }
 
   // Working pixels → physical: T = G · C · G⁻¹ ∘ initial.
   const Transform2D gp = g.pixelToPhysical();

@@ -31,6 +31,8 @@ struct RegisterParams {
   std::string landmarks_input;
   double min_overlap = 0.1;
   double min_ncc = 0.2;
+  double min_tile_agreement = 0.6;
+  std::string on_failure = "stop";
   bool quicklooks = true;
 };
 
@@ -111,11 +113,12 @@ class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
             .choice("transform", &RegisterParams::transform,
                     {"translation", "rigid", "similarity", "affine"},
                     "family of the transform refined or fitted to landmarks")
-            .choice("preprocess", &RegisterParams::preprocess, {"none", "gradient"},
-                    "gradient: match gradient magnitude (boundaries) instead of intensity, e.g. "
-                    "SIMS vs grooves")
+            .choice("preprocess", &RegisterParams::preprocess, {"none", "gradient", "valleys"},
+                    "what is matched: intensities, gradient magnitude (edges), or valleys (dark "
+                    "lines: laser grooves, SIMS count dips over boundaries; ignores shading, "
+                    "grain contrast and specks)")
             .real("smooth", &RegisterParams::smooth, Range::atLeast(0), "um",
-                  "Gaussian sigma before the gradient; 0 = one working pixel")
+                  "Gaussian sigma before the gradient or valley response; 0 = one working pixel")
             .integer("levels", &RegisterParams::levels, Range::between(1, 6), "",
                      "pyramid levels of the refinement")
             .integer("max_iterations", &RegisterParams::max_iterations, Range::between(1, 1000), "",
@@ -133,7 +136,16 @@ class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
                 "min_overlap", &RegisterParams::min_overlap, Range::between(0, 1), "",
                 "fail when the registered maps overlap less than this fraction of the fixed field")
             .real("min_ncc", &RegisterParams::min_ncc, Range::between(-1, 1), "",
-                  "below this final NCC the match is reported as poor (warning and quality flag)")
+                  "below this final NCC the match is poor (a failed check)")
+            .real("min_tile_agreement", &RegisterParams::min_tile_agreement, Range::between(0, 1),
+                  "",
+                  "the overlap is cut into 3 x 3 tiles and each is matched again: below this "
+                  "fraction of tiles that agree with the transform (within one working pixel, "
+                  "with a clear peak) the match is wrong (a failed check)")
+            .choice("on_failure", &RegisterParams::on_failure, {"stop", "continue"},
+                    "when the match fails its checks: stop the run after this stage (what was "
+                    "computed is written, exit code 3), or continue with the failed check "
+                    "recorded (the verdict is still NOT fit for use)")
             .flag("quicklooks", &RegisterParams::quicklooks,
                   "write checkerboard and edge overlays before/after");
     return s;
@@ -231,7 +243,9 @@ class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
     o.refine_options.kind = kind;
     o.refine_options.levels = p.levels;
     o.refine_options.max_iterations = p.max_iterations;
-    o.gradient = p.preprocess == "gradient";
+    o.preprocess = p.preprocess == "gradient"  ? Preprocess::kGradient
+                   : p.preprocess == "valleys" ? Preprocess::kValleys
+                                               : Preprocess::kNone;
     o.smooth_um = p.smooth;
     o.max_working_pixels = p.max_working_pixels;
     RegisterResult r = registerMaps(fixed, moving, initial, o);
@@ -243,7 +257,35 @@ class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
     row("overlap_fraction", r.overlap, "");
     row("coarse_peak", r.coarse_peak, "");
     row("metric_evaluations", r.evaluations, "");
-    const bool good = r.ncc >= p.min_ncc;
+    const TileCheck& tc = r.tiles;
+    const double wpx = r.working.pixel_x;
+    row("tiles_used", tc.tiles_used, "");
+    row("tile_agreement", tc.agreement, "");
+    row("tile_rms_shift", tc.rms_shift_px * wpx, "um");
+    row("uncertainty", tc.uncertainty_px * wpx, "um");
+    ctx.note("tiles", fmt::format("{} of {} tiles agree (RMS residual shift {:.3f} um)",
+                                  tc.tiles_agreeing, tc.tiles_used, tc.rms_shift_px * wpx));
+    ctx.note("uncertainty_um", fmt::format("{:.4f}", tc.uncertainty_px * wpx));
+    {
+      std::string per_tile;
+      for (std::size_t i = 0; i < tc.shifts.size(); ++i) {
+        per_tile +=
+            fmt::format("{}({:+.3f}, {:+.3f}) um, peak/sidelobe {:.1f}", i ? "; " : "",
+                        tc.shifts[i][2] * wpx, tc.shifts[i][3] * wpx, tc.sidelobe_ratios[i]);
+      }
+      ctx.note("tile_shifts", per_tile);
+    }
+    std::vector<std::string> problems;
+    if (r.ncc < p.min_ncc)
+      problems.push_back(
+          fmt::format("the match is poor (NCC {:.3f} < min_ncc {:.3f})", r.ncc, p.min_ncc));
+    if (tc.tiles_used >= 4 && tc.agreement < p.min_tile_agreement) {
+      problems.push_back(fmt::format(
+          "only {} of {} tiles of the overlap agree with the transform (min_tile_agreement "
+          "{:.2f}): the transform is most likely wrong",
+          tc.tiles_agreeing, tc.tiles_used, p.min_tile_agreement));
+    }
+    const bool good = problems.empty();
     row("quality_good", good ? 1.0 : 0.0, "");
     ctx.note("quality", good ? "good" : "poor");
     if (r.overlap < p.min_overlap) {
@@ -252,14 +294,26 @@ class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
                       "{:.1f}%): no trustworthy transform",
                       100 * r.overlap, 100 * p.min_overlap));
     }
+    if (tc.tiles_used < 4) {
+      ctx.warn(fmt::format(
+          "the overlap is too small to cut into tiles ({} usable): the transform could not be "
+          "cross-checked and has no uncertainty estimate",
+          tc.tiles_used));
+    }
     if (!good) {
       // A failed check, not a warning: whatever is computed from this transform downstream
       // (labels on another grid, a diffusion fit) is not fit for use, and the run says so.
-      ctx.failCheck(fmt::format(
-          "not fit for use: the match is poor (NCC {:.3f} < min_ncc {:.3f}): check the "
-          "transform before using it{}",
-          r.ncc, p.min_ncc,
-          p.preprocess == "none" ? "; for different modalities try preprocess: gradient" : ""));
+      std::string msg = "not fit for use: ";
+      for (std::size_t i = 0; i < problems.size(); ++i) msg += (i ? "; " : "") + problems[i];
+      msg += p.preprocess != "valleys"
+                 ? "; check the quicklooks; for grooves or boundary contrast try preprocess: "
+                   "valleys"
+                 : "; check the quicklooks (checkerboard, edges)";
+      if (p.on_failure == "stop") {
+        ctx.stopRun(msg);
+      } else {
+        ctx.failCheck(msg);
+      }
     }
     if (p.quicklooks) {
       for (const auto& f : writeRegistrationQuicklooks(r, ctx.fileDir(), ctx.outItem("transform")))

@@ -82,14 +82,13 @@ class CalibrateStage final : public StageOf<CalibrateParams, CalibrateStage> {
       intensity = t.column("intensity").numbers;
       channel = t.column("channel").numbers;
     }
+    std::vector<double> missing;
     for (double m : p.references) {
       const PeakShape pk =
           image ? measurePeak(sum, m, p.search) : measurePeak(mz, intensity, m, p.search);
       if (!pk.found) {
-        throw ProcessingError(
-            fmt::format("no peak within ±{} u of the reference mass {} u (is it outside the "
-                        "spectrum, or is the scale off by more than `search`?)",
-                        p.search, m));
+        missing.push_back(m);
+        continue;
       }
       peaks.push_back(pk);
       found_m.push_back(m);
@@ -103,6 +102,35 @@ class CalibrateStage final : public StageOf<CalibrateParams, CalibrateStage> {
         const double f = (pk.centroid - mz[i - 1]) / (mz[i] - mz[i - 1]);
         found_x.push_back(channel[i - 1] + f * (channel[i] - channel[i - 1]));
       }
+    }
+    if (!missing.empty()) {
+      // What the spectra cover, from the first one (cheap): tells "outside the recorded
+      // range" from "absent".
+      std::string range;
+      if (image) {
+        const SpectrumImage& si = ctx.get<SpectrumImage>("spectra");
+        Spectrum first;
+        if (si.source && si.source->count()) si.source->read(0, first);
+        if (!first.mz.empty())
+          range = fmt::format(" (the first spectrum covers {:.4g}-{:.4g} u)", first.mz.front(),
+                              first.mz.back());
+      } else if (!mz.empty()) {
+        range = fmt::format(" (the spectrum covers {:.4g}-{:.4g} u)", mz.front(), mz.back());
+      }
+      std::string list;
+      for (double m : missing) list += fmt::format("{}{} u", list.empty() ? "" : ", ", m);
+      if (found_m.size() < 2) {
+        throw ProcessingError(fmt::format(
+            "no peak within ±{} u of the reference mass(es) {}{}: {} reference peak(s) found, a "
+            "calibration needs two (e.g. 6.014574 6Li+ and 7.015455 7Li+); is the mass scale off "
+            "by more than `search`?",
+            p.search, list, range, found_m.size()));
+      }
+      ctx.warn(fmt::format(
+          "no peak within ±{} u of the reference mass(es) {}{}: outside the recorded range or "
+          "absent, left out of the calibration ({} references used)",
+          p.search, list, range, found_m.size()));
+      ctx.note("references_missing", list);
     }
     const TofCalibration cal = fitTofCalibration(found_x, found_m);
     Table report("mass calibration");

@@ -15,6 +15,7 @@ namespace {
 
 // --- sims-deadtime --------------------------------------------------------------------------
 struct DeadTimeParams {
+  std::string correction = "poisson";
   int shots_per_pixel = 0;
   int scans = 1;
 };
@@ -24,6 +25,10 @@ class DeadTimeStage final : public StageOf<DeadTimeParams, DeadTimeStage> {
   static const ParamSchema<DeadTimeParams>& schema() {
     static const auto s =
         ParamSchema<DeadTimeParams>()
+            .choice("correction", &DeadTimeParams::correction, {"poisson", "none"},
+                    "poisson: correct TDC counts (needed when a peak gets more than ~0.01 ions "
+                    "per shot); none: the counts pass unchanged with Poisson variance (counts "
+                    "already corrected by the instrument software, or far below one per shot)")
             .integer("shots_per_pixel", &DeadTimeParams::shots_per_pixel, Range::atLeast(0), "",
                      "primary-ion shots per pixel per scan; 0 = from the file (refused when the "
                      "file lacks it)")
@@ -45,9 +50,30 @@ class DeadTimeStage final : public StageOf<DeadTimeParams, DeadTimeStage> {
     pf.reads("map");
     pf.writes("map");
     if (pf.outputBound("variance")) pf.writes("variance");
+    if (params().correction == "none" && params().shots_per_pixel > 0)
+      pf.fail("shots_per_pixel is given but correction is none: say which one you mean");
   }
   void run(RunContext& ctx) const override {
     const Map& in = ctx.get<Map>("map");
+    if (params().correction == "none") {
+      ctx.note("correction", "none (switched off): counts unchanged, variance = counts");
+      if (ctx.outputBound("variance")) {
+        Map var = in;
+        var.name = in.name + " variance";
+        var.unit = in.unit.empty() ? "" : in.unit + "^2";
+        for (std::size_t i = 0; i < var.values.size(); ++i) {
+          if (var.mask[i] && var.values[i] < 0) {
+            throw ProcessingError(
+                fmt::format("map '{}' has a negative count at pixel {}: not "
+                            "counts",
+                            in.name, i));
+          }
+        }
+        ctx.put("variance", std::move(var));
+      }
+      ctx.put("map", in);
+      return;
+    }
     double shots = static_cast<double>(params().shots_per_pixel) * params().scans;
     if (shots == 0) {
       for (const auto& [k, v] : in.metadata) {

@@ -93,6 +93,19 @@ def run_case(a, seed):
         rows.append({"seed": seed, "parameter": "(run)", "exit": p.returncode,
                      "note": p.stderr.strip().splitlines()[-1] if p.stderr.strip() else ""})
         return rows
+    if not os.path.exists(os.path.join(out, "diffusion_fit.csv")):
+        # A run stopped before the fit (exit 3: e.g. a failed registration) has flagged itself.
+        stopped = ""
+        try:
+            import h5py
+            with h5py.File(os.path.join(out, "results.h5")) as f:
+                stopped = f["entry/stopped_after"][()].decode()
+        except (OSError, KeyError):
+            pass
+        rows.append({"seed": seed, "parameter": "(stopped)", "exit": p.returncode,
+                     "fit_for_use": "0", "note": f"run stopped after '{stopped}'",
+                     "seconds": round(seconds, 1)})
+        return rows
     fit = read_table(os.path.join(out, "diffusion_fit.csv"))
     verdict = fit.get("fit_for_use", {}).get("value", "")
     for name, key in PARAMS.items():
@@ -164,8 +177,10 @@ def main():
                      f"{100 * cover:.0f} % | {100 * ok:.0f} % | "
                      f"{statistics.median(zs) if zs else float('nan'):.2f} |")
     verdicts = [r["fit_for_use"] for r in rows if r["parameter"] == "kappa"]
-    lines += ["", f"runs fit for use: {verdicts.count('1')} of {len(verdicts)}; runs that "
-              f"failed outright: {len(failed)}"]
+    stopped = [r for r in rows if r["parameter"] == "(stopped)"]
+    lines += ["", f"runs fit for use: {verdicts.count('1')} of {len(verdicts) + len(stopped)}; "
+              f"runs stopped before the fit (flagged, e.g. a failed registration): "
+              f"{len(stopped)}; runs that failed outright: {len(failed)}"]
     secs = [r["seconds"] for r in rows if r["parameter"] == "kappa"]
     if secs:
         lines.append(f"run time per case: median {statistics.median(secs):.1f} s")

@@ -115,6 +115,65 @@ def solve_exchange(labels, normal_x, normal_y, h, D, kappa, k, f_s, f_bg, t_end,
     return u.reshape(ny, nx)
 
 
+def laser_image(rng, seed, seeds, tree, nl, laser_um, hard, off_sample=None):
+    """The laser-microscope image of the sample (nl × nl pixels of laser_um, sample
+    coordinates): grooves along the boundaries, grain contrast, vignetting, dust specks and
+    noise, 2 × 2 supersampled; 16-bit counts. Also returns the true grain (seed index) at each
+    pixel centre. `off_sample` = (nx, ny, c): pixels with nx·x + ny·y > c (pixel units, centred)
+    lie beyond the sample edge: dark, textureless, no grain (label −1)."""
+    ss = 2
+    cl = (np.arange(nl * ss) + 0.5) * (laser_um / ss)
+    LX, LY = np.meshgrid(cl, cl)
+    Q = np.column_stack([LX.ravel(), LY.ravel()])
+    d2l, i2l = tree.query(Q, k=2)
+    t1, t2 = seeds[i2l[:, 0]], seeds[i2l[:, 1]]
+    distl = (d2l[:, 1] ** 2 - d2l[:, 0] ** 2) / (2 * np.linalg.norm(t2 - t1, axis=1))
+    nseeds = len(seeds)
+    # per-boundary groove depth (symmetric pair key)
+    lo_i = np.minimum(i2l[:, 0], i2l[:, 1])
+    hi_i = np.maximum(i2l[:, 0], i2l[:, 1])
+    key = lo_i.astype(np.int64) * nseeds + hi_i
+    hrng = np.random.default_rng(seed * 7919 + 13)
+    if hard:
+        ukey, inv = np.unique(key, return_inverse=True)
+        depth_b = hrng.uniform(0.12, 0.45, len(ukey))
+        depth_b[hrng.uniform(size=len(ukey)) < 0.15] = 0.03
+        depth = depth_b[inv]
+        groove_w = 0.06
+    else:
+        depth = 0.55
+        groove_w = 0.08
+    grain_b = 0.75 + 0.12 * rng.standard_normal(nseeds)
+    img = grain_b[i2l[:, 0]] * (1 - depth * np.exp(-0.5 * (distl / groove_w) ** 2))
+    img = img.reshape(nl * ss, nl * ss)
+    if off_sample is not None:
+        nx, ny, c0 = off_sample
+        u = (np.arange(nl * ss) + 0.5) / ss - nl / 2
+        beyond = nx * u[None, :] + ny * u[:, None] > c0
+        img[beyond] = 0.08
+    img = img.reshape(nl, ss, nl, ss).mean(axis=(1, 3))
+    cx = (np.arange(nl) + 0.5) / nl - 0.5
+    GX, GY = np.meshgrid(cx, cx)
+    vig = 1 - (0.35 if hard else 0.15) * (GX ** 2 + GY ** 2) / 0.5 + 0.05 * GX
+    img = img * vig
+    nspecks = 30 if hard else 4
+    for _ in range(nspecks):
+        sx, sy = rng.uniform(0, nl, 2)
+        r = rng.uniform(1.5, 5.0)
+        img *= 1 - 0.7 * np.exp(-0.5 * ((np.arange(nl)[None, :] - sx) ** 2 +
+                                        (np.arange(nl)[:, None] - sy) ** 2) / r ** 2)
+    img += rng.normal(0, 0.04 if hard else 0.015, img.shape)
+    img16 = np.clip(img * 40000, 0, 65535).astype(np.uint16)
+    c1 = (np.arange(nl) + 0.5) * laser_um
+    PX, PY = np.meshgrid(c1, c1)
+    _, truth = tree.query(np.column_stack([PX.ravel(), PY.ravel()]))
+    truth = truth.reshape(nl, nl)
+    if off_sample is not None:
+        u = (np.arange(nl) + 0.5) - nl / 2
+        truth[nx * u[None, :] + ny * u[:, None] > c0] = -1
+    return img16, truth
+
+
 def bisector_factor(seeds, la, lb, R):
     """|n_x| + |n_y| of the boundary between seeds la, lb, its normal rotated into the SIMS
     frame (R takes SIMS to sample coordinates, so Rᵀ takes sample to SIMS)."""
@@ -353,44 +412,7 @@ def main():
     write_imzml(os.path.join(a.out, "exchange.imzML"), n, n, hp, spectrum, a.seed)
 
     # --- laser image (sample coordinates), 2 × 2 supersampled
-    hard = a.difficulty == "hard"
-    ss = 2
-    cl = (np.arange(nl * ss) + 0.5) * (laser_um / ss)
-    LX, LY = np.meshgrid(cl, cl)
-    Q = np.column_stack([LX.ravel(), LY.ravel()])
-    d2l, i2l = tree.query(Q, k=2)
-    t1, t2 = seeds[i2l[:, 0]], seeds[i2l[:, 1]]
-    distl = (d2l[:, 1] ** 2 - d2l[:, 0] ** 2) / (2 * np.linalg.norm(t2 - t1, axis=1))
-    nseeds = len(seeds)
-    # per-boundary groove depth (symmetric pair key)
-    lo_i = np.minimum(i2l[:, 0], i2l[:, 1])
-    hi_i = np.maximum(i2l[:, 0], i2l[:, 1])
-    key = lo_i.astype(np.int64) * nseeds + hi_i
-    hrng = np.random.default_rng(a.seed * 7919 + 13)
-    if hard:
-        ukey, inv = np.unique(key, return_inverse=True)
-        depth_b = hrng.uniform(0.12, 0.45, len(ukey))
-        depth_b[hrng.uniform(size=len(ukey)) < 0.15] = 0.03
-        depth = depth_b[inv]
-        groove_w = 0.06
-    else:
-        depth = 0.55
-        groove_w = 0.08
-    grain_b = 0.75 + 0.12 * rng.standard_normal(nseeds)
-    img = grain_b[i2l[:, 0]] * (1 - depth * np.exp(-0.5 * (distl / groove_w) ** 2))
-    img = img.reshape(nl * ss, nl * ss).reshape(nl, ss, nl, ss).mean(axis=(1, 3))
-    cx = (np.arange(nl) + 0.5) / nl - 0.5
-    GX, GY = np.meshgrid(cx, cx)
-    vig = 1 - (0.35 if hard else 0.15) * (GX ** 2 + GY ** 2) / 0.5 + 0.05 * GX
-    img = img * vig
-    nspecks = 30 if hard else 4
-    for _ in range(nspecks):
-        sx, sy = rng.uniform(0, nl, 2)
-        r = rng.uniform(1.5, 5.0)
-        img *= 1 - 0.7 * np.exp(-0.5 * ((np.arange(nl)[None, :] - sx) ** 2 +
-                                        (np.arange(nl)[:, None] - sy) ** 2) / r ** 2)
-    img += rng.normal(0, 0.04 if hard else 0.015, img.shape)
-    img16 = np.clip(img * 40000, 0, 65535).astype(np.uint16)
+    img16, _ = laser_image(rng, a.seed, seeds, tree, nl, laser_um, a.difficulty == "hard")
     res = 1e4 / laser_um  # pixels per cm
     tifffile.imwrite(os.path.join(a.out, "laser.tif"), img16, resolution=(res, res),
                      resolutionunit="CENTIMETER")

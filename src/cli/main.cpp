@@ -239,7 +239,7 @@ int realMain(int argc, char** argv) {
     if (!s.failed_checks.empty()) {
       for (const auto& f : s.failed_checks) std::cerr << "failed check: " << f << "\n";
       std::cerr << fmt::format(
-          "verdict: NOT fit for use ({} failed check(s); everything was written, and "
+          "verdict: NOT fit for use ({} failed check(s); what was computed was written, and "
           "results.h5 records the verdict under /entry/verdict)\n",
           s.failed_checks.size());
       return 3;

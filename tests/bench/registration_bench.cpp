@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
 
     for (auto kind : {Transform2D::Kind::kSimilarity, Transform2D::Kind::kRigid}) {
       RegisterOptions o;
-      o.gradient = multimodal;
+      o.preprocess = multimodal ? Preprocess::kGradient : Preprocess::kNone;
       o.refine_options.metric = multimodal ? Metric::kMutualInformation : Metric::kNcc;
       o.refine_options.kind = kind;
       double best = 1e30, mean = 0, max = 0;

@@ -1,9 +1,12 @@
 // The `ionmap` program as a user meets it: subcommands, exit codes, messages, no leftovers.
 #include <fstream>
+#include <random>
 #include <regex>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "h5_util.hpp"
 #include "test_util.hpp"
 
 namespace ionmap {
@@ -63,6 +66,56 @@ TEST(Cli, AFailedQualityCheckWritesResultsAndExitsWith3) {
   EXPECT_TRUE(contains(r.err, "did not converge")) << r.err;
   EXPECT_TRUE(std::filesystem::exists(out / "results.h5"));
   EXPECT_TRUE(contains(test::readFile(out / "diffusion_fit.csv"), "converged,0,"));
+}
+
+// A KPFM map that is not of this sample (noise): registration must fail its checks and stop
+// the run before anything is computed on the wrong transform; what was computed is written.
+TEST(Cli, AFailedRegistrationStopsTheRunAndSaysWhy) {
+  test::TempDir dir;
+  std::mt19937 rng(7);
+  std::normal_distribution<double> noise(0, 20);
+  std::string csv;
+  for (int y = 0; y < 128; ++y) {
+    for (int x = 0; x < 128; ++x) csv += fmt::format("{}{:.3f}", x ? "," : "", noise(rng));
+    csv += "\n";
+  }
+  test::writeFile(dir / "noise.csv", csv);
+  const std::string pipeline =
+      (test::sourceDir() / "pipelines/kpfm-grain-stats-registered.yaml").string();
+  const auto r = runIonmap({"run", pipeline, "--input", "kpfm=" + (dir / "noise.csv").string(),
+                            "--out", (dir / "out").string()});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_TRUE(contains(r.err, "run stopped after stage 'register-kpfm'")) << r.err;
+  EXPECT_TRUE(contains(r.err, "tiles of the overlap agree")) << r.err;
+  test::H5File f((dir / "out" / "results.h5").string());
+  ASSERT_TRUE(f.ok());
+  EXPECT_TRUE(f.exists("/entry/stopped_after"));
+  EXPECT_TRUE(f.exists("/entry/kpfm_to_laser")) << "the transform is kept for inspection";
+  EXPECT_FALSE(f.exists("/entry/kpfm_on_laser")) << "nothing downstream of a failed registration";
+  EXPECT_TRUE(
+      contains(test::readFile(dir / "out" / "registration_quality.csv"), "quality_good,0,"));
+
+  // By choice, the run continues with the failed check recorded.
+  const auto c =
+      runIonmap({"run", pipeline, "--input", "kpfm=" + (dir / "noise.csv").string(), "--out",
+                 (dir / "out2").string(), "--set", "register-kpfm.on_failure=continue"});
+  EXPECT_EQ(c.exit_code, 3) << c.err;
+  EXPECT_FALSE(contains(c.err, "run stopped")) << c.err;
+  test::H5File g((dir / "out2" / "results.h5").string());
+  EXPECT_TRUE(g.exists("/entry/kpfm_on_laser"));
+  EXPECT_FALSE(g.exists("/entry/stopped_after"));
+}
+
+// An image without a pixel size is refused by `validate`, before any data of the other
+// inputs is read.
+TEST(Cli, ValidateRefusesAnImageWithoutPixelSize) {
+  test::TempDir dir;
+  test::writeFile(dir / "laser.csv", "1,2,3\n4,5,6\n7,8,9\n");
+  const auto r =
+      runIonmap({"validate", kPipeline, "--input", "laser=" + (dir / "laser.csv").string()});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_TRUE(contains(r.err, "carries no pixel size")) << r.err;
+  EXPECT_TRUE(contains(r.err, "--set read-laser.pixel_size=")) << r.err;
 }
 
 // Each broken pipeline states the message fragments it must produce in "# expect:" lines.

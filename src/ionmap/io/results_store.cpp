@@ -242,6 +242,7 @@ void ResultsWriter::writeRun(const RunRecord& run) {
                : fmt::format("NOT fit for use: {} failed check(s), see failed_checks",
                              run.failed_checks.size()));
   dsStrings(e, "failed_checks", run.failed_checks);
+  if (!run.stopped_after.empty()) dsString(e, "stopped_after", run.stopped_after);
   {
     Hid type = stringType();
     Hid space(H5Screate(H5S_SCALAR), H5Sclose, "create a dataspace");

@@ -57,6 +57,9 @@ struct RunRecord {
   // Checks a result did not pass (e.g. a fit not fit for use): written as /entry/failed_checks
   // and summarised in /entry/verdict ("fit for use" when empty).
   std::vector<std::string> failed_checks;
+  // Id of the stage after which the run stopped (a failed check that makes every later stage
+  // meaningless); empty when every stage ran. Written as /entry/stopped_after.
+  std::string stopped_after;
 };
 
 class ResultsWriter {

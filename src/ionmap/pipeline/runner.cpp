@@ -147,7 +147,8 @@ RunSummary runPlan(Plan& plan, const Registry& registry, const RunOptions& optio
   }
 
   Workspace ws;
-  for (auto& ps : plan.stages) {
+  for (std::size_t k = 0; k < plan.stages.size(); ++k) {
+    auto& ps = plan.stages[k];
     const auto s0 = Clock::now();
     log::info(fmt::format("{} [{}] started", ps.binding.context(), ps.binding.stage));
     RunContext ctx(ps.binding, ws, plan.spec.inputs, registry, staging.dir(), threads);
@@ -177,6 +178,19 @@ RunSummary runPlan(Plan& plan, const Registry& registry, const RunOptions& optio
     pr.notes = ctx.notes();
     run.processes.push_back(std::move(pr));
     log::info(fmt::format("{} done in {:.3f} s", ps.binding.context(), seconds(s0, s1)));
+    if (ctx.stopRequested() && k + 1 < plan.stages.size()) {
+      std::string skipped;
+      for (std::size_t j = k + 1; j < plan.stages.size(); ++j)
+        skipped += (skipped.empty() ? "'" : ", '") + plan.stages[j].binding.id + "'";
+      const std::string why = fmt::format(
+          "run stopped after stage '{}': its result is not fit for use, so the stage(s) {} "
+          "were not run; what was computed so far is written",
+          ps.binding.id, skipped);
+      log::error(why);
+      failed_checks.push_back(why);
+      run.stopped_after = ps.binding.id;
+      break;
+    }
   }
 
   // Files the stages wrote themselves (custom quicklooks, ...) take precedence.

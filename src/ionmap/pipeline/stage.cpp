@@ -162,6 +162,11 @@ void RunContext::failCheck(const std::string& message) {
   log::error(context() + ": " + message);
 }
 
+void RunContext::stopRun(const std::string& message) {
+  failCheck(message);
+  stop_ = true;
+}
+
 void RunContext::note(const std::string& key, const std::string& value) {
   notes_.emplace_back(key, value);
   log::debug(context() + ": " + key + " = " + value);

@@ -57,6 +57,7 @@ class Preflight {
   bool outputBound(const std::string& port) const { return binding_.out.count(port) != 0; }
   std::filesystem::path inputFile(const std::string& input_name);
   [[noreturn]] void fail(const std::string& message) const;
+  std::string stageId() const { return binding_.id; }
   std::string context() const { return binding_.context(); }
   const Registry& registry() const { return registry_; }
 
@@ -109,6 +110,11 @@ class RunContext {
   // converge): logged as an error and kept as a warning in the results file; the run still
   // writes everything, and `ionmap run` then exits with code 3.
   void failCheck(const std::string& message);
+  // A failed check after which nothing downstream can be meaningful (e.g. a wrong
+  // registration under a diffusion fit): the runner runs no further stage, writes what was
+  // computed so far (with the reason), and `ionmap run` exits with code 3.
+  void stopRun(const std::string& message);
+  bool stopRequested() const { return stop_; }
   const std::vector<std::string>& failedChecks() const { return failed_checks_; }
   const std::vector<std::string>& warnings() const { return warnings_; }
   const std::vector<std::pair<std::string, std::string>>& notes() const { return notes_; }
@@ -123,6 +129,7 @@ class RunContext {
   std::vector<std::string> warnings_;
   std::vector<std::pair<std::string, std::string>> notes_;
   std::vector<std::string> failed_checks_;  // last, so that earlier members keep their offsets
+  bool stop_ = false;
 };
 
 class Stage {

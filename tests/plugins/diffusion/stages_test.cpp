@@ -121,7 +121,7 @@ TEST(DiffusionStages, SeriesModelRefusesWhatItCannotModel) {
   writeLabels(dir / "labels.tif", 48, 0.5, 5);
   const std::string fit = "{stage: fit-diffusion, params: {";
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"staircase_correction: true, ", "staircase_correction"}, {"reservoir: 5, ", "reservoir"}};
+      {"reservoir: 5, ", "reservoir"}, {"source_edge: region, ", "region"}};
   for (const auto& [extra, named] : cases) {
     std::string yaml = pipeline(dir / "labels.tif", (dir / "labels.tif").string());
     yaml.replace(yaml.find(fit), fit.size(), fit + "model: series, " + extra);

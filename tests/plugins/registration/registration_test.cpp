@@ -105,7 +105,7 @@ TEST(RegisterMaps, SameModalityAt2xPixelSizeAnd3Degrees) {
 TEST(RegisterMaps, MultimodalSimsCountsOntoLaserGrooves) {
   const SyntheticPair p = makePair({});
   RegisterOptions o;
-  o.gradient = true;
+  o.preprocess = Preprocess::kGradient;
   o.refine_options.metric = Metric::kMutualInformation;
   const RegisterResult r = registerMaps(p.fixed, p.moving, Transform2D(), o);
   double max = 0;
@@ -117,7 +117,7 @@ TEST(RegisterMaps, MultimodalSimsCountsOntoLaserGrooves) {
 TEST(RegisterMaps, RigidFamilyIsFittedAsRigid) {
   const SyntheticPair p = makePair({});
   RegisterOptions o;
-  o.gradient = true;
+  o.preprocess = Preprocess::kGradient;
   o.refine_options.metric = Metric::kMutualInformation;
   o.refine_options.kind = Transform2D::Kind::kRigid;
   const RegisterResult r = registerMaps(p.fixed, p.moving, Transform2D(), o);
@@ -165,6 +165,62 @@ TEST(RegisterMaps, BlankImagesAndMissingOverlapAreErrors) {
   EXPECT_THROW(
       registerMaps(p.fixed, p.moving, Transform2D::translation(1000, 0), RegisterOptions{}),
       ProcessingError);
+}
+
+// The valley response sees dark lines and ignores round specks and smooth shading.
+TEST(ValleyResponse, DarkLinesRespondRoundSpecksAndShadingDoNot) {
+  cv::Mat img(96, 96, CV_64F);
+  for (int y = 0; y < 96; ++y) {
+    for (int x = 0; x < 96; ++x) {
+      img.at<double>(y, x) = 1.0 + 0.004 * x * x / 96.0                            // shading
+                             - 0.5 * std::exp(-0.5 * std::pow((x - 30) / 1.2, 2))  // line
+                             - 0.5 * std::exp(-0.5 * (std::pow(x - 70, 2) + std::pow(y - 48, 2)) /
+                                              1.44);  // round speck
+    }
+  }
+  cv::Mat s;
+  cv::GaussianBlur(img, s, cv::Size(), 1.0);
+  const cv::Mat v = valleyResponse(s);
+  const double line = v.at<double>(48, 30), speck = v.at<double>(48, 70),
+               flat = v.at<double>(20, 50);
+  EXPECT_GT(line, 0.05);
+  EXPECT_LT(speck, 0.1 * line) << "a round speck is not a line";
+  EXPECT_LT(std::abs(flat), 0.01 * line) << "smooth shading is not a line";
+}
+
+// Unrelated images give a correlation peak that does not stand out of its sidelobes; the
+// same image shifted gives one far above them.
+TEST(PhaseCorrelation, PeakToSidelobeRatioSeparatesRelatedFromUnrelatedImages) {
+  const cv::Mat a = blobs(128, 3), b = blobs(128, 4);
+  cv::Mat shifted;
+  const cv::Mat m = (cv::Mat_<double>(2, 3) << 1, 0, 3, 0, 1, -2);
+  cv::warpAffine(a, shifted, m, a.size(), cv::INTER_LINEAR, cv::BORDER_REFLECT);
+  EXPECT_GT(phaseCorrelate(a, shifted, true).sidelobe_ratio, 20);
+  for (int seed = 10; seed < 16; ++seed) {
+    EXPECT_LT(phaseCorrelate(a, blobs(128, seed), true).sidelobe_ratio, 6.0) << seed;
+  }
+  EXPECT_LT(phaseCorrelate(a, b, true).sidelobe_ratio, 6.0);
+}
+
+// The tile check: every tile of a right registration agrees; a transform off by a few grains
+// leaves no tile agreeing, so it cannot be reported as good.
+TEST(RegisterMaps, TileCheckAcceptsTheRightTransformAndRejectsAWrongOne) {
+  PairSpec s;
+  s.multimodal = false;
+  const SyntheticPair p = makePair(s);
+  const RegisterResult r = registerMaps(p.fixed, p.moving, Transform2D(), RegisterOptions{});
+  ASSERT_LT(tre(r, p), 0.1);
+  EXPECT_GE(r.tiles.tiles_used, 4);
+  EXPECT_EQ(r.tiles.tiles_agreeing, r.tiles.tiles_used);
+  EXPECT_LT(r.tiles.uncertainty_px, 0.2) << "working pixels";
+
+  RegisterOptions none;
+  none.coarse = Coarse::kNone;
+  none.refine = false;
+  const RegisterResult wrong = registerMaps(
+      p.fixed, p.moving, p.moving_to_fixed.after(Transform2D::translation(6.0, -5.0)), none);
+  EXPECT_GE(wrong.tiles.tiles_used, 4);
+  EXPECT_LT(wrong.tiles.agreement, 0.3);
 }
 
 TEST(Landmarks, SimilarityIsRecoveredAndAnOutlierFlagged) {

@@ -144,15 +144,17 @@ TEST(SimsSample, CommittedFilesAreWhatSimulateWrites) {
 
 class SimsStages : public ::testing::Test {
  protected:
+  static std::string yamlWith(const std::string& stages) {
+    return "version: 1\ninputs: {s: '" + (simsDir() / "exchange.imzML").string() + "', c: '" +
+           (simsDir() / "counts.tif").string() +
+           "'}\nstages:\n"
+           "  - {stage: read, params: {input: s, as: spectra}, out: {spectra: sp}}\n"
+           "  - {stage: read, id: r6, params: {input: c, channel: 6Li}, out: {map: a}}\n"
+           "  - {stage: read, id: r7, params: {input: c, channel: 7Li}, out: {map: b}}\n" +
+           stages;
+  }
   std::string failure(const std::string& stages, ErrorKind kind) {
-    const std::string yaml =
-        "version: 1\ninputs: {s: '" + (simsDir() / "exchange.imzML").string() + "', c: '" +
-        (simsDir() / "counts.tif").string() +
-        "'}\nstages:\n"
-        "  - {stage: read, params: {input: s, as: spectra}, out: {spectra: sp}}\n"
-        "  - {stage: read, id: r6, params: {input: c, channel: 6Li}, out: {map: a}}\n"
-        "  - {stage: read, id: r7, params: {input: c, channel: 7Li}, out: {map: b}}\n" +
-        stages;
+    const std::string yaml = yamlWith(stages);
     test::TempDir out;
     try {
       test::runYaml(yaml, out.path(), out.path());
@@ -185,6 +187,46 @@ TEST_F(SimsStages, CalibrationReferenceWithoutAPeakIsNamed) {
       ErrorKind::kProcessing);
   EXPECT_NE(e.find("no peak within"), std::string::npos) << e;
   EXPECT_NE(e.find("40.5"), std::string::npos) << e;
+}
+
+// A reference the spectra do not hold (outside the recorded range) is left out with a warning
+// when two others remain: a user's spectrum over 5.5-7.5 u still calibrates on the Li pair.
+TEST_F(SimsStages, CalibrationLeavesOutReferencesTheSpectraDoNotHold) {
+  test::TempDir out;
+  const RunSummary s = test::runYaml(
+      yamlWith("  - {stage: sims-calibrate, params: {references: [6.014574, 7.015455, 40.5]}, "
+               "in: {spectra: sp}, out: {calibration: cal}}\n"),
+      out.path(), out.path());
+  EXPECT_GE(s.warnings, 1u);
+  const std::string log = test::readFile(out / "run.log");
+  EXPECT_NE(log.find("40.5 u"), std::string::npos) << log;
+  EXPECT_NE(log.find("left out of the calibration (2 references used)"), std::string::npos) << log;
+  const auto masses =
+      test::H5File((out / "results.h5").string()).numbers("/entry/cal/reference_mass");
+  ASSERT_EQ(masses.size(), 2u);
+  EXPECT_DOUBLE_EQ(masses[1], 7.015455);
+}
+
+// Dead-time correction switched off: the counts pass unchanged with Poisson variance.
+TEST_F(SimsStages, DeadTimeCorrectionCanBeSwitchedOff) {
+  test::TempDir out;
+  test::runYaml(yamlWith("  - {stage: sims-deadtime, params: {correction: none}, in: {map: a}, "
+                         "out: {map: a2, variance: v}}\n"),
+                out.path(), out.path());
+  test::H5File f((out / "results.h5").string());
+  const auto a = f.numbers("/entry/a/data"), a2 = f.numbers("/entry/a2/data"),
+             v = f.numbers("/entry/v/data");
+  ASSERT_EQ(a.size(), a2.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::isnan(a[i])) continue;
+    EXPECT_EQ(a[i], a2[i]);
+    EXPECT_EQ(v[i], a[i]);
+  }
+  const auto e = failure(
+      "  - {stage: sims-deadtime, params: {correction: none, shots_per_pixel: 400}, in: {map: "
+      "a}}\n",
+      ErrorKind::kUsage);
+  EXPECT_NE(e.find("say which one you mean"), std::string::npos) << e;
 }
 
 TEST_F(SimsStages, NormalisedFractionNeedsTheSourceFraction) {
