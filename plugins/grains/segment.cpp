@@ -30,6 +30,48 @@ Image<std::uint8_t> boundaryPixels(const LabelMap& l) {
   return b;
 }
 
+SegmentationQuality assessSegmentation(const LabelMap& l, double grain_size_um,
+                                       const Image<std::uint8_t>* region) {
+  SegmentationQuality q;
+  const int max_label = l.maxLabel();
+  std::vector<double> area(static_cast<std::size_t>(max_label) + 1, 0);
+  std::vector<std::uint8_t> edge(area.size(), 0), seen(area.size(), 0);
+  double region_pixels = 0;
+  for (int y = 0; y < l.height(); ++y) {
+    for (int x = 0; x < l.width(); ++x) {
+      const int v = l.labels(x, y);
+      const bool in = !region || (*region)(x, y);
+      region_pixels += in;
+      if (v <= 0) continue;
+      const auto k = static_cast<std::size_t>(v);
+      area[k] += 1;
+      seen[k] |= in;
+      if (!in || x == 0 || y == 0 || x + 1 == l.width() || y + 1 == l.height()) edge[k] = 1;
+    }
+  }
+  const double pixel_area = l.grid.pixel_x * l.grid.pixel_y;
+  std::vector<double> inner;
+  for (std::size_t v = 1; v < area.size(); ++v) {
+    if (seen[v]) ++q.grains;
+    if (seen[v] && !edge[v]) inner.push_back(area[v] * pixel_area);
+  }
+  q.expected_grains = region_pixels * pixel_area / (M_PI / 4 * grain_size_um * grain_size_um);
+  q.interior_grains = static_cast<int>(inner.size());
+  if (inner.size() < 3) return q;
+  std::vector<double> sorted = inner;
+  std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
+  q.median_area_um2 = sorted[sorted.size() / 2];
+  double sum = 0, sum2 = 0, large = 0;
+  for (double a : inner) {
+    sum += a, sum2 += a * a;
+    if (a > 2 * q.median_area_um2) ++q.large_grains, large += a;
+  }
+  const double n = static_cast<double>(inner.size()), mean = sum / n;
+  q.area_cv = std::sqrt(std::max(0.0, sum2 / n - mean * mean)) / mean;
+  q.large_area_fraction = large / sum;
+  return q;
+}
+
 namespace {
 
 // Largest Hessian eigenvalue (valley response) at scale sigma, scale-normalised.
@@ -252,6 +294,58 @@ Segmentation segmentGrains(const Map& image, const SegmentOptions& o) {
     for (double s : {0.5 * w, w, 2 * w})
       response = cv::max(response, valleyResponse(src, std::max(0.5, s)));
   }
+  // A second image of the same boundaries (valid where it was measured): its dark-line
+  // response at its own resolution joins the image's, each scaled by its own high percentile.
+  cv::Mat guide_response;
+  if (o.guide) {
+    const Map& gm = *o.guide;
+    if (gm.width() != image.width() || gm.height() != image.height()) {
+      throw UsageError(fmt::format(
+          "the guide '{}' is {} x {} px, the image {} x {}: resample the guide onto the "
+          "image's grid first",
+          gm.name, gm.width(), gm.height(), image.width(), image.height()));
+    }
+    cv::Mat gv = cvb::view(gm.values).clone();
+    cv::Mat gvalid = cvb::view(gm.mask) != 0;
+    cv::Mat finite = gv == gv;
+    cv::bitwise_and(gvalid, finite, gvalid);
+    if (cv::countNonZero(gvalid) > 0) {
+      cv::Scalar gmean, gsd;
+      cv::meanStdDev(gv, gmean, gsd, gvalid);
+      gv.setTo(gmean[0], ~gvalid);
+      gv = (gv - gmean[0]) / std::max(gsd[0], 1e-300);
+      double res = o.guide_resolution_um > 0 ? o.guide_resolution_um : gm.grid.pixel_x;
+      if (o.guide_resolution_um <= 0) {
+        for (const auto& [k, v] : gm.metadata) {
+          if (k == "measured_pixel_um") res = std::max(res, std::atof(v.c_str()));
+        }
+      }
+      const double sigma = std::max(1.0, res / px);
+      guide_response = valleyResponse(gv, sigma);
+      // The edge of the measured field is not a boundary.
+      const int edge = static_cast<int>(std::ceil(3 * sigma));
+      cv::erode(gvalid, gvalid, cv::Mat(), cv::Point(-1, -1), edge);
+      guide_response.setTo(0.0, ~gvalid);
+      auto percentile = [](const cv::Mat& m, const cv::Mat& where, double q) {
+        std::vector<double> v;
+        for (int y = 0; y < m.rows; ++y) {
+          for (int x = 0; x < m.cols; ++x) {
+            if (where.empty() || where.at<uchar>(y, x)) v.push_back(m.at<double>(y, x));
+          }
+        }
+        if (v.empty()) return 1.0;
+        const auto k = static_cast<std::ptrdiff_t>(q * (v.size() - 1));
+        std::nth_element(v.begin(), v.begin() + k, v.end());
+        return std::max(v[static_cast<std::size_t>(k)], 1e-300);
+      };
+      if (cv::countNonZero(gvalid) > 0) {
+        guide_response /= percentile(guide_response, gvalid, 0.995);
+        response = cv::max(response / percentile(response, cv::Mat(), 0.995), guide_response);
+      } else {
+        guide_response.release();
+      }
+    }
+  }
   // 8-bit response for Otsu, scaled by a high percentile rather than the maximum, so that a
   // few very strong edges don't squash every other boundary into a handful of grey levels.
   const cv::Mat r8 = toByte(response, 0.0, 0.995);
@@ -310,6 +404,12 @@ Segmentation segmentGrains(const Map& image, const SegmentOptions& o) {
     cv::Mat smooth;
     cv::GaussianBlur(o.contrast == BoundaryContrast::kDarkGrooves ? cv::Mat(-img) : img, smooth,
                      cv::Size(), std::max(0.5, 0.5 * w));
+    // Where a guide shows a boundary the image hides, the flood meets on the guide's line.
+    if (!guide_response.empty()) {
+      cv::Scalar sm, ss;
+      cv::meanStdDev(smooth, sm, ss);
+      smooth = (smooth - sm[0]) / std::max(ss[0], 1e-300) + 3.0 * guide_response;
+    }
     flood = toByte(smooth, 0.01, 0.999);
   }
   floodFromMarkers(flood, markers);

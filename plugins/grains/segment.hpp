@@ -19,6 +19,12 @@ struct SegmentOptions {
   double grain_size_um = 5.0;       // expected (equivalent) grain diameter
   double groove_width_um = 0.3;     // apparent width of a boundary
   double min_grain_fraction = 0.1;  // grains smaller than this × expected area are merged
+  // A second image of the same boundaries on the same grid (e.g. the registered ToF-SIMS
+  // total-ion image, whose counts dip over boundaries the laser image hides), valid where it
+  // was measured; nullptr = none. Its dark-line response at its own resolution
+  // (guide_resolution_um) joins the image's where it is valid.
+  const Map* guide = nullptr;
+  double guide_resolution_um = 0;  // the guide's native pixel size; 0 = its grid's
 };
 
 struct Segmentation {
@@ -30,6 +36,23 @@ struct Segmentation {
 // Throws ProcessingError for uniform images and UsageError for a grain size larger than the
 // field or a groove narrower than a pixel.
 Segmentation segmentGrains(const Map& image, const SegmentOptions& options);
+
+// How plausible a segmentation is, from the labels alone. Grains of a polycrystal have a
+// narrow area distribution (coefficient of variation ~0.2–0.5 for equiaxed grains); grains
+// merged across a missed boundary are twice as large or more.
+struct SegmentationQuality {
+  int grains = 0;
+  double expected_grains = 0;      // field area / area of a grain of the expected size
+  int interior_grains = 0;         // grains not touching the field's edge
+  double median_area_um2 = 0;      // of the interior grains
+  double area_cv = 0;              // coefficient of variation of the interior grains' areas
+  int large_grains = 0;            // interior grains larger than 2 × the median
+  double large_area_fraction = 0;  // their share of the interior grains' area
+};
+// `region` (same grid, non-zero = inside; nullptr = everywhere): only grains wholly inside it
+// count as interior grains, and the expected count is for its area.
+SegmentationQuality assessSegmentation(const LabelMap& labels, double grain_size_um,
+                                       const Image<std::uint8_t>* region = nullptr);
 
 // One-pixel boundary map of a label image: pixels whose right or lower neighbour differs.
 Image<std::uint8_t> boundaryPixels(const LabelMap& labels);

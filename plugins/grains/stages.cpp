@@ -18,6 +18,7 @@ struct SegmentParams {
   double grain_size = 5.0;
   double groove_width = 0.3;
   double min_grain_fraction = 0.1;
+  double guide_resolution = 0;
 };
 
 class SegmentStage final : public StageOf<SegmentParams, SegmentStage> {
@@ -36,7 +37,11 @@ class SegmentStage final : public StageOf<SegmentParams, SegmentStage> {
             .real("min_grain_fraction", &SegmentParams::min_grain_fraction, Range::between(0, 1),
                   "",
                   "grains smaller than this fraction of the expected area are merged into a "
-                  "neighbour");
+                  "neighbour")
+            .real("guide_resolution", &SegmentParams::guide_resolution, Range::atLeast(0), "um",
+                  "native pixel size of the `guide` map before it was resampled onto the image's "
+                  "grid (e.g. 0.2 for ToF-SIMS); 0 = as recorded by `resample` "
+                  "(measured_pixel_um), else the guide's grid");
     return s;
   }
   std::string name() const override { return "segment-grains"; }
@@ -46,6 +51,10 @@ class SegmentStage final : public StageOf<SegmentParams, SegmentStage> {
   }
   std::vector<PortSpec> ports() const override {
     return {{"map", ItemKind::kMap, false, false, "image or map to segment"},
+            {"guide", ItemKind::kMap, false, true,
+             "a second image of the boundaries as dark lines, on the same grid and valid where "
+             "measured (e.g. the registered ToF-SIMS total-ion image): finds boundaries the "
+             "image hides"},
             {"labels", ItemKind::kLabelMap, true, false, "grain labels 1..n"},
             {"boundaries", ItemKind::kMap, true, true, "one-pixel boundary map (1 = boundary)"}};
   }
@@ -53,6 +62,9 @@ class SegmentStage final : public StageOf<SegmentParams, SegmentStage> {
     if (params().groove_width >= params().grain_size)
       pf.fail("groove_width must be smaller than grain_size");
     pf.reads("map");
+    const bool guide = !pf.readsIfBound("guide").empty();
+    if (params().guide_resolution > 0 && !guide)
+      pf.fail("guide_resolution is set but no `guide` map is bound");
     pf.writes("labels");
     if (pf.outputBound("boundaries")) pf.writes("boundaries");
   }
@@ -67,16 +79,48 @@ class SegmentStage final : public StageOf<SegmentParams, SegmentStage> {
     o.grain_size_um = params().grain_size;
     o.groove_width_um = params().groove_width;
     o.min_grain_fraction = params().min_grain_fraction;
+    if (ctx.bound("guide")) {
+      o.guide = &ctx.get<Map>("guide");
+      o.guide_resolution_um = params().guide_resolution;
+      ctx.note("guide", o.guide->name);
+    }
     Segmentation s = segmentGrains(m, o);
     const int n = s.labels.maxLabel();
     ctx.note("grains", std::to_string(n));
     ctx.note("merged_small_grains", std::to_string(s.merged_small));
-    const double expected =
-        m.grid.extentX() * m.grid.extentY() / (M_PI / 4 * o.grain_size_um * o.grain_size_um);
-    if (n < 0.2 * expected || n > 5 * expected) {
+    // With a guide, what matters is its field (where analyses combine both): judged there.
+    Image<std::uint8_t> region;
+    if (o.guide) {
+      region = Image<std::uint8_t>(m.width(), m.height(), 0);
+      for (int y = 0; y < m.height(); ++y) {
+        for (int x = 0; x < m.width(); ++x)
+          region(x, y) = o.guide->mask(x, y) && std::isfinite(o.guide->values(x, y));
+      }
+    }
+    const SegmentationQuality q =
+        assessSegmentation(s.labels, o.grain_size_um, o.guide ? &region : nullptr);
+    const std::string where = o.guide ? " inside the guide's field" : "";
+    ctx.note("expected_grains", fmt::format("{:.0f}", q.expected_grains));
+    ctx.note("median_grain_area_um2", fmt::format("{:.4g}", q.median_area_um2));
+    ctx.note("grain_area_cv", fmt::format("{:.3f}", q.area_cv));
+    ctx.note("large_grain_area_fraction", fmt::format("{:.3f}", q.large_area_fraction));
+    const double ratio = q.grains / std::max(q.expected_grains, 1e-300);
+    if (ratio < 0.67 || ratio > 1.5) {
       ctx.warn(fmt::format(
-          "found {} grains where grain_size {} um suggests about {:.0f}: check the parameters", n,
-          o.grain_size_um, expected));
+          "found {} grains{} where grain_size {} um suggests about {:.0f} (x{:.2f}): either "
+          "the grain size is off, or boundaries were {}; check the labels' quicklook",
+          q.grains, where, o.grain_size_um, q.expected_grains, ratio,
+          ratio < 1 ? "missed (grains merged)" : "invented (grains split)"));
+    }
+    if (q.interior_grains >= 10 && q.large_area_fraction > 0.1) {
+      ctx.warn(fmt::format(
+          "{} of {} grains{} are more than twice the median grain area and hold {:.0f}% of the "
+          "area (area CV {:.2f}): they are probably several grains merged across boundaries "
+          "too faint in this image{}",
+          q.large_grains, q.interior_grains, where, 100 * q.large_area_fraction, q.area_cv,
+          o.guide ? ""
+                  : "; a second image of the boundaries helps (input `guide`, e.g. the "
+                    "registered ToF-SIMS total-ion image)"));
     }
     if (ctx.outputBound("boundaries")) {
       Map b("grain boundaries", m.grid, "1");

@@ -149,6 +149,8 @@ TileCheck checkTiles(const cv::Mat& a, const cv::Mat& b, const cv::Mat& mask, in
                      double agree_px) {
   TileCheck t;
   const cv::Rect box = cv::boundingRect(mask);
+  // Tiles of at least 24 px a side (fewer tiles on a small field), and none under 16.
+  while (tiles > 2 && std::min(box.width, box.height) / tiles < 24) --tiles;
   const int w = box.width / tiles, h = box.height / tiles;
   if (w < 16 || h < 16) return t;
   // Smooth or multimodal content (a KPFM potential against laser grooves) leaves a right

@@ -32,11 +32,11 @@ struct RegisterOptions {
 };
 
 // The found transform checked tile by tile: the overlap (in the moving image's frame) is cut
-// into tiles × tiles rectangles and each is phase-correlated again (the fixed image brought
-// into that frame against the moving image). A right
-// transform leaves every tile with a residual shift near zero and a clear peak; a wrong one
-// leaves random shifts. The spread of the agreeing tiles' shifts estimates the transform's own
-// uncertainty (a bootstrap over tiles).
+// into tiles × tiles rectangles (fewer on a small field: tiles of at least 24 px) and each is
+// phase-correlated again (the fixed image brought into that frame against the moving image).
+// A right transform leaves every tile with a residual shift near zero and a clear peak; a
+// wrong one leaves random shifts. The spread of the agreeing tiles' shifts estimates the
+// transform's own uncertainty (a bootstrap over tiles).
 struct TileCheck {
   int tiles_used = 0;                   // tiles lying inside the overlap
   int tiles_agreeing = 0;               // residual shift within agree_radius_px, with a clear peak

@@ -1,5 +1,7 @@
 #include "ionmap/numerics/resample.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <utility>
@@ -50,6 +52,15 @@ Map resampleMap(const Map& src, const Grid& target, const Transform2D& source_to
   const Transform2D m = targetToSourcePixels(src.grid, target, source_to_target);
   Map out(src.name, target, src.unit);
   out.metadata = src.metadata;
+  // The resolution the values really have (the first grid they were measured on), for
+  // stages that need the scale of their features (e.g. a segmentation guide).
+  bool known = false;
+  for (const auto& [k, v] : out.metadata) known |= k == "measured_pixel_um";
+  if (!known && src.grid.calibrated)
+    out.metadata.emplace_back(
+        "measured_pixel_um",
+        fmt::format("{:.6g}",
+                    src.grid.pixel_x * std::sqrt(std::abs(source_to_target.determinant()))));
   const int w = src.width(), h = src.height();
   Progress progress("resample " + src.name, static_cast<std::size_t>(target.height));
   tbb::parallel_for(0, target.height, [&](int ty) {
