@@ -20,11 +20,13 @@ Image<std::uint8_t> boundaryPixels(const LabelMap& l) {
   Image<std::uint8_t> b(l.width(), l.height(), 0);
   for (int y = 0; y < l.height(); ++y) {
     for (int x = 0; x < l.width(); ++x) {
+      // Between two grains only: the edge of an area without grains (off the sample) is no
+      // grain boundary.
       const auto v = l.labels(x, y);
-      if ((x + 1 < l.width() && l.labels(x + 1, y) != v) ||
-          (y + 1 < l.height() && l.labels(x, y + 1) != v)) {
-        b(x, y) = 1;
-      }
+      if (v <= 0) continue;
+      const auto r = x + 1 < l.width() ? l.labels(x + 1, y) : v;
+      const auto d = y + 1 < l.height() ? l.labels(x, y + 1) : v;
+      if ((r > 0 && r != v) || (d > 0 && d != v)) b(x, y) = 1;
     }
   }
   return b;
@@ -41,12 +43,17 @@ SegmentationQuality assessSegmentation(const LabelMap& l, double grain_size_um,
     for (int x = 0; x < l.width(); ++x) {
       const int v = l.labels(x, y);
       const bool in = !region || (*region)(x, y);
+      if (v <= 0) continue;  // no grain (off the sample): not part of the area judged
       region_pixels += in;
-      if (v <= 0) continue;
       const auto k = static_cast<std::size_t>(v);
       area[k] += 1;
       seen[k] |= in;
-      if (!in || x == 0 || y == 0 || x + 1 == l.width() || y + 1 == l.height()) edge[k] = 1;
+      const bool next_to_none = (x > 0 && l.labels(x - 1, y) <= 0) ||
+                                (y > 0 && l.labels(x, y - 1) <= 0) ||
+                                (x + 1 < l.width() && l.labels(x + 1, y) <= 0) ||
+                                (y + 1 < l.height() && l.labels(x, y + 1) <= 0);
+      if (!in || next_to_none || x == 0 || y == 0 || x + 1 == l.width() || y + 1 == l.height())
+        edge[k] = 1;
     }
   }
   const double pixel_area = l.grid.pixel_x * l.grid.pixel_y;
@@ -112,14 +119,14 @@ cv::Mat toByte(const cv::Mat& m, double lo_q, double hi_q) {
 // every unlabelled pixel takes the label of the flood that reaches it first, floods advancing
 // in order of altitude, so that they meet on the crests. (cv::watershed floods the *colour
 // difference* between neighbours instead, which puts the lines on the flanks of a wide
-// groove.) Markers: > 0 labels, 0 unlabelled.
+// groove.) Markers: > 0 labels, 0 unlabelled, < 0 barriers (off the sample: never flooded).
 void floodFromMarkers(const cv::Mat& relief, cv::Mat& markers) {
   std::vector<std::vector<int>> buckets(256);
   const int w = markers.cols, h = markers.rows;
   std::vector<std::uint8_t> queued(static_cast<std::size_t>(w) * h, 0);
   auto push = [&](int x, int y) {
     const std::size_t i = static_cast<std::size_t>(y) * w + x;
-    if (queued[i] || markers.at<int>(y, x) > 0) return;
+    if (queued[i] || markers.at<int>(y, x) != 0) return;
     queued[i] = 1;
     buckets[relief.at<uchar>(y, x)].push_back(static_cast<int>(i));
   };
@@ -159,7 +166,7 @@ void floodFromMarkers(const cv::Mat& relief, cv::Mat& markers) {
         const int xx = x + dx[k], yy = y + dy[k];
         if (xx < 0 || yy < 0 || xx >= w || yy >= h) continue;
         const std::size_t i = static_cast<std::size_t>(yy) * w + xx;
-        if (queued[i] || markers.at<int>(yy, xx) > 0) continue;
+        if (queued[i] || markers.at<int>(yy, xx) != 0) continue;
         queued[i] = 1;
         // A lower neighbour joins the current level (floods never go back down).
         buckets[std::max<int>(level, relief.at<uchar>(yy, xx))].push_back(static_cast<int>(i));
@@ -273,8 +280,51 @@ Segmentation segmentGrains(const Map& image, const SegmentOptions& o) {
   if (!(sd[0] > 1e-12 * (std::abs(mean[0]) + 1e-300))) {
     throw ProcessingError("image '" + image.name + "' is uniform: there is nothing to segment");
   }
-  img.setTo(mean[0], ~valid);
-  img = (img - mean[0]) / sd[0];
+  // Off the sample: a large area far darker than the sample (below 35 % of the median
+  // brightness at the scale of half a grain), e.g. beyond a cross-section's edge. It gets no
+  // grain, and its edge is no grain boundary. Vignetting darkens corners by tens of percent,
+  // not by ×3; dust specks are far smaller than two grains.
+  cv::Mat off_sample = cv::Mat::zeros(img.size(), CV_8U);
+  {
+    cv::Mat local;
+    cv::GaussianBlur(img, local, cv::Size(), std::max(1.0, 0.5 * o.grain_size_um / px));
+    std::vector<double> v;
+    for (int y = 0; y < img.rows; y += 2) {
+      for (int x = 0; x < img.cols; x += 2) {
+        if (valid.at<uchar>(y, x)) v.push_back(local.at<double>(y, x));
+      }
+    }
+    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+    const double median = v[v.size() / 2];
+    if (median > 0) {
+      cv::Mat dark = local < 0.35 * median;
+      cv::Mat cc, cs, cc_centroids;
+      const int nc = cv::connectedComponentsWithStats(dark, cc, cs, cc_centroids, 8, CV_32S);
+      const double min_area =
+          2 * M_PI / 4 * o.grain_size_um * o.grain_size_um / (px * image.grid.pixel_y);
+      for (int i = 1; i < nc; ++i) {
+        if (cs.at<int>(i, cv::CC_STAT_AREA) >= min_area) off_sample.setTo(255, cc == i);
+      }
+      // The edge at pixel resolution: near the area found at grain scale, the pixels that are
+      // themselves that dark (lightly smoothed).
+      if (cv::countNonZero(off_sample) > 0) {
+        const int reach =
+            static_cast<int>(std::ceil(3 * std::max(1.0, 0.5 * o.grain_size_um / px)));
+        cv::Mat near, fine;
+        cv::dilate(
+            off_sample, near,
+            cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(2 * reach + 1, 2 * reach + 1)));
+        cv::GaussianBlur(img, fine, cv::Size(), 1.0);
+        off_sample = near & (fine < 0.35 * median);
+      }
+    }
+  }
+  cv::Mat on_sample = valid & ~off_sample;
+  if (cv::countNonZero(on_sample) == 0)
+    throw ProcessingError("image '" + image.name + "' shows no sample: it is dark everywhere");
+  cv::meanStdDev(img, mean, sd, on_sample);
+  img.setTo(mean[0], ~on_sample);
+  img = (img - mean[0]) / std::max(sd[0], 1e-300);
   // Background flattening: remove variations slower than a few grains.
   img -= smoothBackground(img, 2.0 * o.grain_size_um / px);
   // Boundary response over scales around the groove width.
@@ -391,8 +441,11 @@ Segmentation segmentGrains(const Map& image, const SegmentOptions& o) {
     throw ProcessingError(
         "no grain interiors found: check grain_size and groove_width against the image");
   for (int y = 0; y < markers.rows; ++y) {
-    for (int x = 0; x < markers.cols; ++x)
-      markers.at<int>(y, x) = relabel[static_cast<std::size_t>(markers.at<int>(y, x))];
+    for (int x = 0; x < markers.cols; ++x) {
+      markers.at<int>(y, x) = off_sample.at<uchar>(y, x)
+                                  ? -1
+                                  : relabel[static_cast<std::size_t>(markers.at<int>(y, x))];
+    }
   }
   // The response decides the topology (one marker per grain); the flooding runs over the
   // lightly smoothed image itself for lines: a groove's centre is its darkest line, while the
@@ -414,6 +467,7 @@ Segmentation segmentGrains(const Map& image, const SegmentOptions& o) {
   }
   floodFromMarkers(flood, markers);
   Segmentation out;
+  out.off_sample_fraction = static_cast<double>(cv::countNonZero(off_sample)) / off_sample.total();
   out.merged_small =
       mergeSmall(markers, static_cast<int>(std::lround(o.min_grain_fraction * expected_area)));
   // Consecutive labels 1..n.

@@ -28,9 +28,12 @@ struct SegmentOptions {
 };
 
 struct Segmentation {
-  LabelMap labels;               // 1..n, every pixel assigned (boundaries split between grains)
-  Image<std::uint8_t> boundary;  // 1 on pixels whose right or lower neighbour differs
+  LabelMap labels;               // 1..n on the sample (boundaries split between grains), 0 off it
+  Image<std::uint8_t> boundary;  // 1 on grain pixels whose right or lower neighbour is another
   int merged_small = 0;          // spurious grains merged into a neighbour
+  // Share of the image found to lie off the sample (a large area far darker than the sample):
+  // label 0 there, and its edge is no grain boundary.
+  double off_sample_fraction = 0;
 };
 
 // Throws ProcessingError for uniform images and UsageError for a grain size larger than the
@@ -54,7 +57,8 @@ struct SegmentationQuality {
 SegmentationQuality assessSegmentation(const LabelMap& labels, double grain_size_um,
                                        const Image<std::uint8_t>* region = nullptr);
 
-// One-pixel boundary map of a label image: pixels whose right or lower neighbour differs.
+// One-pixel boundary map of a label image: grain pixels whose right or lower neighbour is
+// another grain (label 0, no grain, makes no boundary).
 Image<std::uint8_t> boundaryPixels(const LabelMap& labels);
 
 }  // namespace ionmap::grains

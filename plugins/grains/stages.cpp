@@ -88,6 +88,7 @@ class SegmentStage final : public StageOf<SegmentParams, SegmentStage> {
     const int n = s.labels.maxLabel();
     ctx.note("grains", std::to_string(n));
     ctx.note("merged_small_grains", std::to_string(s.merged_small));
+    ctx.note("off_sample_fraction", fmt::format("{:.4f}", s.off_sample_fraction));
     // With a guide, what matters is its field (where analyses combine both): judged there.
     Image<std::uint8_t> region;
     if (o.guide) {

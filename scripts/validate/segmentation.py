@@ -141,7 +141,9 @@ def main():
             {"stage": "resample", "id": "total-on-laser",
              "in": {"map": "total_ions", "reference": "laser", "transform": "sims_to_laser"},
              "out": {"map": "total_on_laser"}}]
-    seg_in = dict(seg["in"], **({"guide": "total_on_laser"} if a.guide else {}))
+    seg_in = {"map": seg["in"]["map"]}
+    if a.guide:
+        seg_in["guide"] = "total_on_laser"
     stages.append({"stage": "segment-grains", "id": "segment", "params": params, "in": seg_in,
                    "out": seg["out"]})
     with open(pipeline, "w") as f:

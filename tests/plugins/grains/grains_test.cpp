@@ -65,6 +65,68 @@ TEST(SegmentGrains, SyntheticMicrostructureWithShadingAndNoise) {
   EXPECT_NEAR(meanArea(s.labels) / meanArea(m.truth), 1.0, 0.05);
 }
 
+// A dark area beyond the sample's edge (a cross-section's end): no grain there, and the edge
+// is no grain boundary; the grains on the sample are found as before.
+TEST(SegmentGrains, OffSampleAreaGetsNoGrainAndItsEdgeIsNoBoundary) {
+  MicrostructureSpec spec;
+  spec.pixels = 512;
+  const Microstructure m = makeMicrostructure(spec);
+  Map img = m.image;
+  const int edge = 400;  // columns ≥ 400 lie off the sample
+  double sum = 0;
+  for (double v : img.values.values()) sum += v;
+  const double mean = sum / static_cast<double>(img.values.values().size());
+  for (int y = 0; y < img.height(); ++y) {
+    for (int x = edge; x < img.width(); ++x)
+      img.values(x, y) = 0.08 * mean * (1 + 0.05 * std::sin(0.7 * x + 1.3 * y));
+  }
+  SegmentOptions o;
+  o.grain_size_um = spec.grain_size_um;
+  o.groove_width_um = spec.groove_width_um;
+  const Segmentation s = segmentGrains(img, o);
+  EXPECT_NEAR(s.off_sample_fraction, 112.0 / 512.0, 0.01);
+  int off_labelled = 0, on_unlabelled = 0, edge_boundary = 0;
+  for (int y = 0; y < img.height(); ++y) {
+    for (int x = 0; x < img.width(); ++x) {
+      const bool off = x >= edge;
+      off_labelled += off && s.labels.labels(x, y) > 0;
+      on_unlabelled += !off && s.labels.labels(x, y) == 0;
+    }
+    for (int x = edge - 2; x < edge + 2; ++x) edge_boundary += s.boundary(x, y);
+  }
+  EXPECT_LT(off_labelled, 0.01 * 112 * 512) << "pixels off the sample given a grain";
+  EXPECT_LT(on_unlabelled, 0.01 * 400 * 512) << "sample pixels left without a grain";
+  // Only the grain boundaries that meet the edge cross this band, not the edge itself.
+  EXPECT_LT(edge_boundary, 0.2 * 4 * 512);
+  // Grains on the sample: as good as without the dark area.
+  Image<std::uint8_t> truth_b = boundaryPixels(m.truth), found_b = s.boundary;
+  for (int y = 0; y < img.height(); ++y) {
+    for (int x = edge - 3; x < img.width(); ++x) truth_b(x, y) = found_b(x, y) = 0;
+  }
+  const BoundaryScore f = boundaryF1(found_b, truth_b, 2.0);
+  EXPECT_GE(f.f1, 0.95) << "precision " << f.precision << " recall " << f.recall;
+}
+
+// The plausibility checks from the labels alone: a right segmentation has a narrow area
+// distribution; merging pairs of grains leaves large grains holding much of the area.
+TEST(SegmentGrains, AssessmentSeesMergedGrains) {
+  MicrostructureSpec spec;
+  spec.pixels = 512;
+  const Microstructure m = makeMicrostructure(spec);
+  const SegmentationQuality good = assessSegmentation(m.truth, spec.grain_size_um);
+  EXPECT_LT(good.large_area_fraction, 0.1);
+  EXPECT_NEAR(good.grains / good.expected_grains, 1.0, 0.35);
+  // Of every six grains, three become one (not necessarily touching: only areas matter).
+  LabelMap merged = m.truth;
+  for (auto& v : merged.labels.values()) {
+    if (v % 6 == 4 || v % 6 == 5) v = 6 * (v / 6) + 3;
+  }
+  const SegmentationQuality bad = assessSegmentation(merged, spec.grain_size_um);
+  EXPECT_GT(bad.large_area_fraction, 0.2);  // the stage warns above 0.1
+  EXPECT_GT(bad.area_cv, good.area_cv + 0.2);
+  EXPECT_LT(bad.grains, 0.75 * good.grains);
+}
+
 // Boundaries as steps of a mapped quantity (e.g. an isotope-fraction or current map).
 TEST(SegmentGrains, StepsBetweenGrainValuesAreBoundariesToo) {
   MicrostructureSpec spec;
