@@ -1017,6 +1017,35 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   }
   res.mean_grain_um = mean_grain_um;
   res.biot = res.best.kappa * res.mean_grain_um / res.best.D_b;
+  // Identifiability of D_b (PHYSICS.md): D_b is read from the grains' internal gradients, whose
+  // size relative to the jumps at the boundaries is ~Bi in steady exchange and ~d²/(D_b t)
+  // while a grain is still filling. The labels place boundaries to within a cell h, which
+  // disturbs the apparent internal gradients by ~h/d of the jumps. Below twice that, the upper
+  // side of D_b is set by the label grid, not by the data: D_b is a lower bound.
+  {
+    const double d = res.mean_grain_um, h = o.domain.h, D = res.best.D_b;
+    res.d_bulk_signal = std::max(res.biot, d * d / (D * o.domain.time));
+    res.d_bulk_signal_needed = kDBulkSignalPerCellFraction * h / d;
+    const int iD = 0;  // l.names[0] is always log10_D_b
+    if (iD >= 0 && static_cast<std::size_t>(iD) < res.intervals.size() &&
+        res.d_bulk_signal < res.d_bulk_signal_needed &&
+        !res.intervals[static_cast<std::size_t>(iD)].high_open) {
+      res.intervals[static_cast<std::size_t>(iD)].high_open = true;
+      res.intervals[static_cast<std::size_t>(iD)].high = std::nan("");
+      // What would make D_b measurable: larger grains (Bi·d/h grows as d²) or an exchange
+      // short enough that grains are still filling.
+      const double d_needed = std::sqrt(kDBulkSignalPerCellFraction * h * D / res.best.kappa);
+      const double t_needed = d * d * d / (kDBulkSignalPerCellFraction * h * D);
+      res.warnings.push_back(fmt::format(
+          "D_b is reported as a lower bound only: grains equilibrate internally (Bi = {:.2g}, "
+          "d^2/(D_b t) = {:.2g}), so their internal gradients ({:.2g} of the boundary jumps) are "
+          "below what the label grid resolves ({:.2g} = 2 h/d with cells of {:.3g} um and "
+          "grains of {:.3g} um); D_b would be measured with grains of >= {:.2g} um, or an "
+          "exchange time <= {:.2g} s",
+          res.biot, d * d / (D * o.domain.time), res.d_bulk_signal, res.d_bulk_signal_needed, h, d,
+          d_needed, t_needed));
+    }
+  }
   // Plain-language identifiability warnings (PHYSICS.md: at small Bi the map fixes κ only).
   if (res.standard_errors[0] > 0.5) {
     res.warnings.push_back(fmt::format(

@@ -68,6 +68,10 @@ struct FitOptions {
 };
 
 // A profile-likelihood interval in fit space (log10 for rates).
+// D_b is identified only when the grains' internal gradients exceed this many times the
+// label cell's share of a grain (h/d): see FitResult::d_bulk_signal.
+inline constexpr double kDBulkSignalPerCellFraction = 2.0;
+
 struct ProfileInterval {
   double low = 0, high = 0;
   bool low_open = false, high_open = false;  // the profile never reached the level on that side
@@ -107,6 +111,10 @@ struct FitResult {
   double condition_number = 0;     // of the weighted Jacobian
   double biot = 0;                 // κ d / D_b with d the mean grain size
   double mean_grain_um = 0;        // d: mean equivalent diameter of the grains, µm
+  // D_b's signal: the grains' internal gradients relative to the boundary jumps,
+  // max(Bi, d²/(D_b t)); below `needed` (= kDBulkSignalPerCellFraction · h/d, what the label
+  // grid resolves) D_b's interval is open upwards: a lower bound.
+  double d_bulk_signal = 0, d_bulk_signal_needed = 0;
   bool converged = false;
   std::string report;                 // Ceres' brief report of the best start
   std::vector<std::string> warnings;  // plain-language identifiability warnings

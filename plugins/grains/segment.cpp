@@ -101,6 +101,46 @@ cv::Mat valleyResponse(const cv::Mat& img, double sigma) {
   return out;
 }
 
+// Dark-line response that a step does not shift: at each pixel, over four directions, how
+// much darker the pixel is than the darker of its two neighbours at
+// ±d along that direction (min(I(p − d e), I(p + d e)) − I(p), at least 0), the largest over
+// the directions. A dip between two grains of different level peaks at the dip's centre; a
+// plain step gives nothing. (A Hessian's ridge moves towards the darker grain.)
+cv::Mat barResponse(const cv::Mat& smoothed, int d) {
+  cv::Mat out = cv::Mat::zeros(smoothed.size(), CV_64F);
+  const int dirs[4][2] = {{1, 0}, {0, 1}, {1, 1}, {1, -1}};
+  for (const auto& e : dirs) {
+    const int ex = e[0] * d, ey = e[1] * d;
+    for (int y = 0; y < smoothed.rows; ++y) {
+      const int ya = std::clamp(y - ey, 0, smoothed.rows - 1),
+                yb = std::clamp(y + ey, 0, smoothed.rows - 1);
+      const double *ra = smoothed.ptr<double>(ya), *rb = smoothed.ptr<double>(yb),
+                   *r = smoothed.ptr<double>(y);
+      double* o = out.ptr<double>(y);
+      for (int x = 0; x < smoothed.cols; ++x) {
+        const int xa = std::clamp(x - ex, 0, smoothed.cols - 1),
+                  xb = std::clamp(x + ex, 0, smoothed.cols - 1);
+        o[x] = std::max(o[x], std::min(ra[xa], rb[xb]) - r[x]);
+      }
+    }
+  }
+  return out;
+}
+
+// The q-quantile of m's values (where `where` is non-zero, or everywhere), at least 1e-300.
+double percentile(const cv::Mat& m, const cv::Mat& where, double q) {
+  std::vector<double> v;
+  for (int y = 0; y < m.rows; ++y) {
+    for (int x = 0; x < m.cols; ++x) {
+      if (where.empty() || where.at<uchar>(y, x)) v.push_back(m.at<double>(y, x));
+    }
+  }
+  if (v.empty()) return 1.0;
+  const auto k = static_cast<std::ptrdiff_t>(q * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + k, v.end());
+  return std::max(v[static_cast<std::size_t>(k)], 1e-300);
+}
+
 // 8-bit image scaled between two percentiles (robust to a few extreme pixels).
 cv::Mat toByte(const cv::Mat& m, double lo_q, double hi_q) {
   cv::Mat flat = m.reshape(1, 1).clone();
@@ -346,7 +386,7 @@ Segmentation segmentGrains(const Map& image, const SegmentOptions& o) {
   }
   // A second image of the same boundaries (valid where it was measured): its dark-line
   // response at its own resolution joins the image's, each scaled by its own high percentile.
-  cv::Mat guide_response;
+  cv::Mat guide_response, image_response, guide_bar;
   if (o.guide) {
     const Map& gm = *o.guide;
     if (gm.width() != image.width() || gm.height() != image.height()) {
@@ -372,25 +412,20 @@ Segmentation segmentGrains(const Map& image, const SegmentOptions& o) {
       }
       const double sigma = std::max(1.0, res / px);
       guide_response = valleyResponse(gv, sigma);
+      // For drawing lines: the step-proof bar response of the guide.
+      cv::Mat gs;
+      cv::GaussianBlur(gv, gs, cv::Size(), sigma);
+      guide_bar = barResponse(gs, std::max(1, static_cast<int>(std::lround(2 * sigma))));
       // The edge of the measured field is not a boundary.
       const int edge = static_cast<int>(std::ceil(3 * sigma));
       cv::erode(gvalid, gvalid, cv::Mat(), cv::Point(-1, -1), edge);
       guide_response.setTo(0.0, ~gvalid);
-      auto percentile = [](const cv::Mat& m, const cv::Mat& where, double q) {
-        std::vector<double> v;
-        for (int y = 0; y < m.rows; ++y) {
-          for (int x = 0; x < m.cols; ++x) {
-            if (where.empty() || where.at<uchar>(y, x)) v.push_back(m.at<double>(y, x));
-          }
-        }
-        if (v.empty()) return 1.0;
-        const auto k = static_cast<std::ptrdiff_t>(q * (v.size() - 1));
-        std::nth_element(v.begin(), v.begin() + k, v.end());
-        return std::max(v[static_cast<std::size_t>(k)], 1e-300);
-      };
+      guide_bar.setTo(0.0, ~gvalid);
       if (cv::countNonZero(gvalid) > 0) {
         guide_response /= percentile(guide_response, gvalid, 0.995);
-        response = cv::max(response / percentile(response, cv::Mat(), 0.995), guide_response);
+        guide_bar /= percentile(guide_bar, gvalid, 0.995);
+        image_response = response / percentile(response, cv::Mat(), 0.995);
+        response = cv::max(image_response, guide_response);
       } else {
         guide_response.release();
       }
@@ -457,11 +492,22 @@ Segmentation segmentGrains(const Map& image, const SegmentOptions& o) {
     cv::Mat smooth;
     cv::GaussianBlur(o.contrast == BoundaryContrast::kDarkGrooves ? cv::Mat(-img) : img, smooth,
                      cv::Size(), std::max(0.5, 0.5 * w));
-    // Where a guide shows a boundary the image hides, the flood meets on the guide's line.
+    // Where the image shows the line, the line is drawn on the image: the guide's dark lines
+    // are shifted towards the darker grain wherever its grains differ in yield, and would
+    // bias every boundary. Where the image shows nothing (its response under the threshold
+    // across the whole groove), the flood meets on the guide's line.
     if (!guide_response.empty()) {
+      // The guide's share: how much more clearly it shows a line here than the image does
+      // (both responses scaled by their own high percentile, averaged over a groove width).
+      cv::Mat ir, gr;
+      const double sw = std::max(1.0, w);
+      cv::GaussianBlur(image_response, ir, cv::Size(), sw);
+      cv::GaussianBlur(guide_response, gr, cv::Size(), sw);
+      cv::Mat weight = 1.0 - ir / (gr + 1e-3);
+      weight = cv::max(cv::min(weight, 1.0), 0.0);
       cv::Scalar sm, ss;
       cv::meanStdDev(smooth, sm, ss);
-      smooth = (smooth - sm[0]) / std::max(ss[0], 1e-300) + 3.0 * guide_response;
+      smooth = (smooth - sm[0]) / std::max(ss[0], 1e-300) + 3.0 * guide_bar.mul(weight);
     }
     flood = toByte(smooth, 0.01, 0.999);
   }

@@ -116,7 +116,15 @@ def run_case(a, seed):
         lo, hi = num(r.get("ci95_low")), num(r.get("ci95_high"))
         kind = r.get("estimate", "")
         t = truth[key]
-        holds = lo <= t <= hi if lo == lo and hi == hi else False
+        # A bound holds when the truth is on its side; "not identified" claims nothing.
+        if kind == "lower bound":
+            holds = t >= lo
+        elif kind == "upper bound":
+            holds = t <= hi
+        elif kind == "not identified":
+            holds = True
+        else:
+            holds = lo <= t <= hi if lo == lo and hi == hi else False
         rows.append({
             "seed": seed, "parameter": name, "truth": t, "estimate": est,
             "standard_error": se, "ci95_low": lo, "ci95_high": hi, "kind": kind,

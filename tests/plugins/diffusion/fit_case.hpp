@@ -22,7 +22,7 @@ struct FitCase {
 };
 
 inline FitCase makeFitCase(double noise, std::uint64_t seed, int pixels, double kappa = 0.08,
-                           int fine = 1, double initial_kappa = 0.01) {
+                           int fine = 1, double initial_kappa = 0.01, double time = 60) {
   grains::MicrostructureSpec ms;
   ms.pixels = pixels * fine;
   ms.pixel_um = 0.5 / fine;
@@ -32,7 +32,7 @@ inline FitCase makeFitCase(double noise, std::uint64_t seed, int pixels, double 
   FitCase c;
   c.options.domain.labels = m.truth.labels;
   c.options.domain.h = 0.5 / fine;
-  c.options.domain.time = 60;  // sqrt(D t) ≈ 7.7 µm: the profile spans the field
+  c.options.domain.time = time;  // 60 s: sqrt(D t) ≈ 7.7 µm, the profile spans the field
   c.options.domain.steps = 30;
   c.options.subsample = fine;
   c.truth.D_b = 1.0;

@@ -63,6 +63,25 @@ TEST(DiffusionUncertainty, AnUnidentifiedPermeanceIsABoundNotAValue) {
   EXPECT_NE(v.reasons.front().find("kappa"), std::string::npos) << v.reasons.front();
 }
 
+// Grains that equilibrate internally (Bi = 0.03, exchange 100× longer than a grain takes to
+// fill): their internal gradients are below what 0.5 µm cells resolve in 6 µm grains, so D_b
+// is reported as a lower bound (PHYSICS.md: "say D_b > x"), which the truth satisfies, with the
+// experiment that would measure it; κ stays an interval.
+TEST(DiffusionUncertainty, DBulkIsALowerBoundWhenGrainsEquilibrateInternally) {
+  Case c = test::makeFitCase(0.01, 5, 40, 0.005, 1, 0.002, 3600);
+  const FitResult r = fitDiffusion(c.f, c.sigma, c.mask, c.options);
+  ASSERT_EQ(r.names[0], "log10_D_b");
+  EXPECT_LT(r.d_bulk_signal, r.d_bulk_signal_needed);
+  EXPECT_TRUE(r.intervals[0].high_open);
+  EXPECT_FALSE(r.intervals[0].low_open);
+  EXPECT_LE(r.intervals[0].low, std::log10(c.truth.D_b));
+  EXPECT_FALSE(r.intervals[1].low_open || r.intervals[1].high_open);
+  bool advised = false;
+  for (const auto& w : r.warnings)
+    advised |= w.find("D_b would be measured with grains of") != std::string::npos;
+  EXPECT_TRUE(advised);
+}
+
 // The observation model: an exchange simulated on cells three times finer than the pixels and
 // averaged over them is fitted with the same fine labels (each pixel the mean of its cells):
 // the truth comes back inside the intervals with χ²/ν ≈ 1, where fitting the same map on the
