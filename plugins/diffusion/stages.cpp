@@ -425,6 +425,10 @@ class FitStage final : public StageOf<FitParams, FitStage> {
             {"source", ItemKind::kLabelMap, false, true,
              "source region (> 0) on the map's grid, for source_edge: region; its pixels are "
              "held at f_source and left out of the residuals"},
+            {"registration", ItemKind::kTable, false, true,
+             "the `register` stage's report: its `uncertainty` (um) of the transform joins "
+             "boundary_sigma (in quadrature), so that where the labels sit includes where the "
+             "registration put them"},
             {"parameters", ItemKind::kTable, true, false,
              "fitted parameters with standard errors and units, diagnostics"},
             {"model", ItemKind::kMap, true, true, "best-fit model f"},
@@ -446,6 +450,7 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     if (!depth.empty() && depth.find_first_of("/\\") != std::string::npos)
       pf.fail("`depth_plot` must be a plain file name (without .png)");
     for (const char* in : {"fraction", "sigma", "labels"}) pf.reads(in);
+    pf.readsIfBound("registration");
     preflightSource(pf, params().source_edge);
     if (params().model == "series" && params().reservoir > 0)
       pf.fail("the series model has no finite reservoir; use the microstructure model");
@@ -506,6 +511,22 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     o.label_ensemble = p.model == "microstructure" ? p.label_ensemble : 0;
     if (sub > 1) {
       o.boundary_sigma_um = p.boundary_sigma < 0 ? 0.5 * o.domain.h : p.boundary_sigma;
+      if (ctx.bound("registration")) {
+        const Table& reg = ctx.get<Table>("registration");
+        double u = std::nan("");
+        const auto& q = reg.column("quantity").texts;
+        const auto& v = reg.column("value").numbers;
+        for (std::size_t i = 0; i < q.size() && i < v.size(); ++i) {
+          if (q[i] == "uncertainty") u = v[i];
+        }
+        if (!(u >= 0)) {
+          throw UsageError(
+              "the `registration` input has no `uncertainty` row (bind the register stage's "
+              "report)");
+        }
+        o.boundary_sigma_um = std::hypot(o.boundary_sigma_um, u);
+        ctx.note("registration_uncertainty_um", fmt::format("{:.4g}", u));
+      }
       ctx.note("boundary_sigma_um", fmt::format("{:.4g}", o.boundary_sigma_um));
     }
     Image<std::uint8_t> mask = f.mask;

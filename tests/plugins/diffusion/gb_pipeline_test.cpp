@@ -51,6 +51,15 @@ TEST(GbDiffusionPipeline, RecoversKappaAndSourceFractionOfTheSample) {
   EXPECT_TRUE(std::filesystem::exists(out / "f_residual.png"));
   EXPECT_TRUE(std::filesystem::exists(out / "depth-profile.png"));
 
+  // The registration checked itself tile by tile and handed its uncertainty to the fit.
+  const std::string report = test::readFile(out / "registration_report.csv");
+  EXPECT_NE(report.find("quality_good,1,"), std::string::npos) << report;
+  const auto u = report.find("\nuncertainty,");
+  ASSERT_NE(u, std::string::npos) << report;
+  const double uncertainty = std::stod(report.substr(u + 13));
+  EXPECT_GT(uncertainty, 0.0);
+  EXPECT_LT(uncertainty, 0.2) << "um";
+
   // Registration: the sample's SIMS field lies rotated by 2° and shifted by (3, 2.5) um in the
   // laser image; the registered transform must put every corner of the 24 um field within
   // 0.2 um (0.4 SIMS pixels) of where the truth puts it. (With this sample's counts the rigid
