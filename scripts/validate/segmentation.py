@@ -83,7 +83,8 @@ def score(found, truth, px):
     def count(labels, mask):
         ids, n = np.unique(labels[mask], return_counts=True)
         return int(np.sum((ids > 0) & (n >= min_area)))
-    return f1, precision, recall, count(found, on), count(truth, on)
+    off_labelled = float(np.mean(found[~on] > 0)) if (~on).any() else 0.0
+    return f1, precision, recall, count(found, on), count(truth, on), off_labelled
 
 
 def run_ionmap(a, case, pipeline):
@@ -174,11 +175,11 @@ def main():
             inside = (u > 2) & (u < n * hp - 2) & (v > 2) & (v < n * hp - 2)
             true_labels = np.where(inside, true_labels, 0)
         labels, stage_s, run_s, warnings, code = run_ionmap(a, case, pipeline)
-        f1, p_, r_, n_found, n_true = score(labels, true_labels, px)
+        f1, p_, r_, n_found, n_true, off_i = score(labels, true_labels, px)
         t0 = time.time()
         sk = grains_skimage.segment(img, px, GRAIN_UM, GROOVE_UM)
         sk_s = time.time() - t0
-        f1s, ps, rs, n_sk, _ = score(sk, true_labels, px)
+        f1s, ps, rs, n_sk, _, off_s = score(sk, true_labels, px)
         row = {"seed": seed, "kind": kind, "true_grains": n_true,
                "ionmap_f1": round(f1, 4), "ionmap_precision": round(p_, 4),
                "ionmap_recall": round(r_, 4), "ionmap_grains": n_found,
@@ -186,7 +187,8 @@ def main():
                "ionmap_warned": int(bool(warnings)), "ionmap_stage_seconds": round(stage_s, 3),
                "skimage_f1": round(f1s, 4), "skimage_grains": n_sk,
                "skimage_count_error": round((n_sk - n_true) / n_true, 4),
-               "skimage_seconds": round(sk_s, 3), "warnings": " | ".join(warnings)}
+               "skimage_seconds": round(sk_s, 3), "ionmap_off_sample_labelled": round(off_i, 4),
+               "skimage_off_sample_labelled": round(off_s, 4), "warnings": " | ".join(warnings)}
         rows.append(row)
         print(json.dumps(row), flush=True)
     tag = "-guided" if a.guide else ""
@@ -198,7 +200,9 @@ def main():
              f"{', with an off-sample area' if a.off_sample else ''}"
              f"{'; ionmap with the registered SIMS total-ion image as guide, scored over the SIMS field' if a.guide else ''}", "",
              "| images | tool | boundary F1 at 2 px (mean, min) | grain count error (mean, "
-             "worst) | warned | median time (s) |", "|---|---|---|---|---|---|"]
+             "worst) | warned | median time (s) |"
+             + (" off-sample pixels given a grain |" if a.off_sample else ""),
+             "|---|---|---|---|---|---|" + ("---|" if a.off_sample else "")]
     for kind in ("easy", "hard"):
         rs = [r for r in rows if r["kind"] == kind]
         if not rs:
@@ -209,10 +213,12 @@ def main():
             worst = max(ce, key=abs)
             warned = f"{sum(r['ionmap_warned'] for r in rs)} of {len(rs)}" \
                 if tool == "ionmap" else "–"
+            off = (f" | {100 * statistics.mean(r[f'{tool}_off_sample_labelled'] for r in rs):.1f} %"
+                   if a.off_sample else "")
             lines.append(f"| {kind} ({len(rs)}) | {tool} | {statistics.mean(f1):.3f}, "
                          f"{min(f1):.3f} | {100 * statistics.mean(ce):+.1f} %, "
                          f"{100 * worst:+.1f} % | {warned} | "
-                         f"{statistics.median(r[tcol] for r in rs):.2f} |")
+                         f"{statistics.median(r[tcol] for r in rs):.2f}{off} |")
     text = "\n".join(lines) + "\n"
     with open(os.path.join(a.workdir, f"segmentation{tag}.md"), "w") as f:
         f.write(text)
