@@ -161,7 +161,8 @@ cv::Mat logMagnitude(const cv::Mat& img) {
   cv::Mat w = img - cv::mean(img)[0];
   for (int y = 0; y < rows; ++y) {
     for (int x = 0; x < cols; ++x) {
-      const double r = std::hypot(x + 0.5 - cols / 2.0, y + 0.5 - rows / 2.0) / r_max;
+      const double dx = x + 0.5 - cols / 2.0, dy = y + 0.5 - rows / 2.0;
+      const double r = std::sqrt(dx * dx + dy * dy) / r_max;
       w.at<double>(y, x) *= r < 1 ? 0.5 + 0.5 * std::cos(M_PI * r) : 0.0;
     }
   }
@@ -176,9 +177,9 @@ cv::Mat logMagnitude(const cv::Mat& img) {
       const int ky = x < sc ? y : (rows - y) % rows;
       const double m = std::abs(s[static_cast<std::size_t>(ky) * sc + kx]);
       const int cy = (y + rows / 2) % rows, cx = (x + cols / 2) % cols;  // centred position
-      const double fr =
-          std::hypot((cy - rows / 2.0) / rows, (cx - cols / 2.0) / cols);  // cycles/pixel
-      mag.at<double>(cy, cx) = std::log1p(m) * (1 - std::exp(-(fr * fr) / (0.02 * 0.02)));
+      const double fy = (cy - rows / 2.0) / rows, fx = (cx - cols / 2.0) / cols;
+      const double fr2 = fy * fy + fx * fx;  // (cycles/pixel)²
+      mag.at<double>(cy, cx) = std::log1p(m) * (1 - std::exp(-fr2 / (0.02 * 0.02)));
     }
   }
   return mag;
