@@ -559,6 +559,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   // Multi-start grid over decades of D_b and κ, solved concurrently.
   std::vector<std::vector<double>> starts;
   int coarse_evaluations = 0, inherited_disagreeing_starts = 0;
+  std::vector<double> coarse_values;  // the cheaper problem's optimum, when it was solved
   const int w = o.domain.labels.width(), h = o.domain.labels.height();
   // Solves the starts on a cheaper version of the problem and continues from its optimum. A
   // cheaper problem that cannot be posed (a source region that vanishes when binned, no usable
@@ -570,6 +571,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
       const FitResult cr = fitDiffusion(c.f, c.sigma, c.mask, c.options);
       coarse_evaluations = cr.evaluations;
       inherited_disagreeing_starts = cr.disagreeing_starts;
+      coarse_values = cr.values;
       starts.push_back(cr.values);
     } catch (const Error&) {
       starts.clear();
@@ -707,6 +709,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   const std::size_t best = solveAll(*model, runs, -1, nullptr);
   FitResult res;
   res.evaluations = res.coarse_evaluations = coarse_evaluations;
+  res.coarse_values = coarse_values;
   for (const auto& r : runs) res.evaluations += r.evaluations;
   const Run& b = runs[best];
   res.names = l.names;

@@ -115,6 +115,9 @@ struct FitResult {
   // max(Bi, d²/(D_b t)); below `needed` (= kDBulkSignalPerCellFraction · h/d, what the label
   // grid resolves) D_b's interval is open upwards: a lower bound.
   double d_bulk_signal = 0, d_bulk_signal_needed = 0;
+  // The optimum of the cheaper problem the fit started from (majority labels on the map's
+  // grid for the observation model, or the 2 × 2-binned problem); empty when none was solved.
+  std::vector<double> coarse_values;
   bool converged = false;
   std::string report;                 // Ceres' brief report of the best start
   std::vector<std::string> warnings;  // plain-language identifiability warnings

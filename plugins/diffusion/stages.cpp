@@ -514,18 +514,25 @@ class FitStage final : public StageOf<FitParams, FitStage> {
       if (ctx.bound("registration")) {
         const Table& reg = ctx.get<Table>("registration");
         double u = std::nan("");
+        bool found = false;
         const auto& q = reg.column("quantity").texts;
         const auto& v = reg.column("value").numbers;
         for (std::size_t i = 0; i < q.size() && i < v.size(); ++i) {
-          if (q[i] == "uncertainty") u = v[i];
+          if (q[i] == "uncertainty") u = v[i], found = true;
         }
-        if (!(u >= 0)) {
+        if (!found) {
           throw UsageError(
               "the `registration` input has no `uncertainty` row (bind the register stage's "
               "report)");
         }
-        o.boundary_sigma_um = std::hypot(o.boundary_sigma_um, u);
-        ctx.note("registration_uncertainty_um", fmt::format("{:.4g}", u));
+        if (u >= 0) {
+          o.boundary_sigma_um = std::hypot(o.boundary_sigma_um, u);
+          ctx.note("registration_uncertainty_um", fmt::format("{:.4g}", u));
+        } else {
+          ctx.warn(
+              "the registration has no uncertainty estimate (too few tiles to cross-check it): "
+              "the boundaries' position errors leave out the registration's own");
+        }
       }
       ctx.note("boundary_sigma_um", fmt::format("{:.4g}", o.boundary_sigma_um));
     }
@@ -705,6 +712,12 @@ class FitStage final : public StageOf<FitParams, FitStage> {
       }
     }
     ctx.note("reduced_chi2", fmt::format("{:.3f}", r.reduced_chi2));
+    if (!r.coarse_values.empty()) {
+      std::string cv;
+      for (std::size_t i = 0; i < r.coarse_values.size() && i < r.names.size(); ++i)
+        cv += fmt::format("{}{} = {:.6g}", i ? ", " : "", r.names[i], r.coarse_values[i]);
+      ctx.note("coarse_start_optimum", cv);
+    }
 
     if (ctx.outputBound("model")) {
       Map m("6Li fraction (best-fit model)", f.grid, "1");

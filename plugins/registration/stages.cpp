@@ -139,9 +139,10 @@ class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
                   "below this final NCC the match is poor (a failed check)")
             .real("min_tile_agreement", &RegisterParams::min_tile_agreement, Range::between(0, 1),
                   "",
-                  "the overlap is cut into 3 x 3 tiles and each is matched again: below this "
-                  "fraction of tiles that agree with the transform (within one working pixel, "
-                  "with a clear peak) the match is wrong (a failed check)")
+                  "the overlap is cut into 3 x 3 tiles (2 x 2 on small fields) and each is "
+                  "matched again: below this fraction of tiles that agree with the transform "
+                  "(residual shift within max(1.5 working px, 10% of the tile), peak-to-sidelobe "
+                  "ratio > 6) the match is wrong (a failed check)")
             .choice("on_failure", &RegisterParams::on_failure, {"stop", "continue"},
                     "when the match fails its checks: stop the run after this stage (what was "
                     "computed is written, exit code 3), or continue with the failed check "
@@ -262,10 +263,12 @@ class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
     row("tiles_used", tc.tiles_used, "");
     row("tile_agreement", tc.agreement, "");
     row("tile_rms_shift", tc.rms_shift_px * wpx, "um");
-    row("uncertainty", tc.uncertainty_px * wpx, "um");
+    // Not estimated (NaN) unless at least two tiles agree.
+    const double uncertainty = tc.tiles_agreeing >= 2 ? tc.uncertainty_px * wpx : std::nan("");
+    row("uncertainty", uncertainty, "um");
     ctx.note("tiles", fmt::format("{} of {} tiles agree (RMS residual shift {:.3f} um)",
                                   tc.tiles_agreeing, tc.tiles_used, tc.rms_shift_px * wpx));
-    ctx.note("uncertainty_um", fmt::format("{:.4f}", tc.uncertainty_px * wpx));
+    ctx.note("uncertainty_um", fmt::format("{:.4f}", uncertainty));
     {
       std::string per_tile;
       for (std::size_t i = 0; i < tc.shifts.size(); ++i) {
