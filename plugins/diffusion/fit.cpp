@@ -1035,6 +1035,28 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
         !res.intervals[static_cast<std::size_t>(iD)].high_open) {
       res.intervals[static_cast<std::size_t>(iD)].high_open = true;
       res.intervals[static_cast<std::size_t>(iD)].high = std::nan("");
+      // D_b may then lie anywhere above its limit, and the other parameters must allow for it
+      // (they trade off against D_b: a D_b too low from the label grid pulls f_s up and κ
+      // down). Refit with D_b held 100× higher (grains uniform for this map) and widen each
+      // other interval to hold that refit's value; the shift joins the systematic error.
+      Run up;
+      up.x = b.x;
+      up.x[0] = std::min(boundsOf(l, o, 0).second, b.x[0] + 2.0);
+      solveWith(*model, up, 0, nullptr, nullptr);
+      res.evaluations += up.evaluations;
+      res.systematic_evaluations += up.evaluations;
+      res.uniform_grain_values = up.x;
+      const double z = o.interval_level > 0 ? normalQuantile(0.5 * (1 + o.interval_level)) : 2;
+      for (std::size_t k = 1; k < up.x.size() && k < res.intervals.size(); ++k) {
+        ProfileInterval& pk = res.intervals[k];
+        const double shift = up.x[k] - b.x[k];
+        if (!pk.low_open) pk.low = std::min(pk.low, up.x[k]);
+        if (!pk.high_open) pk.high = std::max(pk.high, up.x[k]);
+        if (k < res.systematic_errors.size()) {
+          res.systematic_errors[k] = std::hypot(res.systematic_errors[k], shift / z);
+          res.standard_errors[k] = std::hypot(res.standard_errors[k], shift / z);
+        }
+      }
       // What would make D_b measurable: larger grains (Bi·d/h grows as d²) or an exchange
       // short enough that grains are still filling.
       const double d_needed = std::sqrt(kDBulkSignalPerCellFraction * h * D / res.best.kappa);

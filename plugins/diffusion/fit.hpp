@@ -118,6 +118,9 @@ struct FitResult {
   // The optimum of the cheaper problem the fit started from (majority labels on the map's
   // grid for the observation model, or the 2 × 2-binned problem); empty when none was solved.
   std::vector<double> coarse_values;
+  // When D_b is only a lower bound: the refit with D_b held 100× higher (fit space, same
+  // order as names), whose values the other parameters' intervals were widened to hold.
+  std::vector<double> uniform_grain_values;
   bool converged = false;
   std::string report;                 // Ceres' brief report of the best start
   std::vector<std::string> warnings;  // plain-language identifiability warnings

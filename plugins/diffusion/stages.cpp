@@ -712,6 +712,12 @@ class FitStage final : public StageOf<FitParams, FitStage> {
       }
     }
     ctx.note("reduced_chi2", fmt::format("{:.3f}", r.reduced_chi2));
+    if (!r.uniform_grain_values.empty()) {
+      std::string uv;
+      for (std::size_t i = 0; i < r.uniform_grain_values.size() && i < r.names.size(); ++i)
+        uv += fmt::format("{}{} = {:.6g}", i ? ", " : "", r.names[i], r.uniform_grain_values[i]);
+      ctx.note("refit_with_D_bulk_100x", uv);
+    }
     if (!r.coarse_values.empty()) {
       std::string cv;
       for (std::size_t i = 0; i < r.coarse_values.size() && i < r.names.size(); ++i)
