@@ -76,6 +76,16 @@ TEST(DiffusionUncertainty, DBulkIsALowerBoundWhenGrainsEquilibrateInternally) {
   EXPECT_FALSE(r.intervals[0].low_open);
   EXPECT_LE(r.intervals[0].low, std::log10(c.truth.D_b));
   EXPECT_FALSE(r.intervals[1].low_open || r.intervals[1].high_open);
+  // The other parameters allow for D_b anywhere above its limit: their intervals hold the
+  // refit with D_b 100× higher, and the truth.
+  ASSERT_EQ(r.uniform_grain_values.size(), r.values.size());
+  EXPECT_NEAR(r.uniform_grain_values[0], r.values[0] + 2.0, 1e-9);
+  for (std::size_t k = 1; k < r.values.size(); ++k) {
+    EXPECT_LE(r.intervals[k].low, r.uniform_grain_values[k]) << r.names[k];
+    EXPECT_GE(r.intervals[k].high, r.uniform_grain_values[k]) << r.names[k];
+  }
+  EXPECT_LE(r.intervals[1].low, std::log10(c.truth.kappa));
+  EXPECT_GE(r.intervals[1].high, std::log10(c.truth.kappa));
   bool advised = false;
   for (const auto& w : r.warnings)
     advised |= w.find("D_b would be measured with grains of") != std::string::npos;
