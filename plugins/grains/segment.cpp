@@ -102,10 +102,10 @@ cv::Mat valleyResponse(const cv::Mat& img, double sigma) {
 }
 
 // Dark-line response that a step does not shift: at each pixel, over four directions, how
-// much darker the pixel is than the darker of its two neighbours at
-// ±d along that direction (min(I(p − d e), I(p + d e)) − I(p), at least 0), the largest over
-// the directions. A dip between two grains of different level peaks at the dip's centre; a
-// plain step gives nothing. (A Hessian's ridge moves towards the darker grain.)
+// much darker the pixel is than the darker of its two neighbours at ±d along that direction
+// (min(I(p − d e), I(p + d e)) − I(p), at least 0), the largest over the directions. A dip between
+// two grains of different level peaks at the dip's centre; a plain step gives nothing. (A Hessian's
+// ridge moves towards the darker grain.)
 cv::Mat barResponse(const cv::Mat& smoothed, int d) {
   cv::Mat out = cv::Mat::zeros(smoothed.size(), CV_64F);
   const int dirs[4][2] = {{1, 0}, {0, 1}, {1, 1}, {1, -1}};
@@ -492,10 +492,11 @@ Segmentation segmentGrains(const Map& image, const SegmentOptions& o) {
     cv::Mat smooth;
     cv::GaussianBlur(o.contrast == BoundaryContrast::kDarkGrooves ? cv::Mat(-img) : img, smooth,
                      cv::Size(), std::max(0.5, 0.5 * w));
-    // Where the image shows the line, the line is drawn on the image: the guide's dark lines
-    // are shifted towards the darker grain wherever its grains differ in yield, and would
-    // bias every boundary. Where the image shows nothing (its response under the threshold
-    // across the whole groove), the flood meets on the guide's line.
+    // Where the image shows the line, the line is drawn on the image: the guide's lines lie
+    // on its coarser grid and move towards the darker grain wherever its grains differ in
+    // yield, and would bias every boundary (κ by 1–5 % on clear images). Where the guide shows
+    // a line more clearly than the image, its (step-proof) bar response pulls the flood's
+    // meeting line onto it, in proportion.
     if (!guide_response.empty()) {
       // The guide's share: how much more clearly it shows a line here than the image does
       // (both responses scaled by their own high percentile, averaged over a groove width).
