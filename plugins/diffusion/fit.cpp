@@ -1029,16 +1029,15 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
     const double d = res.mean_grain_um, h = o.domain.h, D = res.best.D_b;
     res.d_bulk_signal = std::max(res.biot, d * d / (D * o.domain.time));
     res.d_bulk_signal_needed = kDBulkSignalPerCellFraction * h / d;
-    const int iD = 0;  // l.names[0] is always log10_D_b
-    if (iD >= 0 && static_cast<std::size_t>(iD) < res.intervals.size() &&
-        res.d_bulk_signal < res.d_bulk_signal_needed &&
-        !res.intervals[static_cast<std::size_t>(iD)].high_open) {
-      res.intervals[static_cast<std::size_t>(iD)].high_open = true;
-      res.intervals[static_cast<std::size_t>(iD)].high = std::nan("");
+    // l.names[0] is always log10_D_b; intervals exist when interval_level > 0.
+    ProfileInterval* pd = res.intervals.empty() ? nullptr : &res.intervals.front();
+    if (pd && res.d_bulk_signal < res.d_bulk_signal_needed && !pd->high_open) {
+      pd->high_open = true;
+      pd->high = std::nan("");
       // D_b may then lie anywhere above its limit, and the other parameters must allow for it
-      // (they trade off against D_b: a D_b too low from the label grid pulls f_s up and κ
-      // down). Refit with D_b held 100× higher (grains uniform for this map) and widen each
-      // other interval to hold that refit's value; the shift joins the systematic error.
+      // (they trade off against D_b: a D_b pulled low by the label grid pulls f_s up). Refit with
+      // D_b held 100× higher (grains uniform for this map) and widen each other interval to hold
+      // that refit's value; the shift joins the systematic error.
       Run up;
       up.x = b.x;
       up.x[0] = std::min(boundsOf(l, o, 0).second, b.x[0] + 2.0);
