@@ -488,6 +488,14 @@ std::pair<double, double> boundsOf(const Layout& l, const FitOptions& o, int i) 
   return {0.0, 1.0};
 }
 
+// A side of an interval widened onto the parameter's search bound is open: the data do not
+// close it inside the range searched (a bound, not a limit).
+void closeAtBounds(ProfileInterval& pi, double lo, double hi) {
+  const double eps = 1e-9 * std::max(1.0, hi - lo);
+  if (!pi.low_open && pi.low <= lo + eps) pi.low_open = true;
+  if (!pi.high_open && pi.high >= hi - eps) pi.high_open = true;
+}
+
 // The quantile of χ² with one degree of freedom at probability p: z² with Φ(z) = (1 + p)/2.
 double chi2Quantile1(double p) {
   const double z = normalQuantile(0.5 * (1 + p));
@@ -963,6 +971,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
     const auto [lo, hi] = boundsOf(l, o, static_cast<int>(i));
     if (!pi.low_open) pi.low = std::max(lo, b.x[i] - k * (b.x[i] - pi.low));
     if (!pi.high_open) pi.high = std::min(hi, b.x[i] + k * (pi.high - b.x[i]));
+    closeAtBounds(pi, lo, hi);
   }
   // Systematic error from where the labels sit (registration, segmentation offsets): refits
   // with the label map moved by one cell along +x, −x, +y, −y, from the optimum. Along each
@@ -1016,6 +1025,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
       const auto [lo, hi] = boundsOf(l, o, i);
       if (!pi.low_open) pi.low = std::max(lo, b.x[k] - std::hypot(b.x[k] - pi.low, z * sys));
       if (!pi.high_open) pi.high = std::min(hi, b.x[k] + std::hypot(pi.high - b.x[k], z * sys));
+      closeAtBounds(pi, lo, hi);
     }
   }
   res.mean_grain_um = mean_grain_um;
@@ -1049,8 +1059,10 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
       for (std::size_t k = 1; k < up.x.size() && k < res.intervals.size(); ++k) {
         ProfileInterval& pk = res.intervals[k];
         const double shift = up.x[k] - b.x[k];
+        const auto [blo, bhi] = boundsOf(l, o, static_cast<int>(k));
         if (!pk.low_open) pk.low = std::min(pk.low, up.x[k]);
         if (!pk.high_open) pk.high = std::max(pk.high, up.x[k]);
+        closeAtBounds(pk, blo, bhi);
         if (k < res.systematic_errors.size()) {
           res.systematic_errors[k] = std::hypot(res.systematic_errors[k], shift / z);
           res.standard_errors[k] = std::hypot(res.standard_errors[k], shift / z);

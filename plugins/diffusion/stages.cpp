@@ -669,15 +669,16 @@ class FitStage final : public StageOf<FitParams, FitStage> {
                           : fmt::format("{} {:.4g} ({})", q.kind == "lower bound" ? ">" : "<",
                                         q.value, q.kind));
       }
+      const std::string shown = unit == "1" ? "" : " " + unit;  // dimensionless: no unit
       if (name != "D_gb" &&
           (q.kind == "lower bound" || q.kind == "upper bound" || q.kind == "not identified")) {
         ctx.warn(fmt::format(
-            "{}: {} (95% profile likelihood; best fit {:.3g} {}, not a measurement)", name,
+            "{}: {} (95% profile likelihood; best fit {:.3g}{}, not a measurement)", name,
             q.kind == "not identified"
                 ? "not identified by this map"
-                : fmt::format("{} {:.3g} {}, not identified beyond that by this map",
-                              q.kind == "lower bound" ? ">" : "<", q.value * factor, unit),
-            value * factor, unit));
+                : fmt::format("{} {:.3g}{}, not identified beyond that by this map",
+                              q.kind == "lower bound" ? ">" : "<", q.value * factor, shown),
+            value * factor, shown));
       }
     };
     fitted("D_bulk", "log10_D_b", D, se_D, kUm2PerCm2, "cm^2/s");
