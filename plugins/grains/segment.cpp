@@ -492,11 +492,12 @@ Segmentation segmentGrains(const Map& image, const SegmentOptions& o) {
     cv::Mat smooth;
     cv::GaussianBlur(o.contrast == BoundaryContrast::kDarkGrooves ? cv::Mat(-img) : img, smooth,
                      cv::Size(), std::max(0.5, 0.5 * w));
-    // Where the image shows the line, the line is drawn on the image: the guide's lines lie
-    // on its coarser grid and move towards the darker grain wherever its grains differ in
-    // yield, and would bias every boundary (κ by 1–5 % on clear images). Where the guide shows
-    // a line more clearly than the image, its (step-proof) bar response pulls the flood's
-    // meeting line onto it, in proportion.
+    // Where the image shows the line clearly, the line is drawn on the image: the guide's
+    // lines lie on its coarser grid and move towards the darker grain wherever its grains
+    // differ in yield, and at full weight would bias every boundary (κ by 1–5 % on clear
+    // images). Its (step-proof) bar response only steadies the line there (weight 0.5 against
+    // the image's unit variance), and pulls the flood's meeting line onto the guide's line
+    // where the guide shows it more clearly than the image (up to weight 3).
     if (!guide_response.empty()) {
       // The guide's share: how much more clearly it shows a line here than the image does
       // (both responses scaled by their own high percentile, averaged over a groove width).
@@ -508,7 +509,7 @@ Segmentation segmentGrains(const Map& image, const SegmentOptions& o) {
       weight = cv::max(cv::min(weight, 1.0), 0.0);
       cv::Scalar sm, ss;
       cv::meanStdDev(smooth, sm, ss);
-      smooth = (smooth - sm[0]) / std::max(ss[0], 1e-300) + 3.0 * guide_bar.mul(weight);
+      smooth = (smooth - sm[0]) / std::max(ss[0], 1e-300) + guide_bar.mul(0.5 + 2.5 * weight);
     }
     flood = toByte(smooth, 0.01, 0.999);
   }
