@@ -411,14 +411,35 @@ Segmentation segmentGrains(const Map& image, const SegmentOptions& o) {
         }
       }
       const double sigma = std::max(1.0, res / px);
+      // The edge of the measured field must not look like a boundary, and the grains along it
+      // (at the source edge of a diffusion map: the ones that matter most) need the guide as
+      // much as any: the values are carried a few pixels out across the edge (each new pixel
+      // the mean of its measured or already-filled neighbours) before filtering, and only the
+      // outermost measured pixel is left out afterwards.
+      {
+        cv::Mat known, sum, count;
+        gvalid.convertTo(known, CV_64F, 1.0 / 255.0);
+        cv::Mat values = gv.mul(known);
+        const int band = static_cast<int>(std::ceil(4 * sigma)) + 2;
+        for (int it = 0; it < band; ++it) {
+          cv::boxFilter(values, sum, -1, cv::Size(3, 3), cv::Point(-1, -1), false);
+          cv::boxFilter(known, count, -1, cv::Size(3, 3), cv::Point(-1, -1), false);
+          const cv::Mat grow = (known == 0) & (count > 0);
+          cv::Mat mean_n;
+          cv::divide(sum, cv::max(count, 1e-12), mean_n);
+          mean_n.copyTo(values, grow);
+          known.setTo(1.0, grow);
+        }
+        cv::Mat filled = known > 0;
+        gv = values + 0.0;  // beyond the band: the mean (0 after normalisation)
+        gv.setTo(0.0, ~filled);
+      }
       guide_response = valleyResponse(gv, sigma);
       // For drawing lines: the step-proof bar response of the guide.
       cv::Mat gs;
       cv::GaussianBlur(gv, gs, cv::Size(), sigma);
       guide_bar = barResponse(gs, std::max(1, static_cast<int>(std::lround(2 * sigma))));
-      // The edge of the measured field is not a boundary.
-      const int edge = static_cast<int>(std::ceil(3 * sigma));
-      cv::erode(gvalid, gvalid, cv::Mat(), cv::Point(-1, -1), edge);
+      cv::erode(gvalid, gvalid, cv::Mat(), cv::Point(-1, -1), 1);
       guide_response.setTo(0.0, ~gvalid);
       guide_bar.setTo(0.0, ~gvalid);
       if (cv::countNonZero(gvalid) > 0) {
