@@ -938,6 +938,10 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
       pi.low = down.limit, pi.low_open = down.open;
       pi.high = up.limit, pi.high_open = up.open;
       pi.evaluations = down.points + up.points;
+      {
+        const auto [lo, hi] = boundsOf(l, o, i);
+        closeAtBounds(pi, lo, hi);
+      }
       res.evaluations += down.evaluations + up.evaluations;
       res.interval_evaluations += down.evaluations + up.evaluations;
       for (const auto* side : {&down, &up}) {

@@ -22,7 +22,8 @@ struct FitCase {
 };
 
 inline FitCase makeFitCase(double noise, std::uint64_t seed, int pixels, double kappa = 0.08,
-                           int fine = 1, double initial_kappa = 0.01, double time = 60) {
+                           int fine = 1, double initial_kappa = 0.01, double time = 60,
+                           double f_s = 0.9) {
   grains::MicrostructureSpec ms;
   ms.pixels = pixels * fine;
   ms.pixel_um = 0.5 / fine;
@@ -37,7 +38,7 @@ inline FitCase makeFitCase(double noise, std::uint64_t seed, int pixels, double 
   c.options.subsample = fine;
   c.truth.D_b = 1.0;
   c.truth.kappa = kappa;  // 0.08: Bi = κ d / D_b ≈ 0.5, both parameters shape the map
-  c.truth.f_s = 0.9;
+  c.truth.f_s = f_s;
   c.truth.f_bg = 0.0759;  // natural abundance, held fixed
   const Image<double> cells = simulateGrid(c.options.domain, c.truth);
   c.f = Image<double>(pixels, pixels);

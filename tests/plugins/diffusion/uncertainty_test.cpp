@@ -92,6 +92,18 @@ TEST(DiffusionUncertainty, DBulkIsALowerBoundWhenGrainsEquilibrateInternally) {
   EXPECT_TRUE(advised);
 }
 
+// A source fraction at its physical limit: the interval reaches the search bound f_s = 1 and
+// must be open there (a lower bound), never a limit that merely coincides with the bound.
+TEST(DiffusionUncertainty, AnIntervalThatReachesItsSearchBoundIsOpenThere) {
+  Case c = test::makeFitCase(0.02, 5, 40, 0.08, 1, 0.01, 60, 0.999);
+  const FitResult r = fitDiffusion(c.f, c.sigma, c.mask, c.options);
+  ASSERT_EQ(r.names.back(), "f_s");
+  const ProfileInterval& p = r.intervals.back();
+  EXPECT_TRUE(p.high_open || p.high < 1.0 - 1e-9) << "closed at the bound: " << p.high;
+  EXPECT_TRUE(p.high_open) << "f_s = 0.999 with noise 0.02: the data cannot exclude 1";
+  EXPECT_LE(p.low, 0.999);
+}
+
 // The observation model: an exchange simulated on cells three times finer than the pixels and
 // averaged over them is fitted with the same fine labels (each pixel the mean of its cells):
 // the truth comes back inside the intervals with χ²/ν ≈ 1, where fitting the same map on the
