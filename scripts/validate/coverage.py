@@ -23,25 +23,13 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
+from common import HERE, MAIN_JOB, ROOT, seeds_of
 PARAMS = {  # fit table row -> truth.json key
     "D_bulk": "D_bulk_cm2_s",
     "kappa": "kappa_cm_s",
     "surface_exchange": "surface_exchange_cm_s",
     "f_source": "f_source",
 }
-
-
-def seeds_of(text):
-    out = []
-    for part in text.split(","):
-        if "-" in part:
-            a, b = part.split("-")
-            out += list(range(int(a), int(b) + 1))
-        else:
-            out.append(int(part))
-    return out
 
 
 def read_table(path):
@@ -72,7 +60,7 @@ def run_case(a, seed):
         cmd = [a.ionmap, "run", os.path.join(HERE, "true-labels.yaml"),
                "--input", f"sims={case}/exchange.imzML", "--input", f"labels={case}/{name}"]
     else:
-        cmd = [a.ionmap, "run", os.path.join(ROOT, "pipelines", "sims-gb-diffusion.yaml"),
+        cmd = [a.ionmap, "run", MAIN_JOB,
                "--input", f"sims={case}/exchange.imzML", "--input", f"laser={case}/laser.tif",
                # what the experiment sets (known to the user): exchange time, grain size and
                # groove width for the segmentation, rough starting values

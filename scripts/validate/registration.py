@@ -38,25 +38,7 @@ import numpy as np
 import tifffile
 import yaml
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-
-
-def seeds_of(text):
-    out = []
-    for part in text.split(","):
-        a, _, b = part.partition("-")
-        out += list(range(int(a), int(b or a) + 1))
-    return out
-
-
-def main_job_register_params():
-    with open(os.path.join(ROOT, "pipelines", "sims-gb-diffusion.yaml")) as f:
-        p = yaml.safe_load(f)
-    for s in p["stages"]:
-        if s["stage"] == "register":
-            return dict(s.get("params", {}))
-    raise SystemExit("pipelines/sims-gb-diffusion.yaml has no register stage")
+from common import HERE, ROOT, main_job_stage, seeds_of
 
 
 def write_pipeline(path, params):
@@ -220,7 +202,7 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.workdir, exist_ok=True)
     pipeline = os.path.join(a.workdir, "register-pair.yaml")
-    params = main_job_register_params()
+    params = dict(main_job_stage("register").get("params", {}))
     params["quicklooks"] = False
     write_pipeline(pipeline, params)
     rows = []

@@ -39,20 +39,12 @@ import tifffile
 import yaml
 from scipy import ndimage
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
+from common import HERE, ROOT, main_job_stage, seeds_of
+
 sys.path.insert(0, os.path.join(ROOT, "scripts", "bench"))
 import grains_skimage  # noqa: E402
 
 GRAIN_UM, GROOVE_UM = 3.0, 0.2
-
-
-def seeds_of(text):
-    out = []
-    for part in text.split(","):
-        a, _, b = part.partition("-")
-        out += list(range(int(a), int(b or a) + 1))
-    return out
 
 
 def boundaries(labels):
@@ -120,16 +112,14 @@ def main():
     ap.add_argument("--set", action="append", default=[])
     a = ap.parse_args()
     os.makedirs(a.workdir, exist_ok=True)
-    with open(os.path.join(ROOT, "pipelines", "sims-gb-diffusion.yaml")) as f:
-        main_job = yaml.safe_load(f)
-    seg = next(s for s in main_job["stages"] if s["stage"] == "segment-grains")
+    seg = main_job_stage("segment-grains")
     params = dict(seg.get("params", {}), grain_size=GRAIN_UM, groove_width=GROOVE_UM)
-    read = next(s for s in main_job["stages"] if s.get("id") == "read-laser")
+    read = main_job_stage(stage_id="read-laser")
     pipeline = os.path.join(a.workdir, "segment-guided.yaml" if a.guide else "segment.yaml")
     stages = [dict(read)]
     inputs = {"laser": "laser.tif"}
     if a.guide:
-        reg = next(s for s in main_job["stages"] if s["stage"] == "register")
+        reg = main_job_stage("register")
         inputs["sims_total"] = "sims_total.tif"
         stages += [
             {"stage": "read", "id": "read-total",
