@@ -488,12 +488,21 @@ std::pair<double, double> boundsOf(const Layout& l, const FitOptions& o, int i) 
   return {0.0, 1.0};
 }
 
-// A side of an interval widened onto the parameter's search bound is open: the data do not
+// A side of an interval that reaches the parameter's search bound is open: the data do not
 // close it inside the range searched (a bound, not a limit).
 void closeAtBounds(ProfileInterval& pi, double lo, double hi) {
   const double eps = 1e-9 * std::max(1.0, hi - lo);
   if (!pi.low_open && pi.low <= lo + eps) pi.low_open = true;
   if (!pi.high_open && pi.high >= hi - eps) pi.high_open = true;
+}
+
+// Moves the interval's closed sides to `low` and `high`, within the search bounds [lo, hi];
+// a side that lands on its bound becomes open. Open sides stay as they are.
+void widenInterval(ProfileInterval& pi, double low, double high, std::pair<double, double> bounds) {
+  const auto [lo, hi] = bounds;
+  if (!pi.low_open) pi.low = std::max(lo, low);
+  if (!pi.high_open) pi.high = std::min(hi, high);
+  closeAtBounds(pi, lo, hi);
 }
 
 // The quantile of χ² with one degree of freedom at probability p: z² with Φ(z) = (1 + p)/2.
@@ -972,10 +981,8 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
     res.standard_errors[i] *= k;
     if (i >= res.intervals.size() || k <= 1) continue;
     ProfileInterval& pi = res.intervals[i];
-    const auto [lo, hi] = boundsOf(l, o, static_cast<int>(i));
-    if (!pi.low_open) pi.low = std::max(lo, b.x[i] - k * (b.x[i] - pi.low));
-    if (!pi.high_open) pi.high = std::min(hi, b.x[i] + k * (pi.high - b.x[i]));
-    closeAtBounds(pi, lo, hi);
+    widenInterval(pi, b.x[i] - k * (b.x[i] - pi.low), b.x[i] + k * (pi.high - b.x[i]),
+                  boundsOf(l, o, static_cast<int>(i)));
   }
   // Systematic error from where the labels sit (registration, segmentation offsets): refits
   // with the label map moved by one cell along +x, −x, +y, −y, from the optimum. Along each
@@ -1026,10 +1033,8 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
       res.standard_errors[k] = std::hypot(res.standard_errors[k], sys);
       if (k >= res.intervals.size()) continue;
       ProfileInterval& pi = res.intervals[k];
-      const auto [lo, hi] = boundsOf(l, o, i);
-      if (!pi.low_open) pi.low = std::max(lo, b.x[k] - std::hypot(b.x[k] - pi.low, z * sys));
-      if (!pi.high_open) pi.high = std::min(hi, b.x[k] + std::hypot(pi.high - b.x[k], z * sys));
-      closeAtBounds(pi, lo, hi);
+      widenInterval(pi, b.x[k] - std::hypot(b.x[k] - pi.low, z * sys),
+                    b.x[k] + std::hypot(pi.high - b.x[k], z * sys), boundsOf(l, o, i));
     }
   }
   res.mean_grain_um = mean_grain_um;
@@ -1059,14 +1064,12 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
       res.evaluations += up.evaluations;
       res.systematic_evaluations += up.evaluations;
       res.uniform_grain_values = up.x;
-      const double z = o.interval_level > 0 ? normalQuantile(0.5 * (1 + o.interval_level)) : 2;
+      const double z = normalQuantile(0.5 * (1 + o.interval_level));  // intervals exist
       for (std::size_t k = 1; k < up.x.size() && k < res.intervals.size(); ++k) {
         ProfileInterval& pk = res.intervals[k];
         const double shift = up.x[k] - b.x[k];
-        const auto [blo, bhi] = boundsOf(l, o, static_cast<int>(k));
-        if (!pk.low_open) pk.low = std::min(pk.low, up.x[k]);
-        if (!pk.high_open) pk.high = std::max(pk.high, up.x[k]);
-        closeAtBounds(pk, blo, bhi);
+        widenInterval(pk, std::min(pk.low, up.x[k]), std::max(pk.high, up.x[k]),
+                      boundsOf(l, o, static_cast<int>(k)));
         if (k < res.systematic_errors.size()) {
           res.systematic_errors[k] = std::hypot(res.systematic_errors[k], shift / z);
           res.standard_errors[k] = std::hypot(res.standard_errors[k], shift / z);
