@@ -167,7 +167,7 @@ TileCheck checkTiles(const cv::Mat& a, const cv::Mat& b, const cv::Mat& mask, in
       if (cv::countNonZero(mask(r)) < 0.9 * r.area()) continue;
       const PhaseCorrelation pc = phaseCorrelate(a(r).clone(), b(r).clone(), true);
       ++t.tiles_used;
-      t.shifts.emplace_back(r.x + 0.5 * w, r.y + 0.5 * h, pc.dx, pc.dy);
+      t.shifts.emplace_back(pc.dx, pc.dy);
       t.sidelobe_ratios.push_back(pc.sidelobe_ratio);
       const bool clear = pc.sidelobe_ratio > kTileMinSidelobeRatio;
       if (clear && std::hypot(pc.dx, pc.dy) <= radius) {

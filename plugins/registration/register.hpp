@@ -44,7 +44,7 @@ struct TileCheck {
   double agreement = 0;                 // tiles_agreeing / tiles_used (0 when none is used)
   double rms_shift_px = 0;              // RMS residual shift of the agreeing tiles (working pixels)
   double uncertainty_px = 0;            // standard error of the mean translation from the tiles
-  std::vector<cv::Vec4d> shifts;        // per used tile: centre x, y, residual dx, dy (working px)
+  std::vector<cv::Vec2d> shifts;        // per used tile: residual dx, dy (working px)
   std::vector<double> sidelobe_ratios;  // per used tile: its peak-to-sidelobe ratio
 };
 

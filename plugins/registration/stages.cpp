@@ -274,7 +274,7 @@ class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
       for (std::size_t i = 0; i < tc.shifts.size(); ++i) {
         per_tile +=
             fmt::format("{}({:+.3f}, {:+.3f}) um, peak/sidelobe {:.1f}", i ? "; " : "",
-                        tc.shifts[i][2] * wpx, tc.shifts[i][3] * wpx, tc.sidelobe_ratios[i]);
+                        tc.shifts[i][0] * wpx, tc.shifts[i][1] * wpx, tc.sidelobe_ratios[i]);
       }
       ctx.note("tile_shifts", per_tile);
     }
