@@ -713,18 +713,16 @@ class FitStage final : public StageOf<FitParams, FitStage> {
       }
     }
     ctx.note("reduced_chi2", fmt::format("{:.3f}", r.reduced_chi2));
-    if (!r.uniform_grain_values.empty()) {
-      std::string uv;
-      for (std::size_t i = 0; i < r.uniform_grain_values.size() && i < r.names.size(); ++i)
-        uv += fmt::format("{}{} = {:.6g}", i ? ", " : "", r.names[i], r.uniform_grain_values[i]);
-      ctx.note("refit_with_D_bulk_100x", uv);
-    }
-    if (!r.coarse_values.empty()) {
-      std::string cv;
-      for (std::size_t i = 0; i < r.coarse_values.size() && i < r.names.size(); ++i)
-        cv += fmt::format("{}{} = {:.6g}", i ? ", " : "", r.names[i], r.coarse_values[i]);
-      ctx.note("coarse_start_optimum", cv);
-    }
+    // Other optima the result depends on, in fit space: "log10_D_b = …, log10_kappa = …".
+    auto noteValues = [&](const std::string& key, const std::vector<double>& x) {
+      if (x.empty()) return;
+      std::string text;
+      for (std::size_t i = 0; i < x.size() && i < r.names.size(); ++i)
+        text += fmt::format("{}{} = {:.6g}", i ? ", " : "", r.names[i], x[i]);
+      ctx.note(key, text);
+    };
+    noteValues("refit_with_D_bulk_100x", r.uniform_grain_values);
+    noteValues("coarse_start_optimum", r.coarse_values);
 
     if (ctx.outputBound("model")) {
       Map m("6Li fraction (best-fit model)", f.grid, "1");

@@ -266,8 +266,10 @@ class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
     // Not estimated (NaN) unless at least two tiles agree.
     const double uncertainty = tc.tiles_agreeing >= 2 ? tc.uncertainty_px * wpx : std::nan("");
     row("uncertainty", uncertainty, "um");
-    ctx.note("tiles", fmt::format("{} of {} tiles agree (RMS residual shift {:.3f} um)",
-                                  tc.tiles_agreeing, tc.tiles_used, tc.rms_shift_px * wpx));
+    ctx.note("tiles",
+             fmt::format("{} of {} tiles agree within {:.3f} um (RMS residual shift {:.3f} um)",
+                         tc.tiles_agreeing, tc.tiles_used, tc.agree_radius_px * wpx,
+                         tc.rms_shift_px * wpx));
     ctx.note("uncertainty_um", fmt::format("{:.4f}", uncertainty));
     {
       std::string per_tile;
