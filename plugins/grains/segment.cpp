@@ -141,6 +141,72 @@ double percentile(const cv::Mat& m, const cv::Mat& where, double q) {
   return std::max(v[static_cast<std::size_t>(k)], 1e-300);
 }
 
+// The values carried `band` pixels out across the edge of the valid region, each new pixel
+// the mean of its valid or already-filled neighbours; 0 beyond. Filters then see no step at
+// the edge of a measured field.
+cv::Mat extendAcrossEdge(const cv::Mat& values, const cv::Mat& valid, int band) {
+  cv::Mat known, sum, count, mean_n;
+  valid.convertTo(known, CV_64F, 1.0 / 255.0);
+  cv::Mat out = values.mul(known);
+  for (int it = 0; it < band; ++it) {
+    cv::boxFilter(out, sum, -1, cv::Size(3, 3), cv::Point(-1, -1), false);
+    cv::boxFilter(known, count, -1, cv::Size(3, 3), cv::Point(-1, -1), false);
+    const cv::Mat grow = (known == 0) & (count > 0);
+    cv::divide(sum, cv::max(count, 1e-12), mean_n);
+    mean_n.copyTo(out, grow);
+    known.setTo(1.0, grow);
+  }
+  return out;
+}
+
+// A guide's dark lines on the image's grid, each scaled by its own 99.5th percentile over
+// the guide's field (0 outside): `response` (Hessian valleys at the guide's measured
+// resolution) for the topology, `bar` (step-proof) for drawing lines. Both empty when the
+// guide has no valid pixel.
+struct GuideLines {
+  cv::Mat response, bar;
+};
+
+GuideLines guideLines(const Map& gm, const Map& image, double resolution_um) {
+  if (gm.width() != image.width() || gm.height() != image.height()) {
+    throw UsageError(
+        fmt::format("the guide '{}' is {} x {} px, the image {} x {}: resample the guide onto the "
+                    "image's grid first",
+                    gm.name, gm.width(), gm.height(), image.width(), image.height()));
+  }
+  GuideLines g;
+  cv::Mat gv = cvb::view(gm.values).clone();
+  cv::Mat gvalid = cvb::view(gm.mask) != 0;
+  cv::bitwise_and(gvalid, gv == gv, gvalid);
+  if (cv::countNonZero(gvalid) == 0) return g;
+  cv::Scalar gmean, gsd;
+  cv::meanStdDev(gv, gmean, gsd, gvalid);
+  gv = (gv - gmean[0]) / std::max(gsd[0], 1e-300);
+  double res = resolution_um > 0 ? resolution_um : gm.grid.pixel_x;
+  if (resolution_um <= 0) {
+    for (const auto& [k, v] : gm.metadata) {
+      if (k == "measured_pixel_um") res = std::max(res, std::atof(v.c_str()));
+    }
+  }
+  const double sigma = std::max(1.0, res / image.grid.pixel_x);
+  // The edge of the measured field must not look like a boundary, and the grains along it
+  // (at the source edge of a diffusion map: the ones that matter most) need the guide as much
+  // as any: the values are carried across the edge before filtering, and only the outermost
+  // measured pixel is left out afterwards.
+  gv = extendAcrossEdge(gv, gvalid, static_cast<int>(std::ceil(4 * sigma)) + 2);
+  g.response = valleyResponse(gv, sigma);
+  cv::Mat gs;
+  cv::GaussianBlur(gv, gs, cv::Size(), sigma);
+  g.bar = barResponse(gs, std::max(1, static_cast<int>(std::lround(2 * sigma))));
+  cv::erode(gvalid, gvalid, cv::Mat(), cv::Point(-1, -1), 1);
+  if (cv::countNonZero(gvalid) == 0) return {};
+  g.response.setTo(0.0, ~gvalid);
+  g.bar.setTo(0.0, ~gvalid);
+  g.response /= percentile(g.response, gvalid, 0.995);
+  g.bar /= percentile(g.bar, gvalid, 0.995);
+  return g;
+}
+
 // 8-bit image scaled between two percentiles (robust to a few extreme pixels).
 cv::Mat toByte(const cv::Mat& m, double lo_q, double hi_q) {
   cv::Mat flat = m.reshape(1, 1).clone();
@@ -388,68 +454,12 @@ Segmentation segmentGrains(const Map& image, const SegmentOptions& o) {
   // response at its own resolution joins the image's, each scaled by its own high percentile.
   cv::Mat guide_response, image_response, guide_bar;
   if (o.guide) {
-    const Map& gm = *o.guide;
-    if (gm.width() != image.width() || gm.height() != image.height()) {
-      throw UsageError(fmt::format(
-          "the guide '{}' is {} x {} px, the image {} x {}: resample the guide onto the "
-          "image's grid first",
-          gm.name, gm.width(), gm.height(), image.width(), image.height()));
-    }
-    cv::Mat gv = cvb::view(gm.values).clone();
-    cv::Mat gvalid = cvb::view(gm.mask) != 0;
-    cv::Mat finite = gv == gv;
-    cv::bitwise_and(gvalid, finite, gvalid);
-    if (cv::countNonZero(gvalid) > 0) {
-      cv::Scalar gmean, gsd;
-      cv::meanStdDev(gv, gmean, gsd, gvalid);
-      gv.setTo(gmean[0], ~gvalid);
-      gv = (gv - gmean[0]) / std::max(gsd[0], 1e-300);
-      double res = o.guide_resolution_um > 0 ? o.guide_resolution_um : gm.grid.pixel_x;
-      if (o.guide_resolution_um <= 0) {
-        for (const auto& [k, v] : gm.metadata) {
-          if (k == "measured_pixel_um") res = std::max(res, std::atof(v.c_str()));
-        }
-      }
-      const double sigma = std::max(1.0, res / px);
-      // The edge of the measured field must not look like a boundary, and the grains along it
-      // (at the source edge of a diffusion map: the ones that matter most) need the guide as
-      // much as any: the values are carried a few pixels out across the edge (each new pixel
-      // the mean of its measured or already-filled neighbours) before filtering, and only the
-      // outermost measured pixel is left out afterwards.
-      {
-        cv::Mat known, sum, count;
-        gvalid.convertTo(known, CV_64F, 1.0 / 255.0);
-        cv::Mat values = gv.mul(known);
-        const int band = static_cast<int>(std::ceil(4 * sigma)) + 2;
-        for (int it = 0; it < band; ++it) {
-          cv::boxFilter(values, sum, -1, cv::Size(3, 3), cv::Point(-1, -1), false);
-          cv::boxFilter(known, count, -1, cv::Size(3, 3), cv::Point(-1, -1), false);
-          const cv::Mat grow = (known == 0) & (count > 0);
-          cv::Mat mean_n;
-          cv::divide(sum, cv::max(count, 1e-12), mean_n);
-          mean_n.copyTo(values, grow);
-          known.setTo(1.0, grow);
-        }
-        cv::Mat filled = known > 0;
-        gv = values + 0.0;  // beyond the band: the mean (0 after normalisation)
-        gv.setTo(0.0, ~filled);
-      }
-      guide_response = valleyResponse(gv, sigma);
-      // For drawing lines: the step-proof bar response of the guide.
-      cv::Mat gs;
-      cv::GaussianBlur(gv, gs, cv::Size(), sigma);
-      guide_bar = barResponse(gs, std::max(1, static_cast<int>(std::lround(2 * sigma))));
-      cv::erode(gvalid, gvalid, cv::Mat(), cv::Point(-1, -1), 1);
-      guide_response.setTo(0.0, ~gvalid);
-      guide_bar.setTo(0.0, ~gvalid);
-      if (cv::countNonZero(gvalid) > 0) {
-        guide_response /= percentile(guide_response, gvalid, 0.995);
-        guide_bar /= percentile(guide_bar, gvalid, 0.995);
-        image_response = response / percentile(response, cv::Mat(), 0.995);
-        response = cv::max(image_response, guide_response);
-      } else {
-        guide_response.release();
-      }
+    GuideLines g = guideLines(*o.guide, image, o.guide_resolution_um);
+    if (!g.response.empty()) {
+      guide_response = std::move(g.response);
+      guide_bar = std::move(g.bar);
+      image_response = response / percentile(response, cv::Mat(), 0.995);
+      response = cv::max(image_response, guide_response);
     }
   }
   // 8-bit response for Otsu, scaled by a high percentile rather than the maximum, so that a
