@@ -207,6 +207,44 @@ GuideLines guideLines(const Map& gm, const Map& image, double resolution_um) {
   return g;
 }
 
+// Off the sample: a large area far darker than the sample (below 35 % of the median
+// brightness at the scale of half a grain), e.g. beyond a cross-section's edge; its edge then
+// refined pixel by pixel. Vignetting darkens corners by tens of percent, not by ×3; dust
+// specks are far smaller than two grains. `grain_px`: the grain size in pixels along x,
+// `grain_area_px`: its square in pixel areas. CV_8U, 255 = off the sample.
+cv::Mat offSampleMask(const cv::Mat& img, const cv::Mat& valid, double grain_px,
+                      double grain_area_px) {
+  cv::Mat off_sample = cv::Mat::zeros(img.size(), CV_8U);
+  cv::Mat local;
+  const double scale = std::max(1.0, 0.5 * grain_px);
+  cv::GaussianBlur(img, local, cv::Size(), scale);
+  std::vector<double> v;
+  for (int y = 0; y < img.rows; y += 2) {
+    for (int x = 0; x < img.cols; x += 2) {
+      if (valid.at<uchar>(y, x)) v.push_back(local.at<double>(y, x));
+    }
+  }
+  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  const double median = v[v.size() / 2];
+  if (!(median > 0)) return off_sample;
+  cv::Mat cc, cs, cc_centroids;
+  const int nc =
+      cv::connectedComponentsWithStats(local < 0.35 * median, cc, cs, cc_centroids, 8, CV_32S);
+  const double min_area = 2 * M_PI / 4 * grain_area_px;
+  for (int i = 1; i < nc; ++i) {
+    if (cs.at<int>(i, cv::CC_STAT_AREA) >= min_area) off_sample.setTo(255, cc == i);
+  }
+  if (cv::countNonZero(off_sample) == 0) return off_sample;
+  // The edge at pixel resolution: near the area found at grain scale, the pixels that are
+  // themselves that dark (lightly smoothed).
+  const int reach = static_cast<int>(std::ceil(3 * scale));
+  cv::Mat near, fine;
+  cv::dilate(off_sample, near,
+             cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(2 * reach + 1, 2 * reach + 1)));
+  cv::GaussianBlur(img, fine, cv::Size(), 1.0);
+  return near & (fine < 0.35 * median);
+}
+
 // 8-bit image scaled between two percentiles (robust to a few extreme pixels).
 cv::Mat toByte(const cv::Mat& m, double lo_q, double hi_q) {
   cv::Mat flat = m.reshape(1, 1).clone();
@@ -386,45 +424,9 @@ Segmentation segmentGrains(const Map& image, const SegmentOptions& o) {
   if (!(sd[0] > 1e-12 * (std::abs(mean[0]) + 1e-300))) {
     throw ProcessingError("image '" + image.name + "' is uniform: there is nothing to segment");
   }
-  // Off the sample: a large area far darker than the sample (below 35 % of the median
-  // brightness at the scale of half a grain), e.g. beyond a cross-section's edge. It gets no
-  // grain, and its edge is no grain boundary. Vignetting darkens corners by tens of percent,
-  // not by ×3; dust specks are far smaller than two grains.
-  cv::Mat off_sample = cv::Mat::zeros(img.size(), CV_8U);
-  {
-    cv::Mat local;
-    cv::GaussianBlur(img, local, cv::Size(), std::max(1.0, 0.5 * o.grain_size_um / px));
-    std::vector<double> v;
-    for (int y = 0; y < img.rows; y += 2) {
-      for (int x = 0; x < img.cols; x += 2) {
-        if (valid.at<uchar>(y, x)) v.push_back(local.at<double>(y, x));
-      }
-    }
-    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
-    const double median = v[v.size() / 2];
-    if (median > 0) {
-      cv::Mat dark = local < 0.35 * median;
-      cv::Mat cc, cs, cc_centroids;
-      const int nc = cv::connectedComponentsWithStats(dark, cc, cs, cc_centroids, 8, CV_32S);
-      const double min_area =
-          2 * M_PI / 4 * o.grain_size_um * o.grain_size_um / (px * image.grid.pixel_y);
-      for (int i = 1; i < nc; ++i) {
-        if (cs.at<int>(i, cv::CC_STAT_AREA) >= min_area) off_sample.setTo(255, cc == i);
-      }
-      // The edge at pixel resolution: near the area found at grain scale, the pixels that are
-      // themselves that dark (lightly smoothed).
-      if (cv::countNonZero(off_sample) > 0) {
-        const int reach =
-            static_cast<int>(std::ceil(3 * std::max(1.0, 0.5 * o.grain_size_um / px)));
-        cv::Mat near, fine;
-        cv::dilate(
-            off_sample, near,
-            cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(2 * reach + 1, 2 * reach + 1)));
-        cv::GaussianBlur(img, fine, cv::Size(), 1.0);
-        off_sample = near & (fine < 0.35 * median);
-      }
-    }
-  }
+  const cv::Mat off_sample =
+      offSampleMask(img, valid, o.grain_size_um / px,
+                    o.grain_size_um * o.grain_size_um / (px * image.grid.pixel_y));
   cv::Mat on_sample = valid & ~off_sample;
   if (cv::countNonZero(on_sample) == 0)
     throw ProcessingError("image '" + image.name + "' shows no sample: it is dark everywhere");
