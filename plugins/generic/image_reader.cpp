@@ -1,5 +1,9 @@
+#include <cctype>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
+#include <vector>
 
 #include <fmt/format.h>
 #include <opencv2/imgcodecs.hpp>
@@ -15,38 +19,128 @@ std::uint32_t be32(const unsigned char* p) {
   return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
          std::uint32_t{p[3]};
 }
+std::uint32_t le32(const unsigned char* p) {
+  return std::uint32_t{p[0]} | (std::uint32_t{p[1]} << 8) | (std::uint32_t{p[2]} << 16) |
+         (std::uint32_t{p[3]} << 24);
+}
 
-// Walks the PNG chunk list up to the first IDAT, checking every length against the file,
-// and returns the pHYs pixel size in µm when the unit is the metre (0 otherwise).
-void pngPixelSize(const std::filesystem::path& path, double& px_um, double& py_um) {
-  px_um = py_um = 0;
+std::string readAll(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
-  in.seekg(0, std::ios::end);
-  const auto size = static_cast<std::uint64_t>(in.tellg());
+  if (!in) throw InputError(path.string(), "cannot open the file");
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// A PNG chunk type as text: four letters, anything else shown as '?' (the bytes of a cut or
+// corrupted file are not a C string).
+std::string chunkName(const unsigned char* p) {
+  std::string s(4, '?');
+  for (int i = 0; i < 4; ++i) {
+    if (std::isalpha(p[i])) s[static_cast<std::size_t>(i)] = static_cast<char>(p[i]);
+  }
+  return s;
+}
+
+// Walks every PNG chunk up to IEND, checking each length against the file (a file that ends
+// before IEND is cut short: the decoder may still return an image with the rest missing), and
+// returns the pHYs pixel size in µm when its unit is the metre (0 otherwise).
+void checkPng(const std::filesystem::path& path, const std::string& bytes, double& px_um,
+              double& py_um) {
+  px_um = py_um = 0;
+  const auto* d = reinterpret_cast<const unsigned char*>(bytes.data());
+  const std::uint64_t size = bytes.size();
   std::uint64_t pos = 8;
-  unsigned char hdr[8];
   while (pos + 12 <= size) {
-    in.seekg(static_cast<std::streamoff>(pos));
-    in.read(reinterpret_cast<char*>(hdr), 8);
-    if (!in) break;
-    const std::uint64_t len = be32(hdr);
+    const std::uint64_t len = be32(d + pos);
+    const std::string type = chunkName(d + pos + 4);
     if (len > size - pos - 12) {
       throw InputError(path.string(), pos,
-                       fmt::format("PNG chunk '{:.4s}' claims {} bytes, past the end of the file "
+                       fmt::format("PNG chunk '{}' claims {} bytes, past the end of the file "
                                    "({} bytes; truncated?)",
-                                   reinterpret_cast<const char*>(hdr + 4), len, size));
+                                   type, len, size));
     }
-    if (std::memcmp(hdr + 4, "IDAT", 4) == 0) return;
-    if (std::memcmp(hdr + 4, "pHYs", 4) == 0 && len == 9) {
-      unsigned char d[9];
-      in.read(reinterpret_cast<char*>(d), 9);
-      const std::uint32_t ppx = be32(d), ppy = be32(d + 4);
-      if (in && d[8] == 1 && ppx > 0 && ppy > 0) {
+    if (type == "IEND") return;
+    if (type == "pHYs" && len == 9) {
+      const std::uint32_t ppx = be32(d + pos + 8), ppy = be32(d + pos + 12);
+      if (d[pos + 16] == 1 && ppx > 0 && ppy > 0) {
         px_um = 1e6 / ppx;
         py_um = 1e6 / ppy;
       }
     }
     pos += len + 12;
+  }
+  throw InputError(
+      path.string(), pos,
+      fmt::format("the PNG ends after {} bytes without its IEND chunk (truncated?)", size));
+}
+
+// Walks a JPEG's markers from SOI to EOI: every segment's length within the file, and the
+// entropy-coded data after each SOS up to the next marker. A JPEG cut short has no EOI; libjpeg
+// then fills the missing rows with grey and only warns ("premature end of data"), so the
+// structure is checked here instead.
+void checkJpeg(const std::filesystem::path& path, const std::string& bytes) {
+  const auto* d = reinterpret_cast<const unsigned char*>(bytes.data());
+  const std::size_t size = bytes.size();
+  auto truncated = [&](std::size_t at, const std::string& where) {
+    return InputError(path.string(), at,
+                      fmt::format("the JPEG ends after {} bytes {} (truncated: no end-of-image "
+                                  "marker)",
+                                  size, where));
+  };
+  std::size_t pos = 2;  // after SOI (checked by the reader's score)
+  while (true) {
+    if (pos >= size) throw truncated(pos, "between segments");
+    if (d[pos] != 0xFF) {
+      throw InputError(path.string(), pos,
+                       fmt::format("expected a JPEG marker (0xFF), found 0x{:02X}", d[pos]));
+    }
+    while (pos < size && d[pos] == 0xFF) ++pos;  // fill bytes before a marker
+    if (pos >= size) throw truncated(pos, "inside a marker");
+    const unsigned marker = d[pos++];
+    if (marker == 0xD9) return;                                          // EOI
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue;  // no length
+    if (pos + 2 > size) throw truncated(pos, "inside a segment header");
+    const std::size_t len = (std::size_t{d[pos]} << 8) | d[pos + 1];
+    if (len < 2) {
+      throw InputError(
+          path.string(), pos,
+          fmt::format("JPEG segment 0xFF{:02X} has length {} (at least 2)", marker, len));
+    }
+    if (len > size - pos) throw truncated(pos, fmt::format("inside segment 0xFF{:02X}", marker));
+    pos += len;
+    if (marker != 0xDA) continue;
+    // Entropy-coded data: 0xFF 0x00 is a stuffed byte, 0xFF 0xD0..D7 a restart marker.
+    while (true) {
+      if (pos + 1 >= size) throw truncated(pos, "inside the image data");
+      if (d[pos] == 0xFF && d[pos + 1] != 0x00 && !(d[pos + 1] >= 0xD0 && d[pos + 1] <= 0xD7) &&
+          d[pos + 1] != 0xFF)
+        break;
+      pos += d[pos] == 0xFF ? 2 : 1;
+    }
+  }
+}
+
+// An uncompressed BMP's pixel array must lie inside the file (OpenCV returns what it could
+// read of a cut file).
+void checkBmp(const std::filesystem::path& path, const std::string& bytes) {
+  const auto* d = reinterpret_cast<const unsigned char*>(bytes.data());
+  if (bytes.size() < 34) {
+    throw InputError(
+        path.string(), 0,
+        fmt::format("a BMP needs at least 34 bytes of headers, the file has {}", bytes.size()));
+  }
+  const std::uint64_t offset = le32(d + 10);
+  const auto width = static_cast<std::int32_t>(le32(d + 18));
+  const auto height = static_cast<std::int32_t>(le32(d + 22));
+  const std::uint32_t bpp = d[28] | (std::uint32_t{d[29]} << 8);
+  const std::uint32_t compression = le32(d + 30);
+  if (compression != 0 && compression != 3) return;  // RLE/JPEG/PNG inside: the decoder checks
+  const std::uint64_t row = (std::uint64_t(std::abs(std::int64_t{width})) * bpp + 31) / 32 * 4;
+  const std::uint64_t need = offset + row * std::uint64_t(std::abs(std::int64_t{height}));
+  if (need > bytes.size()) {
+    throw InputError(path.string(), bytes.size(),
+                     fmt::format("the BMP's {} x {} pixels of {} bits end at byte {}, past the end "
+                                 "of the file ({} bytes; truncated?)",
+                                 width, height, bpp, need, bytes.size()));
   }
 }
 
@@ -65,12 +159,21 @@ class ImageReader : public Reader {
     return 0;
   }
   Dataset load(const std::filesystem::path& path, const ReadOptions& options) const override {
-    const std::string ext = lowerExtension(path);
+    // The structure is checked before decoding: the decoders return images from cut files.
+    const std::string bytes = readAll(path);
+    const auto* head = reinterpret_cast<const unsigned char*>(bytes.data());
     double px = 0, py = 0;
-    if (ext == "png") pngPixelSize(path, px, py);
+    if (bytes.size() >= 8 && head[0] == 0x89 && bytes.compare(1, 3, "PNG") == 0) {
+      checkPng(path, bytes, px, py);
+    } else if (bytes.size() >= 3 && head[0] == 0xFF && head[1] == 0xD8) {
+      checkJpeg(path, bytes);
+    } else if (bytes.size() >= 2 && bytes.compare(0, 2, "BM") == 0) {
+      checkBmp(path, bytes);
+    }
     cv::Mat img;
     try {
-      img = cv::imread(path.string(), cv::IMREAD_UNCHANGED | cv::IMREAD_ANYDEPTH);
+      std::vector<std::uint8_t> buffer(bytes.begin(), bytes.end());
+      img = cv::imdecode(buffer, cv::IMREAD_UNCHANGED | cv::IMREAD_ANYDEPTH);
     } catch (const cv::Exception& e) {
       throw InputError(path.string(), std::string("cannot decode image: ") + e.what());
     }

@@ -161,6 +161,61 @@ TEST_F(ReadersTest, TruncatedPngIsAnInputError) {
   EXPECT_NE(loadError(dir / "cut.png").find("cut.png"), std::string::npos);
 }
 
+// Every cut of a PNG, inside the signature, a chunk header, a chunk type or the data, and a
+// PNG without its IEND chunk, is refused with the file's name (the chunk type of a cut header
+// is not read past its four bytes: ASan found that over-read).
+TEST_F(ReadersTest, PngCutAnywhereIsRefused) {
+  cv::Mat m(16, 16, CV_8U);
+  cv::randu(m, 0, 255);
+  const auto raw = dir / "raw.png";
+  ASSERT_TRUE(cv::imwrite(raw.string(), m));
+  const std::string bytes = test::readFile(raw);
+  ASSERT_FALSE(load(raw).maps.empty());
+  for (std::size_t cut = 9; cut < bytes.size(); ++cut) {
+    test::writeFile(dir / "cut.png", bytes.substr(0, cut));
+    const std::string error = loadError(dir / "cut.png");
+    EXPECT_NE(error.find("cut.png"), std::string::npos) << "cut at " << cut << " loaded";
+  }
+  // IEND is the last 12 bytes: without it the image data are complete, the file is not.
+  test::writeFile(dir / "noend.png", bytes.substr(0, bytes.size() - 12));
+  EXPECT_NE(loadError(dir / "noend.png").find("IEND"), std::string::npos);
+}
+
+// A JPEG cut short decodes with the missing rows grey and only a libjpeg warning: every cut
+// must be refused instead, with the file's name; bytes after the end-of-image marker (camera
+// trailers) are allowed.
+TEST_F(ReadersTest, JpegCutAnywhereIsRefusedAndTrailersAreAllowed) {
+  cv::Mat m(48, 64, CV_8U);
+  cv::randu(m, 0, 255);
+  const auto raw = dir / "raw.jpg";
+  ASSERT_TRUE(cv::imwrite(raw.string(), m));
+  const std::string bytes = test::readFile(raw);
+  ASSERT_GT(bytes.size(), 1000u);
+  const Dataset ds = load(raw);
+  ASSERT_EQ(ds.maps[0].grid.width, 64);
+  for (std::size_t cut = 3; cut < bytes.size(); cut += 1 + cut / 40) {
+    test::writeFile(dir / "cut.jpg", bytes.substr(0, cut));
+    const std::string error = loadError(dir / "cut.jpg");
+    EXPECT_NE(error.find("cut.jpg"), std::string::npos) << "cut at " << cut << " loaded";
+  }
+  test::writeFile(dir / "cut.jpg", bytes.substr(0, bytes.size() - 2));  // only EOI missing
+  EXPECT_NE(loadError(dir / "cut.jpg").find("truncated"), std::string::npos);
+  test::writeFile(dir / "trailer.jpg", bytes + std::string("TRAILER\0\0\0", 10));
+  EXPECT_EQ(load(dir / "trailer.jpg").maps[0].grid.height, 48);
+}
+
+TEST_F(ReadersTest, BmpCutShortIsRefused) {
+  cv::Mat m(20, 30, CV_8UC3, cv::Scalar(10, 20, 30));
+  const auto raw = dir / "raw.bmp";
+  ASSERT_TRUE(cv::imwrite(raw.string(), m));
+  const std::string bytes = test::readFile(raw);
+  ASSERT_EQ(load(raw).maps[0].grid.width, 30);
+  for (std::size_t cut : {std::size_t{10}, std::size_t{40}, bytes.size() / 2, bytes.size() - 1}) {
+    test::writeFile(dir / "cut.bmp", bytes.substr(0, cut));
+    EXPECT_NE(loadError(dir / "cut.bmp").find("cut.bmp"), std::string::npos) << cut;
+  }
+}
+
 TEST_F(ReadersTest, CsvSemicolonAndWhitespaceMatricesRead) {
   test::writeFile(dir / "a.csv", "1,2,3\n4,5,6\n");
   test::writeFile(dir / "b.csv", "# exported\n1,5;2,5\n3;4\n");
