@@ -1,4 +1,7 @@
 // The `ionmap` program as a user meets it: subcommands, exit codes, messages, no leftovers.
+#include <unistd.h>
+
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <regex>
@@ -165,6 +168,39 @@ TEST(Cli, CorruptTiffIsAProcessingErrorNamingTheFileAndLeavesNoResults) {
   for (const auto& e : std::filesystem::directory_iterator(dir / "out")) {
     EXPECT_EQ(e.path().filename(), "run.log") << "left behind: " << e.path();
   }
+}
+
+// A disk that fills up while the results are written: exit 1 with a message that names the
+// file and says why, nothing half-written (no results.h5, no staging folder), never a crash
+// (HDF5 used to crash in its exit-time cleanup after a failed flush: exit 139). Needs a small
+// tmpfs, so root; skipped with a message otherwise.
+TEST(Cli, AFullDiskIsExit1WithAClearMessageAndNothingHalfWritten) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs; skipped";
+  test::TempDir dir;
+  const auto mnt = dir / "small";
+  std::filesystem::create_directories(mnt);
+  const std::string job = (test::sourceDir() / "pipelines/sims-gb-diffusion.yaml").string();
+  int results_file_failures = 0;
+  for (int kib = 2560; kib <= 4096; kib += 256) {
+    const std::string mount =
+        fmt::format("mount -t tmpfs -o size={}k tmpfs '{}' 2>/dev/null", kib, mnt.string());
+    if (std::system(mount.c_str()) != 0) GTEST_SKIP() << "cannot mount a tmpfs here; skipped";
+    const auto r = runIonmap({"run", job, "--out", (mnt / "out").string(), "--threads", "1"});
+    EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1) << kib << " KiB: exit " << r.exit_code;
+    if (r.exit_code == 1) {
+      EXPECT_TRUE(contains(r.err, "file '" + (mnt / "out").string())) << r.err;
+      EXPECT_FALSE(std::filesystem::exists(mnt / "out" / "results.h5")) << kib;
+      for (const auto& e : std::filesystem::directory_iterator(mnt / "out")) {
+        EXPECT_EQ(e.path().filename(), "run.log") << "left behind: " << e.path();
+      }
+      results_file_failures += contains(r.err, "results.h5': cannot write");
+      if (contains(r.err, "results.h5")) {
+        EXPECT_TRUE(contains(r.err, "disk full")) << r.err;
+      }
+    }
+    EXPECT_EQ(std::system(fmt::format("umount '{}'", mnt.string()).c_str()), 0);
+  }
+  EXPECT_GE(results_file_failures, 1) << "no size made the results file itself fail";
 }
 
 TEST(Cli, MissingInputFileGivenOnTheCommandLineIsAValidationError) {

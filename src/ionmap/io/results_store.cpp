@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <map>
+#include <system_error>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -206,14 +209,26 @@ void writeKeyValueGroup(hid_t parent, const std::string& name, const std::string
 
 }  // namespace
 
+// The file is built in memory (HDF5's core driver, no backing store) and written to disk in
+// one piece by close(): a write that fails (a full disk) is then an error of ours, with the
+// file's name, and never leaves HDF5 holding a half-flushed file that its exit-time cleanup
+// crashes on.
 struct ResultsWriter::Impl {
+  std::filesystem::path path;
   Hid file;
   Hid entry;
 };
 
 ResultsWriter::ResultsWriter(const std::filesystem::path& path) : impl_(std::make_unique<Impl>()) {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors become exceptions, not stderr dumps
-  const hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  impl_->path = path;
+  {
+    std::ofstream probe(path, std::ios::binary | std::ios::trunc);  // fail early: no folder, …
+    if (!probe) throw InputError(path.string(), "cannot create the HDF5 results file");
+  }
+  Hid fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "create a file access list");
+  check(H5Pset_fapl_core(fapl, 1 << 20, 0), "set the in-memory file driver");
+  const hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   if (f < 0) throw InputError(path.string(), "cannot create the HDF5 results file");
   impl_->file = Hid(f, H5Fclose, "create file");
   attrString(impl_->file, "NX_class", "NXroot");
@@ -425,8 +440,23 @@ void ResultsWriter::writeSpectrumImage(const std::string& name, const SpectrumIm
 
 void ResultsWriter::close() {
   impl_->entry.close();
-  if (H5Fflush(impl_->file, H5F_SCOPE_GLOBAL) < 0 || impl_->file.close() < 0) {
-    throw ProcessingError("HDF5 could not flush and close the results file");
+  check(H5Fflush(impl_->file, H5F_SCOPE_GLOBAL), "flush the results file");
+  const ssize_t size = H5Fget_file_image(impl_->file, nullptr, 0);
+  if (size < 0) throw ProcessingError("HDF5 could not report the size of the results file");
+  std::vector<char> image(static_cast<std::size_t>(size));
+  if (H5Fget_file_image(impl_->file, image.data(), image.size()) != size)
+    throw ProcessingError("HDF5 could not copy the results file out of memory");
+  check(impl_->file.close(), "close the results file");
+  std::ofstream out(impl_->path, std::ios::binary | std::ios::trunc);
+  out.write(image.data(), static_cast<std::streamsize>(image.size()));
+  out.close();
+  if (!out) {
+    std::error_code ec;
+    std::filesystem::remove(impl_->path, ec);  // nothing half-written stays behind
+    throw InputError(impl_->path.string(),
+                     fmt::format("cannot write the {} bytes of the results file (disk full or "
+                                 "quota exceeded?)",
+                                 image.size()));
   }
 }
 
