@@ -104,7 +104,7 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
       // is reported by run() with its own error.
       bool uncalibrated = false;
       try {
-        const Dataset ds = reader.load(path, opt);
+        const Dataset ds = loadFile(reader, path, opt);
         uncalibrated = !ds.maps.empty() && !ds.maps[pick(ds, path.string())].grid.calibrated;
       } catch (const Error&) {
       }
@@ -135,7 +135,7 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
       for (const auto& n : opt.channel_names) joined += (joined.empty() ? "" : ", ") + n;
       ctx.note("channel_names", joined);
     }
-    Dataset ds = reader.load(path, opt);
+    Dataset ds = loadFile(reader, path, opt);
     ctx.note("reader", reader.name());
     for (const auto& [k, v] : ds.metadata) ctx.note("file." + k, v);
     if (p.as == "spectra") {

@@ -373,7 +373,7 @@ class DriftStage final : public StageOf<DriftParams, DriftStage> {
     const auto path = ctx.inputFile(params().input);
     ReadOptions ro;
     ro.pixel_x = params().pixel_size;
-    Dataset ds = ctx.registry().pickReader(path).load(path, ro);
+    Dataset ds = loadFile(ctx.registry().pickReader(path), path, ro);
     if (ds.maps.size() < 2)
       throw InputError(path.string(), "a drift series needs at least 2 frames (pages)");
     const Map& first = ds.maps.front();

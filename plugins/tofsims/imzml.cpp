@@ -199,6 +199,9 @@ std::unique_ptr<Reader> makeImzmlReader() {
   return std::make_unique<ImzmlReader>();
 }
 
+// A declared grid may hold at most this many pixels per spectrum (see readImzml).
+constexpr std::uint64_t kMaxPixelsPerSpectrum = 16;
+
 SpectrumImage readImzml(const std::filesystem::path& imzml, bool verify_checksum) {
   const std::string file = imzml.string();
   pugi::xml_document doc;
@@ -324,7 +327,24 @@ SpectrumImage readImzml(const std::filesystem::path& imzml, bool verify_checksum
                      fmt::format("a spectrum sits at ({}, {}), outside the declared {} x {} pixels",
                                  seen_x, seen_y, max_x, max_y));
   }
-  if (max_x > (1u << 16) || max_y > (1u << 16)) throw InputError(file, "implausible image size");
+  if (max_x > (1u << 16) || max_y > (1u << 16)) {
+    throw InputError(
+        file,
+        fmt::format("implausible image size {} x {} pixels (at most 65536 a side)", max_x, max_y));
+  }
+  // The pixel index holds one entry per pixel of the declared grid: before allocating it, the
+  // grid must fit the spectra (sparse regions of interest leave at most a few empty pixels per
+  // spectrum in their bounding box; thousands are a corrupt header) and the memory budget.
+  const std::uint64_t pixels = max_x * max_y;
+  if (pixels > kMaxPixelsPerSpectrum * entries.size() && pixels > (1u << 16)) {
+    throw InputError(
+        file, fmt::format("declares {} x {} pixels for {} spectra ({:.0f} pixels per "
+                          "spectrum; at most {}): a corrupt or mistaken grid size",
+                          max_x, max_y, entries.size(),
+                          static_cast<double>(pixels) / entries.size(), kMaxPixelsPerSpectrum));
+  }
+  checkMemory(imzml, pixels * sizeof(std::int64_t),
+              fmt::format("the index of {} x {} pixels", max_x, max_y));
 
   si.grid.width = static_cast<int>(max_x);
   si.grid.height = static_cast<int>(max_y);

@@ -121,7 +121,7 @@ int cmdInspect(const Registry& reg, const std::string& file, double pixel_size,
   const Reader& reader = reader_name.empty() ? reg.pickReader(file) : reg.readerByName(reader_name);
   ReadOptions opt;
   opt.pixel_x = pixel_size;
-  Dataset ds = reader.load(file, opt);
+  Dataset ds = loadFile(reader, file, opt);
   std::cout << fmt::format("file:    {}\nformat:  {} ({})\n", file, reader.name(),
                            reader.description());
   for (const auto& [k, v] : ds.metadata) std::cout << fmt::format("  {}: {}\n", k, v);

@@ -1,9 +1,15 @@
 #include "ionmap/io/reader.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <new>
+
+#include <fmt/format.h>
 
 #include "ionmap/core/error.hpp"
 
@@ -29,6 +35,55 @@ std::string lowerExtension(const std::filesystem::path& path) {
   std::transform(ext.begin(), ext.end(), ext.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return ext;
+}
+
+std::uint64_t memoryBudget() {
+  if (const char* env = std::getenv("IONMAP_MAX_MEMORY"); env && *env) {
+    const std::string text = env;
+    std::size_t used = 0;
+    double value = 0;
+    try {
+      value = std::stod(text, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    std::string suffix = text.substr(used);
+    double scale = 1;
+    if (suffix == "K" || suffix == "k") scale = 1024.0;
+    if (suffix == "M") scale = 1024.0 * 1024;
+    if (suffix == "G") scale = 1024.0 * 1024 * 1024;
+    if (suffix == "T") scale = 1024.0 * 1024 * 1024 * 1024;
+    if (used == 0 || !(value > 0) || (!suffix.empty() && scale == 1)) {
+      throw UsageError("IONMAP_MAX_MEMORY='" + text +
+                       "' is not a memory size (bytes, or a number with K, M, G or T)");
+    }
+    return static_cast<std::uint64_t>(value * scale);
+  }
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page <= 0) return std::uint64_t{8} << 30;  // unknown: 8 GiB
+  return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page) / 2;
+}
+
+void checkMemory(const std::filesystem::path& path, std::uint64_t bytes, const std::string& what) {
+  const std::uint64_t budget = memoryBudget();
+  if (bytes > budget) {
+    throw InputError(
+        path.string(),
+        fmt::format("{} would take {:.3g} GB, more than the memory budget of {:.3g} "
+                    "GB (IONMAP_MAX_MEMORY, default half the machine's memory)",
+                    what, static_cast<double>(bytes) / 1e9, static_cast<double>(budget) / 1e9));
+  }
+}
+
+Dataset loadFile(const Reader& reader, const std::filesystem::path& path,
+                 const ReadOptions& options) {
+  try {
+    return reader.load(path, options);
+  } catch (const std::bad_alloc&) {
+    throw InputError(path.string(),
+                     "out of memory while reading this file (corrupt sizes in its header, or "
+                     "a file too large for this machine)");
+  }
 }
 
 }  // namespace ionmap

@@ -58,4 +58,14 @@ std::vector<std::uint8_t> readHead(const std::filesystem::path& path);
 // Lower-case extension without the dot ("tif" for "a.TIF").
 std::string lowerExtension(const std::filesystem::path& path);
 
+// The memory (bytes) one file's data may take: IONMAP_MAX_MEMORY ("8G", "512M", "1.5G" or
+// bytes) when set, else half the machine's physical memory. A malformed value is a UsageError.
+std::uint64_t memoryBudget();
+// Throws InputError naming the file when `bytes` (what `what` would take) exceed
+// memoryBudget(): checked before an allocation sized from a file's header.
+void checkMemory(const std::filesystem::path& path, std::uint64_t bytes, const std::string& what);
+// reader.load(), with running out of memory an InputError that names the file.
+Dataset loadFile(const Reader& reader, const std::filesystem::path& path,
+                 const ReadOptions& options);
+
 }  // namespace ionmap

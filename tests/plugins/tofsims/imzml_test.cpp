@@ -3,7 +3,9 @@
 #include "tofsims/imzml.hpp"
 
 #include <cmath>
+#include <cstdlib>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "ionmap/core/error.hpp"
@@ -195,6 +197,44 @@ TEST(Imzml, WriterRoundTripsEveryLayout) {
       }
     }
   }
+}
+
+// A header that declares a grid far larger than its spectra fill (9 spectra in 16384 x 16384
+// pixels took 2.1 GB and a minute; 65536² asked for 32 GiB) is refused before the pixel index
+// is allocated, and so is a grid beyond the memory budget (IONMAP_MAX_MEMORY).
+TEST(Imzml, DeclaredGridIsCheckedAgainstTheSpectraAndTheMemoryBudget) {
+  test::TempDir dir;
+  tofsims::ImzmlWriteOptions o;
+  o.width = 3;
+  o.height = 3;
+  const auto p = dir / "w.imzML";
+  tofsims::writeImzml(p, o, [](int, int, Spectrum& s) {
+    s.mz = {6.0, 7.0};
+    s.intensity = {1, 2};
+  });
+  ASSERT_EQ(readImzml(p).spectrumCount(), 9u);
+  const std::string xml = test::readFile(p);
+  for (int side : {16384, 65536}) {
+    std::string big = xml;
+    for (const char* axis : {"x", "y"}) {
+      const std::string from = fmt::format("name=\"max count of pixels {}\" value=\"3\"", axis);
+      ASSERT_NE(big.find(from), std::string::npos);
+      big.replace(big.find(from), from.size(),
+                  fmt::format("name=\"max count of pixels {}\" value=\"{}\"", axis, side));
+    }
+    test::writeFile(p, big);
+    const std::string error = errorOf(p);
+    EXPECT_NE(error.find("w.imzML"), std::string::npos) << error;
+    EXPECT_NE(error.find("for 9 spectra"), std::string::npos) << error;
+  }
+  test::writeFile(p, xml);
+  ASSERT_EQ(setenv("IONMAP_MAX_MEMORY", "64", 1), 0);  // bytes: the 9-pixel index needs 72
+  const std::string error = errorOf(p);
+  unsetenv("IONMAP_MAX_MEMORY");
+  EXPECT_NE(error.find("memory budget"), std::string::npos) << error;
+  ASSERT_EQ(setenv("IONMAP_MAX_MEMORY", "lots", 1), 0);
+  EXPECT_THROW(readImzml(p), UsageError);
+  unsetenv("IONMAP_MAX_MEMORY");
 }
 
 TEST(Imzml, CorruptZlibDataIsAnInputErrorNamingTheOffset) {
