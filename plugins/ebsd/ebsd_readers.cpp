@@ -1,3 +1,4 @@
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -42,6 +43,37 @@ double num(std::string tok, const std::string& file, int line, const char* what,
   return v;
 }
 
+// A header integer: the whole token, within [lo, hi] (no "40abc" read as 40, no overflow
+// wrapped to a negative count).
+int integer(std::string tok, const std::string& file, int line, const char* what, long long lo,
+            long long hi) {
+  tok = trim(tok);
+  errno = 0;
+  char* end = nullptr;
+  const long long v = std::strtoll(tok.c_str(), &end, 10);
+  if (tok.empty() || *end) {
+    throw InputError(
+        file, fmt::format("line {}: {}: expected a whole number, got '{}'", line, what, tok));
+  }
+  if (errno == ERANGE || v < lo || v > hi) {
+    throw InputError(file,
+                     fmt::format("line {}: {} = {} is outside [{}, {}]", line, what, tok, lo, hi));
+  }
+  return static_cast<int>(v);
+}
+
+// A map's step: 0.1 nm to 10 mm (µm); anything else is a corrupt header, not a measurement.
+double step(const std::string& tok, const std::string& file, int line, const char* what,
+            bool decimal_comma = false) {
+  const double v = num(tok, file, line, what, decimal_comma);
+  if (!(v >= 1e-4 && v <= 1e4)) {
+    throw InputError(file, fmt::format("line {}: {} = {} um is outside the plausible 1e-4 .. 1e4 "
+                                       "um of a map's step",
+                                       line, what, v));
+  }
+  return v;
+}
+
 void allocate(EbsdData& d) {
   const int w = d.grid.width, h = d.grid.height;
   d.phi1 = Image<double>(w, h, 0.0), d.Phi = Image<double>(w, h, 0.0),
@@ -76,24 +108,24 @@ EbsdData readAng(const std::filesystem::path& path) {
       std::getline(h, rest);
       rest = trim(rest);
       if (key == "Phase") {
-        d.phases.push_back({std::atoi(rest.c_str()), "", Laue::kTriclinic});
+        d.phases.push_back({integer(rest, file, n, "Phase", 0, 1000), "", Laue::kTriclinic});
         current = &d.phases.back();
       } else if (key == "MaterialName" && current) {
         current->name = rest;
       } else if (key == "Symmetry" && current) {
-        current->laue = laueFromTsl(std::atoi(rest.c_str()));
+        current->laue = laueFromTsl(integer(rest, file, n, "Symmetry", 0, 1000));
       } else if (key == "GRID") {
         d.grid_type = rest;
       } else if (key == "XSTEP") {
-        xstep = num(rest, file, n, "XSTEP");
+        xstep = step(rest, file, n, "XSTEP");
       } else if (key == "YSTEP") {
-        ystep = num(rest, file, n, "YSTEP");
+        ystep = step(rest, file, n, "YSTEP");
       } else if (key == "NCOLS_ODD") {
-        ncols_odd = static_cast<int>(num(rest, file, n, "NCOLS_ODD"));
+        ncols_odd = integer(rest, file, n, "NCOLS_ODD", 1, 100000);
       } else if (key == "NCOLS_EVEN") {
-        ncols_even = static_cast<int>(num(rest, file, n, "NCOLS_EVEN"));
+        ncols_even = integer(rest, file, n, "NCOLS_EVEN", 0, 100000);
       } else if (key == "NROWS") {
-        nrows = static_cast<int>(num(rest, file, n, "NROWS"));
+        nrows = integer(rest, file, n, "NROWS", 1, 100000);
       }
       continue;
     }
@@ -101,8 +133,11 @@ EbsdData readAng(const std::filesystem::path& path) {
     data_line.push_back(n);
   }
   const bool hex = d.grid_type == "HexGrid";
-  if (!hex && d.grid_type != "SqrGrid")
-    throw InputError(file, "header has no '# GRID: SqrGrid' or 'HexGrid'");
+  if (d.grid_type.empty()) throw InputError(file, "header has no '# GRID: SqrGrid' or 'HexGrid'");
+  if (!hex && d.grid_type != "SqrGrid") {
+    throw InputError(
+        file, fmt::format("header's GRID is '{}', expected SqrGrid or HexGrid", d.grid_type));
+  }
   if (!(xstep > 0 && ystep > 0) || ncols_odd <= 0 || nrows <= 0 || ncols_odd > 100000 ||
       nrows > 100000) {
     throw InputError(
@@ -194,7 +229,7 @@ EbsdData readCtf(const std::filesystem::path& path) {
       PhaseInfo p;
       p.id = static_cast<int>(d.phases.size()) + 1;
       p.name = t.size() > 2 ? t[2] : "";
-      p.laue = laueFromOxford(t.size() > 3 ? std::atoi(t[3].c_str()) : 0);
+      p.laue = laueFromOxford(t.size() > 3 ? integer(t[3], file, n, "Laue group", 0, 1000) : 0);
       d.phases.push_back(p);
       continue;
     }
@@ -206,11 +241,11 @@ EbsdData readCtf(const std::filesystem::path& path) {
     const std::string v = t.size() > 1 ? t[1] : "";
     comma = comma || v.find(',') != std::string::npos;
     if (key == "JobMode") job = v;
-    if (key == "XCells") xcells = std::atoi(v.c_str());
-    if (key == "YCells") ycells = std::atoi(v.c_str());
-    if (key == "XStep") xstep = num(v, file, n, "XStep", true);
-    if (key == "YStep") ystep = num(v, file, n, "YStep", true);
-    if (key == "Phases") nphases = std::atoi(v.c_str());
+    if (key == "XCells") xcells = integer(v, file, n, "XCells", 1, 100000);
+    if (key == "YCells") ycells = integer(v, file, n, "YCells", 1, 100000);
+    if (key == "XStep") xstep = step(v, file, n, "XStep", true);
+    if (key == "YStep") ystep = step(v, file, n, "YStep", true);
+    if (key == "Phases") nphases = integer(v, file, n, "Phases", 0, 1000);
   }
   if (job != "Grid") {
     throw InputError(

@@ -112,6 +112,65 @@ TEST(EbsdReaders, TruncatedInteractiveAndInconsistentFilesAreRefused) {
   EXPECT_NE(error([&] { readAng(dir / "rows.ang"); }).find("11700 data points"), std::string::npos);
 }
 
+// Header numbers are parsed strictly (atoi read "40abc" as 40 and wrapped 4294967336 to a
+// small count) and physical sizes are bounded (a step of 1.8e19 um was accepted); a GRID value
+// that is there but wrong is named, not called missing. Small files written here.
+TEST(EbsdReaders, HeaderNumbersAreParsedStrictlyAndStepsBounded) {
+  test::TempDir dir;
+  auto error = [](auto fn) -> std::string {
+    try {
+      fn();
+    } catch (const InputError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  const std::string ctf =
+      "Channel Text File\nPrj\tx\nJobMode\tGrid\nXCells\t2\nYCells\t1\nXStep\t0.5\n"
+      "YStep\t0.5\nPhases\t1\n3.6;3.6;3.6\t90;90;90\tIron\t11\t225\n"
+      "Phase\tX\tY\tBands\tError\tEuler1\tEuler2\tEuler3\tMAD\tBC\tBS\n"
+      "1\t0\t0\t8\t0\t10\t20\t30\t0.5\t100\t100\n1\t0.5\t0\t8\t0\t10\t20\t30\t0.5\t100\t100\n";
+  test::writeFile(dir / "ok.ctf", ctf);
+  ASSERT_EQ(readCtf(dir / "ok.ctf").grid.width, 2);
+  auto mutated = [&](const std::string& text, const std::string& from, const std::string& to,
+                     const char* name) {
+    std::string m = text;
+    m.replace(m.find(from), from.size(), to);
+    test::writeFile(dir / name, m);
+    return dir / name;
+  };
+  EXPECT_NE(error([&] {
+              readCtf(mutated(ctf, "XCells\t2", "XCells\t40abc", "a.ctf"));
+            }).find("XCells: expected a whole number, got '40abc'"),
+            std::string::npos);
+  EXPECT_NE(error([&] {
+              readCtf(mutated(ctf, "XCells\t2", "XCells\t4294967336", "b.ctf"));
+            }).find("XCells = 4294967336 is outside"),
+            std::string::npos);
+  EXPECT_NE(error([&] {
+              readCtf(mutated(ctf, "XStep\t0.5", "XStep\t1.8e19", "c.ctf"));
+            }).find("outside the plausible"),
+            std::string::npos);
+  const std::string ang =
+      "# XSTEP: 0.5\n# YSTEP: 0.5\n# NCOLS_ODD: 2\n# NCOLS_EVEN: 2\n# NROWS: 1\n"
+      "# GRID: SqrGrid\n# Phase 1\n# MaterialName Iron\n# Symmetry 43\n"
+      "0.1 0.2 0.3 0 0 100 0.9 1\n0.1 0.2 0.3 0.5 0 100 0.9 1\n";
+  test::writeFile(dir / "ok.ang", ang);
+  ASSERT_EQ(readAng(dir / "ok.ang").grid.width, 2);
+  EXPECT_NE(error([&] {
+              readAng(mutated(ang, "XSTEP: 0.5", "XSTEP: 1.8e19", "a.ang"));
+            }).find("XSTEP = 1.8e+19 um is outside"),
+            std::string::npos);
+  EXPECT_NE(error([&] {
+              readAng(mutated(ang, "NROWS: 1", "NROWS: 1x", "b.ang"));
+            }).find("NROWS: expected a whole number"),
+            std::string::npos);
+  EXPECT_NE(error([&] {
+              readAng(mutated(ang, "GRID: SqrGrid", "GRID: SqrGrid#", "c.ang"));
+            }).find("GRID is 'SqrGrid#'"),
+            std::string::npos);
+}
+
 // Hand-checked on the 40 x 5 Zr map: five grains at 5° (orientations about (103,40,29),
 // (112,57,8), (92,61,34), (95,139,21), (106,131,27) in degrees), ten unindexed points.
 TEST(SegmentEbsd, SmallCtfMapHasTheFiveGrainsCountedByHand) {
