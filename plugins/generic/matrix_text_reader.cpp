@@ -1,6 +1,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -168,11 +169,16 @@ class MatrixTextReader : public Reader {
     for (const auto& [k, v] : md) {
       double q;
       std::string u;
-      if ((k == "Width" || k == "Height") && parseQuantity(v, q, u)) {
-        if (auto f = units::lengthToMicrometres(u); f && q > 0) {
-          (k == "Width" ? g.pixel_x : g.pixel_y) = q * *f / (k == "Width" ? cols : rows);
-          g.calibrated = true;
+      if (k == "Width" || k == "Height") {
+        // A calibration that is there but unreadable is an error, not an uncalibrated map.
+        const auto f = parseQuantity(v, q, u) ? units::lengthToMicrometres(u) : std::nullopt;
+        if (!f || !(q > 0) || !std::isfinite(q * *f)) {
+          throw InputError(file, fmt::format("header '{}: {}' is not a positive length (expected "
+                                             "a number and a length unit such as um or nm)",
+                                             k, v));
         }
+        (k == "Width" ? g.pixel_x : g.pixel_y) = q * *f / (k == "Width" ? cols : rows);
+        g.calibrated = true;
       } else if (k == "Value units" || k == "Unit" || k == "unit") {
         unit = v;
       } else if (k == "Channel") {

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fstream>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
 
@@ -236,6 +237,16 @@ TEST_F(ReadersTest, GwyddionAsciiExportHeaderGivesPixelSizeAndUnit) {
   EXPECT_EQ(m.unit, "V");
   EXPECT_NEAR(m.grid.pixel_x, 0.5, 1e-12);
   EXPECT_NEAR(m.grid.pixel_y, 0.5, 1e-12);
+}
+
+// A Width/Height header that is there but not a length is refused (it used to leave the map
+// silently uncalibrated).
+TEST_F(ReadersTest, GwyddionAsciiHeaderThatIsNotALengthIsRefused) {
+  for (const char* width : {"2.0 furlongs", "abc", "-2 um", "0 nm"}) {
+    test::writeFile(dir / "g.txt", fmt::format("# Width: {}\n0.1\t0.2\n0.3\t0.4\n", width));
+    EXPECT_NE(loadError(dir / "g.txt").find("is not a positive length"), std::string::npos)
+        << width;
+  }
 }
 
 TEST_F(ReadersTest, TextMatrixErrorsNameLineAndColumn) {
