@@ -67,7 +67,8 @@ Decoder decoderFor(std::uint16_t bits, std::uint16_t format) {
     if (bits == 16) return sampleAt<std::int16_t>;
     if (bits == 32) return sampleAt<std::int32_t>;
     if (bits == 64) return sampleAt<std::int64_t>;
-  } else {  // unsigned (default)
+  } else if (format == SAMPLEFORMAT_UINT || format == SAMPLEFORMAT_VOID) {
+    // VOID (untyped) is read as unsigned, as other readers do; complex samples are refused
     if (bits == 8) return sampleAt<std::uint8_t>;
     if (bits == 16) return sampleAt<std::uint16_t>;
     if (bits == 32) return sampleAt<std::uint32_t>;
@@ -170,10 +171,13 @@ Page readPage(TIFF* t, const std::string& file, std::uint64_t file_size, int pag
   }
   const Decoder decode = decoderFor(bits, format);
   if (!decode || spp < 1 || spp > 4) {
-    throw InputError(file, fmt::format("page {}: unsupported sample layout ({} bits, format {}, {} "
-                                       "samples per pixel); expected 8/16/32/64-bit integer or "
-                                       "32/64-bit float with 1-4 samples",
-                                       page_index, bits, format, spp));
+    static const char* const kFormats[] = {"?",    "unsigned integer", "signed integer", "float",
+                                           "void", "complex integer",  "complex float"};
+    throw InputError(
+        file, fmt::format("page {}: unsupported sample layout ({} bits, SampleFormat "
+                          "{} ({}), {} samples per pixel); expected 8/16/32/64-bit "
+                          "integer or 32/64-bit float with 1-4 samples",
+                          page_index, bits, format, format < 7 ? kFormats[format] : "?", spp));
   }
   if (spp > 1 && planar != PLANARCONFIG_CONTIG) {
     throw InputError(file,

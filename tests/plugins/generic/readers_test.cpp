@@ -1,9 +1,11 @@
 // Generic readers on files written here byte for byte, and on truncated/corrupted copies.
+#include <tiffio.h>
 #include <zlib.h>
 
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <vector>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -125,6 +127,25 @@ TEST_F(ReadersTest, GarbageWithTiffMagicIsRejectedCleanly) {
   for (int i = 0; i < 400; ++i) junk += static_cast<char>((i * 37) & 0xff);
   test::writeFile(dir / "junk.tif", junk);
   EXPECT_FALSE(loadError(dir / "junk.tif").empty());
+}
+
+// Complex samples (SampleFormat 5/6) were read as unsigned integers: refused, with the format.
+TEST_F(ReadersTest, TiffWithComplexSamplesIsRefused) {
+  const auto p = dir / "complex.tif";
+  TIFF* t = TIFFOpen(p.c_str(), "w");
+  ASSERT_NE(t, nullptr);
+  TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 4);
+  TIFFSetField(t, TIFFTAG_IMAGELENGTH, 2);
+  TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 64);
+  TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+  TIFFSetField(t, TIFFTAG_SAMPLEFORMAT, SAMPLEFORMAT_COMPLEXIEEEFP);
+  TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+  TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 2);
+  std::vector<float> row(8, 1.5f);
+  for (std::uint32_t y = 0; y < 2; ++y) ASSERT_EQ(TIFFWriteScanline(t, row.data(), y, 0), 1);
+  TIFFClose(t);
+  const std::string error = loadError(p);
+  EXPECT_NE(error.find("SampleFormat 6 (complex float)"), std::string::npos) << error;
 }
 
 // PNG with a pHYs chunk (pixels per metre) inserted after IHDR, with a correct CRC.
