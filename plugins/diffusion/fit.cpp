@@ -481,6 +481,18 @@ Coarse majorityProblem(const Image<double>& f, const Image<double>& sigma,
   return c;
 }
 
+// The fitted parameters and their order: log10 D_b, log10 κ, then log10 k, f_s, f_bg if fitted.
+Layout layoutOf(const FitOptions& o) {
+  Layout l;
+  l.fixed = o.initial;
+  l.names = {"log10_D_b", "log10_kappa"};
+  l.iD = 0, l.iK = 1;
+  if (o.fit_surface_exchange) l.ik = l.size(), l.names.push_back("log10_k");
+  if (o.fit_f_s) l.ifs = l.size(), l.names.push_back("f_s");
+  if (o.fit_f_bg) l.ifb = l.size(), l.names.push_back("f_bg");
+  return l;
+}
+
 // The search bounds of fitted parameter i, in fit space.
 std::pair<double, double> boundsOf(const Layout& l, const FitOptions& o, int i) {
   if (i == l.iD) return {o.log10_min_D, o.log10_max_D};
@@ -503,6 +515,29 @@ void widenInterval(ProfileInterval& pi, double low, double high, std::pair<doubl
   if (!pi.low_open) pi.low = std::max(lo, low);
   if (!pi.high_open) pi.high = std::min(hi, high);
   closeAtBounds(pi, lo, hi);
+}
+
+// Another optimum that the data cannot tell from the reported one (the refit with D_b held 100×
+// higher when D_b is only a lower bound; the refit without the grains whose labels are suspect):
+// each parameter from `first` on gets an interval that also holds the other optimum's own
+// interval (its closed sides shifted by the difference), and the difference joins its
+// systematic and standard errors (as difference / z, z of the interval level).
+void allowForOptimum(FitResult& res, const std::vector<double>& other, const Layout& l,
+                     const FitOptions& o, std::size_t first) {
+  const double z = o.interval_level > 0 ? normalQuantile(0.5 * (1 + o.interval_level)) : 1.96;
+  if (res.systematic_errors.size() != res.values.size())
+    res.systematic_errors.assign(res.values.size(), 0.0);
+  for (std::size_t k = first; k < other.size() && k < res.values.size(); ++k) {
+    const double shift = other[k] - res.values[k];
+    if (k < res.intervals.size()) {
+      ProfileInterval& pk = res.intervals[k];
+      widenInterval(pk, std::min(pk.low, pk.low + shift), std::max(pk.high, pk.high + shift),
+                    boundsOf(l, o, static_cast<int>(k)));
+    }
+    res.systematic_errors[k] = std::hypot(res.systematic_errors[k], shift / z);
+    if (k < res.standard_errors.size())
+      res.standard_errors[k] = std::hypot(res.standard_errors[k], shift / z);
+  }
 }
 
 // The quantile of χ² with one degree of freedom at probability p: z² with Φ(z) = (1 + p)/2.
@@ -536,13 +571,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   Image<double> sigma_used = sigma;
   if (data.pixels == 0)
     throw UsageError("no pixel has a finite fraction and a positive sigma: nothing to fit");
-  Layout l;
-  l.fixed = o.initial;
-  l.names = {"log10_D_b", "log10_kappa"};
-  l.iD = 0, l.iK = 1;
-  if (o.fit_surface_exchange) l.ik = l.size(), l.names.push_back("log10_k");
-  if (o.fit_f_s) l.ifs = l.size(), l.names.push_back("f_s");
-  if (o.fit_f_bg) l.ifb = l.size(), l.names.push_back("f_bg");
+  const Layout l = layoutOf(o);
   const int n = l.size();
   if (data.pixels <= static_cast<std::size_t>(n))
     throw UsageError("fewer usable pixels than fitted parameters");
@@ -1043,20 +1072,25 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   // size relative to the jumps at the boundaries is ~Bi in steady exchange and ~d²/(D_b t)
   // while a grain is still filling. The labels place boundaries to within a cell h, which
   // disturbs the apparent internal gradients by ~h/d of the jumps. Below twice that, the upper
-  // side of D_b is set by the label grid, not by the data: D_b is a lower bound.
+  // side of D_b is set by the label grid, not by the data: D_b is a lower bound. The signal
+  // must be there throughout D_b's interval, so it is judged at the interval's upper limit
+  // (label errors pull D_b low, and a D_b pulled low would otherwise vouch for itself).
   {
-    const double d = res.mean_grain_um, h = o.domain.h, D = res.best.D_b;
-    res.d_bulk_signal = std::max(res.biot, d * d / (D * o.domain.time));
-    res.d_bulk_signal_needed = kDBulkSignalPerCellFraction * h / d;
     // l.names[0] is always log10_D_b; intervals exist when interval_level > 0.
     ProfileInterval* pd = res.intervals.empty() ? nullptr : &res.intervals.front();
+    const double d = res.mean_grain_um, h = o.domain.h;
+    const double D =
+        pd && !pd->high_open ? std::max(res.best.D_b, std::pow(10.0, pd->high)) : res.best.D_b;
+    const double biot_at_D = res.best.kappa * d / D;
+    res.d_bulk_signal = std::max(biot_at_D, d * d / (D * o.domain.time));
+    res.d_bulk_signal_needed = kDBulkSignalPerCellFraction * h / d;
     if (pd && res.d_bulk_signal < res.d_bulk_signal_needed && !pd->high_open) {
       pd->high_open = true;
       pd->high = std::nan("");
       // D_b may then lie anywhere above its limit, and the other parameters must allow for it
       // (they trade off against D_b: a D_b pulled low by the label grid pulls f_s up). Refit with
       // D_b held 100× higher (grains uniform for this map) and widen each other interval to hold
-      // that refit's value; the shift joins the systematic error.
+      // that refit's own interval; the shift joins the systematic error.
       Run up;
       up.x = b.x;
       up.x[0] = std::min(boundsOf(l, o, 0).second, b.x[0] + 2.0);
@@ -1064,29 +1098,19 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
       res.evaluations += up.evaluations;
       res.systematic_evaluations += up.evaluations;
       res.uniform_grain_values = up.x;
-      const double z = normalQuantile(0.5 * (1 + o.interval_level));  // intervals exist
-      for (std::size_t k = 1; k < up.x.size() && k < res.intervals.size(); ++k) {
-        ProfileInterval& pk = res.intervals[k];
-        const double shift = up.x[k] - b.x[k];
-        widenInterval(pk, std::min(pk.low, up.x[k]), std::max(pk.high, up.x[k]),
-                      boundsOf(l, o, static_cast<int>(k)));
-        if (k < res.systematic_errors.size()) {
-          res.systematic_errors[k] = std::hypot(res.systematic_errors[k], shift / z);
-          res.standard_errors[k] = std::hypot(res.standard_errors[k], shift / z);
-        }
-      }
+      allowForOptimum(res, up.x, l, o, 1);
       // What would make D_b measurable: larger grains (Bi·d/h grows as d²) or an exchange
       // short enough that grains are still filling.
       const double d_needed = std::sqrt(kDBulkSignalPerCellFraction * h * D / res.best.kappa);
       const double t_needed = d * d * d / (kDBulkSignalPerCellFraction * h * D);
       res.warnings.push_back(fmt::format(
-          "D_b is reported as a lower bound only: grains equilibrate internally (Bi = {:.2g}, "
-          "d^2/(D_b t) = {:.2g}), so their internal gradients ({:.2g} of the boundary jumps) are "
-          "below what the label grid resolves ({:.2g} = 2 h/d with cells of {:.3g} um and "
-          "grains of {:.3g} um); D_b would be measured with grains of >= {:.2g} um, or an "
-          "exchange time <= {:.2g} s",
-          res.biot, d * d / (D * o.domain.time), res.d_bulk_signal, res.d_bulk_signal_needed, h, d,
-          d_needed, t_needed));
+          "D_b is reported as a lower bound only: at D_b = {:.3g} cm^2/s (the upper end of its "
+          "profile interval) grains equilibrate internally (Bi = {:.2g}, d^2/(D_b t) = {:.2g}), "
+          "so their internal gradients ({:.2g} of the boundary jumps) are below what the label "
+          "grid resolves ({:.2g} = 2 h/d with cells of {:.3g} um and grains of {:.3g} um); D_b "
+          "would be measured with grains of >= {:.2g} um, or an exchange time <= {:.2g} s",
+          D * 1e-8, biot_at_D, d * d / (D * o.domain.time), res.d_bulk_signal,
+          res.d_bulk_signal_needed, h, d, d_needed, t_needed));
     }
   }
   // Plain-language identifiability warnings (PHYSICS.md: at small Bi the map fixes κ only).
@@ -1109,6 +1133,34 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
                     res.condition_number));
   }
   return res;
+}
+
+void allowForSuspectGrains(FitResult& r, const Image<double>& f, const Image<double>& sigma,
+                           const Image<std::uint8_t>& mask, const Image<std::int32_t>& map_labels,
+                           const std::vector<std::int32_t>& suspect, const FitOptions& o) {
+  if (suspect.empty() || r.values.empty()) return;
+  if (!map_labels.sameSize(mask))
+    throw UsageError("allowForSuspectGrains: the labels are not on the map's grid");
+  Image<std::uint8_t> kept = mask;
+  std::size_t left_out = 0;
+  for (std::size_t i = 0; i < kept.size(); ++i) {
+    if (kept[i] && std::find(suspect.begin(), suspect.end(), map_labels[i]) != suspect.end())
+      kept[i] = 0, ++left_out;
+  }
+  if (left_out == 0) return;
+  // One start from the optimum on the full grid: no intervals, no ensemble, no coarse levels.
+  FitOptions po = o;
+  po.initial = r.best;
+  po.decades = 0;
+  po.coarse_start = false;
+  po.interval_level = 0;
+  po.label_ensemble = 0;
+  po.profile_points = 0;
+  const FitResult without = fitDiffusion(f, sigma, kept, po);
+  r.evaluations += without.evaluations;
+  r.systematic_evaluations += without.evaluations;
+  allowForOptimum(r, without.values, layoutOf(o), o, 0);
+  r.without_suspect_values = without.values;
 }
 
 }  // namespace ionmap::diffusion

@@ -112,15 +112,19 @@ struct FitResult {
   double biot = 0;                 // κ d / D_b with d the mean grain size
   double mean_grain_um = 0;        // d: mean equivalent diameter of the grains, µm
   // D_b's signal: the grains' internal gradients relative to the boundary jumps,
-  // max(Bi, d²/(D_b t)); below `needed` (= kDBulkSignalPerCellFraction · h/d, what the label
-  // grid resolves) D_b's interval is open upwards: a lower bound.
+  // max(Bi, d²/(D_b t)) at the upper end of D_b's interval; below `needed` (=
+  // kDBulkSignalPerCellFraction · h/d, what the label grid resolves) D_b's interval is open
+  // upwards: a lower bound.
   double d_bulk_signal = 0, d_bulk_signal_needed = 0;
   // The optimum of the cheaper problem the fit started from (majority labels on the map's
   // grid for the observation model, or the 2 × 2-binned problem); empty when none was solved.
   std::vector<double> coarse_values;
   // When D_b is only a lower bound: the refit with D_b held 100× higher (fit space, same
-  // order as names), whose values the other parameters' intervals were widened to hold.
+  // order as names), whose own intervals the other parameters' intervals were widened to hold.
   std::vector<double> uniform_grain_values;
+  // The refit without the pixels of grains the residual diagnostics flagged
+  // (allowForSuspectGrains), fit space; empty when none was made.
+  std::vector<double> without_suspect_values;
   bool converged = false;
   std::string report;                 // Ceres' brief report of the best start
   std::vector<std::string> warnings;  // plain-language identifiability warnings
@@ -146,6 +150,16 @@ struct FitResult {
 // UsageError for grids that disagree, or when no pixel is usable.
 FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
                        const Image<std::uint8_t>& mask, const FitOptions& options);
+
+// How much the result leans on grains whose labels are suspect (`suspect`: the grains the
+// residual diagnostics flagged, most often two grains merged by the segmentation near where
+// the data constrain a parameter): refits from the optimum with their pixels (`map_labels` on
+// the map's grid) left out of the residuals, widens every interval to hold that refit's own
+// interval and adds the shift to the systematic and standard errors. The refit's values go to
+// r.without_suspect_values (nothing is done when no usable pixel belongs to those grains).
+void allowForSuspectGrains(FitResult& r, const Image<double>& f, const Image<double>& sigma,
+                           const Image<std::uint8_t>& mask, const Image<std::int32_t>& map_labels,
+                           const std::vector<std::int32_t>& suspect, const FitOptions& options);
 
 // The published approach (series model): the depth profile (means over lines parallel to the
 // source edge, σ of each mean from the pixels' σ) fitted with a 1D chain of cells whose

@@ -561,6 +561,17 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     const ResidualDiagnostics diag =
         p.model == "series" ? ResidualDiagnostics{}
                             : diagnoseResiduals(res_map.values, res_map.mask, map_labels);
+    // Grains the diagnostics flag (likely merged or misplaced by the segmentation): how much the
+    // result leans on them joins its systematic error (a refit without their pixels).
+    std::vector<std::int32_t> suspect;
+    for (const auto* list : {&diag.offsets, &diag.steps}) {
+      for (const GrainResidual& g : *list) {
+        if (std::find(suspect.begin(), suspect.end(), g.label) == suspect.end())
+          suspect.push_back(g.label);
+      }
+    }
+    if (!suspect.empty())
+      allowForSuspectGrains(r, f.values, sigma.values, mask, map_labels, suspect, o);
     const Verdict verdict = judgeFit(r, diag);
     for (const auto& w : verdict.warnings) ctx.warn(w);
     for (const auto& why : verdict.reasons) ctx.failCheck("not fit for use: " + why);
@@ -723,6 +734,7 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     };
     noteValues("refit_with_D_bulk_100x", r.uniform_grain_values);
     noteValues("coarse_start_optimum", r.coarse_values);
+    noteValues("refit_without_flagged_grains", r.without_suspect_values);
 
     if (ctx.outputBound("model")) {
       Map m("6Li fraction (best-fit model)", f.grid, "1");

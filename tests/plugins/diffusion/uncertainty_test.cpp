@@ -80,9 +80,11 @@ TEST(DiffusionUncertainty, DBulkIsALowerBoundWhenGrainsEquilibrateInternally) {
   // refit with D_b 100× higher, and the truth.
   ASSERT_EQ(r.uniform_grain_values.size(), r.values.size());
   EXPECT_NEAR(r.uniform_grain_values[0], r.values[0] + 2.0, 1e-9);
+  // (not merely its value: the refit's own interval, about 2 statistical errors either side)
   for (std::size_t k = 1; k < r.values.size(); ++k) {
-    EXPECT_LE(r.intervals[k].low, r.uniform_grain_values[k]) << r.names[k];
-    EXPECT_GE(r.intervals[k].high, r.uniform_grain_values[k]) << r.names[k];
+    const double half = 1.5 * r.statistical_errors[k];
+    EXPECT_LE(r.intervals[k].low, r.uniform_grain_values[k] - half) << r.names[k];
+    EXPECT_GE(r.intervals[k].high, r.uniform_grain_values[k] + half) << r.names[k];
   }
   EXPECT_LE(r.intervals[1].low, std::log10(c.truth.kappa));
   EXPECT_GE(r.intervals[1].high, std::log10(c.truth.kappa));
@@ -183,6 +185,47 @@ TEST(DiffusionUncertainty, ResidualDiagnosticsNameMergedAndMisleveledGrains) {
   const Verdict v = judgeFit(fr, d);
   EXPECT_TRUE(v.fit_for_use);  // two flagged grains of 100: a warning, not a failure
   EXPECT_FALSE(v.warnings.empty());
+}
+
+// A grain whose data the model cannot match (here a grain at the source edge reads 0.04 too
+// high, as a merged or misplaced grain does) pulls the fit; the refit without it measures how
+// much, and the intervals and systematic errors allow for that refit. Grains that hold no
+// usable pixel change nothing.
+TEST(DiffusionUncertainty, SuspectGrainsWidenTheIntervalsByWhatTheyMove) {
+  Case c = test::makeFitCase(0.005, 3, 40);
+  const Image<std::int32_t>& labels = c.options.domain.labels;
+  const std::int32_t bad = labels(1, 20);
+  for (std::size_t i = 0; i < c.f.size(); ++i) {
+    if (labels[i] == bad) c.f[i] += 0.04;
+  }
+  FitResult r = fitDiffusion(c.f, c.sigma, c.mask, c.options);
+  const FitResult before = r;
+  allowForSuspectGrains(r, c.f, c.sigma, c.mask, labels, {-7}, c.options);  // no such grain
+  EXPECT_TRUE(r.without_suspect_values.empty());
+  EXPECT_EQ(r.evaluations, before.evaluations);
+  allowForSuspectGrains(r, c.f, c.sigma, c.mask, labels, {bad}, c.options);
+  ASSERT_EQ(r.without_suspect_values.size(), r.values.size());
+  EXPECT_GT(r.evaluations, before.evaluations);
+  // The grain matters: without it some parameter moves by more than its statistical error.
+  double moved = 0;
+  for (std::size_t k = 0; k < r.values.size(); ++k) {
+    moved = std::max(
+        moved, std::abs(r.without_suspect_values[k] - r.values[k]) / before.statistical_errors[k]);
+  }
+  EXPECT_GT(moved, 1.0);
+  for (std::size_t k = 0; k < r.values.size(); ++k) {
+    const double shift = std::abs(r.without_suspect_values[k] - r.values[k]);
+    EXPECT_GE(r.systematic_errors[k], shift / 1.96 - 1e-12) << r.names[k];
+    EXPECT_GE(r.standard_errors[k], before.standard_errors[k]) << r.names[k];
+    if (r.intervals[k].low_open || r.intervals[k].high_open) continue;
+    EXPECT_LE(r.intervals[k].low,
+              std::min(before.intervals[k].low,
+                       before.intervals[k].low + r.without_suspect_values[k] - r.values[k]) +
+                  1e-12)
+        << r.names[k];
+    EXPECT_LE(r.intervals[k].low, r.without_suspect_values[k]) << r.names[k];
+    EXPECT_GE(r.intervals[k].high, r.without_suspect_values[k]) << r.names[k];
+  }
 }
 
 TEST(DiffusionUncertainty, VerdictFailsOnGrossMisfitNonConvergenceAndALowerOptimum) {
