@@ -1,5 +1,7 @@
 #include "generic/tiff_io.hpp"
 
+#include "generic/tiff_calibration.hpp"
+
 #include <tiffio.h>
 
 #include <cmath>
@@ -9,12 +11,10 @@
 #include <limits>
 #include <memory>
 #include <mutex>
-#include <sstream>
 
 #include <fmt/format.h>
 
 #include "ionmap/core/error.hpp"
-#include "ionmap/core/units.hpp"
 
 namespace ionmap::tiff {
 namespace {
@@ -75,56 +75,6 @@ Decoder decoderFor(std::uint16_t bits, std::uint16_t format) {
     if (bits == 64) return sampleAt<std::uint64_t>;
   }
   return nullptr;
-}
-
-// ImageJ writes "unit=micron" in ImageDescription with resolution in pixels per unit.
-double imagejUnitToMicrometres(const std::string& description) {
-  std::istringstream in(description);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("unit=", 0) == 0) {
-      std::string u = line.substr(5);
-      if (u == "\\u00B5m") u = "um";
-      if (auto f = units::lengthToMicrometres(u)) return *f;
-    }
-  }
-  return 0.0;
-}
-
-void calibrate(TIFF* t, Page& page) {
-  float xres = 0, yres = 0;
-  std::uint16_t unit = RESUNIT_INCH;
-  const bool has_x =
-      TIFFGetField(t, TIFFTAG_XRESOLUTION, &xres) == 1 && xres > 0 && std::isfinite(xres);
-  const bool has_y =
-      TIFFGetField(t, TIFFTAG_YRESOLUTION, &yres) == 1 && yres > 0 && std::isfinite(yres);
-  TIFFGetFieldDefaulted(t, TIFFTAG_RESOLUTIONUNIT, &unit);
-  if (!has_x) return;
-  if (!has_y) yres = xres;
-  char* desc = nullptr;
-  std::string description;
-  if (TIFFGetField(t, TIFFTAG_IMAGEDESCRIPTION, &desc) == 1 && desc) description = desc;
-  double um_per_unit = 0;
-  if (unit == RESUNIT_CENTIMETER) {
-    um_per_unit = 1e4;
-  } else if (unit == RESUNIT_INCH) {
-    // 72/96/150/300/600 dpi are screen or printer defaults, not a measurement.
-    const double dpi = xres;
-    for (double d : {72.0, 96.0, 150.0, 300.0, 600.0}) {
-      if (std::abs(dpi - d) < 1e-3 && std::abs(yres - xres) < 1e-3) {
-        page.metadata.emplace_back(
-            "resolution_note",
-            fmt::format("{} dpi ignored (a display default, not a pixel size)", d));
-        return;
-      }
-    }
-    um_per_unit = 25400.0;
-  } else {
-    um_per_unit = imagejUnitToMicrometres(description);
-  }
-  if (um_per_unit <= 0) return;
-  page.pixel_x_um = um_per_unit / xres;
-  page.pixel_y_um = um_per_unit / yres;
 }
 
 void checkBlocks(TIFF* t, const std::string& file, std::uint64_t file_size, int page_index) {
@@ -237,7 +187,11 @@ Page readPage(TIFF* t, const std::string& file, std::uint64_t file_size, int pag
       for (std::uint32_t x = 0; x < w; ++x) row[x] = pixel(buf.data() + x * bytes_per_pixel);
     }
   }
-  calibrate(t, page);
+  const Calibration cal = calibration(t, file);
+  page.pixel_x_um = cal.x_um;
+  page.pixel_y_um = cal.y_um;
+  if (!cal.source.empty()) page.metadata.emplace_back("pixel_size_source", cal.source);
+  if (!cal.note.empty()) page.metadata.emplace_back("resolution_note", cal.note);
   char* s = nullptr;
   if (TIFFGetField(t, TIFFTAG_PAGENAME, &s) == 1 && s) page.name = s;
   page.metadata.emplace_back("bits_per_sample", std::to_string(bits));

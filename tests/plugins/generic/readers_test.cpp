@@ -92,6 +92,96 @@ TEST_F(ReadersTest, TiffWithoutResolutionIsUncalibratedUntilThePipelineGivesAPix
   EXPECT_DOUBLE_EQ(m.grid.pixel_y, 0.3);
 }
 
+// A 4 x 3 8-bit TIFF as microscope software writes it: resolution tags (unit 0 = none), an
+// optional description and an optional private ASCII tag (FEI 34682/34680, Zeiss 34118).
+void writeMicroscopeTiff(const std::filesystem::path& p, float res, std::uint16_t unit,
+                         const std::string& description = "", ttag_t tag = 0,
+                         const std::string& text = "") {
+  TIFF* t = TIFFOpen(p.c_str(), "w");
+  ASSERT_NE(t, nullptr);
+  if (tag) {
+    static char name[] = "vendor";
+    const TIFFFieldInfo info[] = {{tag, -1, -1, TIFF_ASCII, FIELD_CUSTOM, 1, 0, name}};
+    ASSERT_EQ(TIFFMergeFieldInfo(t, info, 1), 0);
+    TIFFSetField(t, tag, text.c_str());
+  }
+  TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 4);
+  TIFFSetField(t, TIFFTAG_IMAGELENGTH, 3);
+  TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+  TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+  TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+  TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 3);
+  if (res > 0) {
+    TIFFSetField(t, TIFFTAG_XRESOLUTION, res);
+    TIFFSetField(t, TIFFTAG_YRESOLUTION, res);
+    TIFFSetField(t, TIFFTAG_RESOLUTIONUNIT, unit);
+  }
+  if (!description.empty()) TIFFSetField(t, TIFFTAG_IMAGEDESCRIPTION, description.c_str());
+  std::vector<std::uint8_t> row{10, 20, 30, 40};
+  for (std::uint32_t y = 0; y < 3; ++y) ASSERT_EQ(TIFFWriteScanline(t, row.data(), y, 0), 1);
+  TIFFClose(t);
+}
+
+std::string metadataOf(const Map& m, const std::string& key) {
+  for (const auto& [k, v] : m.metadata) {
+    if (k == key) return v;
+  }
+  return "";
+}
+
+// SEM/TEM TIFFs: the vendors' own calibration wins over the resolution tags, whose inch-based
+// values are print or screen resolutions (an FEI Helios image at 64 dpi loaded as 396.875 um
+// per pixel; its own metadata says 3.3724 um), and `inspect` says where the pixel size came
+// from.
+TEST_F(ReadersTest, MicroscopeTiffsAreCalibratedFromTheVendorsOwnMetadata) {
+  struct Case {
+    const char* name;
+    float res;
+    std::uint16_t unit;
+    std::string description;
+    ttag_t tag;
+    std::string text, sidecar;
+    double um;
+    const char* source;
+  };
+  const std::vector<Case> cases = {
+      {"helios.tif", 64, RESUNIT_INCH, "", 34682,
+       "[User]\r\nDate=01/02/2020\r\n[Scan]\r\nPixelWidth=3.3724e-006\r\n"
+       "PixelHeight=3.3724e-006\r\n[EScan]\r\nPixelWidth=9\r\n",
+       "", 3.3724, "FEI"},
+      {"sfeg.tif", 300, RESUNIT_INCH, "", 34680, "[Scan]\nPixelWidth=2.5e-09\n", "", 0.0025, "FEI"},
+      {"zeiss.tif", 96, RESUNIT_INCH, "", 34118,
+       "\r\nDP_DETECTOR\r\nSignal A = SE2\r\nAP_PIXEL_SIZE\r\nImage Pixel Size = 3.721 nm\r\n", "",
+       0.003721, "Zeiss"},
+      {"jeol.tif", 93, RESUNIT_INCH, "", 0, "",
+       "$CM_FORMAT JEOL/SEM\n$$SM_MICRON_BAR 120\n$$SM_MICRON_MARKER 5um\n", 5.0 / 120, "JEOL"},
+      {"hitachi.tif", 0, RESUNIT_NONE, "", 0, "", "[SemImageFile]\r\nPixelSize=49.6094\r\n",
+       0.0496094, "Hitachi"},
+      {"imagej.tif", 2, RESUNIT_NONE, "ImageJ=1.53t\nunit=micron\n", 0, "", "", 0.5, "ImageJ"},
+      {"cm.tif", 20000, RESUNIT_CENTIMETER, "", 0, "", "", 0.5, "centimetre"},
+  };
+  for (const Case& c : cases) {
+    writeMicroscopeTiff(dir / c.name, c.res, c.unit, c.description, c.tag, c.text);
+    if (!c.sidecar.empty()) test::writeFile((dir / c.name).replace_extension(".txt"), c.sidecar);
+    const Map m = load(dir / c.name).maps.at(0);
+    ASSERT_TRUE(m.grid.calibrated) << c.name;
+    EXPECT_NEAR(m.grid.pixel_x / c.um, 1.0, 1e-6) << c.name;
+    EXPECT_NEAR(m.grid.pixel_y / c.um, 1.0, 1e-6) << c.name;
+    EXPECT_NE(metadataOf(m, "pixel_size_source").find(c.source), std::string::npos)
+        << c.name << ": " << metadataOf(m, "pixel_size_source");
+  }
+  // Inches alone are never a pixel size: uncalibrated, with a note saying why.
+  writeMicroscopeTiff(dir / "dpi.tif", 64, RESUNIT_INCH);
+  const Map m = load(dir / "dpi.tif").maps.at(0);
+  EXPECT_FALSE(m.grid.calibrated);
+  EXPECT_NE(metadataOf(m, "resolution_note").find("64 x 64 dpi not used"), std::string::npos);
+  // A vendor record that is there but unreadable or implausible is an error, not ignored.
+  writeMicroscopeTiff(dir / "bad.tif", 64, RESUNIT_INCH, "", 34682, "[Scan]\nPixelWidth=abc\n");
+  EXPECT_NE(loadError(dir / "bad.tif").find("PixelWidth='abc' is not a number"), std::string::npos);
+  writeMicroscopeTiff(dir / "huge.tif", 64, RESUNIT_INCH, "", 34682, "[Scan]\nPixelWidth=1.8e13\n");
+  EXPECT_NE(loadError(dir / "huge.tif").find("outside the plausible"), std::string::npos);
+}
+
 TEST_F(ReadersTest, TruncatedTiffIsAnInputErrorWithTheByteOffset) {
   const auto good = dir / "good.tif";
   const Image<double> im = ramp(64, 64, 1.0);
