@@ -352,10 +352,16 @@ class DmReader : public Reader {
     if (const Tag* dt = img.child("Dimensions")) {
       for (const auto& c : dt->children) dims.push_back(static_cast<std::uint64_t>(c.value));
     }
-    if (dims.size() < 2) {
-      throw InputError(
-          p.file(), fmt::format("holds {}-dimensional data ({} values): a spectrum, not an image",
-                                dims.size(), dims.empty() ? 0 : dims[0]));
+    // Dimensions of 1 (a spectrum stored as 2048 x 1) do not make an image.
+    std::size_t extended = 0;
+    for (auto d : dims) extended += d > 1;
+    if (dims.size() < 2 || dims[0] <= 1 || dims[1] <= 1) {
+      std::string shape;
+      for (auto d : dims) shape += (shape.empty() ? "" : " x ") + std::to_string(d);
+      throw InputError(p.file(),
+                       fmt::format("holds {}-dimensional data ({}): a spectrum or profile, not "
+                                   "an image",
+                                   extended, shape.empty() ? "no dimensions" : shape));
     }
     const Tag* type_tag = img.child("DataType");
     const int elem = type_tag ? simpleTypeOfImage(static_cast<int>(type_tag->value)) : 0;
@@ -382,10 +388,19 @@ class DmReader : public Reader {
     std::string value_unit;
     if (const Tag* cal = img.child("Calibrations")) {
       if (const Tag* dimcal = cal->child("Dimension"); dimcal && dimcal->children.size() >= 2) {
+        // An axis calibrated in something other than a length (eV, 1/nm, s) is not a
+        // real-space image axis: a spectrum image, a diffraction pattern or a time series.
         auto scaleOf = [&](const Tag& c) {
           const Tag* s = c.child("Scale");
           const Tag* u = c.child("Units");
           const auto f = u ? units::lengthToMicrometres(u->text) : std::nullopt;
+          if (u && !u->text.empty() && !f) {
+            throw InputError(p.file(),
+                             fmt::format("an image axis is calibrated in '{}', not a length: a "
+                                         "spectrum, diffraction pattern or time series, not a "
+                                         "real-space image",
+                                         u->text));
+          }
           return s && f && s->value > 0 ? s->value * *f : 0.0;
         };
         px = scaleOf(dimcal->children[0]);
