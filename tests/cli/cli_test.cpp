@@ -203,6 +203,48 @@ TEST(Cli, AFullDiskIsExit1WithAClearMessageAndNothingHalfWritten) {
   EXPECT_GE(results_file_failures, 1) << "no size made the results file itself fail";
 }
 
+// A run killed (SIGKILL) in a folder holding an earlier complete result leaves that result and
+// its own run.log untouched; its staging folder is swept by the next run there. A run that
+// fails beside an earlier result keeps its log as run-failed.log.
+TEST(Cli, KilledAndFailedRunsLeaveTheEarlierResultWithItsOwnLog) {
+  test::TempDir dir;
+  const auto out = dir / "out";
+  const std::string job = (test::sourceDir() / "pipelines/sims-gb-diffusion.yaml").string();
+  ASSERT_EQ(runIonmap({"run", job, "--out", out.string(), "--threads", "1"}).exit_code, 0);
+  const std::string log1 = test::readFile(out / "run.log");
+  const std::string h5 = test::readFile(out / "results.h5");
+  auto partials = [&] {
+    int n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(out))
+      n += e.path().filename().string().rfind(".ionmap-partial-", 0) == 0;
+    return n;
+  };
+  test::writeFile(dir / "kill.sh",
+                  fmt::format("CI=true '{}' run '{}' --out '{}' --threads 1 >/dev/null 2>&1 &\n"
+                              "p=$!\n"
+                              "for i in $(seq 1 4000); do\n"
+                              "  ls -a '{}' | grep -q '^.ionmap-partial-' && break\n"
+                              "  sleep 0.005\n"
+                              "done\n"
+                              "kill -9 $p\nwait $p\nexit 0\n",
+                              IONMAP_EXE, job, out.string(), out.string()));
+  ASSERT_EQ(std::system(("sh '" + (dir / "kill.sh").string() + "'").c_str()), 0);
+  EXPECT_EQ(partials(), 1) << "the killed run's staging folder";
+  EXPECT_EQ(test::readFile(out / "results.h5"), h5);
+  EXPECT_EQ(test::readFile(out / "run.log"), log1) << "the log must stay with its results";
+  const std::string laser = test::readFile(test::sourceDir() / "data/samples/gb/laser.tif");
+  test::writeFile(dir / "corrupt.tif", laser.substr(0, laser.size() / 3));
+  const auto failed = runIonmap(
+      {"run", job, "--input", "laser=" + (dir / "corrupt.tif").string(), "--out", out.string()});
+  EXPECT_EQ(failed.exit_code, 1);
+  EXPECT_EQ(partials(), 0) << "the killed run's staging folder is swept by the next run";
+  EXPECT_EQ(test::readFile(out / "run.log"), log1);
+  EXPECT_NE(test::readFile(out / "run-failed.log").find("corrupt.tif"), std::string::npos);
+  ASSERT_EQ(runIonmap({"run", job, "--out", out.string(), "--threads", "1"}).exit_code, 0);
+  EXPECT_NE(test::readFile(out / "run.log"), log1);
+  EXPECT_EQ(partials(), 0);
+}
+
 TEST(Cli, MissingInputFileGivenOnTheCommandLineIsAValidationError) {
   const auto r = runIonmap({"validate", kPipeline, "--input", "kpfm=/no/such/file.csv"});
   EXPECT_EQ(r.exit_code, 2);

@@ -1,6 +1,9 @@
 #include "ionmap/pipeline/runner.hpp"
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <chrono>
 #include <fstream>
@@ -41,11 +44,34 @@ double seconds(Clock::time_point a, Clock::time_point b) {
   }
 }
 
-// A hidden folder in the output directory; removed unless release() was called.
+// Removes the staging folders of killed runs: ".ionmap-partial-<host>-<pid>" (or the older
+// ".ionmap-partial-<pid>") whose process no longer exists on this host. Folders of other hosts
+// sharing the directory are left alone.
+void sweepKilledRuns(const std::filesystem::path& out_dir, const std::string& host) {
+  const std::string prefix = ".ionmap-partial-";
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(out_dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    std::string pid = name.substr(prefix.size());
+    if (pid.rfind(host + "-", 0) == 0) pid = pid.substr(host.size() + 1);
+    if (pid.empty() || pid.size() > 9 || pid.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    const auto id = static_cast<pid_t>(std::stol(pid));
+    if (id == ::getpid() || (::kill(id, 0) == -1 && errno == ESRCH)) {
+      std::error_code rm;
+      std::filesystem::remove_all(e.path(), rm);
+    }
+  }
+}
+
+// A hidden folder in the output directory, removed when the run ends; those of killed runs
+// are swept by the next run in the same directory.
 class Staging {
  public:
   explicit Staging(const std::filesystem::path& out_dir)
-      : dir_(out_dir / fmt::format(".ionmap-partial-{}", ::getpid())) {
+      : dir_(out_dir / fmt::format(".ionmap-partial-{}-{}", provenance::hostName(), ::getpid())) {
+    sweepKilledRuns(out_dir, provenance::hostName());
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
     if (!std::filesystem::create_directory(dir_, ec)) {
@@ -103,10 +129,22 @@ RunSummary runPlan(Plan& plan, const Registry& registry, const RunOptions& optio
                                  ec ? ec.message() : "a file of that name exists"));
   }
   Staging staging(out_dir);
-  log::openFile((out_dir / "run.log").string());
-  struct CloseLog {
-    ~CloseLog() { log::closeFile(); }
-  } close_log;
+  // The log stays with its results: it is written in the staging folder and moves into place
+  // with them. A run that fails leaves it as run.log, or as run-failed.log beside an earlier
+  // complete result (whose run.log it must not replace); a killed run's log goes with its
+  // staging folder.
+  struct KeepLog {
+    std::filesystem::path staged, out_dir;
+    bool placed = false;
+    ~KeepLog() {
+      log::closeFile();
+      if (placed) return;
+      std::error_code ec;
+      const bool earlier = std::filesystem::exists(out_dir / "results.h5", ec);
+      std::filesystem::rename(staged, out_dir / (earlier ? "run-failed.log" : "run.log"), ec);
+    }
+  } keep_log{staging.dir() / "run.log", out_dir};
+  log::openFile(keep_log.staged.string());
 
   const int threads = options.threads > 0 ? options.threads : tbb::info::default_concurrency();
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
@@ -196,7 +234,7 @@ RunSummary runPlan(Plan& plan, const Registry& registry, const RunOptions& optio
   // Files the stages wrote themselves (custom quicklooks, ...) take precedence.
   std::vector<std::string> staged;
   for (const auto& f : std::filesystem::directory_iterator(staging.dir())) {
-    staged.push_back(f.path().filename().string());
+    if (f.path().filename() != "run.log") staged.push_back(f.path().filename().string());
   }
   // A quicklook of every map, a CSV of every table, a YAML of every transform; then the
   // results file.
@@ -263,6 +301,8 @@ RunSummary runPlan(Plan& plan, const Registry& registry, const RunOptions& optio
     std::filesystem::rename(staging.dir() / fn, out_dir / fn);
     summary.files.push_back(out_dir / fn);
   }
+  std::filesystem::rename(keep_log.staged, out_dir / "run.log");  // still open: it moves along
+  keep_log.placed = true;
   std::filesystem::rename(staging.dir() / "results.h5", out_dir / "results.h5");
   summary.results_file = out_dir / "results.h5";
   summary.files.push_back(summary.results_file);
