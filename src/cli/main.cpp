@@ -132,11 +132,12 @@ int cmdInspect(const Registry& reg, const std::string& file, double pixel_size,
     for (std::size_t k = 0; k < m.values.size(); ++k) {
       if (m.mask[k]) lo = std::min(lo, m.values[k]), hi = std::max(hi, m.values[k]);
     }
+    const std::size_t valid = m.countValid();
     std::cout << fmt::format(
-        "  [{}] {}\n      grid:   {}\n      unit:   {}\n      values: {:.6g} .. "
-        "{:.6g} ({} of {} pixels valid)\n",
-        i, m.name, m.grid.describe(), m.unit.empty() ? "(none)" : units::pretty(m.unit), lo, hi,
-        m.countValid(), m.values.size());
+        "  [{}] {}\n      grid:   {}\n      unit:   {}\n      values: {} ({} of {} pixels "
+        "valid)\n",
+        i, m.name, m.grid.describe(), m.unit.empty() ? "(none)" : units::pretty(m.unit),
+        valid ? fmt::format("{:.6g} .. {:.6g}", lo, hi) : "none", valid, m.values.size());
     for (const auto& [k, v] : m.metadata) std::cout << fmt::format("      {}: {}\n", k, v);
   }
   if (ds.spectra) {

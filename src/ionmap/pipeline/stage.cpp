@@ -109,9 +109,12 @@ std::filesystem::path Preflight::inputFile(const std::string& input_name) {
   }
   std::error_code ec;
   if (!std::filesystem::is_regular_file(it->second, ec)) {
-    fail(fmt::format(
-        "input '{}': file '{}' {}", input_name, it->second.string(),
-        std::filesystem::exists(it->second, ec) ? "is not a regular file" : "does not exist"));
+    // A missing input file is an input error (exit 1) whether it is found missing here or
+    // once the run has started.
+    throw InputError(it->second.string(),
+                     fmt::format("{}: input '{}': {}", context(), input_name,
+                                 std::filesystem::exists(it->second, ec) ? "is not a regular file"
+                                                                         : "does not exist"));
   }
   inputs_used_.push_back(input_name);
   return it->second;

@@ -379,6 +379,29 @@ TEST_F(ReadersTest, NaNCellsAreMaskedAndCounted) {
   EXPECT_EQ(m.countValid(), 3u);
 }
 
+// Formats users bring that ionmap does not read yet are named, not "unrecognised".
+TEST_F(ReadersTest, KnownButUnsupportedFormatsAreNamed) {
+  const std::vector<std::pair<std::string, std::string>> files = {
+      {"a.gwy", std::string("GWYP") + std::string(20, '\0')},
+      {"a.tdms", std::string("TDSm") + std::string(24, '\1')},
+      {"a.sxm", ":NANONIS_VERSION:\n2\n"},
+      {"a.spm", "\\*File list\r\n\\Version: 0x09200000\r\n"},
+      {"a.ibw", std::string("\x05\x00", 2) + std::string(60, '\0')}};
+  const std::vector<std::string> names = {"Gwyddion", "TDMS", "Nanonis", "Nanoscope",
+                                          "Igor binary wave"};
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    test::writeFile(dir / files[i].first, files[i].second);
+    std::string error;
+    try {
+      registry.pickReader(dir / files[i].first);
+    } catch (const InputError& e) {
+      error = e.what();
+    }
+    EXPECT_NE(error.find(names[i]), std::string::npos) << error;
+    EXPECT_NE(error.find("does not read yet"), std::string::npos) << error;
+  }
+}
+
 TEST_F(ReadersTest, FilesNoReaderKnowsAreRefusedByName) {
   test::writeFile(dir / "x.bin", std::string("\x01\x02\x03\x00", 4));
   try {
