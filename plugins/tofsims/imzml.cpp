@@ -1,14 +1,18 @@
 #include "tofsims/imzml.hpp"
 
+#include <expat.h>
 #include <openssl/evp.h>
 #include <zlib.h>
 
 #include <cstring>
+#include <exception>
 #include <fstream>
+#include <functional>
 #include <map>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
-#include <pugixml.hpp>
 
 #include "ionmap/core/error.hpp"
 
@@ -44,33 +48,26 @@ constexpr TypeAcc kTypes[] = {
     {"MS:1000519", BinaryType::kInt32},   {"MS:1000522", BinaryType::kInt64},
     {"IMS:1000141", BinaryType::kInt32},  {"IMS:1000142", BinaryType::kInt64}};
 
-// The cvParams that apply to a node: its own and those of referenced param groups.
+// The cvParams that apply to an element: its own and those of the param groups it references
+// (accession → value, in document order).
 class CvParams {
  public:
-  CvParams(pugi::xml_node node, const std::map<std::string, pugi::xml_node>& groups) {
-    collect(node, groups);
-  }
   const char* value(const char* acc) const {
-    for (auto n : nodes_) {
-      if (std::strcmp(n.attribute("accession").value(), acc) == 0)
-        return n.attribute("value").value();
+    for (const auto& [a, v] : params_) {
+      if (a == acc) return v.c_str();
     }
     return nullptr;
   }
   bool has(const char* acc) const { return value(acc) != nullptr; }
+  void add(std::string acc, std::string value) {
+    params_.emplace_back(std::move(acc), std::move(value));
+  }
+  void addAll(const CvParams& other) {
+    params_.insert(params_.end(), other.params_.begin(), other.params_.end());
+  }
 
  private:
-  void collect(pugi::xml_node node, const std::map<std::string, pugi::xml_node>& groups) {
-    for (auto c : node.children()) {
-      if (std::strcmp(c.name(), "cvParam") == 0) {
-        nodes_.push_back(c);
-      } else if (std::strcmp(c.name(), "referenceableParamGroupRef") == 0) {
-        auto it = groups.find(c.attribute("ref").value());
-        if (it != groups.end()) collect(it->second, groups);
-      }
-    }
-  }
-  std::vector<pugi::xml_node> nodes_;
+  std::vector<std::pair<std::string, std::string>> params_;
 };
 
 std::uint64_t toU64(const char* v, const std::string& file, const std::string& what) {
@@ -199,37 +196,194 @@ std::unique_ptr<Reader> makeImzmlReader() {
   return std::make_unique<ImzmlReader>();
 }
 
+// What readImzml needs from one <spectrum>: its id, the cvParams of its (first) scan and of
+// each binary data array.
+struct XmlSpectrum {
+  std::string id;
+  CvParams scan;
+  std::vector<CvParams> arrays;
+};
+
+struct XmlHeader {
+  bool mzml_root = false, spectrum_list = false;
+  CvParams content, settings;
+};
+
+// One streaming pass over the XML (expat): the header's cvParams are kept, each spectrum is
+// handed to `on_spectrum` as soon as it ends and then forgotten, so memory does not grow with
+// the XML (108 MB of XML for 65 536 spectra). Exceptions from `on_spectrum` stop the parse and
+// are rethrown; malformed XML is an InputError with its byte offset and line.
+class XmlStream {
+ public:
+  using Callback = std::function<void(const XmlSpectrum&, std::size_t index)>;
+  XmlStream(const std::string& file, Callback on_spectrum)
+      : file_(file), on_spectrum_(std::move(on_spectrum)) {}
+
+  XmlHeader parse() {
+    std::ifstream in(file_, std::ios::binary);
+    if (!in) throw InputError(file_, "cannot open");
+    std::unique_ptr<XML_ParserStruct, decltype(&XML_ParserFree)> p(XML_ParserCreate(nullptr),
+                                                                   XML_ParserFree);
+    if (!p) throw ProcessingError("cannot create an XML parser");
+    parser_ = p.get();
+    XML_SetUserData(parser_, this);
+    XML_SetElementHandler(parser_, &XmlStream::start, &XmlStream::end);
+    std::vector<char> buf(1 << 20);
+    bool done = false;
+    while (!done) {
+      in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+      const auto n = static_cast<int>(in.gcount());
+      done = n < static_cast<int>(buf.size());
+      if (XML_Parse(parser_, buf.data(), n, done ? XML_TRUE : XML_FALSE) != XML_STATUS_OK) {
+        if (error_) std::rethrow_exception(error_);
+        throw InputError(file_, static_cast<std::uint64_t>(XML_GetCurrentByteIndex(parser_)),
+                         fmt::format("not well-formed imzML XML (line {}): {}",
+                                     XML_GetCurrentLineNumber(parser_),
+                                     XML_ErrorString(XML_GetErrorCode(parser_))));
+      }
+    }
+    return header_;
+  }
+
+ private:
+  static const char* attr(const XML_Char** a, const char* name) {
+    for (; a && a[0]; a += 2) {
+      if (std::strcmp(a[0], name) == 0) return a[1];
+    }
+    return "";
+  }
+  bool parentIs(const char* name) const {
+    return path_.size() >= 2 && path_[path_.size() - 2] == name;
+  }
+  // Where the cvParams of the element just opened at depth `d` go.
+  void collectInto(CvParams* target) {
+    target_ = target;
+    target_depth_ = path_.size();
+  }
+
+  static void start(void* self, const XML_Char* name, const XML_Char** a) {
+    auto& s = *static_cast<XmlStream*>(self);
+    s.path_.emplace_back(name);
+    const std::size_t depth = s.path_.size();
+    const std::string& n = s.path_.back();
+    if (depth == 1) s.header_.mzml_root = n == "mzML";
+    if ((n == "cvParam" || n == "referenceableParamGroupRef") && s.target_ &&
+        depth == s.target_depth_ + 1) {
+      if (n == "cvParam") {
+        s.target_->add(attr(a, "accession"), attr(a, "value"));
+      } else if (auto it = s.groups_.find(attr(a, "ref")); it != s.groups_.end()) {
+        s.target_->addAll(it->second);
+      }
+    } else if (n == "referenceableParamGroup" && s.parentIs("referenceableParamGroupList")) {
+      s.collectInto(&s.groups_[attr(a, "id")]);
+    } else if (n == "fileContent" && s.parentIs("fileDescription")) {
+      s.collectInto(&s.header_.content);
+    } else if (n == "scanSettings" && s.parentIs("scanSettingsList") && !s.settings_seen_) {
+      s.settings_seen_ = true;
+      s.collectInto(&s.header_.settings);
+    } else if (n == "spectrumList" && s.parentIs("run")) {
+      s.header_.spectrum_list = true;
+    } else if (n == "spectrum" && s.parentIs("spectrumList")) {
+      s.spectrum_ = XmlSpectrum{};
+      s.spectrum_.id = attr(a, "id");
+      s.spectrum_depth_ = depth;
+      s.scan_seen_ = false;
+    } else if (n == "scan" && s.parentIs("scanList") && s.spectrum_depth_ && !s.scan_seen_) {
+      s.scan_seen_ = true;
+      s.collectInto(&s.spectrum_.scan);
+    } else if (n == "binaryDataArray" && s.parentIs("binaryDataArrayList") && s.spectrum_depth_) {
+      s.spectrum_.arrays.emplace_back();
+      s.collectInto(&s.spectrum_.arrays.back());
+    }
+  }
+
+  static void end(void* self, const XML_Char*) {
+    auto& s = *static_cast<XmlStream*>(self);
+    const std::size_t depth = s.path_.size();
+    if (depth == s.target_depth_) s.target_ = nullptr, s.target_depth_ = 0;
+    if (depth == s.spectrum_depth_) {
+      s.spectrum_depth_ = 0;
+      try {
+        s.on_spectrum_(s.spectrum_, s.index_++);
+      } catch (...) {
+        s.error_ = std::current_exception();
+        XML_StopParser(s.parser_, XML_FALSE);
+      }
+    }
+    s.path_.pop_back();
+  }
+
+  std::string file_;
+  Callback on_spectrum_;
+  XML_Parser parser_ = nullptr;
+  XmlHeader header_;
+  std::map<std::string, CvParams> groups_;
+  std::vector<std::string> path_;
+  CvParams* target_ = nullptr;
+  std::size_t target_depth_ = 0, spectrum_depth_ = 0, index_ = 0;
+  bool settings_seen_ = false, scan_seen_ = false;
+  XmlSpectrum spectrum_;
+  std::exception_ptr error_;
+};
+
 // A declared grid may hold at most this many pixels per spectrum (see readImzml).
 constexpr std::uint64_t kMaxPixelsPerSpectrum = 16;
 
 SpectrumImage readImzml(const std::filesystem::path& imzml, bool verify_checksum) {
   const std::string file = imzml.string();
-  pugi::xml_document doc;
-  const pugi::xml_parse_result res = doc.load_file(imzml.c_str());
-  if (!res) {
-    throw InputError(file, static_cast<std::uint64_t>(res.offset),
-                     std::string("not well-formed imzML XML: ") + res.description());
-  }
-  const pugi::xml_node mzml = doc.child("mzML");
-  if (!mzml) throw InputError(file, "no <mzML> root element; not an imzML file");
+  // One pass over the XML: each spectrum's position and arrays are checked and kept as it ends.
+  std::vector<std::uint32_t> xs, ys;
+  std::vector<SpectrumLocation> locs;
+  std::uint64_t seen_x = 0, seen_y = 0;
+  XmlStream stream(file, [&](const XmlSpectrum& sp, std::size_t index) {
+    const std::string where = fmt::format("spectrum {} (id '{}')", index, sp.id);
+    const std::uint64_t x =
+        toU64(sp.scan.value(kPositionX), file, where + ": position x (IMS:1000050)");
+    const std::uint64_t y =
+        toU64(sp.scan.value(kPositionY), file, where + ": position y (IMS:1000051)");
+    if (x == 0 || y == 0) throw InputError(file, where + ": positions are 1-based; got 0");
+    if (x > (1u << 16) || y > (1u << 16)) {
+      throw InputError(
+          file, fmt::format("{}: position ({}, {}) is beyond 65536 pixels a side", where, x, y));
+    }
+    SpectrumLocation loc;
+    bool have_mz = false, have_int = false;
+    for (const CvParams& cv : sp.arrays) {
+      if (cv.has(kMzArray)) {
+        loc.mz = arrayLocation(cv, file, where + " m/z array");
+        have_mz = true;
+      } else if (cv.has(kIntensityArray)) {
+        loc.intensity = arrayLocation(cv, file, where + " intensity array");
+        have_int = true;
+      }
+    }
+    if (!have_mz || !have_int)
+      throw InputError(file, where + ": needs an m/z array and an intensity array");
+    if (loc.mz.length != loc.intensity.length) {
+      throw InputError(file, fmt::format("{}: m/z array has {} values, intensity array {}", where,
+                                         loc.mz.length, loc.intensity.length));
+    }
+    seen_x = std::max(seen_x, x);
+    seen_y = std::max(seen_y, y);
+    xs.push_back(static_cast<std::uint32_t>(x));
+    ys.push_back(static_cast<std::uint32_t>(y));
+    locs.push_back(loc);
+  });
+  const XmlHeader head = stream.parse();
+  if (!head.mzml_root) throw InputError(file, "no <mzML> root element; not an imzML file");
   const std::filesystem::path ibd = siblingWithExtension(imzml, {".ibd", ".IBD"});
   if (ibd.empty())
     throw InputError(file,
                      "the binary file " + imzml.stem().string() + ".ibd is missing beside it");
   const std::string ibd_file = ibd.string();
 
-  std::map<std::string, pugi::xml_node> groups;
-  for (auto g : mzml.child("referenceableParamGroupList").children("referenceableParamGroup")) {
-    groups[g.attribute("id").value()] = g;
-  }
-  const CvParams content(mzml.child("fileDescription").child("fileContent"), groups);
+  const CvParams& content = head.content;
   const bool continuous = content.has(kContinuous);
   if (!continuous && !content.has(kProcessed)) {
     throw InputError(
         file,
         "fileContent declares neither continuous (IMS:1000030) nor processed (IMS:1000031) mode");
   }
-
   // UUID: the XML's value must equal the .ibd's first 16 bytes.
   const char* uuid_text = content.value(kUuid);
   if (!uuid_text)
@@ -270,7 +424,7 @@ SpectrumImage readImzml(const std::filesystem::path& imzml, bool verify_checksum
   }
 
   // Grid from scan settings; positions are 1-based.
-  const CvParams settings(mzml.child("scanSettingsList").child("scanSettings"), groups);
+  const CvParams& settings = head.settings;
   const double px = toDouble(settings.value(kPixelSizeX));
   const double py = toDouble(settings.value(kPixelSizeY));
   std::uint64_t max_x = settings.has(kMaxPixelsX)
@@ -279,47 +433,8 @@ SpectrumImage readImzml(const std::filesystem::path& imzml, bool verify_checksum
   std::uint64_t max_y = settings.has(kMaxPixelsY)
                             ? toU64(settings.value(kMaxPixelsY), file, "max count of pixels y")
                             : 0;
-
-  struct Entry {
-    std::uint64_t x, y;
-    SpectrumLocation loc;
-  };
-  std::vector<Entry> entries;
-  std::uint64_t seen_x = 0, seen_y = 0;
-  std::size_t index = 0;
-  const auto spectra = mzml.child("run").child("spectrumList");
-  if (!spectra) throw InputError(file, "no <run><spectrumList>");
-  for (auto sp : spectra.children("spectrum")) {
-    const std::string where =
-        fmt::format("spectrum {} (id '{}')", index, sp.attribute("id").value());
-    const CvParams scan(sp.child("scanList").child("scan"), groups);
-    Entry e{};
-    e.x = toU64(scan.value(kPositionX), file, where + ": position x (IMS:1000050)");
-    e.y = toU64(scan.value(kPositionY), file, where + ": position y (IMS:1000051)");
-    if (e.x == 0 || e.y == 0) throw InputError(file, where + ": positions are 1-based; got 0");
-    bool have_mz = false, have_int = false;
-    for (auto arr : sp.child("binaryDataArrayList").children("binaryDataArray")) {
-      const CvParams cv(arr, groups);
-      if (cv.has(kMzArray)) {
-        e.loc.mz = arrayLocation(cv, file, where + " m/z array");
-        have_mz = true;
-      } else if (cv.has(kIntensityArray)) {
-        e.loc.intensity = arrayLocation(cv, file, where + " intensity array");
-        have_int = true;
-      }
-    }
-    if (!have_mz || !have_int)
-      throw InputError(file, where + ": needs an m/z array and an intensity array");
-    if (e.loc.mz.length != e.loc.intensity.length) {
-      throw InputError(file, fmt::format("{}: m/z array has {} values, intensity array {}", where,
-                                         e.loc.mz.length, e.loc.intensity.length));
-    }
-    seen_x = std::max(seen_x, e.x);
-    seen_y = std::max(seen_y, e.y);
-    entries.push_back(e);
-    ++index;
-  }
-  if (entries.empty()) throw InputError(file, "the spectrum list is empty");
+  if (!head.spectrum_list) throw InputError(file, "no <run><spectrumList>");
+  if (locs.empty()) throw InputError(file, "the spectrum list is empty");
   if (max_x == 0) max_x = seen_x;
   if (max_y == 0) max_y = seen_y;
   if (seen_x > max_x || seen_y > max_y) {
@@ -336,12 +451,12 @@ SpectrumImage readImzml(const std::filesystem::path& imzml, bool verify_checksum
   // grid must fit the spectra (sparse regions of interest leave at most a few empty pixels per
   // spectrum in their bounding box; thousands are a corrupt header) and the memory budget.
   const std::uint64_t pixels = max_x * max_y;
-  if (pixels > kMaxPixelsPerSpectrum * entries.size() && pixels > (1u << 16)) {
+  if (pixels > kMaxPixelsPerSpectrum * locs.size() && pixels > (1u << 16)) {
     throw InputError(
         file, fmt::format("declares {} x {} pixels for {} spectra ({:.0f} pixels per "
                           "spectrum; at most {}): a corrupt or mistaken grid size",
-                          max_x, max_y, entries.size(),
-                          static_cast<double>(pixels) / entries.size(), kMaxPixelsPerSpectrum));
+                          max_x, max_y, locs.size(), static_cast<double>(pixels) / locs.size(),
+                          kMaxPixelsPerSpectrum));
   }
   checkMemory(imzml, pixels * sizeof(std::int64_t),
               fmt::format("the index of {} x {} pixels", max_x, max_y));
@@ -351,19 +466,15 @@ SpectrumImage readImzml(const std::filesystem::path& imzml, bool verify_checksum
   si.grid.calibrated = px > 0 && py > 0;
   if (si.grid.calibrated) si.grid.pixel_x = px, si.grid.pixel_y = py;
   si.pixel_spectrum.assign(static_cast<std::size_t>(max_x * max_y), -1);
-  std::vector<SpectrumLocation> locs;
-  locs.reserve(entries.size());
   std::size_t duplicates = 0;
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    auto& slot = si.pixel_spectrum[(entries[i].y - 1) * max_x + (entries[i].x - 1)];
+  for (std::size_t i = 0; i < locs.size(); ++i) {
+    auto& slot = si.pixel_spectrum[(ys[i] - 1) * max_x + (xs[i] - 1)];
     if (slot >= 0) ++duplicates;
     slot = static_cast<std::int64_t>(i);
-    locs.push_back(entries[i].loc);
   }
   if (duplicates) si.metadata.emplace_back("duplicate_positions", std::to_string(duplicates));
-  si.metadata.emplace_back("spectra", std::to_string(entries.size()));
+  si.metadata.emplace_back("spectra", std::to_string(locs.size()));
   si.metadata.emplace_back("ibd", ibd_file);
-  doc.reset();  // the DOM is no longer needed: only the locations stay in memory
   si.source = std::make_shared<RawFileSpectra>(ibd_file, std::move(locs));
   return si;
 }
