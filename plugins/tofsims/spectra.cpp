@@ -86,7 +86,8 @@ std::vector<std::pair<std::int32_t, BinnedSpectrum>> sumSpectraByLabel(
     }
   });
   std::vector<std::pair<std::int32_t, BinnedSpectrum>> out;
-  for (const auto& [l, i] : slot) {
+  for (const auto& entry : slot) {
+    const auto i = entry.second;  // (a structured binding cannot be captured in C++17)
     BinnedSpectrum b;
     b.lo = lo;
     b.width = bin;
@@ -94,7 +95,7 @@ std::vector<std::pair<std::int32_t, BinnedSpectrum>> sumSpectraByLabel(
     partial.combine_each([&](const std::vector<double>& v) {
       for (std::size_t j = 0; j < nbins; ++j) b.counts[j] += v[i * nbins + j];
     });
-    out.emplace_back(l, std::move(b));
+    out.emplace_back(entry.first, std::move(b));
   }
   return out;
 }
