@@ -33,6 +33,9 @@ class TransformYamlReader : public Reader {
     } catch (const YAML::Exception& e) {
       throw InputError(file, fmt::format("line {}: not valid YAML: {}", e.mark.line + 1, e.msg));
     }
+    // Every access below is guarded: a node of the wrong kind (a scalar where a mapping is
+    // expected, say) throws YAML exceptions that must become this file's InputError.
+    if (!root.IsMap()) throw InputError(file, "not a YAML mapping with `ionmap_transform:`");
     const YAML::Node t = root["ionmap_transform"];
     if (!t || !t.IsMap()) throw InputError(file, "no `ionmap_transform:` mapping");
     const YAML::Node m = t["matrix"];
@@ -56,6 +59,9 @@ class TransformYamlReader : public Reader {
         kind = Transform2D::kindFromName(t["kind"].as<std::string>());
       } catch (const UsageError& e) {
         throw InputError(file, e.what());
+      } catch (const YAML::Exception&) {
+        throw InputError(file,
+                         "`ionmap_transform.kind` must be a name (rigid, similarity, affine)");
       }
     }
     Dataset ds;

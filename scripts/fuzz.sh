@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Fuzzes every reader with libFuzzer (clang, ASan + UBSan) and reports executions and findings
+# per reader. Usage: scripts/fuzz.sh [READER ...]   (default: all)
+#   FUZZ_RUNS=1000000  executions per reader (default 1e6); FUZZ_SECONDS caps the time instead
+#   FUZZ_JOBS=2        readers fuzzed at once
+# Seeds: the bundled samples, ../shared/data/instrument-files when present, and small files
+# made here. Findings (crash-*, leak-*, timeout-*, oom-*) are minimised into
+# tests/fuzz/regressions/<reader>/, where tests/plugins/generic/fuzz_regressions_test.cpp
+# replays them in the normal test suite. The report goes to build-fuzz/fuzz-report.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+B=${FUZZ_BUILD:-$ROOT/build-fuzz}
+RUNS=${FUZZ_RUNS:-1000000}
+JOBS=${FUZZ_JOBS:-2}
+READERS=("$@")
+[ ${#READERS[@]} -eq 0 ] && READERS=(tiff image-png image-jpeg image-bmp matrix-text transform \
+  imzml ibd iontof-text ang ctf dm)
+
+bash scripts/install-deps.sh
+if ! command -v clang++ >/dev/null; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get install -y -qq --no-install-recommends clang >/dev/null
+fi
+CC=clang CXX=clang++ cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIONMAP_FUZZ=ON >/dev/null
+cmake --build "$B" -j"$(nproc)" --target ionmap_fuzz_reader
+
+SHARED=$ROOT/../shared/data/instrument-files
+C=$B/corpus
+mkdir -p "$C"
+seed() {  # seed READER FILE...
+  mkdir -p "$C/$1"
+  local r=$1; shift
+  for f in "$@"; do [ -f "$f" ] && cp -f "$f" "$C/$r/$(basename "$f")"; done
+  return 0
+}
+seed tiff data/samples/*/*.tif
+seed matrix-text data/samples/basic/*.csv
+seed transform data/samples/*/*.yaml
+[ -d "$SHARED" ] && {
+  seed imzml "$SHARED"/imzml/*.imzML
+  seed ibd "$SHARED"/imzml/Example_Continuous.ibd
+  seed iontof-text "$SHARED"/iontof-text/*
+  seed ang "$SHARED"/ang/*.ang
+  seed ctf "$SHARED"/ctf/*.ctf
+  seed dm "$SHARED"/dm/*
+}
+# Small files of every kind (also when ../shared is missing).
+/usr/bin/python3 - "$C" <<'PY'
+import io, os, struct, sys
+import numpy as np
+from matplotlib import image as mimg
+C = sys.argv[1]
+def put(reader, name, data):
+    os.makedirs(os.path.join(C, reader), exist_ok=True)
+    with open(os.path.join(C, reader, name), "wb") as f:
+        f.write(data)
+a = (np.arange(48, dtype=np.float64).reshape(6, 8) / 48)
+for fmt, reader in (("png", "image-png"), ("jpg", "image-jpeg"), ("bmp", "image-bmp")):
+    buf = io.BytesIO()
+    try:
+        mimg.imsave(buf, a, format=fmt, cmap="gray")
+        put(reader, "small." + fmt, buf.getvalue())
+    except Exception as e:  # a codec matplotlib/PIL lacks here
+        print(f"note: no {fmt} seed ({e})")
+put("matrix-text", "gwy.txt", b"# Channel: Potential\n# Width: 2.000 um\n# Height: 1.000 um\n"
+    b"# Value units: V\n0.1\t0.2\t0.3\t0.4\n0.5\t0.6\t0.7\t0.8\n")
+put("matrix-text", "semi.csv", b"1,5;2,5\n3,0;4,0\n")
+put("ang", "small.ang", b"# XSTEP: 0.5\n# YSTEP: 0.5\n# NCOLS_ODD: 2\n# NCOLS_EVEN: 2\n"
+    b"# NROWS: 2\n# GRID: SqrGrid\n# Phase 1\n# MaterialName Iron\n# Symmetry 43\n"
+    b"0.1 0.2 0.3 0 0 100 0.9 1\n0.1 0.2 0.3 0.5 0 100 0.9 1\n"
+    b"0.1 0.2 0.3 0 0.5 100 0.9 1\n0.1 0.2 0.3 0.5 0.5 100 0.9 1\n")
+put("ctf", "small.ctf", b"Channel Text File\nPrj\tx\nJobMode\tGrid\nXCells\t2\nYCells\t1\n"
+    b"XStep\t0.5\nYStep\t0.5\nPhases\t1\n3.6;3.6;3.6\t90;90;90\tIron\t11\t225\n"
+    b"Phase\tX\tY\tBands\tError\tEuler1\tEuler2\tEuler3\tMAD\tBC\tBS\n"
+    b"1\t0\t0\t8\t0\t10\t20\t30\t0.5\t100\t100\n1\t0.5\t0\t8\t0\t10\t20\t30\t0.5\t100\t100\n")
+put("transform", "t.yaml", b"# ionmap transform\nionmap_transform:\n  kind: rigid\n  matrix: [1, 0, 2.5, 0, 1, 3]  # [a, b, tx, c, d, ty]\n")
+# A 4 x 3 float32 DigitalMicrograph 3 image, calibrated in nm.
+be = lambda v: struct.pack(">I", v)
+def head(kind, name): return bytes([kind]) + struct.pack(">H", len(name)) + name
+def group(name, body, n): return head(20, name) + b"\0\1" + be(n) + body
+def f32(name, v): return head(21, name) + b"%%%%" + be(1) + be(6) + struct.pack("<f", v)
+def i32(name, v): return head(21, name) + b"%%%%" + be(1) + be(3) + struct.pack("<i", v)
+def text(name, s): return head(21, name) + b"%%%%" + be(3) + be(20) + be(4) + be(len(s)) + \
+    b"".join(struct.pack("<H", ord(c)) for c in s)
+dims = [4, 3]
+cal = b"".join(group(b"", f32(b"Scale", 0.5) + text(b"Units", "nm"), 2) for _ in dims)
+data = head(21, b"Data") + b"%%%%" + be(3) + be(20) + be(6) + be(12) + \
+    b"".join(struct.pack("<f", float(i)) for i in range(12))
+dimt = b"".join(head(21, b"") + b"%%%%" + be(1) + be(5) + struct.pack("<I", d) for d in dims)
+img = group(b"ImageData", group(b"Calibrations", group(b"Dimension", cal, 2), 1) + data +
+            i32(b"DataType", 2) + group(b"Dimensions", dimt, 2), 4)
+put("dm", "small.dm3", be(3) + be(0) + be(1) + b"\0\1" + be(1) + group(b"ImageList", group(b"", img, 1), 1))
+PY
+
+dict_of() {
+  case $1 in
+    tiff) echo tiff;; image-png) echo png;; image-jpeg) echo jpeg;; image-bmp) echo bmp;;
+    matrix-text|transform|iontof-text) echo text;; imzml|ibd) echo imzml;; ang|ctf) echo ebsd;;
+    dm) echo dm;;
+  esac
+}
+PAIR=""
+[ -f "$SHARED/imzml/Example_Continuous.imzML" ] && PAIR="$SHARED/imzml/Example_Continuous.imzML"
+REPORT=$B/fuzz-report.md
+mkdir -p "$B/logs" "$B/findings"
+fuzz_one() {
+  local r=$1
+  if { [ "$r" = imzml ] || [ "$r" = ibd ]; } && [ -z "$PAIR" ]; then
+    echo "$r|skipped (needs ../shared/data/instrument-files/imzml)" > "$B/logs/$r.row"; return 0
+  fi
+  mkdir -p "$C/$r" "$B/findings/$r"
+  local budget="-runs=$RUNS"
+  [ -n "${FUZZ_SECONDS:-}" ] && budget="-max_total_time=$FUZZ_SECONDS"
+  local t0=$(date +%s)
+  IONMAP_FUZZ_READER=$r IONMAP_FUZZ_PAIR=$PAIR IONMAP_MAX_MEMORY=512M \
+    "$B/ionmap_fuzz_reader" "$budget" -dict="tests/fuzz/dict/$(dict_of "$r").dict" \
+    -max_len=65536 -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
+    -artifact_prefix="$B/findings/$r/" "$C/$r" > "$B/logs/$r.log" 2>&1 || true
+  local secs=$(( $(date +%s) - t0 ))
+  local execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$B/logs/$r.log" | grep -o '[0-9]*$' | tail -1)
+  local found=$(ls "$B/findings/$r" | wc -l)
+  echo "$r|${execs:-0}|$secs|$found|$(ls "$C/$r" | wc -l)" > "$B/logs/$r.row"
+}
+export -f fuzz_one dict_of
+export B C RUNS PAIR
+printf '%s\n' "${READERS[@]}" | xargs -P "$JOBS" -I{} bash -c 'fuzz_one {}'
+
+{
+  echo "# Fuzzing: $(date -u +%Y-%m-%dT%H:%MZ), $(git rev-parse --short HEAD), budget ${FUZZ_SECONDS:+${FUZZ_SECONDS} s}${FUZZ_SECONDS:-$RUNS runs} per reader"
+  echo
+  echo "| reader | executions | seconds | findings | corpus files |"
+  echo "|---|---|---|---|---|"
+  for r in "${READERS[@]}"; do
+    IFS='|' read -r name execs secs found corpus < "$B/logs/$r.row"
+    echo "| $name | $execs | $secs | $found | $corpus |"
+  done
+} | tee "$REPORT"
+
+# Findings become regression inputs for the normal test suite.
+status=0
+for r in "${READERS[@]}"; do
+  for f in "$B/findings/$r"/*; do
+    [ -e "$f" ] || continue
+    status=1
+    mkdir -p "tests/fuzz/regressions/$r"
+    IONMAP_FUZZ_READER=$r IONMAP_FUZZ_PAIR=$PAIR "$B/ionmap_fuzz_reader" -minimize_crash=1 \
+      -runs=20000 -exact_artifact_path="tests/fuzz/regressions/$r/$(basename "$f")" "$f" \
+      >/dev/null 2>&1 || cp "$f" "tests/fuzz/regressions/$r/"
+    echo "finding: $f (reproduce: IONMAP_FUZZ_READER=$r $B/ionmap_fuzz_reader $f)"
+  done
+done
+exit $status
