@@ -294,6 +294,12 @@ TEST(Cli, InspectShowsFormatGridUnitAndRange) {
   const auto c =
       runIonmap({"inspect", (test::samplesDir() / "kpfm.csv").string(), "--pixel-size", "0.4"});
   EXPECT_TRUE(contains(c.out, "128 x 128 px, 0.4 x 0.4 um/px")) << c.out;
+  EXPECT_TRUE(contains(r.out, "pixel_size_source: TIFF resolution tags")) << r.out;
+  // A map without one valid pixel says so (it printed "inf .. -inf").
+  test::TempDir dir;
+  test::writeFile(dir / "nan.csv", "nan,nan\nnan,nan\n");
+  const auto n = runIonmap({"inspect", (dir / "nan.csv").string()});
+  EXPECT_TRUE(contains(n.out, "values: none (0 of 4 pixels valid)")) << n.out;
 }
 
 TEST(Cli, InspectRefusesUnknownAndMissingFilesWithExitCode1) {

@@ -150,10 +150,18 @@ TEST_F(PlanTest, UnboundRequiredPortsAndUnknownPortsAreRejected) {
             std::string::npos);
 }
 
+// A missing file is an input error (exit 1), an undeclared input a mistake in the pipeline.
 TEST_F(PlanTest, MissingAndUndeclaredInputFilesAreRejectedBeforeRunning) {
   std::filesystem::remove(csv);
-  EXPECT_NE(planError("  - {stage: read, params: {input: a}}\n").find("does not exist"),
-            std::string::npos);
+  const std::string yaml =
+      "version: 1\ninputs: {a: a.csv}\nstages:\n"
+      "  - {stage: read, params: {input: a}}\n";
+  try {
+    planPipeline(parsePipeline(yaml, "p.yaml", dir.path()), registry);
+    ADD_FAILURE() << "a missing input file was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("does not exist"), std::string::npos) << e.what();
+  }
   EXPECT_NE(planError("  - {stage: read, params: {input: b}}\n").find("input 'b' is not declared"),
             std::string::npos);
 }

@@ -46,9 +46,14 @@ TEST(ImzmlStreaming, GigabyteFileIsIntegratedWithBoundedMemory) {
   const double rss_peak = test::peakRssMiB();
   for (int p = 0; p < kSide * kSide; p += 1111) ASSERT_DOUBLE_EQ(w.counts[0][p], p % 97) << p;
   EXPECT_DOUBLE_EQ(w.total[5], kChannels - 1 + 5 % 97);
-  // The file is 1 GiB. What is held is the XML DOM while parsing (grows with the number of
-  // spectra: ~23 MB of XML here), the location table and one spectrum per thread; measured
-  // about 140 MiB in all, libraries included. The intensities themselves are never held.
+  // The file is 1 GiB. What is held is the location table and one spectrum per thread (the
+  // XML is streamed); measured about 140 MiB in all, libraries included. The intensities
+  // themselves are never held. (Not under AddressSanitizer, whose shadow memory and
+  // quarantine are part of the resident memory.)
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "peak memory is not meaningful under AddressSanitizer (" << rss_peak
+               << " MiB); checked in the normal build";
+#endif
   EXPECT_LT(rss_peak, 256.0) << "MiB peak resident memory while streaming a 1 GiB file";
   RecordProperty("peak_rss_MiB", std::to_string(rss_peak));
 }
