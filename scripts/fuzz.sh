@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes every reader with libFuzzer (clang, ASan + UBSan) and reports executions and findings
 # per reader. Usage: scripts/fuzz.sh [READER ...]   (default: all)
-#   FUZZ_RUNS=1000000  executions per reader (default 1e6); FUZZ_SECONDS caps the time instead
+#   FUZZ_RUNS=1000000  executions per reader (default 1e6); FUZZ_SECONDS also caps the time
 #   FUZZ_JOBS=2        readers fuzzed at once
 # Seeds: the bundled samples, ../shared/data/instrument-files when present, and small files
 # made here. Findings (crash-*, leak-*, timeout-*, oom-*) are minimised into
@@ -111,10 +111,10 @@ fuzz_one() {
   fi
   mkdir -p "$C/$r" "$B/findings/$r"
   local budget="-runs=$RUNS"
-  [ -n "${FUZZ_SECONDS:-}" ] && budget="-max_total_time=$FUZZ_SECONDS"
+  [ -n "${FUZZ_SECONDS:-}" ] && budget="$budget -max_total_time=$FUZZ_SECONDS"
   local t0=$(date +%s)
   IONMAP_FUZZ_READER=$r IONMAP_FUZZ_PAIR=$PAIR IONMAP_MAX_MEMORY=512M \
-    "$B/ionmap_fuzz_reader" "$budget" -dict="tests/fuzz/dict/$(dict_of "$r").dict" \
+    "$B/ionmap_fuzz_reader" $budget -dict="tests/fuzz/dict/$(dict_of "$r").dict" \
     -max_len=65536 -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$B/findings/$r/" "$C/$r" > "$B/logs/$r.log" 2>&1 || true
   local secs=$(( $(date +%s) - t0 ))
@@ -123,11 +123,11 @@ fuzz_one() {
   echo "$r|${execs:-0}|$secs|$found|$(ls "$C/$r" | wc -l)" > "$B/logs/$r.row"
 }
 export -f fuzz_one dict_of
-export B C RUNS PAIR
+export B C RUNS PAIR FUZZ_SECONDS
 printf '%s\n' "${READERS[@]}" | xargs -P "$JOBS" -I{} bash -c 'fuzz_one {}'
 
 {
-  echo "# Fuzzing: $(date -u +%Y-%m-%dT%H:%MZ), $(git rev-parse --short HEAD), budget ${FUZZ_SECONDS:+${FUZZ_SECONDS} s}${FUZZ_SECONDS:-$RUNS runs} per reader"
+  echo "# Fuzzing: $(date -u +%Y-%m-%dT%H:%MZ), $(git rev-parse --short HEAD), budget $RUNS runs${FUZZ_SECONDS:+ or ${FUZZ_SECONDS} s} per reader"
   echo
   echo "| reader | executions | seconds | findings | corpus files |"
   echo "|---|---|---|---|---|"
