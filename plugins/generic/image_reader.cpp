@@ -169,6 +169,10 @@ class ImageReader : public Reader {
       checkJpeg(path, bytes);
     } else if (bytes.size() >= 2 && bytes.compare(0, 2, "BM") == 0) {
       checkBmp(path, bytes);
+    } else {
+      // Only these three reach the decoder: cv::imdecode would otherwise try every codec
+      // OpenCV has (JPEG 2000, WebP, ...) on whatever the bytes are.
+      throw InputError(path.string(), 0, "not a PNG, JPEG or BMP file (its first bytes say so)");
     }
     cv::Mat img;
     try {

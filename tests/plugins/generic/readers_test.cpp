@@ -316,6 +316,20 @@ TEST_F(ReadersTest, JpegCutAnywhereIsRefusedAndTrailersAreAllowed) {
   EXPECT_EQ(load(dir / "trailer.jpg").maps[0].grid.height, 48);
 }
 
+// The image reader hands only PNG, JPEG and BMP bytes to the decoder (found by fuzzing:
+// anything else went to whichever OpenCV codec claimed it, JPEG 2000 included).
+TEST_F(ReadersTest, ImageReaderDecodesOnlyPngJpegAndBmp) {
+  const std::string jp2 = std::string("\0\0\0\x0cjP  \r\n\x87\n", 12) + std::string(40, '\0');
+  test::writeFile(dir / "disguised.png", jp2);
+  std::string error;
+  try {
+    registry.readerByName("image").load(dir / "disguised.png", {});
+  } catch (const InputError& e) {
+    error = e.what();
+  }
+  EXPECT_NE(error.find("not a PNG, JPEG or BMP file"), std::string::npos) << error;
+}
+
 TEST_F(ReadersTest, BmpCutShortIsRefused) {
   cv::Mat m(20, 30, CV_8UC3, cv::Scalar(10, 20, 30));
   const auto raw = dir / "raw.bmp";
