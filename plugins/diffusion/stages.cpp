@@ -570,8 +570,16 @@ class FitStage final : public StageOf<FitParams, FitStage> {
           suspect.push_back(g.label);
       }
     }
-    if (!suspect.empty())
-      allowForSuspectGrains(r, f.values, sigma.values, mask, map_labels, suspect, o);
+    if (!suspect.empty()) {
+      try {
+        allowForSuspectGrains(r, f.values, sigma.values, mask, map_labels, suspect, o);
+      } catch (const Error& e) {
+        ctx.warn(
+            fmt::format("the refit without the {} flagged grain(s) failed ({}): how much "
+                        "the result leans on them is not in its errors",
+                        suspect.size(), e.what()));
+      }
+    }
     const Verdict verdict = judgeFit(r, diag);
     for (const auto& w : verdict.warnings) ctx.warn(w);
     for (const auto& why : verdict.reasons) ctx.failCheck("not fit for use: " + why);
