@@ -63,7 +63,9 @@ bool lengthWithUnit(const std::string& text, double& um) {
 std::string privateText(TIFF* t, ttag_t tag) {
   const TIFFField* f = TIFFFindField(t, tag, TIFF_ANY);
   if (!f) return "";
-  const TIFFDataType type = TIFFFieldDataType(f);
+  // As an int: a corrupt file can give an anonymous field a type number outside the enum
+  // (found by fuzzing: 5635), and holding that in a TIFFDataType is undefined behaviour.
+  const int type = static_cast<int>(TIFFFieldDataType(f));
   if (type != TIFF_ASCII && type != TIFF_BYTE && type != TIFF_UNDEFINED && type != TIFF_SBYTE)
     return "";
   const char* data = nullptr;
