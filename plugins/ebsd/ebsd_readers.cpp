@@ -74,6 +74,24 @@ double step(const std::string& tok, const std::string& file, int line, const cha
   return v;
 }
 
+// A data column that must be a whole number (a phase id): a value like 6e79 cannot become an
+// int (undefined behaviour, found by fuzzing) and is refused.
+int wholeNumber(double v, const std::string& file, int line, const char* what) {
+  if (!(std::abs(v) <= 1e6) || v != std::floor(v)) {
+    throw InputError(file, fmt::format("line {}: {} = {:g} is not a whole number of at most 1e6",
+                                       line, what, v));
+  }
+  return static_cast<int>(v);
+}
+
+// The grid index of a coordinate (µm) on a step: -1 when it lies far outside any grid (the
+// callers then report the point as outside theirs), never an out-of-range conversion.
+int gridIndex(double coordinate, double step, bool floor_it = false) {
+  const double q = coordinate / step;
+  if (!(std::abs(q) < 1e8)) return -1;
+  return static_cast<int>(floor_it ? std::floor(q + 1e-6) : std::round(q));
+}
+
 void allocate(EbsdData& d) {
   const int w = d.grid.width, h = d.grid.height;
   d.phi1 = Image<double>(w, h, 0.0), d.Phi = Image<double>(w, h, 0.0),
@@ -180,12 +198,11 @@ EbsdData readAng(const std::filesystem::path& path) {
                  e3 = num(t[2], file, ln, "phi2");
     const double x = num(t[3], file, ln, "x"), y = num(t[4], file, ln, "y");
     const double ci = num(t[6], file, ln, "CI");
-    int ph = static_cast<int>(num(t[7], file, ln, "phase"));
-    const int row = static_cast<int>(std::lround(y / ystep));
+    int ph = wholeNumber(num(t[7], file, ln, "phase"), file, ln, "phase");
+    const int row = gridIndex(y, ystep);
     // Odd rows of a hexagonal grid sit half a step to the right: floor() puts them on the
     // nearest square pixel whether a file writes that offset or not.
-    const int col = hex && row % 2 ? static_cast<int>(std::floor(x / xstep + 1e-6))
-                                   : static_cast<int>(std::lround(x / xstep));
+    const int col = gridIndex(x, xstep, hex && row % 2);
     if (row < 0 || row >= nrows || col < 0 || col >= ncols_odd) {
       throw InputError(
           file, fmt::format("line {}: point ({}, {}) um lies outside the header's grid", ln, x, y));
@@ -290,10 +307,9 @@ EbsdData readCtf(const std::filesystem::path& path) {
       throw InputError(file, fmt::format("line {}: {} columns, the header has {} (truncated?)", n,
                                          t.size(), header_cols.size()));
     }
-    const int ph = static_cast<int>(num(t[cp], file, n, "Phase", comma));
+    const int ph = wholeNumber(num(t[cp], file, n, "Phase", comma), file, n, "Phase");
     const double x = num(t[cx], file, n, "X", comma), y = num(t[cy], file, n, "Y", comma);
-    const int c = static_cast<int>(std::lround(x / xstep)),
-              r = static_cast<int>(std::lround(y / ystep));
+    const int c = gridIndex(x, xstep), r = gridIndex(y, ystep);
     if (c < 0 || r < 0 || c >= xcells || r >= ycells) {
       throw InputError(file, fmt::format("line {}: point ({}, {}) um lies outside the {} x {} grid",
                                          n, x, y, xcells, ycells));

@@ -293,6 +293,12 @@ class Parser {
   bool little_ = true;
 };
 
+// A DataType tag's value as a code; -1 for anything no code is (NaN, 1e30: converting those to
+// an int is undefined behaviour).
+int typeCode(double v) {
+  return std::abs(v) < 1e6 ? static_cast<int>(v) : -1;
+}
+
 int simpleTypeOfImage(int dm_data_type) {  // DataType tag → element type
   switch (dm_data_type) {
     case 1:
@@ -342,7 +348,7 @@ class DmReader : public Reader {
       const Tag* id = e.child("ImageData");
       const Tag* d = id ? id->child("Data") : nullptr;
       const Tag* t = id ? id->child("DataType") : nullptr;
-      if (d && t && simpleTypeOfImage(static_cast<int>(t->value)) && d->count > best_count)
+      if (d && t && simpleTypeOfImage(typeCode(t->value)) && d->count > best_count)
         best = &e, best_count = d->count;
     }
     if (!best)
@@ -350,7 +356,15 @@ class DmReader : public Reader {
     const Tag& img = *best->child("ImageData");
     std::vector<std::uint64_t> dims;
     if (const Tag* dt = img.child("Dimensions")) {
-      for (const auto& c : dt->children) dims.push_back(static_cast<std::uint64_t>(c.value));
+      for (const auto& c : dt->children) {
+        // A dimension is a count: NaN or 1e30 cannot become one (undefined behaviour, found by
+        // fuzzing).
+        if (!(c.value >= 0 && c.value <= 4294967295.0) || c.value != std::floor(c.value)) {
+          throw InputError(p.file(),
+                           fmt::format("image dimension {:g} is not a pixel count", c.value));
+        }
+        dims.push_back(static_cast<std::uint64_t>(c.value));
+      }
     }
     // Dimensions of 1 (a spectrum stored as 2048 x 1) do not make an image.
     std::size_t extended = 0;
@@ -364,7 +378,7 @@ class DmReader : public Reader {
                                    extended, shape.empty() ? "no dimensions" : shape));
     }
     const Tag* type_tag = img.child("DataType");
-    const int elem = type_tag ? simpleTypeOfImage(static_cast<int>(type_tag->value)) : 0;
+    const int elem = type_tag ? simpleTypeOfImage(typeCode(type_tag->value)) : 0;
     if (!elem) {
       throw InputError(p.file(),
                        fmt::format("image data type {} (complex or colour) is not supported",
