@@ -8,6 +8,7 @@
 
 #include "ebsd/ebsd_data.hpp"
 #include "ionmap/core/error.hpp"
+#include "ionmap/io/reader.hpp"
 
 namespace ionmap::ebsd {
 
@@ -92,8 +93,12 @@ int gridIndex(double coordinate, double step, bool floor_it = false) {
   return static_cast<int>(floor_it ? std::floor(q + 1e-6) : std::round(q));
 }
 
-void allocate(EbsdData& d) {
+// The maps of a grid the header declares, checked against the memory budget first (the data
+// lines that must fill them are read afterwards).
+void allocate(EbsdData& d, const std::string& file) {
   const int w = d.grid.width, h = d.grid.height;
+  checkMemory(file, static_cast<std::uint64_t>(w) * static_cast<std::uint64_t>(h) * 36,
+              fmt::format("the maps of a {} x {} grid", w, h));
   d.phi1 = Image<double>(w, h, 0.0), d.Phi = Image<double>(w, h, 0.0),
   d.phi2 = Image<double>(w, h, 0.0);
   d.phase = Image<std::int32_t>(w, h, 0), d.quality = Image<double>(w, h, NAN);
@@ -181,7 +186,7 @@ EbsdData readAng(const std::filesystem::path& path) {
   // rows of a hexagonal grid, which are put on the nearest square pixel).
   d.grid.origin_x = -0.5 * xstep;
   d.grid.origin_y = -0.5 * ystep;
-  allocate(d);
+  allocate(d, file);
   for (std::size_t k = 0; k < data.size(); ++k) {
     std::istringstream ls(data[k]);
     std::vector<std::string> t;
@@ -293,7 +298,7 @@ EbsdData readCtf(const std::filesystem::path& path) {
   d.grid.width = xcells, d.grid.height = ycells, d.grid.pixel_x = xstep, d.grid.pixel_y = ystep;
   d.grid.origin_x = -0.5 * xstep, d.grid.origin_y = -0.5 * ystep;
   d.grid_type = "Grid";
-  allocate(d);
+  allocate(d, file);
   std::size_t points = 0;
   const double deg = M_PI / 180;
   while (std::getline(in, line)) {

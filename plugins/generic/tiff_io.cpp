@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "ionmap/core/error.hpp"
+#include "ionmap/io/reader.hpp"
 
 namespace ionmap::tiff {
 namespace {
@@ -134,6 +135,10 @@ Page readPage(TIFF* t, const std::string& file, std::uint64_t file_size, int pag
                      fmt::format("page {}: separate colour planes are not supported", page_index));
   }
   checkBlocks(t, file, file_size, page_index);
+  // A compressed page can declare far more pixels than its file holds (found by fuzzing: 6 GB
+  // from a few kB): the map is checked against the memory budget before it is allocated.
+  checkMemory(file, static_cast<std::uint64_t>(w) * h * sizeof(double),
+              fmt::format("page {} ({} x {} pixels)", page_index, w, h));
 
   Page page;
   page.values = Image<double>(static_cast<int>(w), static_cast<int>(h));
