@@ -266,13 +266,15 @@ class Parser {
         skip(bytes);
       }
     } else if (t.type == 15 && ninfo >= 3) {  // struct: skip its fields
+      // Compared by division: a field count near 2^63 from a corrupt file made 3 + 2·fields
+      // wrap around and pass (a heap overflow found by fuzzing).
       const std::uint64_t fields = info[2];
-      if (3 + 2 * fields > ninfo)
+      if (fields > (ninfo - 3) / 2)
         throw InputError(file_, at, "struct tag info is shorter than its field list");
       for (std::uint64_t f = 0; f < fields; ++f) scalar(static_cast<int>(info[4 + 2 * f]));
-    } else if (t.type == 20 && ninfo >= 3 && info[1] == 15) {  // array of structs
+    } else if (t.type == 20 && ninfo >= 5 && info[1] == 15) {  // array of structs
       const std::uint64_t fields = info[3];
-      if (5 + 2 * fields > ninfo)
+      if (fields > (ninfo - 5) / 2)
         throw InputError(file_, at, "array-of-struct tag info is too short");
       std::uint64_t bytes = 0;
       for (std::uint64_t f = 0; f < fields; ++f)
