@@ -176,8 +176,10 @@ class ImageReader : public Reader {
     }
     cv::Mat img;
     try {
-      std::vector<std::uint8_t> buffer(bytes.begin(), bytes.end());
-      img = cv::imdecode(buffer, cv::IMREAD_UNCHANGED | cv::IMREAD_ANYDEPTH);
+      // A header over the bytes already read (no second copy of the file).
+      const cv::Mat encoded(1, static_cast<int>(bytes.size()), CV_8U,
+                            const_cast<char*>(bytes.data()));
+      img = cv::imdecode(encoded, cv::IMREAD_UNCHANGED | cv::IMREAD_ANYDEPTH);
     } catch (const cv::Exception& e) {
       throw InputError(path.string(), std::string("cannot decode image: ") + e.what());
     }

@@ -16,6 +16,17 @@ constexpr double kDeg = M_PI / 180;
 std::filesystem::path real(const char* rel) {
   return test::instrumentFilesDir() / rel;
 }
+// The message of the InputError that `fn` throws, "" if it throws none.
+template <typename F>
+std::string error(F fn) {
+  try {
+    fn();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
 #define REQUIRE_SHARED()                                                                         \
   if (test::instrumentFilesDir().empty()) {                                                      \
     GTEST_SKIP()                                                                                 \
@@ -87,14 +98,6 @@ TEST(EbsdReaders, CtfDecimalCommasReadLikeDecimalPoints) {
 TEST(EbsdReaders, TruncatedInteractiveAndInconsistentFilesAreRefused) {
   REQUIRE_SHARED();
   test::TempDir dir;
-  auto error = [](auto fn) -> std::string {
-    try {
-      fn();
-    } catch (const InputError& e) {
-      return e.what();
-    }
-    return "";
-  };
   const std::string ctf = test::readFile(real("ctf/EbsdLib_Test_US_1.ctf"));
   test::writeFile(dir / "cut.ctf", ctf.substr(0, ctf.size() * 2 / 3));
   EXPECT_NE(error([&] { readCtf(dir / "cut.ctf"); }).find("cut.ctf"), std::string::npos);
@@ -117,14 +120,6 @@ TEST(EbsdReaders, TruncatedInteractiveAndInconsistentFilesAreRefused) {
 // that is there but wrong is named, not called missing. Small files written here.
 TEST(EbsdReaders, HeaderNumbersAreParsedStrictlyAndStepsBounded) {
   test::TempDir dir;
-  auto error = [](auto fn) -> std::string {
-    try {
-      fn();
-    } catch (const InputError& e) {
-      return e.what();
-    }
-    return "";
-  };
   const std::string ctf =
       "Channel Text File\nPrj\tx\nJobMode\tGrid\nXCells\t2\nYCells\t1\nXStep\t0.5\n"
       "YStep\t0.5\nPhases\t1\n3.6;3.6;3.6\t90;90;90\tIron\t11\t225\n"
