@@ -27,26 +27,31 @@ class SplitLdlt {
     const bool same = analysed_ && m.rows() == static_cast<Eigen::Index>(outer_.size()) - 1 &&
                       std::equal(outer_.begin(), outer_.end(), m.outerIndexPtr()) &&
                       std::equal(inner_.begin(), inner_.end(), m.innerIndexPtr());
-    if (same && left_ == 0) return replay(m);
     if (!same) {
+      analysed_ = false;
       ldlt_.analyzePattern(m);
       outer_.assign(m.outerIndexPtr(), m.outerIndexPtr() + m.rows() + 1);
       inner_.assign(m.innerIndexPtr(), m.innerIndexPtr() + outer_.back());
-      analysed_ = false;
+      ldlt_.factorize(m);  // (also when unsplit: Eigen's pattern of L is the one replayed)
+      if (ldlt_.info() != Eigen::Success) return false;
+      split();
+      rowPattern();
+      analysed_ = true;
+      if (left_ == 0) {
+        const auto entries =
+            static_cast<std::size_t>(ldlt_.matrixL().nestedExpression().nonZeros());
+        col_x_.assign(entries, 0.0), row_x_.assign(entries, 0.0);
+        d_.assign(static_cast<std::size_t>(m.rows()), 0.0);
+        inv_d_.resize(m.rows());
+      }
     }
-    ldlt_.factorize(m);
+    // Unsplit factors are always computed by replay(), also right after the analysis, so that a
+    // run's arithmetic does not depend on what the workspace factorised before (a pool hands
+    // workspaces to runs in whatever order they come).
+    if (left_ == 0) return replay(m);
+    if (same) ldlt_.factorize(m);
     if (ldlt_.info() != Eigen::Success) return false;
     inv_d_ = ldlt_.vectorD().cwiseInverse();
-    if (!same) split(), rowPattern();
-    if (left_ == 0) {  // an unsplit factor's values by columns and by rows, and D
-      const SpMat& L = ldlt_.matrixL().nestedExpression();
-      col_x_.assign(L.valuePtr(), L.valuePtr() + L.nonZeros());
-      for (std::size_t p = 0; p < col_x_.size(); ++p)
-        row_x_[static_cast<std::size_t>(to_row_[p])] = col_x_[p];
-      const Vec d = ldlt_.vectorD();  // (a copy)
-      d_.assign(d.data(), d.data() + d.size());
-    }
-    analysed_ = true;
     return true;
   }
 
@@ -212,17 +217,20 @@ class SplitLdlt {
         d -= l * yj;
         col_x_[static_cast<std::size_t>(at)] = row_x_[static_cast<std::size_t>(q)] = l;
       }
-      if (d == 0) return false;  // as Eigen: a zero pivot
+      if (d == 0) {  // as Eigen: a zero pivot
+        std::fill(y_.begin(), y_.end(), 0.0);
+        return false;
+      }
       d_[static_cast<std::size_t>(k)] = d;
       inv_d_[k] = 1 / d;
     }
     return true;
   }
 
-  // The pattern of L by rows (compressed rows, columns ascending) and where each entry of L (by
-  // columns) goes in it, and back; unsplit factors only.
+  // The pattern of L by rows (compressed rows, columns ascending) and where each of its entries
+  // is in L by columns; unsplit factors only.
   void rowPattern() {
-    row_p_.clear(), row_j_.clear(), row_x_.clear(), to_row_.clear(), from_row_.clear();
+    row_p_.clear(), row_j_.clear(), row_x_.clear(), from_row_.clear();
     if (left_ > 0) return;
     const SpMat& L = ldlt_.matrixL().nestedExpression();
     const int* lp = L.outerIndexPtr();
@@ -233,12 +241,11 @@ class SplitLdlt {
     for (std::size_t p = 0; p < nnz; ++p) ++row_p_[static_cast<std::size_t>(li[p]) + 1];
     for (std::size_t i = 1; i < row_p_.size(); ++i) row_p_[i] += row_p_[i - 1];
     std::vector<int> next = row_p_;  // where the next entry of each row goes
-    row_j_.resize(nnz), row_x_.resize(nnz), to_row_.resize(nnz), from_row_.resize(nnz);
+    row_j_.resize(nnz), from_row_.resize(nnz);
     for (int j = 0; j < n; ++j) {  // columns ascending: each row's entries come in column order
       for (int p = lp[j]; p < lp[j + 1]; ++p) {
         const int q = next[static_cast<std::size_t>(li[p])]++;
         row_j_[static_cast<std::size_t>(q)] = j;
-        to_row_[static_cast<std::size_t>(p)] = q;
         from_row_[static_cast<std::size_t>(q)] = p;
       }
     }
@@ -256,7 +263,7 @@ class SplitLdlt {
   std::vector<double> col_x_, d_, y_;
   std::vector<int> row_p_, row_j_;
   std::vector<double> row_x_;
-  std::vector<int> to_row_, from_row_;  // entry by columns → by rows, and back
+  std::vector<int> from_row_;  // entry by rows → by columns
 };
 
 // I − γA on A's own pattern (every diagonal entry stored, as the models assemble it; otherwise
@@ -285,18 +292,81 @@ SpMat shifted(const SpMat& A, double gamma) {
 }  // namespace
 
 struct Workspace::Factors {
-  SplitLdlt be, bdf2;
+  SplitLdlt m;  // of I − ⅔Δt·A
 };
 Workspace::Workspace() : factors_(std::make_unique<Factors>()) {}
 Workspace::~Workspace() = default;
+
+WorkspacePool::Lease WorkspacePool::borrow() {
+  std::unique_ptr<Workspace> w;
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (most_ > 0) returned_.wait(lock, [&] { return !idle_.empty() || made_ < most_; });
+    if (!idle_.empty()) {
+      w = std::move(idle_.back());
+      idle_.pop_back();
+    } else {
+      ++made_;
+    }
+  }
+  if (!w) w = std::make_unique<Workspace>();
+  return Lease(*this, std::move(w));
+}
+
+void WorkspacePool::giveBack(std::unique_ptr<Workspace> w) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    idle_.push_back(std::move(w));
+  }
+  returned_.notify_one();
+}
+
+std::uint64_t factorEntries(const SpMat& A) {
+  // Row k of L has an entry in column j < k for every j on the paths up the elimination tree
+  // from the entries A(i, k), i < k, until a node already visited for row k.
+  const auto n = static_cast<std::size_t>(A.rows());
+  std::vector<int> parent(n, -1), mark(n, -1);
+  std::uint64_t entries = 0;
+  for (int k = 0; k < static_cast<int>(n); ++k) {
+    mark[static_cast<std::size_t>(k)] = k;
+    for (SpMat::InnerIterator it(A, k); it; ++it) {
+      for (int i = static_cast<int>(it.index()); i < k && mark[static_cast<std::size_t>(i)] != k;
+           i = parent[static_cast<std::size_t>(i)]) {
+        if (parent[static_cast<std::size_t>(i)] < 0) parent[static_cast<std::size_t>(i)] = k;
+        mark[static_cast<std::size_t>(i)] = k;
+        ++entries;
+      }
+    }
+  }
+  return entries;
+}
+
+std::uint64_t bytesPerRun(const SpMat& A, int parts) {
+  const auto n = static_cast<std::uint64_t>(A.rows());
+  const auto nnz = static_cast<std::uint64_t>(A.nonZeros());
+  const int R = 1 + parts;
+  // A large factor's values and rows are Eigen's; a small one (not split over two cores) also
+  // keeps its values twice and its pattern by rows (replay()).
+  const std::uint64_t entries = factorEntries(A);
+  const std::uint64_t per_entry = entries < SplitLdlt::kSplitMinEntries ? 36 : 12;
+  const std::uint64_t factor = entries * per_entry + n * 48;
+  const std::uint64_t matrix = nnz * (sizeof(double) + sizeof(int)) + n * sizeof(int);
+  return factor + (2 + static_cast<std::uint64_t>(parts)) * matrix +
+         4 * static_cast<std::uint64_t>(R) * n * sizeof(double) + 8 * n * sizeof(double);
+}
+
+std::size_t WorkspacePool::made() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return made_;
+}
 
 namespace {
 
 // BDF2 of df/dt = A f + b from f0 (as integrate()) with the tangent-linear sensitivities
 // s' = A s + A'f + b' for each (A', b') in `parts`, in a system already in a nested-dissection
-// order, on the same two factorisations. The sensitivities follow one step behind the state, so
-// each step is one solve for all R = 1 + parts right-hand sides: row 0 the state u_{k+1}, the
-// others s_k (forced by u_k).
+// order, on the one factorisation of I − ⅔Δt·A. The sensitivities follow one step behind the
+// state, so each step is one solve for all R = 1 + parts right-hand sides: row 0 the state
+// u_{k+1}, the others s_k (forced by u_k).
 template <int R>
 void tangentRun(const SpMat& A, const Vec& b, const std::vector<std::pair<SpMat, Vec>>& parts,
                 const Vec& f0, double time, int steps, Vec& last, std::vector<Vec>& sens,
@@ -305,32 +375,27 @@ void tangentRun(const SpMat& A, const Vec& b, const std::vector<std::pair<SpMat,
   const auto n = A.rows();
   const double dt = time / steps, g = (2.0 / 3.0) * dt;
   Workspace local;
-  Workspace::Factors& factors = (workspace ? *workspace : local).factors();
-  SplitLdlt& be = factors.be;
-  SplitLdlt& bdf2 = factors.bdf2;
-  bool be_ok = false, bdf2_ok = steps < 2;
-  auto factorBe = [&] { be_ok = be.compute(shifted(A, dt)); };
-  auto factorBdf2 = [&] {
-    if (steps > 1) bdf2_ok = bdf2.compute(shifted(A, g));
-  };
-  if (A.nonZeros() >= SplitLdlt::kSplitMinEntries) {  // side by side when worth a second core
-    tbb::parallel_invoke(factorBe, factorBdf2);
-  } else {
-    factorBe();
-    factorBdf2();
+  SplitLdlt& m = (workspace ? *workspace : local).factors().m;
+  if (!m.compute(shifted(A, g))) throw ProcessingError("diffusion model: factorisation failed");
+
+  // The start step's explicit third, Δt/3 · f(u0), for the state and each tangent (s0 = 0).
+  Eigen::Matrix<double, R, Eigen::Dynamic> start(R, n);
+  start.row(0) = ((dt / 3) * (A * f0 + b)).transpose();
+  for (int r = 1; r < R; ++r) {
+    const auto& [Ad, bd] = parts[static_cast<std::size_t>(r - 1)];
+    start.row(r) = ((dt / 3) * (Ad.transpose() * f0 + bd)).transpose();
   }
-  if (!be_ok || !bdf2_ok) throw ProcessingError("diffusion model: factorisation failed");
 
   using Block = Eigen::Matrix<double, R, Eigen::Dynamic>;  // interleaved right-hand sides
   Block x1 = Block::Zero(R, n), x2 = Block::Zero(R, n);    // the last two solutions
   x1.row(0) = f0.transpose();                              // u_0 (s_0 = 0)
-  Block rhs(R, n), other(R, n);
+  Block rhs(R, n);
   Vec u(n), forcing(n);
   const Eigen::Index size = R * n;
   for (int k = 0; k <= (R > 1 ? steps : steps - 1); ++k) {
-    // Row 0: u_{k+1} from u_k, u_{k−1} (BE at k = 0); rows j: s_k from s_{k−1}, s_{k−2} and the
-    // forcing A'_j u_k + b'_j (BE at k = 1). Rows not wanted at k = 0 and k = steps are solved
-    // anyway (zeros, or unused).
+    // Row 0: u_{k+1} from u_k, u_{k−1} (the start step at k = 0); rows j: s_k from s_{k−1},
+    // s_{k−2} and the forcing A'_j u_k + b'_j (the start step at k = 1). Rows not wanted at
+    // k = 0 and k = steps are solved anyway (zeros, or unused).
     const double* p1 = x1.data();
     const double* p2 = x2.data();
     double* pr = rhs.data();
@@ -341,23 +406,15 @@ void tangentRun(const SpMat& A, const Vec& b, const std::vector<std::pair<SpMat,
     }
     for (Eigen::Index i = 0; i < n; ++i) {
       u(i) = p1[R * i];
-      pr[R * i] += (k == 0 ? dt : g) * b(i);
-      for (int r = 1; r < R && k == 1; ++r) pr[R * i + r] = p1[R * i + r];  // BE for the tangents
+      pr[R * i] += g * b(i) + (k == 0 ? start(0, i) : 0.0);
+      for (int r = 1; r < R && k == 1; ++r) pr[R * i + r] = p1[R * i + r] + start(r, i);
     }
     for (int r = 1; r < R && k > 0; ++r) {
       const auto& [Ad, bd] = parts[static_cast<std::size_t>(r - 1)];
       forcing.noalias() = Ad.transpose() * u;  // = A'u (symmetric): a gather per row, no scatter
-      const double gs = k == 1 ? dt : g;
-      for (Eigen::Index i = 0; i < n; ++i) pr[R * i + r] += gs * (forcing(i) + bd(i));
+      for (Eigen::Index i = 0; i < n; ++i) pr[R * i + r] += g * (forcing(i) + bd(i));
     }
-    if (k == 1 && steps > 1) {  // the state takes its first BDF2 step, the tangents their BE step
-      other = rhs;
-      bdf2.solve<R>(rhs.data());
-      be.solve<R>(other.data());
-      for (int r = 1; r < R; ++r) rhs.row(r) = other.row(r);
-    } else {
-      (k == 0 || (k == 1 && steps == 1) ? be : bdf2).template solve<R>(rhs.data());
-    }
+    m.template solve<R>(rhs.data());
     std::swap(x2, x1);
     std::swap(x1, rhs);
   }
@@ -376,17 +433,14 @@ void integrate(const SpMat& A, const Vec& b, Vec& f, double time, int steps, Vec
   const double dt = time / steps, g = (2.0 / 3.0) * dt;
   SpMat I(n, n);
   I.setIdentity();
-  Eigen::SimplicialLDLT<SpMat> be, bdf2;
-  tbb::parallel_invoke([&] { be.compute(I - dt * A); },
-                       [&] {
-                         if (steps > 1) bdf2.compute(I - g * A);
-                       });
-  if (be.info() != Eigen::Success || (steps > 1 && bdf2.info() != Eigen::Success))
-    throw ProcessingError("diffusion model: factorisation failed");
+  Eigen::SimplicialLDLT<SpMat> m;
+  m.compute(I - g * A);
+  if (m.info() != Eigen::Success) throw ProcessingError("diffusion model: factorisation failed");
   Vec prev = f;
-  f = Vec(be.solve(prev + dt * b));  // (a solve must not write into its own right-hand side)
+  // The start step (θ = 2/3) on the BDF2 matrix: u1 = u0 + Δt·(⅓ f(u0) + ⅔ f(u1)).
+  f = Vec(m.solve(prev + (dt / 3) * (A * prev + b) + g * b));
   for (int k = 1; k < steps; ++k) {
-    Vec next = bdf2.solve((4.0 * f - prev) / 3.0 + g * b);
+    Vec next = m.solve((4.0 * f - prev) / 3.0 + g * b);
     prev = std::move(f);
     f = std::move(next);
   }

@@ -1,10 +1,15 @@
 // Time integration of df/dt = A f + b for the diffusion models (A symmetric, I − γA positive
-// definite): BDF2, second order and L-stable, with one backward-Euler start step and constant
-// steps. Both matrices I − Δt·A and I − ⅔Δt·A are factored once per run (LDLᵀ, side by side
-// on two cores for large systems); every step is then triangular solves.
+// definite): BDF2, second order and L-stable, with constant steps Δt. The start step is the
+// θ-method with θ = ⅔ (u1 = u0 + Δt·(⅓ f(u0) + ⅔ f(u1)), first order locally, so the scheme
+// stays second order), which solves with the same matrix I − ⅔Δt·A as the BDF2 steps: one
+// LDLᵀ factorisation per run; every step is then triangular solves.
 #pragma once
 
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -16,7 +21,7 @@ using SpMat = Eigen::SparseMatrix<double>;
 using Vec = Eigen::VectorXd;
 
 // What runWithTangents keeps between runs on one sparsity pattern (a fit's runs): the
-// factorisations' symbolic analysis and split, so that each run only factorises numerically.
+// factorisation's symbolic analysis and split, so that each run only factorises numerically.
 // One workspace serves one sequence of runs (not two threads at once).
 class Workspace {
  public:
@@ -31,12 +36,56 @@ class Workspace {
   std::unique_ptr<Factors> factors_;
 };
 
+// The workspaces of runs that may happen at once (a fit's parallel starts, profiles and
+// refits): a run borrows one for its duration and gives it back, so a fit holds as many
+// factorisations as runs were ever in flight together (at most the number of threads, or
+// `most` when given: a run then waits for a workspace rather than make one more), not one pair
+// per start or per profile point. Each workspace keeps the analysis of the last pattern it
+// factorised, which the runs of one fit share. Thread-safe.
+class WorkspacePool {
+ public:
+  explicit WorkspacePool(std::size_t most = 0) : most_(most) {}
+  class Lease {
+   public:
+    Lease(WorkspacePool& pool, std::unique_ptr<Workspace> w) : pool_(&pool), w_(std::move(w)) {}
+    Lease(Lease&&) = default;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease() {
+      if (w_) pool_->giveBack(std::move(w_));
+    }
+    Workspace* get() const { return w_.get(); }
+
+   private:
+    WorkspacePool* pool_;
+    std::unique_ptr<Workspace> w_;
+  };
+  Lease borrow();
+  // Workspaces made so far (the most runs that were in flight at once).
+  std::size_t made() const;
+
+ private:
+  void giveBack(std::unique_ptr<Workspace> w);
+  mutable std::mutex mutex_;
+  std::condition_variable returned_;
+  std::vector<std::unique_ptr<Workspace>> idle_;
+  std::size_t made_ = 0, most_ = 0;
+};
+
+// Entries of the LDLᵀ factor (strictly below the diagonal) of a symmetric matrix with A's
+// pattern, in A's own order, from its elimination tree (O(n) memory, no factorisation).
+std::uint64_t factorEntries(const SpMat& A);
+
+// Bytes that one runWithTangents on A with `parts` sensitivities holds while it runs: its
+// workspace's factorisation (a value and a row index per entry, plus per-row arrays), the
+// shifted matrix, the sensitivity matrices and the interleaved right-hand sides.
+std::uint64_t bytesPerRun(const SpMat& A, int parts);
+
 // From f to the state after `steps` steps over `time` (and `previous`, when given, the state
 // one step before), in A's own order.
 void integrate(const SpMat& A, const Vec& b, Vec& f, double time, int steps, Vec* previous);
 
 // From f0 with the tangent-linear sensitivities s' = A s + A'f + b' for each (A', b') in
-// `parts` (at most three), all on the run's two factorisations: `last` the final state, `sens`
+// `parts` (at most three), all on the run's one factorisation: `last` the final state, `sens`
 // the final sensitivities. A must already be in a nested-dissection order (the two halves of
 // its first dissection then share no entry of the factor, and each step's one solve for the
 // state and all sensitivities together runs its halves on two cores).

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 #include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 #include <Eigen/Dense>
 
 #include "diffusion/bdf2.hpp"
@@ -224,6 +225,8 @@ class Model {
     else
       domain_.ordering = fillReducingOrdering(o.domain);
   }
+  // Bytes one run of the grid model holds (gridRunBytes).
+  std::uint64_t runBytes(bool with_k) const { return gridRunBytes(domain_, with_k); }
   // meanGrainSize() from the grain graph's areas (network model).
   double meanGrainUm() const { return meanEquivalentDiameter(graph_.area); }
   // The same model with other options on the same domain (e.g. fewer time steps).
@@ -232,7 +235,7 @@ class Model {
     domain_.ordering = same_domain.domain_.ordering;
   }
   // u and all its derivatives from one run: the exact derivatives of the discrete scheme
-  // (tangent-linear BDF2 on the run's factorisations). Grid: D_b needs no sensitivity of its
+  // (tangent-linear BDF2 on the run's factorisation). Grid: D_b needs no sensitivity of its
   // own: u depends on D_b only through D_b·T and the ratios κh/D_b, kh/D_b, so
   // ∂u/∂lnD = T·du/dt − ∂u/∂lnκ − ∂u/∂lnk.
   void compute(const Physics& p, Response& r, bdf2::Workspace* workspace) const {
@@ -271,10 +274,9 @@ class Model {
 
 class MapCost final : public ceres::CostFunction {
  public:
-  // `workspace`: one shared with the problems solved before and after this one from the same
-  // start (none: its own).
-  MapCost(const Model& m, const Layout& l, const Data& d, bdf2::Workspace* workspace = nullptr)
-      : m_(m), l_(l), d_(d), workspace_(workspace ? workspace : &own_) {
+  // `pool`: the workspaces shared by the fit's problems (none: its own).
+  MapCost(const Model& m, const Layout& l, const Data& d, bdf2::WorkspacePool* pool = nullptr)
+      : m_(m), l_(l), d_(d), pool_(pool ? pool : &own_) {
     set_num_residuals(static_cast<int>(d_.cell.size()));
     mutable_parameter_block_sizes()->push_back(l.size());
   }
@@ -292,7 +294,12 @@ class MapCost final : public ceres::CostFunction {
     if (!at(cache_)) {
       std::swap(cache_, previous_);
       try {
-        m_.compute(p, cache_, workspace_);
+        // Isolated: while this thread waits for the run's own parallel parts it takes no other
+        // solve's run, which would borrow (and fill) another workspace.
+        tbb::this_task_arena::isolate([&] {
+          const bdf2::WorkspacePool::Lease workspace = pool_->borrow();
+          m_.compute(p, cache_, workspace.get());
+        });
       } catch (const Error&) {
         cache_.x.clear();
         return false;  // e.g. a factorisation failure at extreme parameters: Ceres shrinks the step
@@ -337,9 +344,9 @@ class MapCost final : public ceres::CostFunction {
   const Layout& l_;
   const Data& d_;
   mutable Response cache_, previous_;  // Ceres evaluates one problem from one thread at a time
-  // The runs' factorisation analysis, kept between them.
-  mutable bdf2::Workspace own_;
-  bdf2::Workspace* workspace_;
+  // The runs' factorisations and their analysis, kept between them.
+  bdf2::WorkspacePool own_;
+  bdf2::WorkspacePool* pool_;
   mutable int evaluations_ = 0;
 };
 
@@ -636,6 +643,28 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
     startFrom(coarsen);
   }
   model_ready.get();  // rethrows what the model's set-up threw
+  // The factorisations of every solve below: one per run in flight, and no more than the memory
+  // budget holds.
+  std::uint64_t bytes_per_run = 0;
+  std::size_t runs_at_once = 0;  // 0: as many as the threads run
+  if (o.model == ModelKind::kGrid) {
+    bytes_per_run = model->runBytes(o.fit_surface_exchange);
+    if (o.memory_budget > 0) {
+      if (bytes_per_run > o.memory_budget) {
+        throw ProcessingError(fmt::format(
+            "fit-diffusion: one model run on the {} x {} label grid holds {:.0f} MB (a sparse "
+            "LDL^T "
+            "factorisation and its right-hand sides), more than the {:.0f} MB of the memory budget "
+            "left for it "
+            "(IONMAP_MAX_MEMORY, default half the machine's memory): raise the budget, or give "
+            "the fit labels on a coarser grid",
+            w, h, static_cast<double>(bytes_per_run) / 1e6,
+            static_cast<double>(o.memory_budget) / 1e6));
+      }
+      runs_at_once = static_cast<std::size_t>(o.memory_budget / bytes_per_run);
+    }
+  }
+  bdf2::WorkspacePool pool(runs_at_once);
   if (sub > 1 && o.boundary_sigma_um > 0) {
     // Errors in the boundaries' positions: their variance per pixel from the model at the
     // start of this fit (the coarse optimum, or the initial values) joins σ_f².
@@ -669,12 +698,11 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   };
   // One bounded solve from x; `held` ≥ 0 keeps that parameter constant (cost profiles).
   // `before`: a solve on the same model whose runs this one may reuse.
-  auto solveWith = [&](const Model& m, Run& r, int held, bdf2::Workspace* workspace,
-                       const Run* before) {
+  auto solveWith = [&](const Model& m, Run& r, int held, const Run* before) {
     ceres::Problem::Options po;
     po.cost_function_ownership = ceres::DO_NOT_TAKE_OWNERSHIP;
     ceres::Problem problem(po);
-    r.cost = std::make_unique<MapCost>(m, l, data, workspace);
+    r.cost = std::make_unique<MapCost>(m, l, data, &pool);
     MapCost* cost = r.cost.get();
     if (before && before->cost) cost->adopt(*before->cost);
     problem.AddResidualBlock(cost, nullptr, r.x.data());
@@ -713,16 +741,14 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
     ceres::Solve(so, &problem, &r.summary);
     r.evaluations = cost->evaluations();
   };
-  auto solve = [&](Run& r, int held) { solveWith(*model, r, held, nullptr, nullptr); };
-  // Solves from every start concurrently; the index of the best. Start s keeps its workspace
-  // from one stage to the next (the factorisations' analysis is made once).
-  std::vector<bdf2::Workspace> workspaces(starts.size());
+  auto solve = [&](Run& r, int held) { solveWith(*model, r, held, nullptr); };
+  // Solves from every start concurrently; the index of the best.
   // `before`: the previous stage's solves on the same model, one per start.
   auto solveAll = [&](const Model& m, std::vector<Run>& runs, int held,
                       const std::vector<Run>* before) {
     tbb::parallel_for(std::size_t{0}, starts.size(), [&](std::size_t s) {
       runs[s].x = starts[s];
-      solveWith(m, runs[s], held, &workspaces[s], before ? &(*before)[s] : nullptr);
+      solveWith(m, runs[s], held, before ? &(*before)[s] : nullptr);
     });
     std::size_t best = 0;
     for (std::size_t s = 1; s < runs.size(); ++s) {
@@ -755,6 +781,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   const std::size_t best = solveAll(*model, runs, -1, nullptr);
   FitResult res;
   res.evaluations = res.coarse_evaluations = coarse_evaluations;
+  res.bytes_per_run = bytes_per_run;
   res.coarse_values = coarse_values;
   for (const auto& r : runs) res.evaluations += r.evaluations;
   const Run& b = runs[best];
@@ -929,7 +956,6 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
         return;
       }
       const double target = std::sqrt(level);
-      bdf2::Workspace side_workspace;  // one factorisation analysis for this side's solves
       double step = std::min(room, target * std::max(1e-4, res.standard_errors[k]));
       double lo_step = 0, lo_r = 0, hi_step = -1, hi_r = 0;
       std::vector<double> warm = b.x;
@@ -938,7 +964,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
         Run pr;
         pr.x = warm;
         pr.x[k] = x0 + dir * step;
-        solveWith(*model, pr, i, &side_workspace, nullptr);
+        solveWith(*model, pr, i, nullptr);
         out.evaluations += pr.evaluations;
         ++out.points;
         const double d = 2 * (pr.summary.final_cost - b.summary.final_cost) / res.chi2_scale;
@@ -1030,7 +1056,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
       const Model pm(po, *model);  // the grid's ordering does not depend on the labels
       Run& pr = member[static_cast<std::size_t>(k)];
       pr.x = b.x;
-      solveWith(pm, pr, -1, nullptr, nullptr);
+      solveWith(pm, pr, -1, nullptr);
       pr.cost.reset();  // its model is local to this task
     });
     res.systematic_errors.assign(static_cast<std::size_t>(n), 0.0);
@@ -1094,7 +1120,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
       Run up;
       up.x = b.x;
       up.x[0] = std::min(boundsOf(l, o, 0).second, b.x[0] + 2.0);
-      solveWith(*model, up, 0, nullptr, nullptr);
+      solveWith(*model, up, 0, nullptr);
       res.evaluations += up.evaluations;
       res.systematic_evaluations += up.evaluations;
       res.uniform_grain_values = up.x;
@@ -1132,6 +1158,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
         fmt::format("the fit is ill-conditioned (condition number {:.2g}): parameters trade off",
                     res.condition_number));
   }
+  res.runs_at_once = pool.made();
   return res;
 }
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,10 @@ struct FitOptions {
   double interval_level = 0.95;
   // Scale χ² differences and standard errors by max(1, χ²/ν) (a misfit taken as extra noise).
   bool scale_by_chi2 = false;
+  // Bytes the grid model's runs may hold at once (0 = no limit): a run holds a factorisation
+  // of the grid, so the runs that go at once (starts, profiles, refits) are as
+  // many as fit in it, and a grid whose single run does not fit is refused before it starts.
+  std::uint64_t memory_budget = 0;
   // Systematic error from where the labels sit (grid model): > 0 refits with the labels moved
   // by one cell along ±x and ±y (FitResult::systematic_errors). 0 = none.
   int label_ensemble = 0;
@@ -108,9 +113,13 @@ struct FitResult {
   int coarse_evaluations = 0;      // of which on binned grids (coarse-to-fine)
   int interval_evaluations = 0;    // of which for the profile-likelihood intervals
   int systematic_evaluations = 0;  // of which for the labels' systematic error
-  double condition_number = 0;     // of the weighted Jacobian
-  double biot = 0;                 // κ d / D_b with d the mean grain size
-  double mean_grain_um = 0;        // d: mean equivalent diameter of the grains, µm
+  // Grid model: the memory one model run holds (bytes) and how many went at once (the pool's
+  // workspaces: at most the threads, or what memory_budget allows).
+  std::uint64_t bytes_per_run = 0;
+  std::size_t runs_at_once = 0;
+  double condition_number = 0;  // of the weighted Jacobian
+  double biot = 0;              // κ d / D_b with d the mean grain size
+  double mean_grain_um = 0;     // d: mean equivalent diameter of the grains, µm
   // D_b's signal: the grains' internal gradients relative to the boundary jumps,
   // max(Bi, d²/(D_b t)) at the upper end of D_b's interval; below `needed` (=
   // kDBulkSignalPerCellFraction · h/d, what the label grid resolves) D_b's interval is open

@@ -257,21 +257,43 @@ std::vector<int> fillReducingOrdering(const Domain& s) {
   return std::vector<int>(pinv.indices().data(), pinv.indices().data() + pinv.size());
 }
 
-GridSensitivities gridSensitivities(const Domain& s, const Physics& p, bool with_k,
-                                    bdf2::Workspace* workspace) {
-  check(s, p);
-  // The whole run in a nested-dissection order (the domain's, or one made here): the system is
-  // assembled permuted, factors with little fill, and its solves split over two cores.
+namespace {
+
+// Where each unknown goes in the run's nested-dissection order (the domain's, or one made
+// here): position[old] = new.
+std::vector<int> positionsOf(const Domain& s) {
   const std::vector<int> order = s.ordering.empty() ? fillReducingOrdering(s) : s.ordering;
   if (order.size() != s.labels.size() + (s.reservoir_um > 0 ? 1 : 0))
     throw UsageError("diffusion model: the precomputed ordering does not fit the grid");
-  std::vector<int> position(order.size(), -1);  // position[old] = new
+  std::vector<int> position(order.size(), -1);
   for (std::size_t k = 0; k < order.size(); ++k) {
     const auto old = static_cast<std::size_t>(order[k]);
     if (old >= position.size() || position[old] >= 0)
       throw UsageError("diffusion model: the precomputed ordering is not a permutation");
     position[old] = static_cast<int>(k);
   }
+  return position;
+}
+
+}  // namespace
+
+std::uint64_t gridRunBytes(const Domain& s, bool with_k) {
+  Physics p;  // any valid physics: only the sparsity pattern matters
+  p.kappa = 1;
+  check(s, p);
+  const std::vector<int> position = positionsOf(s);
+  const System sys = assemble(s, p, false, Part::kValue, &position);
+  const int parts = with_k ? 2 : 1;
+  return bdf2::bytesPerRun(sys.A, parts) +
+         static_cast<std::uint64_t>(4 + parts) * s.labels.size() * sizeof(double);
+}
+
+GridSensitivities gridSensitivities(const Domain& s, const Physics& p, bool with_k,
+                                    bdf2::Workspace* workspace) {
+  check(s, p);
+  // The whole run in a nested-dissection order: the system is assembled permuted, factors
+  // with little fill, and its solves split over two cores.
+  const std::vector<int> position = positionsOf(s);
   Physics unit = p;
   unit.f_s = 1, unit.f_bg = 0;
   const System sys = assemble(s, unit, false, Part::kValue, &position);

@@ -6,12 +6,12 @@
 // Units inside: lengths in µm, time in s, D in µm²/s, κ and k in µm/s
 // (1 cm²/s = 1e8 µm²/s, 1 cm/s = 1e4 µm/s).
 //
-// Time integration: BDF2 (second order, L-stable) with one backward-Euler start step and
-// constant steps; both system matrices I − γΔt·A are symmetric positive definite and are
-// factored once per parameter set (Eigen SimplicialLDLT), then every step is two triangular
-// solves.
+// Time integration: BDF2 (second order, L-stable) with constant steps and a θ = ⅔ start step
+// on the same matrix I − ⅔Δt·A (bdf2.hpp), which is symmetric positive definite and factored
+// once per parameter set; every step is then two triangular solves.
 #pragma once
 
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -117,7 +117,7 @@ NetworkSensitivities networkSensitivities(const GrainGraph& graph, const Domain&
 
 // The fit's view of the grid model. f is linear in f_s and f_bg, so the model is run once for
 // the normalised response u = (f − f_bg)/(f_s − f_bg) per cell, with exact derivatives of the
-// discrete scheme (tangent-linear BDF2 reusing the run's factorisations): ∂u/∂ln κ (and
+// discrete scheme (tangent-linear BDF2 reusing the run's factorisation): ∂u/∂ln κ (and
 // ∂u/∂ln k with `with_k`), and rate = T·du/dt at the end as the last BDF2 step defines it,
 // T·(A u + b). At fixed ratios κh/D_b and kh/D_b the discrete model depends on D_b only
 // through D_b·T, so ∂u/∂ln D_b = rate − ∂u/∂ln κ − ∂u/∂ln k (to the scheme's O(Δt²)).
@@ -133,6 +133,10 @@ struct GridSensitivities {
 // `workspace` (optional): kept between runs on one domain (bdf2.hpp).
 GridSensitivities gridSensitivities(const Domain& domain, const Physics& physics, bool with_k,
                                     bdf2::Workspace* workspace = nullptr);
+
+// Bytes that one gridSensitivities run on this domain holds while it runs (bdf2::bytesPerRun
+// of its system in the domain's ordering, plus the maps it returns).
+std::uint64_t gridRunBytes(const Domain& domain, bool with_k);
 
 // Scaled complementary error function erfcx(x) = exp(x²)·erfc(x), accurate for all x
 // (asymptotic series beyond x = 25, where erfc underflows).

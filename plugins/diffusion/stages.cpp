@@ -14,6 +14,7 @@
 #include "diffusion/observation.hpp"
 #include "ionmap/core/error.hpp"
 #include "ionmap/io/quicklook.hpp"
+#include "ionmap/io/reader.hpp"
 #include "ionmap/pipeline/registry.hpp"
 
 namespace ionmap::diffusion {
@@ -509,6 +510,8 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     o.interval_level = p.model == "series" ? 0 : p.interval_level;
     o.scale_by_chi2 = p.scale_by_chi2;
     o.label_ensemble = p.model == "microstructure" ? p.label_ensemble : 0;
+    // What the model runs may hold at once: the memory budget less what the run holds now.
+    o.memory_budget = std::max<std::uint64_t>(1, memoryLeft());
     if (sub > 1) {
       o.boundary_sigma_um = p.boundary_sigma < 0 ? 0.5 * o.domain.h : p.boundary_sigma;
       if (ctx.bound("registration")) {
@@ -591,6 +594,11 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     ctx.note("converged", r.converged ? "true" : "false");
     ctx.note("ceres_report", r.report);
     ctx.note("evaluations", std::to_string(r.evaluations));
+    if (r.bytes_per_run > 0) {
+      ctx.note("memory_per_model_run_MB",
+               fmt::format("{:.0f}", static_cast<double>(r.bytes_per_run) / 1e6));
+      ctx.note("model_runs_at_once", std::to_string(r.runs_at_once));
+    }
     ctx.note("evaluations_split",
              fmt::format("{} coarse (majority labels or binned), {} for the intervals, {} for the "
                          "labels' systematic error, {} for the fit itself",

@@ -4,6 +4,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -307,6 +310,12 @@ int realMain(int argc, char** argv) {
 }  // namespace ionmap
 
 int main(int argc, char** argv) {
+#ifdef __GLIBC__
+  // Blocks of 4 MB and more (maps, factorisations, spectra) are mapped on their own and go back
+  // to the system when freed, instead of staying in the allocator's arenas after each stage or
+  // model run: the resident set then follows what the run holds (IONMAP_MAX_MEMORY).
+  mallopt(M_MMAP_THRESHOLD, 4 << 20);
+#endif
   try {
     return ionmap::realMain(argc, argv);
   } catch (const ionmap::Error& e) {

@@ -1,6 +1,9 @@
 #include "ionmap/io/reader.hpp"
 
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <algorithm>
 #include <cerrno>
@@ -62,6 +65,22 @@ std::uint64_t memoryBudget() {
   const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
   if (pages <= 0 || page <= 0) return std::uint64_t{8} << 30;  // unknown: 8 GiB
   return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page) / 2;
+}
+
+std::uint64_t residentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  unsigned long long size = 0, resident = 0;
+  if (!(statm >> size >> resident)) return 0;
+  const long page = sysconf(_SC_PAGE_SIZE);
+  return page > 0 ? resident * static_cast<std::uint64_t>(page) : 0;
+}
+
+std::uint64_t memoryLeft() {
+#ifdef __GLIBC__
+  malloc_trim(0);  // what earlier stages freed goes back to the system, not into the count
+#endif
+  const std::uint64_t budget = memoryBudget(), used = residentBytes();
+  return budget > used ? budget - used : 0;
 }
 
 void checkMemory(const std::filesystem::path& path, std::uint64_t bytes, const std::string& what) {

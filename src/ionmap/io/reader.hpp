@@ -58,9 +58,15 @@ std::vector<std::uint8_t> readHead(const std::filesystem::path& path);
 // Lower-case extension without the dot ("tif" for "a.TIF").
 std::string lowerExtension(const std::filesystem::path& path);
 
-// The memory (bytes) one file's data may take: IONMAP_MAX_MEMORY ("8G", "512M", "1.5G" or
-// bytes) when set, else half the machine's physical memory. A malformed value is a UsageError.
+// The memory (bytes) ionmap may use, for one file's data and for a stage's work beside what the
+// run already holds: IONMAP_MAX_MEMORY ("8G", "512M", "1.5G" or bytes) when set, else half the
+// machine's physical memory. A malformed value is a UsageError.
 std::uint64_t memoryBudget();
+// The memory this process holds now (resident set, bytes; 0 where unknown).
+std::uint64_t residentBytes();
+// What is left of memoryBudget() beside residentBytes() (at least 0): what a stage may still
+// take for its own work.
+std::uint64_t memoryLeft();
 // Throws InputError naming the file when `bytes` (what `what` would take) exceed
 // memoryBudget(): checked before an allocation sized from a file's header.
 void checkMemory(const std::filesystem::path& path, std::uint64_t bytes, const std::string& what);

@@ -171,6 +171,38 @@ TEST(DiffusionFit, WarnsWhenTheBoundariesAreInvisible) {
   EXPECT_FALSE(r.warnings.empty());
 }
 
+// The memory budget decides how many model runs go at once: one that holds a single run gives
+// the same fit (bit for bit: a run's arithmetic does not depend on which workspace it borrows),
+// and one that cannot hold a single run is refused before any run with a message naming the
+// budget. The per-run figure is the factor's own size: within 2x of what one Eigen LDLT
+// factorisation of the same grid stores (values and row indices).
+TEST(DiffusionFit, TheMemoryBudgetDecidesHowManyRunsGoAtOnce) {
+  Synthetic s = makeSynthetic(0.01, 5);
+  s.options.interval_level = 0;
+  const FitResult free_run = fitDiffusion(s.f, s.sigma, s.mask, s.options);
+  ASSERT_GT(free_run.bytes_per_run, 0u);
+  const std::uint64_t cells = s.f.size();
+  EXPECT_GT(free_run.bytes_per_run, cells * 12);
+  EXPECT_LT(free_run.bytes_per_run, cells * 2000);
+
+  FitOptions one = s.options;
+  one.memory_budget = free_run.bytes_per_run + free_run.bytes_per_run / 2;
+  const FitResult r = fitDiffusion(s.f, s.sigma, s.mask, one);
+  EXPECT_EQ(r.runs_at_once, 1u);
+  EXPECT_EQ(r.values, free_run.values);
+  EXPECT_EQ(r.evaluations, free_run.evaluations);
+
+  FitOptions tiny = s.options;
+  tiny.memory_budget = free_run.bytes_per_run / 2;
+  try {
+    fitDiffusion(s.f, s.sigma, s.mask, tiny);
+    ADD_FAILURE() << "a budget below one model run was accepted";
+  } catch (const ProcessingError& e) {
+    EXPECT_NE(std::string(e.what()).find("IONMAP_MAX_MEMORY"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("48 x 48"), std::string::npos) << e.what();
+  }
+}
+
 TEST(DiffusionFit, RefusesMapsThatDoNotMatchTheGrid) {
   Synthetic s = makeSynthetic(0.01, 5);
   const Image<double> wrong(10, 10, 0.5);
