@@ -214,6 +214,50 @@ double hitachiPixelSize(const std::string& text, const std::string& file) {
   return 0;
 }
 
+// Olympus LEXT (OLS4000 and later laser confocal microscopes): the first page's description is
+// an XML record <TiffTagDescData ...> with, per channel C (Intensity, Height, Color), the
+// elements <CDataPerPixelX> and <CDataPerPixelY> in picometres. {0, 0} when absent.
+std::pair<double, double> lextPixelSize(const std::string& description, const std::string& file) {
+  const auto root = description.find("<TiffTagDescData");
+  if (root == std::string::npos) return {0, 0};
+  const char after = root + 16 < description.size() ? description[root + 16] : '\0';
+  if (after != ' ' && after != '>') return {0, 0};
+  auto element = [&](const std::string& name, std::string& text) {
+    const std::string open = "<" + name + ">", close = "</" + name + ">";
+    const auto b = description.find(open, root);
+    if (b == std::string::npos) return false;
+    const auto e = description.find(close, b + open.size());
+    if (e == std::string::npos) {
+      throw InputError(file, fmt::format("Olympus LEXT description: <{}> is not closed", name));
+    }
+    text = description.substr(b + open.size(), e - b - open.size());
+    return true;
+  };
+  for (const char* channel : {"Intensity", "Height", "Color"}) {
+    double xy[2] = {0, 0};
+    int found = 0;
+    for (int axis = 0; axis < 2; ++axis) {
+      const std::string name = fmt::format("{}DataPerPixel{}", channel, axis == 0 ? 'X' : 'Y');
+      std::string text;
+      if (!element(name, text)) continue;
+      double pm = 0;
+      if (!wholeNumber(text, pm)) {
+        throw InputError(file, fmt::format("Olympus LEXT {}='{}' is not a number (picometres)",
+                                           name, trim(text)));
+      }
+      xy[axis] = plausible(pm * 1e-6, file, "Olympus LEXT " + name + " (pm)");
+      ++found;
+    }
+    if (found == 2) return {xy[0], xy[1]};
+    if (found == 1) {
+      throw InputError(file, fmt::format("Olympus LEXT description: {}DataPerPixelX and Y are not "
+                                         "both there",
+                                         channel));
+    }
+  }
+  return {0, 0};
+}
+
 Calibration calibration(TIFF* t, const std::filesystem::path& path) {
   const std::string file = path.string();
   Calibration c;
@@ -241,6 +285,11 @@ Calibration calibration(TIFF* t, const std::filesystem::path& path) {
   char* desc = nullptr;
   const std::string description =
       TIFFGetField(t, TIFFTAG_IMAGEDESCRIPTION, &desc) == 1 && desc ? desc : "";
+  if (const auto [x, y] = lextPixelSize(description, file); x > 0) {
+    c.x_um = x, c.y_um = y;
+    c.source = "Olympus LEXT description (TiffTagDescData, DataPerPixelX/Y in pm)";
+    return c;
+  }
   if (const double per_unit = imagejUnit(description); per_unit > 0 && has_x) {
     c.x_um = plausible(per_unit / xres, file, "ImageJ unit= with the resolution tags");
     c.y_um = plausible(per_unit / yres, file, "ImageJ unit= with the resolution tags");

@@ -159,6 +159,14 @@ TEST_F(ReadersTest, MicroscopeTiffsAreCalibratedFromTheVendorsOwnMetadata) {
        0.0496094, "Hitachi"},
       {"imagej.tif", 2, RESUNIT_NONE, "ImageJ=1.53t\nunit=micron\n", 0, "", "", 0.5, "ImageJ"},
       {"cm.tif", 20000, RESUNIT_CENTIMETER, "", 0, "", "", 0.5, "centimetre"},
+      {"lext.tif", 72, RESUNIT_INCH,
+       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<TiffTagDescData version=\"1.0\">"
+       "<ColorInfo><ColorDataPerPixelX>250000</ColorDataPerPixelX>"
+       "<ColorDataPerPixelY>250000</ColorDataPerPixelY></ColorInfo>"
+       "<IntensityInfo><IntensityDataPerPixelX>125000</IntensityDataPerPixelX>"
+       "<IntensityDataPerPixelY>125000</IntensityDataPerPixelY>"
+       "<IntensityDataPerPixelZ>1</IntensityDataPerPixelZ></IntensityInfo></TiffTagDescData>",
+       0, "", "", 0.125, "Olympus LEXT"},
   };
   for (const Case& c : cases) {
     writeMicroscopeTiff(dir / c.name, c.res, c.unit, c.description, c.tag, c.text);
@@ -180,6 +188,12 @@ TEST_F(ReadersTest, MicroscopeTiffsAreCalibratedFromTheVendorsOwnMetadata) {
   EXPECT_NE(loadError(dir / "bad.tif").find("PixelWidth='abc' is not a number"), std::string::npos);
   writeMicroscopeTiff(dir / "huge.tif", 64, RESUNIT_INCH, "", 34682, "[Scan]\nPixelWidth=1.8e13\n");
   EXPECT_NE(loadError(dir / "huge.tif").find("outside the plausible"), std::string::npos);
+  writeMicroscopeTiff(dir / "lext-bad.tif", 72, RESUNIT_INCH,
+                      "<TiffTagDescData version=\"1.0\"><HeightInfo><HeightDataPerPixelX>12x"
+                      "</HeightDataPerPixelX><HeightDataPerPixelY>125000</HeightDataPerPixelY>"
+                      "</HeightInfo></TiffTagDescData>");
+  EXPECT_NE(loadError(dir / "lext-bad.tif").find("HeightDataPerPixelX='12x' is not a number"),
+            std::string::npos);
 }
 
 TEST_F(ReadersTest, TruncatedTiffIsAnInputErrorWithTheByteOffset) {
