@@ -653,11 +653,9 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
       if (bytes_per_run > o.memory_budget) {
         throw ProcessingError(fmt::format(
             "fit-diffusion: one model run on the {} x {} label grid holds {:.0f} MB (a sparse "
-            "LDL^T "
-            "factorisation and its right-hand sides), more than the {:.0f} MB of the memory budget "
-            "left for it "
-            "(IONMAP_MAX_MEMORY, default half the machine's memory): raise the budget, or give "
-            "the fit labels on a coarser grid",
+            "LDL^T factorisation and its right-hand sides), more than the {:.0f} MB of the "
+            "memory budget left for it (IONMAP_MAX_MEMORY, default half the machine's memory): "
+            "raise the budget, or give the fit labels on a coarser grid",
             w, h, static_cast<double>(bytes_per_run) / 1e6,
             static_cast<double>(o.memory_budget) / 1e6));
       }
