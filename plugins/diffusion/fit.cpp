@@ -274,9 +274,9 @@ class Model {
 
 class MapCost final : public ceres::CostFunction {
  public:
-  // `pool`: the workspaces shared by the fit's problems (none: its own).
-  MapCost(const Model& m, const Layout& l, const Data& d, bdf2::WorkspacePool* pool = nullptr)
-      : m_(m), l_(l), d_(d), pool_(pool ? pool : &own_) {
+  // `pool`: the workspaces shared by the fit's problems.
+  MapCost(const Model& m, const Layout& l, const Data& d, bdf2::WorkspacePool& pool)
+      : m_(m), l_(l), d_(d), pool_(pool) {
     set_num_residuals(static_cast<int>(d_.cell.size()));
     mutable_parameter_block_sizes()->push_back(l.size());
   }
@@ -297,7 +297,7 @@ class MapCost final : public ceres::CostFunction {
         // Isolated: while this thread waits for the run's own parallel parts it takes no other
         // solve's run, which would borrow (and fill) another workspace.
         tbb::this_task_arena::isolate([&] {
-          const bdf2::WorkspacePool::Lease workspace = pool_->borrow();
+          const bdf2::WorkspacePool::Lease workspace = pool_.borrow();
           m_.compute(p, cache_, workspace.get());
         });
       } catch (const Error&) {
@@ -344,9 +344,7 @@ class MapCost final : public ceres::CostFunction {
   const Layout& l_;
   const Data& d_;
   mutable Response cache_, previous_;  // Ceres evaluates one problem from one thread at a time
-  // The runs' factorisations and their analysis, kept between them.
-  bdf2::WorkspacePool own_;
-  bdf2::WorkspacePool* pool_;
+  bdf2::WorkspacePool& pool_;          // the runs' factorisations and their analysis
   mutable int evaluations_ = 0;
 };
 
@@ -700,7 +698,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
     ceres::Problem::Options po;
     po.cost_function_ownership = ceres::DO_NOT_TAKE_OWNERSHIP;
     ceres::Problem problem(po);
-    r.cost = std::make_unique<MapCost>(m, l, data, &pool);
+    r.cost = std::make_unique<MapCost>(m, l, data, pool);
     MapCost* cost = r.cost.get();
     if (before && before->cost) cost->adopt(*before->cost);
     problem.AddResidualBlock(cost, nullptr, r.x.data());
