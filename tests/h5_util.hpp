@@ -3,6 +3,7 @@
 
 #include <hdf5.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,27 @@ class H5File {
     H5Tclose(mt);
     H5Dclose(d);
     return out;
+  }
+  // The paths of every dataset in the file ("/entry/..."), by walking every link once.
+  std::vector<std::string> datasets() const {
+    std::vector<std::string> out;
+    H5Lvisit(
+        id_, H5_INDEX_NAME, H5_ITER_INC,
+        [](hid_t group, const char* name, const H5L_info_t*, void* data) -> herr_t {
+          const hid_t o = H5Oopen(group, name, H5P_DEFAULT);
+          if (o < 0) return 0;
+          if (H5Iget_type(o) == H5I_DATASET)
+            static_cast<std::vector<std::string>*>(data)->push_back(std::string("/") + name);
+          H5Oclose(o);
+          return 0;
+        },
+        &out);
+    return out;
+  }
+  // The first element of a numeric dataset (NaN when absent).
+  double number(const std::string& path) const {
+    const auto v = numbers(path);
+    return v.empty() ? std::nan("") : v.front();
   }
   std::vector<double> numbers(const std::string& path) const {
     hid_t d = H5Dopen2(id_, path.c_str(), H5P_DEFAULT);

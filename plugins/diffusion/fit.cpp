@@ -16,6 +16,7 @@
 #include <Eigen/Dense>
 
 #include "diffusion/bdf2.hpp"
+#include "diffusion/fit_problem.hpp"
 #include "diffusion/observation.hpp"
 #include "ionmap/core/error.hpp"
 #include "ionmap/numerics/statistics.hpp"
@@ -33,22 +34,6 @@ Image<double> forward(const Domain& d, const Physics& p, ModelKind kind) {
   return out;
 }
 
-namespace {
-
-// Mean equivalent diameter sqrt(4A/π) over the labels with an area (µm², per label).
-double meanEquivalentDiameter(const std::vector<double>& area) {
-  double s = 0;
-  std::size_t grains = 0;
-  for (double a : area) {
-    if (!(a > 0)) continue;
-    s += std::sqrt(4 * a / M_PI);
-    ++grains;
-  }
-  return grains == 0 ? 0 : s / static_cast<double>(grains);
-}
-
-}  // namespace
-
 double meanGrainSize(const Image<std::int32_t>& labels, double h) {
   // Pixels per label, counted along runs of one label.
   std::vector<double> area;
@@ -61,7 +46,7 @@ double meanGrainSize(const Image<std::int32_t>& labels, double h) {
     area[label] += static_cast<double>(run - i);
   }
   for (double& a : area) a *= h * h;
-  return meanEquivalentDiameter(area);
+  return detail::meanEquivalentDiameter(area);
 }
 
 int depthLines(Edge source, int w, int h) {
@@ -84,6 +69,7 @@ Domain seriesDomain(const Domain& map, double grain_size_um) {
     line.labels(k, 0) = 1 + static_cast<int>(std::floor((k + 0.5) * map.h / grain_size_um));
   line.ordering.clear();  // the map's own pattern and staircase factors do not apply
   line.kappa_scale_x = line.kappa_scale_y = Image<double>();
+  line.source_scale.clear();
   return line;
 }
 
@@ -135,264 +121,14 @@ FitResult fitSeries(const Image<double>& f, const Image<double>& sigma,
 
 namespace {
 
-// Which parameters are fitted, and the map from the parameter vector to Physics.
-struct Layout {
-  std::vector<std::string> names;
-  int iD = -1, iK = -1, ik = -1, ifs = -1, ifb = -1;
-  Physics fixed;
-  Physics toPhysics(const double* x) const {
-    Physics p = fixed;
-    if (iD >= 0) p.D_b = std::pow(10.0, x[iD]);
-    if (iK >= 0) p.kappa = std::pow(10.0, x[iK]);
-    if (ik >= 0) p.k_surface = std::pow(10.0, x[ik]);
-    if (ifs >= 0) p.f_s = x[ifs];
-    if (ifb >= 0) p.f_bg = x[ifb];
-    return p;
-  }
-  int size() const { return static_cast<int>(names.size()); }
-};
-
-// What the fit compares: one residual per pixel (grid model) or per grain (network model,
-// whose f is constant over a grain: Σ_pixels w²(m − f)² = Σ_grains W(m − f̄)² + the scatter
-// within grains, with W = Σ w² and f̄ the w²-weighted mean, so both have the same minimum).
-struct Data {
-  std::vector<std::size_t> cell;  // model cell (pixel index or label) of each residual
-  std::vector<double> f, w;       // measured value, weight
-  double constant_cost = 0;       // ½ Σ w²(f − f̄)² within grains (network)
-  std::size_t pixels = 0;         // usable pixels
-};
-
-// The usable pixels (mask set, finite f, σ > 0, outside the source region) in one pass: as
-// residuals for the grid model, or summed per grain for the network.
-Data usableData(const Image<double>& f, const Image<double>& sigma, const Image<std::uint8_t>& mask,
-                const Domain& domain, ModelKind kind) {
-  Data d;
-  std::vector<std::array<double, 3>> sums;  // network, per label: Σw², Σw²f, Σw²f²
-  if (kind == ModelKind::kGrid) {
-    d.cell.reserve(f.size()), d.f.reserve(f.size()), d.w.reserve(f.size());
-  }
-  // Network: summed along runs of one label (in registers), then added to the label's sums.
-  double run0 = 0, run1 = 0, run2 = 0;
-  std::size_t run_label = 0, pixels = 0;
-  auto flush = [&sums](std::size_t label, double& s0, double& s1, double& s2) {
-    if (label >= sums.size()) sums.resize(label + 1, {0.0, 0.0, 0.0});
-    sums[label][0] += s0, sums[label][1] += s1, sums[label][2] += s2;
-    s0 = s1 = s2 = 0;
-  };
-  for (std::size_t i = 0; i < f.size(); ++i) {
-    const bool source = !domain.source_region.empty() && domain.source_region[i];
-    if (source || !mask[i] || !std::isfinite(f[i]) || !std::isfinite(sigma[i]) || !(sigma[i] > 0))
-      continue;
-    ++pixels;
-    if (kind == ModelKind::kGrid) {
-      d.cell.push_back(i), d.f.push_back(f[i]), d.w.push_back(1 / sigma[i]);
-      continue;
-    }
-    const auto label = static_cast<std::size_t>(domain.labels[i]);
-    if (label != run_label) flush(run_label, run0, run1, run2), run_label = label;
-    const double w2 = 1 / (sigma[i] * sigma[i]);
-    run0 += w2, run1 += w2 * f[i], run2 += w2 * f[i] * f[i];
-  }
-  if (kind == ModelKind::kNetwork) flush(run_label, run0, run1, run2);
-  d.pixels = pixels;
-  for (std::size_t label = 0; label < sums.size(); ++label) {
-    const auto& a = sums[label];
-    if (!(a[0] > 0)) continue;
-    const double mean = a[1] / a[0];
-    d.cell.push_back(label);
-    d.f.push_back(mean);
-    d.w.push_back(std::sqrt(a[0]));
-    d.constant_cost += 0.5 * std::max(0.0, a[2] - a[0] * mean * mean);
-  }
-  return d;
-}
-
-// The normalised response u (f = f_bg + (f_s − f_bg)·u) and its derivatives with respect to the
-// natural logs of D_b, κ and k, per model cell.
-struct Response {
-  std::vector<double> x;  // fit-space parameters it was computed for
-  std::vector<double> u, dD, dK, dk;
-  double u_source = 1;  // normalised source fraction at the end
-};
-
-class Model {
- public:
-  // The grid's elimination order (METIS) and the network's graph depend only on the domain:
-  // computed once for all the runs of a fit.
-  explicit Model(const FitOptions& o) : o_(o), domain_(o.domain) {
-    if (o.model == ModelKind::kNetwork)
-      graph_ = grainGraph(o.domain);
-    else
-      domain_.ordering = fillReducingOrdering(o.domain);
-  }
-  // Bytes one run of the grid model holds (gridRunBytes).
-  std::uint64_t runBytes(bool with_k) const { return gridRunBytes(domain_, with_k); }
-  // meanGrainSize() from the grain graph's areas (network model).
-  double meanGrainUm() const { return meanEquivalentDiameter(graph_.area); }
-  // The same model with other options on the same domain (e.g. fewer time steps).
-  Model(const FitOptions& o, const Model& same_domain)
-      : o_(o), domain_(o.domain), graph_(same_domain.graph_) {
-    domain_.ordering = same_domain.domain_.ordering;
-  }
-  // u and all its derivatives from one run: the exact derivatives of the discrete scheme
-  // (tangent-linear BDF2 on the run's factorisation). Grid: D_b needs no sensitivity of its
-  // own: u depends on D_b only through D_b·T and the ratios κh/D_b, kh/D_b, so
-  // ∂u/∂lnD = T·du/dt − ∂u/∂lnκ − ∂u/∂lnk.
-  void compute(const Physics& p, Response& r, bdf2::Workspace* workspace) const {
-    const bool robin = p.k_surface > 0;
-    if (o_.model == ModelKind::kGrid) {
-      GridSensitivities g = gridSensitivities(domain_, p, robin, workspace);
-      r.u_source = g.u_source;
-      const int s = std::max(1, o_.subsample);
-      if (s > 1) {  // observation model: each map pixel sees the mean over its s × s cells
-        const int w = domain_.labels.width() / s, h = domain_.labels.height() / s;
-        for (auto* v : {&g.u, &g.du_dlnkappa, &g.rate}) *v = blockMean(*v, w, h, s);
-        if (robin) g.du_dlnk = blockMean(g.du_dlnk, w, h, s);
-      }
-      r.u = std::move(g.u);
-      r.dK = std::move(g.du_dlnkappa);
-      r.dk = robin ? std::move(g.du_dlnk) : std::vector<double>(r.u.size(), 0.0);
-      r.dD.resize(r.u.size());
-      for (std::size_t i = 0; i < r.u.size(); ++i) r.dD[i] = g.rate[i] - r.dK[i] - r.dk[i];
-      return;
-    }
-    Physics unit = p;
-    unit.f_s = 1, unit.f_bg = 0;
-    NetworkSensitivities g = networkSensitivities(graph_, o_.domain, unit, true, workspace);
-    r.u = std::move(g.u);
-    r.u_source = g.source;
-    r.dD = std::move(g.du_dlnD);
-    r.dK = std::move(g.du_dlnkappa);
-    r.dk = std::move(g.du_dlnk);
-  }
-
- private:
-  const FitOptions& o_;
-  Domain domain_;
-  GrainGraph graph_;
-};
-
-class MapCost final : public ceres::CostFunction {
- public:
-  // `pool`: the workspaces shared by the fit's problems.
-  MapCost(const Model& m, const Layout& l, const Data& d, bdf2::WorkspacePool& pool)
-      : m_(m), l_(l), d_(d), pool_(pool) {
-    set_num_residuals(static_cast<int>(d_.cell.size()));
-    mutable_parameter_block_sizes()->push_back(l.size());
-  }
-  // Residuals and the Jacobian come from one Response. It is computed whole even when Ceres only
-  // asks for residuals (a trial step): the derivative runs use otherwise idle cores, and when the
-  // step is accepted Ceres asks for the Jacobian at the same point, which is then cached.
-  bool Evaluate(double const* const* params, double* residuals, double** jacobians) const override {
-    const double* x = params[0];
-    const int n = l_.size();
-    const Physics p = l_.toPhysics(x);
-    auto at = [&](const Response& c) { return std::equal(x, x + n, c.x.begin(), c.x.end()); };
-    // Two entries: the last point and the one before (a rejected trial must not evict the
-    // accepted point that the final covariance is evaluated at).
-    if (at(previous_)) std::swap(cache_, previous_);
-    if (!at(cache_)) {
-      std::swap(cache_, previous_);
-      try {
-        // Isolated: while this thread waits for the run's own parallel parts it takes no other
-        // solve's run, which would borrow (and fill) another workspace.
-        tbb::this_task_arena::isolate([&] {
-          const bdf2::WorkspacePool::Lease workspace = pool_.borrow();
-          m_.compute(p, cache_, workspace.get());
-        });
-      } catch (const Error&) {
-        cache_.x.clear();
-        return false;  // e.g. a factorisation failure at extreme parameters: Ceres shrinks the step
-      }
-      cache_.x.assign(x, x + n);
-      ++evaluations_;  // one model run (with its tangent-linear derivatives)
-    }
-    const Response& r = cache_;
-    const double span = p.f_s - p.f_bg, ln10 = std::log(10.0);
-    for (std::size_t i = 0; i < d_.cell.size(); ++i) {
-      const double u = r.u[d_.cell[i]];
-      residuals[i] = (p.f_bg + span * u - d_.f[i]) * d_.w[i];
-      if (!(jacobians && jacobians[0])) continue;
-      double* row = jacobians[0] + i * static_cast<std::size_t>(n);
-      const double s = ln10 * span * d_.w[i];
-      if (l_.iD >= 0) row[l_.iD] = s * r.dD[d_.cell[i]];
-      if (l_.iK >= 0) row[l_.iK] = s * r.dK[d_.cell[i]];
-      if (l_.ik >= 0) row[l_.ik] = s * r.dk[d_.cell[i]];
-      if (l_.ifs >= 0) row[l_.ifs] = u * d_.w[i];
-      if (l_.ifb >= 0) row[l_.ifb] = (1 - u) * d_.w[i];
-    }
-    return true;
-  }
-  int evaluations() const { return evaluations_; }
-  const Response& response() const { return cache_; }
-  // Takes over the runs another problem on the same model made (e.g. the point it ended at,
-  // where this one starts).
-  void adopt(const MapCost& other) {
-    if (&other.m_ != &m_) return;
-    cache_ = other.cache_;
-    previous_ = other.previous_;
-  }
-  // Whether a run at x is held (an Evaluate there costs no model run).
-  bool cached(const double* x) const {
-    const auto n = static_cast<std::size_t>(l_.size());
-    return (cache_.x.size() == n && std::equal(x, x + n, cache_.x.begin())) ||
-           (previous_.x.size() == n && std::equal(x, x + n, previous_.x.begin()));
-  }
-
- private:
-  const Model& m_;
-  const Layout& l_;
-  const Data& d_;
-  mutable Response cache_, previous_;  // Ceres evaluates one problem from one thread at a time
-  bdf2::WorkspacePool& pool_;          // the runs' factorisations and their analysis
-  mutable int evaluations_ = 0;
-};
-
-// Statistical convergence (FitOptions::stop_decrease): Levenberg–Marquardt stops when the full
-// Gauss–Newton step from the accepted point would lower the cost by less than `threshold`
-// (½Δχ², in units of max(1, χ²/n)): the point is then within about √(2·threshold) standard
-// errors of the optimum in every direction, and the runs that Ceres' relative tolerances would
-// spend confirming it are saved.
-class GaussNewtonStop final : public ceres::IterationCallback {
- public:
-  // x: the parameter block Ceres updates every iteration; `held` ≥ 0: a parameter held fixed.
-  GaussNewtonStop(const MapCost& cost, const std::vector<double>& x, int held, double threshold)
-      : cost_(cost), x_(x), held_(held), threshold_(threshold) {}
-  ceres::CallbackReturnType operator()(const ceres::IterationSummary& s) override {
-    if (s.iteration == 0 || !s.step_is_successful || !cost_.cached(x_.data()))
-      return ceres::SOLVER_CONTINUE;
-    const auto n = static_cast<Eigen::Index>(x_.size());
-    const auto m = static_cast<Eigen::Index>(cost_.num_residuals());
-    std::vector<double> r(static_cast<std::size_t>(m)), jac(static_cast<std::size_t>(m * n));
-    const double* params[] = {x_.data()};
-    double* jacs[] = {jac.data()};
-    if (!cost_.Evaluate(params, r.data(), jacs)) return ceres::SOLVER_CONTINUE;
-    Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> J(
-        jac.data(), m, n);
-    Eigen::Map<const Eigen::VectorXd> res(r.data(), m);
-    Eigen::MatrixXd H = J.transpose() * J;
-    Eigen::VectorXd g = J.transpose() * res;
-    if (held_ >= 0) {  // the held parameter does not move
-      H.row(held_).setZero();
-      H.col(held_).setZero();
-      H(held_, held_) = 1;
-      g(held_) = 0;
-    }
-    const Eigen::LDLT<Eigen::MatrixXd> ldlt(H);
-    if (ldlt.info() != Eigen::Success) return ceres::SOLVER_CONTINUE;
-    const double predicted = 0.5 * g.dot(ldlt.solve(g));
-    const double chi2 = 2 * s.cost / std::max<double>(1, static_cast<double>(m - n));
-    return std::isfinite(predicted) && predicted < threshold_ * std::max(1.0, chi2)
-               ? ceres::SOLVER_TERMINATE_SUCCESSFULLY
-               : ceres::SOLVER_CONTINUE;
-  }
-
- private:
-  const MapCost& cost_;
-  const std::vector<double>& x_;
-  int held_;
-  double threshold_;
-};
+using detail::Data;
+using detail::GaussNewtonStop;
+using detail::Layout;
+using detail::layoutOf;
+using detail::MapCost;
+using detail::Model;
+using detail::Response;
+using detail::usableData;
 
 constexpr int kCoarseMinCells = 48;  // the coarsest level keeps at least this many a side
 // The grain network's coarse level: this many times fewer time steps (from 32 steps on).
@@ -424,6 +160,7 @@ Coarse coarsen(const Image<double>& f, const Image<double>& sigma, const Image<s
   cd.h = 2 * d.h;
   cd.ordering.clear();
   cd.kappa_scale_x = cd.kappa_scale_y = Image<double>();
+  cd.source_scale.clear();
   cd.source_region =
       d.source_region.empty() ? Image<std::uint8_t>() : Image<std::uint8_t>(cw, ch, 0);
   c.f = Image<double>(cw, ch, 0.0);
@@ -481,21 +218,10 @@ Coarse majorityProblem(const Image<double>& f, const Image<double>& sigma,
   cd.h = d.h * s;
   cd.ordering.clear();
   cd.kappa_scale_x = cd.kappa_scale_y = Image<double>();
+  cd.source_scale.clear();
   cd.labels = majorityLabels(d.labels, s);
   if (!d.kappa_scale_x.empty()) correctStaircase(cd);
   return c;
-}
-
-// The fitted parameters and their order: log10 D_b, log10 κ, then log10 k, f_s, f_bg if fitted.
-Layout layoutOf(const FitOptions& o) {
-  Layout l;
-  l.fixed = o.initial;
-  l.names = {"log10_D_b", "log10_kappa"};
-  l.iD = 0, l.iK = 1;
-  if (o.fit_surface_exchange) l.ik = l.size(), l.names.push_back("log10_k");
-  if (o.fit_f_s) l.ifs = l.size(), l.names.push_back("f_s");
-  if (o.fit_f_bg) l.ifb = l.size(), l.names.push_back("f_bg");
-  return l;
 }
 
 // The search bounds of fitted parameter i, in fit space.

@@ -18,6 +18,30 @@ namespace {
 using SpMat = Eigen::SparseMatrix<double>;
 using Vec = Eigen::VectorXd;
 
+// Cells along the source edge, and the cell at position k along it, `depth` cells inside.
+int edgeLength(const Domain& s) {
+  return s.source == Edge::kLeft || s.source == Edge::kRight ? s.labels.height() : s.labels.width();
+}
+std::pair<int, int> edgeCell(const Domain& s, int k, int depth) {
+  switch (s.source) {
+    case Edge::kLeft:
+      return {depth, k};
+    case Edge::kRight:
+      return {s.labels.width() - 1 - depth, k};
+    case Edge::kTop:
+      return {k, depth};
+    case Edge::kBottom:
+      return {k, s.labels.height() - 1 - depth};
+  }
+  return {depth, k};
+}
+// The factor on the source face of edge cell (x, y).
+double sourceScale(const Domain& s, int x, int y) {
+  if (s.source_scale.empty()) return 1.0;
+  const bool columns = s.source == Edge::kLeft || s.source == Edge::kRight;
+  return s.source_scale[static_cast<std::size_t>(columns ? y : x)];
+}
+
 void check(const Domain& s, const Physics& p) {
   if (s.labels.empty() || !(s.h > 0))
     throw UsageError("diffusion model: the grid is empty or the cell size is not > 0");
@@ -29,6 +53,9 @@ void check(const Domain& s, const Physics& p) {
   if ((!s.kappa_scale_x.empty() && !s.kappa_scale_x.sameSize(s.labels)) ||
       (!s.kappa_scale_y.empty() && !s.kappa_scale_y.sameSize(s.labels)))
     throw UsageError("diffusion model: the staircase factors and the labels differ in size");
+  if (!s.source_scale.empty() && (!s.source_region.empty() ||
+                                  s.source_scale.size() != static_cast<std::size_t>(edgeLength(s))))
+    throw UsageError("diffusion model: the source-contact factors do not match the source edge");
   if (!(s.reservoir_um >= 0) || std::isinf(s.reservoir_um))
     throw UsageError("diffusion model: the reservoir thickness must be >= 0 um (0 = unlimited)");
   if (!s.source_region.empty()) {
@@ -180,7 +207,8 @@ System assemble(const Domain& s, const Physics& p, bool opposite_sink = false,
         diag[static_cast<std::size_t>(i)] -= c;
         diag[static_cast<std::size_t>(j)] -= c;
       }
-      if (onSource(s, x, y)) sourceFace(i, sourceConductance(p, s.h, part) / s.h);
+      if (onSource(s, x, y))
+        sourceFace(i, sourceScale(s, x, y) * sourceConductance(p, s.h, part) / s.h);
       if (opposite_sink) {
         const bool on_opposite = s.source == Edge::kLeft    ? x == w - 1
                                  : s.source == Edge::kRight ? x == 0
@@ -283,7 +311,7 @@ std::uint64_t gridRunBytes(const Domain& s, bool with_k) {
   check(s, p);
   const std::vector<int> position = positionsOf(s);
   const System sys = assemble(s, p, false, Part::kValue, &position);
-  const int parts = with_k ? 2 : 1;
+  const int parts = with_k ? 3 : 2;  // tangents in the step length, ln κ (and ln k)
   return bdf2::bytesPerRun(sys.A, parts) +
          static_cast<std::uint64_t>(4 + parts) * s.labels.size() * sizeof(double);
 }
@@ -297,7 +325,10 @@ GridSensitivities gridSensitivities(const Domain& s, const Physics& p, bool with
   Physics unit = p;
   unit.f_s = 1, unit.f_bg = 0;
   const System sys = assemble(s, unit, false, Part::kValue, &position);
+  // Tangents: first in the step length (A' = A, b' = b: scaling Δt scales A·Δt, so this is
+  // T·∂u/∂T of the discrete scheme itself), then in ln κ and ln k.
   std::vector<std::pair<SpMat, Vec>> parts;
+  parts.emplace_back(sys.A, sys.b);
   for (Part part : {Part::kDlnKappa, Part::kDlnK}) {
     if (part == Part::kDlnK && !with_k) continue;
     System d = assemble(s, unit, false, part, &position);
@@ -311,7 +342,6 @@ GridSensitivities gridSensitivities(const Domain& s, const Physics& p, bool with
   Vec last;
   std::vector<Vec> sens;
   bdf2::runWithTangents(sys.A, sys.b, parts, u0, s.time, s.steps, last, sens, workspace);
-  const Vec rate = s.time * (sys.A * last + sys.b);
   // Back to the map's order.
   auto unpermute = [&](const Vec& v) {
     Vec out(v.size());
@@ -320,15 +350,14 @@ GridSensitivities gridSensitivities(const Domain& s, const Physics& p, bool with
     return out;
   };
   last = unpermute(last);
-  const Vec r = unpermute(rate);
   for (Vec& v : sens) v = unpermute(v);
   GridSensitivities out;
   const auto cells = static_cast<Eigen::Index>(s.labels.size());  // the reservoir node is dropped
   out.u.assign(last.data(), last.data() + cells);
   out.u_source = sourceFraction(s, last, 1.0);
-  out.rate.assign(r.data(), r.data() + cells);
-  out.du_dlnkappa.assign(sens[0].data(), sens[0].data() + cells);
-  if (with_k) out.du_dlnk.assign(sens[1].data(), sens[1].data() + cells);
+  out.rate.assign(sens[0].data(), sens[0].data() + cells);
+  out.du_dlnkappa.assign(sens[1].data(), sens[1].data() + cells);
+  if (with_k) out.du_dlnk.assign(sens[2].data(), sens[2].data() + cells);
   if (!s.source_region.empty()) {  // region cells read the source fraction, whatever its sizes
     for (std::size_t i = 0; i < out.u.size(); ++i) {
       if (s.source_region[i]) out.u[i] = out.u_source, out.rate[i] = 0, out.du_dlnkappa[i] = 0;
@@ -409,8 +438,10 @@ GrainGraph grainGraph(const Domain& s) {
     const bool columns = s.source == Edge::kLeft || s.source == Edge::kRight;
     const int x0 = s.source == Edge::kRight ? w - 1 : 0,
               y0 = s.source == Edge::kBottom ? hgt - 1 : 0;
-    for (int k = 0; k < (columns ? hgt : w); ++k)
-      g.source_len[static_cast<std::size_t>(columns ? s.labels(x0, k) : s.labels(k, y0))] += s.h;
+    for (int k = 0; k < (columns ? hgt : w); ++k) {
+      const int x = columns ? x0 : k, y = columns ? k : y0;
+      g.source_len[static_cast<std::size_t>(s.labels(x, y))] += s.h * sourceScale(s, x, y);
+    }
   }
   for (int y = 0; y < hgt && region; ++y) {
     for (int x = 0; x < w; ++x) {
@@ -785,7 +816,66 @@ double correctStaircase(Domain& s, int radius) {
       }
     }
   }
+  s.source_scale = sourceContactFactors(s);
   return faces ? sum / static_cast<double>(faces) : 1.0;
+}
+
+std::vector<double> sourceContactFactors(const Domain& s) {
+  if (s.labels.empty()) throw UsageError("source-contact correction: the grid is empty");
+  if (!s.source_region.empty()) return {};
+  const int n = edgeLength(s);
+  const int deep =
+      s.source == Edge::kLeft || s.source == Edge::kRight ? s.labels.width() : s.labels.height();
+  constexpr int kDepths = 4;  // widths measured at depths 0..3 (at least 3 needed)
+  std::vector<double> scale(static_cast<std::size_t>(n), 1.0);
+  auto label = [&](int k, int depth) {
+    const auto [x, y] = edgeCell(s, k, depth);
+    return s.labels(x, y);
+  };
+  for (int k0 = 0; k0 < n;) {
+    const auto g = label(k0, 0);
+    int k1 = k0;
+    while (k1 + 1 < n && label(k1 + 1, 0) == g) ++k1;
+    const int drawn = k1 - k0 + 1;
+    // Short contacts between two other grains only (a run at a corner has one side unknown).
+    if (drawn <= 2 && k0 > 0 && k1 < n - 1) {
+      std::vector<double> width{static_cast<double>(drawn)};
+      int a = k0, b = k1;
+      for (int depth = 1; depth < std::min(kDepths, deep); ++depth) {
+        int hit = -1;  // a cell of the grain next to the run one cell shallower
+        for (int k = std::max(0, a - 1); k <= std::min(n - 1, b + 1) && hit < 0; ++k)
+          if (label(k, depth) == g) hit = k;
+        if (hit < 0) break;
+        int lo = hit, hi = hit;
+        while (lo > 0 && label(lo - 1, depth) == g) --lo;
+        while (hi + 1 < n && label(hi + 1, depth) == g) ++hi;
+        if (lo == 0 || hi == n - 1) break;  // reaches a corner: not a wedge between two grains
+        a = lo, b = hi;
+        width.push_back(hi - lo + 1);
+      }
+      if (width.size() >= 3) {
+        // Least-squares slope of width against depth.
+        const double m_count = static_cast<double>(width.size());
+        double sx = 0, sy = 0, sxx = 0, sxy = 0;
+        for (std::size_t d = 0; d < width.size(); ++d) {
+          const double x = static_cast<double>(d);
+          sx += x, sy += width[d], sxx += x * x, sxy += x * width[d];
+        }
+        const double slope = (m_count * sxy - sx * sy) / (m_count * sxx - sx * sx);
+        // Widening inward over the four depths: a wedge, not a strip with parallel sides. Its
+        // width at the edge face (half a cell before the first cells' centres) from the first
+        // step, the wedge's local opening at its tip (a thin neighbour bending further in
+        // would skew a line through all four).
+        if (slope > 0.5) {
+          const double at_edge = width[0] - 0.5 * (width[1] - width[0]);
+          const double factor = std::clamp(at_edge / drawn, 0.0, 1.0);
+          for (int k = k0; k <= k1; ++k) scale[static_cast<std::size_t>(k)] = factor;
+        }
+      }
+    }
+    k0 = k1 + 1;
+  }
+  return scale;
 }
 
 double erfcx(double x) {

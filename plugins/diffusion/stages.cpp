@@ -84,8 +84,10 @@ constexpr const char* kReservoirHelp =
 constexpr const char* kStaircaseHelp =
     "scale kappa on each boundary face by 1/(|n_x| + |n_y|) of the boundary's local normal, so "
     "that inclined boundaries drawn as pixel staircases pass kappa times their true length "
-    "(without it, kappa of boundaries at 45 deg comes out up to 1/sqrt(2) low); microstructure "
-    "model only: the series model's boundaries lie across its 1D profile";
+    "(without it, kappa of boundaries at 45 deg comes out up to 1/sqrt(2) low); and where a "
+    "grain reaches the source edge as a wedge one or two cells wide, give it the contact its "
+    "boundaries extrapolate to at the edge (none when they meet inside the sample); "
+    "microstructure model only: the series model's boundaries lie across its 1D profile";
 constexpr const char* kEdgeHelp =
     "edge of the map in contact with the 6Li source, or `region`: the pixels labelled > 0 in the "
     "`source` input (e.g. a contact area), held at f_source";
@@ -120,8 +122,17 @@ Domain domainFor(RunContext& ctx, const LabelMap& labels, const P& p) {
   Domain d = domainOf(labels, p.source_edge, p.time, p.steps);
   d.reservoir_um = p.reservoir;
   attachSourceRegion(ctx, p.source_edge, labels, d);
-  if (p.staircase_correction)
+  if (p.staircase_correction) {
     ctx.note("staircase_mean_factor", fmt::format("{:.4f}", correctStaircase(d)));
+    int wedges = 0, cut = 0;
+    for (std::size_t k = 0; k < d.source_scale.size(); ++k) {
+      const bool starts = k == 0 || d.source_scale[k - 1] != d.source_scale[k];
+      if (d.source_scale[k] < 1 && starts) ++wedges, cut += d.source_scale[k] == 0;
+    }
+    // Grains that reach the source edge as a narrow wedge, and how many of them end inside the
+    // sample (no contact at all): these decide whether a whole grain fills from the source.
+    ctx.note("source_wedge_contacts", fmt::format("{} ({} end inside the sample)", wedges, cut));
+  }
   return d;
 }
 
@@ -621,13 +632,13 @@ class FitStage final : public StageOf<FitParams, FitStage> {
         "same errors; systematic_error: the labels' share",
         p.model, p.source_edge, p.time);
     t.addText("parameter");
-    t.addNumeric("value", "");
-    t.addNumeric("standard_error", "");
+    t.addQuantity("value");
+    t.addQuantity("standard_error");
     t.addText("unit");
-    t.addNumeric("ci95_low", "");
-    t.addNumeric("ci95_high", "");
+    t.addQuantity("ci95_low");
+    t.addQuantity("ci95_high");
     t.addText("estimate");
-    t.addNumeric("systematic_error", "");
+    t.addQuantity("systematic_error");
     const double nan = std::nan("");
     // `estimate`: "interval" (value ± standard error, ci95 from the profile likelihood),
     // "lower bound" / "upper bound" (value is the limit; the map does not close the other
@@ -796,7 +807,7 @@ class FitStage final : public StageOf<FitParams, FitStage> {
         "delta chi^2 = 2 (cost - best cost) / max(1, reduced chi^2), other parameters "
         "re-optimised; 1 marks the 68% interval of one parameter";
     t.addText("parameter");
-    t.addNumeric("value", "");
+    t.addQuantity("value");
     t.addText("unit");
     t.addNumeric("delta_chi2", "1");
     for (const auto& cp : r.profiles) {

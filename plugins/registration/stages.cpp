@@ -203,7 +203,7 @@ class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
     Transform2D initial = ctx.bound("initial") ? ctx.get<Transform2D>("initial") : Transform2D();
     Table report("registration quality");
     report.addText("quantity");
-    report.addNumeric("value", "");
+    report.addQuantity("value");
     report.addText("unit");
     auto row = [&](const std::string& q, double v, const std::string& u) {
       report.columns[0].texts.push_back(q);

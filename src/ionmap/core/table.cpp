@@ -22,6 +22,18 @@ std::size_t Table::addText(const std::string& col_name) {
   return columns.size() - 1;
 }
 
+std::size_t Table::addQuantity(const std::string& col_name) {
+  const std::size_t i = addNumeric(col_name, "");
+  columns[i].unit_from_row = true;
+  return i;
+}
+
+bool Table::hasQuantities() const {
+  for (const auto& c : columns)
+    if (c.unit_from_row) return true;
+  return false;
+}
+
 const Column& Table::column(const std::string& col_name) const {
   for (const auto& c : columns) {
     if (c.name == col_name) return c;
@@ -36,6 +48,14 @@ void Table::checkConsistent() const {
                                         c.name, c.size(), rows()));
     }
   }
+  if (!hasQuantities()) return;
+  bool unit = false;
+  for (const auto& c : columns) unit = unit || (c.is_text && c.name == "unit");
+  if (!unit || !columns.front().is_text)
+    throw ProcessingError(fmt::format(
+        "table '{}': quantity columns need a first text column naming the rows and a text "
+        "column 'unit'",
+        name));
 }
 
 namespace {

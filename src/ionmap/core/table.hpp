@@ -12,6 +12,9 @@ struct Column {
   std::string name;
   std::string unit;  // "" for text columns and counts without unit
   bool is_text = false;
+  // A quantity column: each row's unit is in the table's text column "unit" (a table of named
+  // quantities of different units, e.g. fitted parameters with their errors).
+  bool unit_from_row = false;
   std::vector<double> numbers;     // used when !is_text
   std::vector<std::string> texts;  // used when is_text
   std::size_t size() const { return is_text ? texts.size() : numbers.size(); }
@@ -29,10 +32,16 @@ class Table {
   // Adds an empty column and returns its index.
   std::size_t addNumeric(const std::string& col_name, const std::string& unit);
   std::size_t addText(const std::string& col_name);
+  // Adds a numeric column whose unit is each row's entry in the text column "unit" (added by
+  // the caller); results.h5 then holds each row as its own dataset with its own unit.
+  std::size_t addQuantity(const std::string& col_name);
+  // Whether any column takes its unit from the row.
+  bool hasQuantities() const;
   std::size_t rows() const { return columns.empty() ? 0 : columns.front().size(); }
   // Returns the column with that name or throws ProcessingError.
   const Column& column(const std::string& col_name) const;
-  // Throws ProcessingError when columns have different lengths.
+  // Throws ProcessingError when columns have different lengths, or quantity columns lack a
+  // text column "unit" or a first text column naming the rows.
   void checkConsistent() const;
   // RFC 4180 CSV: a header "name [unit]" row, then one row per record; numbers with 17
   // significant digits so that they read back exactly.

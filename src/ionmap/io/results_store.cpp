@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <set>
 #include <system_error>
 #include <vector>
 
@@ -360,13 +361,93 @@ void ResultsWriter::writeLabelMap(const std::string& name, const LabelMap& label
   writeMetadata(g, labels.metadata);
 }
 
+namespace {
+
+// A table of named quantities (Table::addQuantity columns take their unit from the row):
+// NeXus style, each quantity is its own datasets with its true units — <name> (the value
+// column), <name>_errors (standard_error), <name>_<column> for the other numeric columns —
+// scalar for a name on one row, 1-D over its rows when the name repeats (e.g. the points of a
+// cost profile). The text columns stay columns over all rows.
+//
+// An HDF5 link name for a quantity: '/' is not allowed, and a name may only be used once in its
+// group.
+std::string quantityName(std::string name, std::set<std::string>& used) {
+  for (char& ch : name)
+    if (ch == '/') ch = '_';
+  if (name.empty() || name == "." || name == "..") name = "quantity";
+  std::string unique = name;
+  for (int k = 2; used.count(unique); ++k) unique = name + "_" + std::to_string(k);
+  used.insert(unique);
+  return unique;
+}
+
+void writeQuantityTable(hid_t g, const Table& table) {
+  const Column& names = table.columns.front();
+  const Column* units = nullptr;
+  std::set<std::string> used;
+  std::vector<std::string> order, quantities;
+  for (const auto& c : table.columns) {
+    if (c.is_text && c.name == "unit") units = &c;
+    used.insert(c.name);
+    if (!c.is_text) continue;
+    dsStrings(g, c.name, c.texts);
+    order.push_back(c.name);
+  }
+  // Rows of each name, in order of first appearance.
+  std::vector<std::pair<std::string, std::vector<std::size_t>>> groups;
+  for (std::size_t r = 0; r < table.rows(); ++r) {
+    auto it = std::find_if(groups.begin(), groups.end(),
+                           [&](const auto& gr) { return gr.first == names.texts[r]; });
+    if (it == groups.end()) groups.push_back({names.texts[r], {}}), it = groups.end() - 1;
+    it->second.push_back(r);
+  }
+  for (const auto& [label, rows] : groups) {
+    const std::string name = quantityName(label, used);
+    quantities.push_back(name);
+    const std::string& row_unit = units->texts[rows.front()];
+    for (const auto& r : rows) {
+      if (units->texts[r] != row_unit)
+        throw ProcessingError(fmt::format("table '{}': quantity '{}' has rows in '{}' and '{}'",
+                                          table.name, label, row_unit, units->texts[r]));
+    }
+    for (const auto& c : table.columns) {
+      if (c.is_text) continue;
+      const std::string suffix = c.name == "value"            ? ""
+                                 : c.name == "standard_error" ? "_errors"
+                                                              : "_" + c.name;
+      const std::string unit = c.unit_from_row ? row_unit : c.unit;
+      std::vector<double> v;
+      for (auto r : rows) v.push_back(c.numbers[r]);
+      used.insert(name + suffix);
+      Hid ds = rows.size() == 1 ? dsArray(g, name + suffix, {}, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                                          v.data(), unit.empty() ? "1" : unit)
+                                : dsVector(g, name + suffix, v, unit.empty() ? "1" : unit);
+      if (!suffix.empty()) continue;
+      attrString(ds, "long_name", label);
+      for (const auto& t : table.columns) {  // e.g. estimate: interval / lower bound / fixed
+        if (t.is_text && &t != &names && &t != units && rows.size() == 1)
+          attrString(ds, t.name, t.texts[rows.front()]);
+      }
+    }
+  }
+  attrStrings(g, "columns", order);
+  attrStrings(g, "quantities", quantities);
+}
+
+}  // namespace
+
 void ResultsWriter::writeTable(const std::string& name, const Table& table,
                                const std::string& written_by) {
   table.checkConsistent();
   Hid g = group(impl_->entry, name, "NXcollection");
   attrString(g, "written_by", written_by);
-  attrString(g, "ionmap_type", "table");
   if (!table.description.empty()) attrString(g, "description", table.description);
+  if (table.hasQuantities()) {
+    attrString(g, "ionmap_type", "quantities");
+    writeQuantityTable(g, table);
+    return;
+  }
+  attrString(g, "ionmap_type", "table");
   std::vector<std::string> order;
   for (const auto& c : table.columns) {
     order.push_back(c.name);

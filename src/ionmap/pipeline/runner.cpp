@@ -30,13 +30,15 @@ double seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-// Prefixes an exception's message with the stage, keeping its kind (and exit code).
+// Prefixes an exception's message with the stage, keeping its type and fields (an input-file
+// error stays an InputError naming its file and offset, with exit code 1).
 [[noreturn]] void rethrowWithContext(const std::string& context) {
   try {
     throw;
   } catch (const Error& e) {
-    const std::string msg = e.what();
-    throw Error(e.kind(), msg.rfind(context, 0) == 0 ? msg : context + ": " + msg);
+    if (std::string(e.what()).rfind(context, 0) == 0) throw;
+    e.rethrowIn(context);  // always throws (a virtual call GCC cannot see through)
+    throw;
   } catch (const std::bad_alloc&) {
     throw ProcessingError(context + ": out of memory");
   } catch (const std::exception& e) {

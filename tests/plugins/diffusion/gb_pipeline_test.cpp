@@ -28,26 +28,44 @@ TEST(GbDiffusionPipeline, RecoversKappaAndSourceFractionOfTheSample) {
   EXPECT_NE(r.out.find("verdict: fit for use"), std::string::npos) << r.out;
   test::H5File f((out / "results.h5").string());
   EXPECT_EQ(f.text("/entry/verdict").rfind("fit for use", 0), 0u) << f.text("/entry/verdict");
-  const auto v = f.numbers("/entry/diffusion_fit/value");
-  const auto lo = f.numbers("/entry/diffusion_fit/ci95_low");
-  const auto hi = f.numbers("/entry/diffusion_fit/ci95_high");
-  ASSERT_GE(v.size(), 9u);
-  ASSERT_EQ(lo.size(), v.size());
+  // Fitted numbers are read by name, each with its own unit (a quantity table).
+  const std::string fit = "/entry/diffusion_fit/";
+  EXPECT_EQ(f.attr(fit, "ionmap_type"), "quantities");
+  auto q = [&](const std::string& name) { return f.number(fit + name); };
   // Truth (data/samples/gb/truth.yaml): D_bulk 1e-9 cm²/s, κ 2e-6 cm/s, f_s 0.9. The model runs
   // on a grid twice as fine as the SIMS pixels from the laser's grains (the sample was made on
   // one five times as fine), so κ and D_gb must lie in their 95 % profile-likelihood intervals
   // (whether the intervals cover the truth 95 % of the time is measured over many independent
   // cases by scripts/validate; on this one sample D_bulk is 1.5 % high, 2 of its sigma, from
   // the coarser label grid, and f_s within 0.001).
-  EXPECT_NEAR(v[1] / 2e-6, 1.0, 0.03) << "kappa";
-  EXPECT_NEAR(v[3], 0.9, 0.005) << "f_source";
-  EXPECT_NEAR(v[0] / 1e-9, 1.0, 0.03) << "D_bulk";
-  for (std::size_t i : {1u, 2u}) {
-    const double truth = i == 1 ? 2e-6 : 2e-13;
-    EXPECT_LE(lo[i], truth) << "row " << i;
-    EXPECT_GE(hi[i], truth) << "row " << i;
+  EXPECT_NEAR(q("kappa") / 2e-6, 1.0, 0.03) << "kappa";
+  EXPECT_NEAR(q("f_source"), 0.9, 0.005) << "f_source";
+  EXPECT_NEAR(q("D_bulk") / 1e-9, 1.0, 0.03) << "D_bulk";
+  for (const auto& [name, truth] : {std::pair{"kappa", 2e-6}, {"D_gb", 2e-13}}) {
+    EXPECT_LE(q(std::string(name) + "_ci95_low"), truth) << name;
+    EXPECT_GE(q(std::string(name) + "_ci95_high"), truth) << name;
   }
-  EXPECT_LT(v[8], 1.1) << "reduced chi2";
+  EXPECT_LT(q("reduced_chi2"), 1.1) << "reduced chi2";
+
+  // Every dataset carries a units attribute, and the headline numbers their true unit: what
+  // an h5py or MATLAB user reads beside the number (not "1" with the unit in a text column).
+  const auto all = f.datasets();
+  EXPECT_GT(all.size(), 100u);
+  for (const auto& path : all) EXPECT_NE(f.attr(path, "units"), "") << path;
+  for (const auto& [name, unit] : {std::pair{"D_bulk", "cm^2/s"},
+                                   {"D_bulk_errors", "cm^2/s"},
+                                   {"kappa", "cm/s"},
+                                   {"kappa_errors", "cm/s"},
+                                   {"kappa_ci95_low", "cm/s"},
+                                   {"kappa_systematic_error", "cm/s"},
+                                   {"D_gb", "cm^2/s"},
+                                   {"f_source", "1"},
+                                   {"mean_grain_size", "um"}}) {
+    EXPECT_EQ(f.attr(fit + name, "units"), unit) << name;
+  }
+  EXPECT_EQ(f.attr(fit + "kappa", "estimate"), "interval");
+  EXPECT_FALSE(f.exists(fit + "value")) << "a column of mixed units";
+  EXPECT_EQ(f.attr("/entry/registration_report/uncertainty", "units"), "um");
   EXPECT_TRUE(std::filesystem::exists(out / "f_residual.png"));
   EXPECT_TRUE(std::filesystem::exists(out / "depth-profile.png"));
 

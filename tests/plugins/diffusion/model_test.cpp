@@ -318,9 +318,9 @@ TEST(DiffusionModel, GrainNetworkAgreesWithTheGridModelAtSmallBiot) {
 }
 
 // The fit's Jacobian: tangent-linear ∂u/∂lnκ and ∂u/∂lnk are the derivatives of the discrete
-// model (central differences of simulateGrid agree to 1e-8; measured 3e-10), and
-// rate − ∂u/∂lnκ − ∂u/∂lnk is the D_b derivative to the scheme's O(Δt²) (0.5 % of its largest
-// value; measured 0.1 %).
+// model (central differences of simulateGrid agree to 1e-8; measured 3e-10), and so is
+// rate − ∂u/∂lnκ − ∂u/∂lnk for D_b (rate: the tangent in the step length, not the ODE's rate
+// at the end, which was 0.1 % off here).
 TEST(DiffusionModel, SensitivitiesAreTheDerivativesOfTheDiscreteModel) {
   Domain d = voronoiGrains(40, 5, 50, 40);
   Physics p;
@@ -358,7 +358,7 @@ TEST(DiffusionModel, SensitivitiesAreTheDerivativesOfTheDiscreteModel) {
     EXPECT_GT(maxK, 0.01);  // the derivatives are not trivially zero
     EXPECT_LT(errK, 1e-8);
     EXPECT_LT(errk, 1e-8);
-    EXPECT_LT(errD, 0.005 * maxD) << "max |dD| = " << maxD << ", reservoir " << reservoir;
+    EXPECT_LT(errD, 1e-8) << "max |dD| = " << maxD << ", reservoir " << reservoir;
   }
 }
 
@@ -530,6 +530,71 @@ TEST(DiffusionModel, StaircaseCorrectionOfStraightBoundariesMatchesTheirAngle) {
   }
 }
 
+// A grain that opens as a wedge from a triple junction 0.35 µm inside the sample (upper boundary
+// at slope 1.2, lower at 0.9) holds one edge cell on a 1 µm grid although it never touches the
+// source. Drawn as it is, that one cell fills the whole grain from the source (D_b large); with
+// the contact correction its mean fraction matches the same geometry on a grid four times
+// finer (where no cell of it reaches the edge) within 0.03, against ~0.4 of filling through
+// its boundaries. A strip one cell wide between two grains keeps its contact.
+TEST(DiffusionModel, AWedgeThatEndsInsideTheSampleGetsNoSourceContact) {
+  constexpr double kSize = 12, kTipX = 0.35, kTipY = 5.5;
+  auto wedge = [&](double h) {
+    const int n = static_cast<int>(std::lround(kSize / h));
+    Domain d;
+    d.h = h;
+    d.labels = Image<std::int32_t>(n, n, 0);
+    for (int y = 0; y < n; ++y) {
+      for (int x = 0; x < n; ++x) {
+        const double px = (x + 0.5) * h, py = (y + 0.5) * h;
+        const double upper = kTipY - 1.2 * (px - kTipX), lower = kTipY + 0.9 * (px - kTipX);
+        d.labels(x, y) = py < upper && py < kTipY ? 1 : py > lower && py > kTipY ? 3 : 2;
+      }
+    }
+    return d;
+  };
+  Domain coarse = wedge(1.0), fine = wedge(0.25);
+  ASSERT_EQ(coarse.labels(0, 5), 2);  // drawn: one edge cell of the wedge
+  for (int y = 0; y < fine.labels.height(); ++y) ASSERT_NE(fine.labels(0, y), 2);
+  Domain corrected = coarse;
+  correctStaircase(corrected);
+  correctStaircase(fine);
+  ASSERT_EQ(corrected.source_scale.size(), 12u);
+  EXPECT_EQ(corrected.source_scale[5], 0.0);
+  for (std::size_t k = 0; k < 12; ++k) {
+    if (k != 5) {
+      EXPECT_EQ(corrected.source_scale[k], 1.0) << k;
+    }
+  }
+  for (double v : fine.source_scale) EXPECT_EQ(v, 1.0);
+
+  Physics p;
+  p.D_b = 100, p.kappa = 0.01, p.f_s = 1, p.f_bg = 0;
+  auto wedgeMean = [&](Domain d) {
+    d.time = 300, d.steps = 60;
+    const auto f = simulateGrid(d, p);
+    double sum = 0;
+    int cells = 0;
+    for (std::size_t i = 0; i < f.size(); ++i)
+      if (d.labels[i] == 2) sum += f[i], ++cells;
+    return sum / cells;
+  };
+  const double reference = wedgeMean(fine);
+  EXPECT_GT(reference, 0.25);
+  EXPECT_LT(reference, 0.6);
+  EXPECT_NEAR(wedgeMean(corrected), reference, 0.03);
+  Domain drawn = coarse;  // staircase factors without the contact correction
+  correctStaircase(drawn);
+  drawn.source_scale.clear();
+  EXPECT_GT(wedgeMean(drawn), 0.9);
+
+  Domain strip;  // one-cell strip along x between two grains: parallel sides, full contact
+  strip.labels = Image<std::int32_t>(12, 12, 1);
+  for (int y = 0; y < 12; ++y) {
+    for (int x = 0; x < 12; ++x) strip.labels(x, y) = y < 5 ? 1 : y == 5 ? 2 : 3;
+  }
+  for (double v : sourceContactFactors(strip)) EXPECT_EQ(v, 1.0);
+}
+
 // The grain graph (areas, source lengths, shared boundary lengths) equals a count pixel by pixel,
 // on a grid whose width is no multiple of the scan's runs, with an edge source and a source
 // region, with and without staircase-corrected lengths, to round-off.
@@ -555,7 +620,9 @@ TEST(DiffusionModel, GrainGraphEqualsAPixelByPixelCount) {
       for (int x = 0; x < w; ++x) {
         const int a = s.labels(x, y);
         if (!inside(x, y)) area[a] += s.h * s.h;
-        if (s.source_region.empty() && y == 0) source[a] += s.h;
+        if (s.source_region.empty() && y == 0)
+          source[a] +=
+              s.h * (s.source_scale.empty() ? 1.0 : s.source_scale[static_cast<std::size_t>(x)]);
         for (const auto& [xx, yy] : {std::pair{x + 1, y}, std::pair{x, y + 1}}) {
           if (xx >= w || yy >= h) continue;
           const int b = s.labels(xx, yy);

@@ -19,6 +19,12 @@
 namespace ionmap::diffusion {
 namespace {
 
+// The fit's quantities by name from /entry/fit (one dataset each, with its unit); NaN when
+// missing.
+auto fitValues(const test::H5File& f) {
+  return [&f](const std::string& name) { return f.number("/entry/fit/" + name); };
+}
+
 void writeLabels(const std::filesystem::path& path, int pixels, double pixel_um,
                  std::uint64_t seed) {
   grains::MicrostructureSpec ms;
@@ -69,17 +75,14 @@ TEST(DiffusionStages, SimulatedExchangeIsFittedBackFromResultsFile) {
   test::runYaml(pipeline(dir / "labels.tif", labels), dir.path(), dir / "out");
   test::H5File f((dir / "out" / "results.h5").string());
   ASSERT_TRUE(f.ok());
-  const auto v = f.numbers("/entry/fit/value");
-  const auto se = f.numbers("/entry/fit/standard_error");
-  ASSERT_GE(v.size(), 9u);
-  // Rows: D_bulk, kappa, D_gb, f_source, f_background, D_eff, mean grain size, Bi, χ²/n ...
-  EXPECT_NEAR(v[1] / 8e-6, 1.0, 0.05) << "kappa";
-  EXPECT_NEAR(v[3], 0.9, 0.01) << "f_source";
-  EXPECT_NEAR(v[0] / 1e-8, 1.0, 0.10) << "D_bulk";
-  EXPECT_NEAR(v[2], v[1] * 1e-7, 1e-20) << "D_gb = kappa * 1 nm";
-  EXPECT_NEAR(v[8], 1.0, 0.2) << "reduced chi2 of binomial noise with its own sigma";
-  EXPECT_GT(se[1], 0);
-  EXPECT_LT(se[1] / v[1], 0.05);
+  const auto v = fitValues(f);
+  EXPECT_NEAR(v("kappa") / 8e-6, 1.0, 0.05) << "kappa";
+  EXPECT_NEAR(v("f_source"), 0.9, 0.01) << "f_source";
+  EXPECT_NEAR(v("D_bulk") / 1e-8, 1.0, 0.10) << "D_bulk";
+  EXPECT_NEAR(v("D_gb"), v("kappa") * 1e-7, 1e-20) << "D_gb = kappa * 1 nm";
+  EXPECT_NEAR(v("reduced_chi2"), 1.0, 0.2) << "reduced chi2 of binomial noise with its own sigma";
+  EXPECT_GT(v("kappa_errors"), 0);
+  EXPECT_LT(v("kappa_errors") / v("kappa"), 0.05);
   // The residual map is noise: mean near 0, RMS near 1.
   const auto r = f.numbers("/entry/residual/data");
   ASSERT_EQ(r.size(), 48u * 48u);
@@ -105,13 +108,12 @@ TEST(DiffusionStages, SeriesModelRecoversTheBrickLayerFromItsDepthProfile) {
   yaml.replace(yaml.find(fit), fit.size(), fit + "model: series, grain_size: 6, ");
   test::runYaml(yaml, dir.path(), dir / "out");
   test::H5File f((dir / "out" / "results.h5").string());
-  const auto v = f.numbers("/entry/fit/value");
-  ASSERT_GE(v.size(), 9u);
-  EXPECT_NEAR(v[1] / 8e-6, 1.0, 0.05) << "kappa";
-  EXPECT_NEAR(v[3], 0.9, 0.01) << "f_source";
-  EXPECT_NEAR(v[0] / 1e-8, 1.0, 0.10) << "D_bulk";
-  EXPECT_NEAR(v[6], 6.0, 1e-12) << "boundary spacing";
-  EXPECT_NEAR(v[8], 1.0, 0.5) << "reduced chi2 of 48 profile points";
+  const auto v = fitValues(f);
+  EXPECT_NEAR(v("kappa") / 8e-6, 1.0, 0.05) << "kappa";
+  EXPECT_NEAR(v("f_source"), 0.9, 0.01) << "f_source";
+  EXPECT_NEAR(v("D_bulk") / 1e-8, 1.0, 0.10) << "D_bulk";
+  EXPECT_NEAR(v("mean_grain_size"), 6.0, 1e-12) << "boundary spacing";
+  EXPECT_NEAR(v("reduced_chi2"), 1.0, 0.5) << "reduced chi2 of 48 profile points";
   EXPECT_EQ(f.numbers("/entry/residual/data").size(), 48u * 48u);
 }
 
@@ -168,10 +170,9 @@ TEST(DiffusionStages, BrickLabelsMakeTheIdealBrickLayer) {
   EXPECT_NE(at(wall, 5, 12), at(wall, 6, 12));
   EXPECT_EQ(at(wall, 11, 12), at(wall, 12, 12));
   EXPECT_NE(at(wall, 11, 0), at(wall, 12, 0));
-  const auto v = f.numbers("/entry/fit/value");
-  ASSERT_GE(v.size(), 4u);
-  EXPECT_NEAR(v[1] / 8e-6, 1.0, 0.05) << "kappa";
-  EXPECT_NEAR(v[3], 0.9, 0.01) << "f_source";
+  const auto v = fitValues(f);
+  EXPECT_NEAR(v("kappa") / 8e-6, 1.0, 0.05) << "kappa";
+  EXPECT_NEAR(v("f_source"), 0.9, 0.01) << "f_source";
 
   const std::string bad =
       "version: 1\nstages:\n  - {stage: brick-labels, params: {pixel_size: 0.5, grain_size: "
@@ -219,14 +220,13 @@ TEST(DiffusionStages, SourceRegionIsSimulatedAndFittedBack) {
   test::runYaml(yaml, dir.path(), dir / "out");
   test::H5File f((dir / "out" / "results.h5").string());
   ASSERT_TRUE(f.ok());
-  const auto v = f.numbers("/entry/fit/value");
-  ASSERT_GE(v.size(), 11u);
-  EXPECT_NEAR(v[1] / 8e-6, 1.0, 0.05) << "kappa";
-  EXPECT_NEAR(v[3], 0.9, 0.01) << "f_source";
-  EXPECT_NEAR(v[8], 1.0, 0.2) << "reduced chi2";
+  const auto v = fitValues(f);
+  EXPECT_NEAR(v("kappa") / 8e-6, 1.0, 0.05) << "kappa";
+  EXPECT_NEAR(v("f_source"), 0.9, 0.01) << "f_source";
+  EXPECT_NEAR(v("reduced_chi2"), 1.0, 0.2) << "reduced chi2";
   std::size_t disc_pixels = 0;
   for (double x : disc.values()) disc_pixels += x > 0;
-  EXPECT_EQ(v[10], 48.0 * 48.0 - static_cast<double>(disc_pixels)) << "residual count";
+  EXPECT_EQ(v("residuals"), 48.0 * 48.0 - static_cast<double>(disc_pixels)) << "residual count";
   const auto measured = f.numbers("/entry/profile/measured");
   ASSERT_GT(measured.size(), 10u);
   EXPECT_GT(measured.front(), measured[10]);  // falls off away from the rim
@@ -256,21 +256,20 @@ TEST(DiffusionStages, FiniteReservoirIsSimulatedAndFittedBack) {
   test::runYaml(yaml("3"), dir.path(), dir / "out");
   test::H5File f((dir / "out" / "results.h5").string());
   ASSERT_TRUE(f.ok());
-  const auto v = f.numbers("/entry/fit/value");
-  ASSERT_GE(v.size(), 12u);
-  EXPECT_NEAR(v[1] / 8e-6, 1.0, 0.05) << "kappa";
-  EXPECT_NEAR(v[3], 0.9, 0.01) << "f_source";
+  const auto v = fitValues(f);
+  EXPECT_NEAR(v("kappa") / 8e-6, 1.0, 0.05) << "kappa";
+  EXPECT_NEAR(v("f_source"), 0.9, 0.01) << "f_source";
   const std::string csv = test::readFile(dir / "out" / "fit.csv");
   ASSERT_NE(csv.find("\nf_background,"), std::string::npos) << csv;
   EXPECT_LT(csv.find("\nf_background,"), csv.find("\nf_source_end,")) << csv;  // row 5
-  EXPECT_LT(v[5], 0.85);                                                       // depleted
-  EXPECT_GT(v[5], 0.2);
-  EXPECT_NEAR(v[9], 1.0, 0.2) << "reduced chi2";
+  EXPECT_LT(v("f_source_end"), 0.85);                                          // depleted
+  EXPECT_GT(v("f_source_end"), 0.2);
+  EXPECT_NEAR(v("reduced_chi2"), 1.0, 0.2) << "reduced chi2";
 
   test::runYaml(yaml("0"), dir.path(), dir / "unlimited");
   test::H5File g((dir / "unlimited" / "results.h5").string());
   // χ²/n of 2304 pixels scatters by ±0.03: 1.15 is a misfit far beyond noise (measured 1.24).
-  EXPECT_GT(g.numbers("/entry/fit/value")[8], 1.15) << "an unlimited source cannot fit it";
+  EXPECT_GT(fitValues(g)("reduced_chi2"), 1.15) << "an unlimited source cannot fit it";
 }
 
 // Exchange simulated with the staircase correction (boundaries passing κ times their true
@@ -285,10 +284,9 @@ TEST(DiffusionStages, StaircaseCorrectionIsAppliedByBothStages) {
   };
   test::runYaml(yaml("true"), dir.path(), dir / "with");
   test::runYaml(yaml("false"), dir.path(), dir / "without");
-  const double with =
-      test::H5File((dir / "with" / "results.h5").string()).numbers("/entry/fit/value")[1];
+  const double with = fitValues(test::H5File((dir / "with" / "results.h5").string()))("kappa");
   const double without =
-      test::H5File((dir / "without" / "results.h5").string()).numbers("/entry/fit/value")[1];
+      fitValues(test::H5File((dir / "without" / "results.h5").string()))("kappa");
   EXPECT_NEAR(with / 8e-6, 1.0, 0.05);
   EXPECT_LT(without / 8e-6, 0.95);
   EXPECT_GT(without / 8e-6, 0.6);

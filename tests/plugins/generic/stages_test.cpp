@@ -70,6 +70,21 @@ TEST_F(StagesTest, ReadLoadsLabelsAndRefusesNonIntegerLabelImages) {
   EXPECT_NE(e.find("not a label image: pixel (0, 0) holds 0.5"), std::string::npos) << e;
 }
 
+// Past the runner an error keeps its type and fields: an input-file error is still an
+// InputError naming its file (exit 1), with the stage before its message and in context().
+TEST_F(StagesTest, AnInputErrorKeepsItsTypeAndFileThroughTheRunner) {
+  csv("f.csv", 3, 2, [](int x, int) { return x + 0.5; });
+  try {
+    run("l: f.csv", "  - {stage: read, params: {input: l, as: labels, pixel_size: 1}}\n");
+    FAIL() << "a non-integer label image was accepted";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::filesystem::path(e.file()).filename(), "f.csv") << e.what();
+    EXPECT_EQ(e.exitCode(), 1);
+    EXPECT_EQ(std::string(e.what()).rfind(e.context(), 0), 0u) << e.what();
+    EXPECT_NE(e.context().find("stage 'read'"), std::string::npos) << e.context();
+  }
+}
+
 TEST_F(StagesTest, ReadRefusesAnUncalibratedFileWithoutPixelSize) {
   csv("a.csv", 2, 2, [](int, int) { return 1.0; });
   const auto e = failure("a: a.csv", "  - {stage: read, params: {input: a}}\n", ErrorKind::kUsage);

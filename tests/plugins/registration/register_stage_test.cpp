@@ -24,19 +24,8 @@ Transform2D transformFromResults(const test::H5File& f, const std::string& item)
 }
 
 double reportValue(const test::H5File& f, const std::string& item, const std::string& quantity) {
-  // The report table: text column `quantity`, numeric column `value`.
-  hid_t d = H5Dopen2(f.id(), ("/entry/" + item + "/quantity").c_str(), H5P_DEFAULT);
-  hid_t ft = H5Dget_type(d), mt = H5Tget_native_type(ft, H5T_DIR_DEFAULT), sp = H5Dget_space(d);
-  std::vector<char*> names(static_cast<std::size_t>(H5Sget_simple_extent_npoints(sp)));
-  H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, names.data());
-  const auto values = f.numbers("/entry/" + item + "/value");
-  double out = NAN;
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    if (names[i] == quantity) out = values.at(i);
-    H5free_memory(names[i]);
-  }
-  H5Sclose(sp), H5Tclose(mt), H5Tclose(ft), H5Dclose(d);
-  return out;
+  // The report is a quantity table: one dataset per quantity, with its unit.
+  return f.number("/entry/" + item + "/" + quantity);
 }
 
 // The basic sample: KPFM (0.4 um pixels) registered onto the laser image (0.1 um) recovers
