@@ -820,35 +820,44 @@ double correctStaircase(Domain& s, int radius) {
   return faces ? sum / static_cast<double>(faces) : 1.0;
 }
 
-std::vector<double> sourceContactFactors(const Domain& s) {
+std::vector<double> sourceContactFactors(const Domain& s, const Image<std::int32_t>* drawn) {
   if (s.labels.empty()) throw UsageError("source-contact correction: the grid is empty");
+  if (drawn && !drawn->sameSize(s.labels))
+    throw UsageError("source-contact correction: the drawn labels and the grid differ in size");
   if (!s.source_region.empty()) return {};
+  const Image<std::int32_t>& raw = drawn ? *drawn : s.labels;
   const int n = edgeLength(s);
   const int deep =
       s.source == Edge::kLeft || s.source == Edge::kRight ? s.labels.width() : s.labels.height();
   constexpr int kDepths = 4;  // widths measured at depths 0..3 (at least 3 needed)
-  std::vector<double> scale(static_cast<std::size_t>(n), 1.0);
-  auto label = [&](int k, int depth) {
+  auto labelIn = [&](const Image<std::int32_t>& l, int k, int depth) {
     const auto [x, y] = edgeCell(s, k, depth);
-    return s.labels(x, y);
+    return l(x, y);
   };
+  // The wedges of the drawn labels: grain, first and last edge cell, width at the edge face.
+  struct Wedge {
+    std::int32_t g;
+    int k0, k1;
+    double at_edge;
+  };
+  std::vector<Wedge> wedges;
   for (int k0 = 0; k0 < n;) {
-    const auto g = label(k0, 0);
+    const auto g = labelIn(raw, k0, 0);
     int k1 = k0;
-    while (k1 + 1 < n && label(k1 + 1, 0) == g) ++k1;
-    const int drawn = k1 - k0 + 1;
+    while (k1 + 1 < n && labelIn(raw, k1 + 1, 0) == g) ++k1;
+    const int run = k1 - k0 + 1;
     // Short contacts between two other grains only (a run at a corner has one side unknown).
-    if (drawn <= 2 && k0 > 0 && k1 < n - 1) {
-      std::vector<double> width{static_cast<double>(drawn)};
+    if (run <= 2 && k0 > 0 && k1 < n - 1) {
+      std::vector<double> width{static_cast<double>(run)};
       int a = k0, b = k1;
       for (int depth = 1; depth < std::min(kDepths, deep); ++depth) {
         int hit = -1;  // a cell of the grain next to the run one cell shallower
         for (int k = std::max(0, a - 1); k <= std::min(n - 1, b + 1) && hit < 0; ++k)
-          if (label(k, depth) == g) hit = k;
+          if (labelIn(raw, k, depth) == g) hit = k;
         if (hit < 0) break;
         int lo = hit, hi = hit;
-        while (lo > 0 && label(lo - 1, depth) == g) --lo;
-        while (hi + 1 < n && label(hi + 1, depth) == g) ++hi;
+        while (lo > 0 && labelIn(raw, lo - 1, depth) == g) --lo;
+        while (hi + 1 < n && labelIn(raw, hi + 1, depth) == g) ++hi;
         if (lo == 0 || hi == n - 1) break;  // reaches a corner: not a wedge between two grains
         a = lo, b = hi;
         width.push_back(hi - lo + 1);
@@ -866,12 +875,22 @@ std::vector<double> sourceContactFactors(const Domain& s) {
         // width at the edge face (half a cell before the first cells' centres) from the first
         // step, the wedge's local opening at its tip (a thin neighbour bending further in
         // would skew a line through all four).
-        if (slope > 0.5) {
-          const double at_edge = width[0] - 0.5 * (width[1] - width[0]);
-          const double factor = std::clamp(at_edge / drawn, 0.0, 1.0);
-          for (int k = k0; k <= k1; ++k) scale[static_cast<std::size_t>(k)] = factor;
-        }
+        if (slope > 0.5) wedges.push_back({g, k0, k1, width[0] - 0.5 * (width[1] - width[0])});
       }
+    }
+    k0 = k1 + 1;
+  }
+  // Each run of the model's labels along the edge that a wedge of the same grain overlaps
+  // (within two cells: smoothing may have moved or widened its tip) gets the wedge's contact.
+  std::vector<double> scale(static_cast<std::size_t>(n), 1.0);
+  for (int k0 = 0; k0 < n;) {
+    const auto g = labelIn(s.labels, k0, 0);
+    int k1 = k0;
+    while (k1 + 1 < n && labelIn(s.labels, k1 + 1, 0) == g) ++k1;
+    for (const Wedge& w : wedges) {
+      if (w.g != g || w.k1 < k0 - 2 || w.k0 > k1 + 2) continue;
+      const double factor = std::clamp(w.at_edge / (k1 - k0 + 1), 0.0, 1.0);
+      for (int k = k0; k <= k1; ++k) scale[static_cast<std::size_t>(k)] = factor;
     }
     k0 = k1 + 1;
   }

@@ -79,8 +79,12 @@ double correctStaircase(Domain& domain, int radius = 3);
 // edge) this measures the wedge's width over the first four cells of depth; where it widens
 // inward (least-squares slope > ½ cell per cell), it extrapolates the first step to the edge
 // face and returns per edge cell the factor contact there / drawn contact (0 where the junction
-// lies inside the sample, 1 elsewhere). Empty for a region source.
-std::vector<double> sourceContactFactors(const Domain& domain);
+// lies inside the sample, 1 elsewhere). Empty for a region source. `drawn` (optional, the
+// grid's size): the labels as segmented, when the domain's were smoothed afterwards — a
+// majority filter widens a wedge's acute tip at the edge; the wedges are then measured on
+// `drawn` and each is given to the domain's run of the same grain within two cells.
+std::vector<double> sourceContactFactors(const Domain& domain,
+                                         const Image<std::int32_t>* drawn = nullptr);
 
 // f at the end of the exchange, one value per cell. Throws UsageError for non-positive
 // sizes, times, D or step counts.

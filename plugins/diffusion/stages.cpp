@@ -23,11 +23,44 @@ namespace {
 constexpr double kUm2PerCm2 = 1e8;  // D: cm²/s → µm²/s
 constexpr double kUmPerCm = 1e4;    // κ, k: cm/s → µm/s
 
-Edge edgeOf(const std::string& s) {
-  return s == "left"    ? Edge::kLeft
-         : s == "right" ? Edge::kRight
-         : s == "top"   ? Edge::kTop
-                        : Edge::kBottom;
+// Where the 6Li comes from: an edge of the map, or a region given as a label map.
+enum class SourceEdge { kLeft, kRight, kTop, kBottom, kRegion };
+const std::vector<std::pair<std::string, SourceEdge>> kEdges = {{"left", SourceEdge::kLeft},
+                                                                {"right", SourceEdge::kRight},
+                                                                {"top", SourceEdge::kTop},
+                                                                {"bottom", SourceEdge::kBottom},
+                                                                {"region", SourceEdge::kRegion}};
+std::string nameOf(SourceEdge e) {
+  for (const auto& [n, v] : kEdges)
+    if (v == e) return n;
+  return "?";
+}
+// The model's edge (a region source keeps the default edge; the caller sets the region).
+Edge edgeOf(SourceEdge e) {
+  switch (e) {
+    case SourceEdge::kRight:
+      return Edge::kRight;
+    case SourceEdge::kTop:
+      return Edge::kTop;
+    case SourceEdge::kBottom:
+      return Edge::kBottom;
+    case SourceEdge::kLeft:
+    case SourceEdge::kRegion:
+      return Edge::kLeft;
+  }
+  return Edge::kLeft;
+}
+
+// The forward model a stage uses.
+enum class ModelChoice { kMicrostructure, kNetwork, kSeries };
+const std::vector<std::pair<std::string, ModelChoice>> kModels = {
+    {"microstructure", ModelChoice::kMicrostructure},
+    {"network", ModelChoice::kNetwork},
+    {"series", ModelChoice::kSeries}};
+std::string nameOf(ModelChoice m) {
+  for (const auto& [n, v] : kModels)
+    if (v == m) return n;
+  return "?";
 }
 
 // Pixels with label 0 (unassigned, e.g. drawn boundary lines) join the nearest grain
@@ -45,7 +78,7 @@ std::size_t absorbUnlabelled(Image<std::int32_t>& labels) {
         ++zeros;
     }
   }
-  if (queue.empty()) throw UsageError("the label map has no grain (all labels are 0)");
+  if (queue.empty()) throw ProcessingError("the label map has no grain (all labels are 0)");
   while (!queue.empty()) {
     const auto [x, y] = queue.front();
     queue.pop_front();
@@ -59,24 +92,23 @@ std::size_t absorbUnlabelled(Image<std::int32_t>& labels) {
   return zeros;
 }
 
-Domain domainOf(const LabelMap& l, const std::string& edge, double time, int steps) {
+Domain domainOf(const LabelMap& l, SourceEdge edge, double time, int steps) {
   if (!l.grid.calibrated)
-    throw UsageError("diffusion models work in um: the labels need a pixel size");
+    throw ProcessingError("diffusion models work in um: the labels need a pixel size");
   if (std::abs(l.grid.pixel_x / l.grid.pixel_y - 1) > 1e-6) {
-    throw UsageError(fmt::format(
+    throw ProcessingError(fmt::format(
         "the model needs square pixels; the labels have {} x {} um: resample them first",
         l.grid.pixel_x, l.grid.pixel_y));
   }
   Domain d;
   d.labels = l.labels;
   d.h = l.grid.pixel_x;
-  d.source = edge == "region" ? Edge::kLeft : edgeOf(edge);  // region: set by the caller
+  d.source = edgeOf(edge);  // region: set by the caller
   d.time = time;
   d.steps = steps;
   return d;
 }
 
-const std::vector<std::string> kEdges = {"left", "right", "top", "bottom", "region"};
 constexpr const char* kReservoirHelp =
     "finite source: a well-mixed reservoir holding as much Li as a layer of the sample this "
     "thick along the source boundary, whose 6Li fraction falls from f_source as tracer enters; "
@@ -93,12 +125,11 @@ constexpr const char* kEdgeHelp =
     "`source` input (e.g. a contact area), held at f_source";
 
 // The `source` input as the domain's source region (source_edge: region), on the labels' grid.
-void attachSourceRegion(RunContext& ctx, const std::string& edge, const LabelMap& labels,
-                        Domain& d) {
-  if (edge != "region") return;
+void attachSourceRegion(RunContext& ctx, SourceEdge edge, const LabelMap& labels, Domain& d) {
+  if (edge != SourceEdge::kRegion) return;
   const LabelMap& src = ctx.get<LabelMap>("source");
   if (!src.grid.sameAs(labels.grid, 1e-6)) {
-    throw UsageError(
+    throw ProcessingError(
         fmt::format("the source region ({}) must be on the labels' grid ({}): resample it first",
                     src.grid.describe(), labels.grid.describe()));
   }
@@ -107,23 +138,26 @@ void attachSourceRegion(RunContext& ctx, const std::string& edge, const LabelMap
 }
 
 // source_edge: region needs the `source` port, and the port means nothing without it.
-void preflightSource(Preflight& pf, const std::string& edge) {
+void preflightSource(Preflight& pf, SourceEdge edge) {
   const bool bound = !pf.readsIfBound("source").empty();
-  if (edge == "region" && !bound)
+  if (edge == SourceEdge::kRegion && !bound)
     pf.fail("source_edge: region needs the `source` input (a label map, > 0 = source)");
-  if (edge != "region" && bound)
+  if (edge != SourceEdge::kRegion && bound)
     pf.fail("the `source` input is only used with source_edge: region");
 }
 
 // The model domain a stage's parameters describe (both stages share these fields): grid and
 // source, finite reservoir, source region, staircase factors (noted in the results).
+// `drawn`: the labels before smoothing, where wedges at the source edge are measured.
 template <class P>
-Domain domainFor(RunContext& ctx, const LabelMap& labels, const P& p) {
+Domain domainFor(RunContext& ctx, const LabelMap& labels, const P& p,
+                 const Image<std::int32_t>* drawn = nullptr) {
   Domain d = domainOf(labels, p.source_edge, p.time, p.steps);
   d.reservoir_um = p.reservoir;
   attachSourceRegion(ctx, p.source_edge, labels, d);
   if (p.staircase_correction) {
     ctx.note("staircase_mean_factor", fmt::format("{:.4f}", correctStaircase(d)));
+    if (drawn) d.source_scale = sourceContactFactors(d, drawn);
     int wedges = 0, cut = 0;
     for (std::size_t k = 0; k < d.source_scale.size(); ++k) {
       const bool starts = k == 0 || d.source_scale[k - 1] != d.source_scale[k];
@@ -174,8 +208,8 @@ std::vector<int> depthMap(const Domain& d) {
 }
 
 struct SimulateParams {
-  std::string model = "microstructure";
-  std::string source_edge = "left";
+  ModelChoice model = ModelChoice::kMicrostructure;
+  SourceEdge source_edge = SourceEdge::kLeft;
   double time = 60;
   int steps = 50;
   double D_bulk = 1e-8;         // cm²/s
@@ -194,7 +228,9 @@ class SimulateStage final : public StageOf<SimulateParams, SimulateStage> {
   static const ParamSchema<SimulateParams>& schema() {
     static const auto s =
         ParamSchema<SimulateParams>()
-            .choice("model", &SimulateParams::model, {"microstructure", "network"},
+            .choice("model", &SimulateParams::model,
+                    {{"microstructure", ModelChoice::kMicrostructure},
+                     {"network", ModelChoice::kNetwork}},
                     "finite volumes on the label grid, or the grain network (valid for Bi << 1)")
             .choice("source_edge", &SimulateParams::source_edge, kEdges, kEdgeHelp)
             .real("time", &SimulateParams::time, Range::above(0), "s", "exchange time")
@@ -249,7 +285,7 @@ class SimulateStage final : public StageOf<SimulateParams, SimulateStage> {
     ph.f_s = p.f_source;
     ph.f_bg = p.f_background;
     const Image<double> f =
-        forward(d, ph, p.model == "network" ? ModelKind::kNetwork : ModelKind::kGrid);
+        forward(d, ph, p.model == ModelChoice::kNetwork ? ModelKind::kNetwork : ModelKind::kGrid);
     Map out("6Li fraction (simulated)", l.grid, "1");
     Map sigma("sigma of 6Li fraction", l.grid, "1");
     std::mt19937_64 rng(static_cast<std::uint64_t>(p.seed));
@@ -268,7 +304,7 @@ class SimulateStage final : public StageOf<SimulateParams, SimulateStage> {
         sigma.values[i] = 0;
       }
     }
-    out.metadata.emplace_back("model", p.model);
+    out.metadata.emplace_back("model", nameOf(p.model));
     if (ctx.outputBound("sigma")) {
       if (n == 0) ctx.warn("counts_per_pixel is 0: sigma is 0 everywhere (noise-free map)");
       ctx.put("sigma", std::move(sigma));
@@ -278,8 +314,8 @@ class SimulateStage final : public StageOf<SimulateParams, SimulateStage> {
 };
 
 struct FitParams {
-  std::string model = "microstructure";
-  std::string source_edge = "left";
+  ModelChoice model = ModelChoice::kMicrostructure;
+  SourceEdge source_edge = SourceEdge::kLeft;
   double time = 60;
   int steps = 50;
   double D_bulk = 1e-8;  // initial values, cm²/s and cm/s
@@ -352,7 +388,7 @@ class FitStage final : public StageOf<FitParams, FitStage> {
   static const ParamSchema<FitParams>& schema() {
     static const auto s =
         ParamSchema<FitParams>()
-            .choice("model", &FitParams::model, {"microstructure", "network", "series"},
+            .choice("model", &FitParams::model, kModels,
                     "forward model: finite volumes on the label grid, the grain network (valid "
                     "for Bi << 1), or the 1D series model fitted to the depth profile (bulk and "
                     "boundaries alternating every grain_size; the published approach)")
@@ -464,9 +500,9 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     for (const char* in : {"fraction", "sigma", "labels"}) pf.reads(in);
     pf.readsIfBound("registration");
     preflightSource(pf, params().source_edge);
-    if (params().model == "series" && params().reservoir > 0)
+    if (params().model == ModelChoice::kSeries && params().reservoir > 0)
       pf.fail("the series model has no finite reservoir; use the microstructure model");
-    if (params().model == "series" && params().source_edge == "region")
+    if (params().model == ModelChoice::kSeries && params().source_edge == SourceEdge::kRegion)
       pf.fail("the series model needs a source edge (its depth profile is 1D), not a region");
     pf.writes("parameters");
     for (const char* o : {"model", "residual", "profile", "cost_profile"}) {
@@ -480,31 +516,33 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     LabelMap l = ctx.get<LabelMap>("labels");
     const int sub = subdivisionOf(f.grid, l.grid);
     if (sub == 0 || !sigma.grid.sameAs(f.grid, 1e-6)) {
-      throw UsageError(fmt::format(
+      throw ProcessingError(fmt::format(
           "the fraction map ({}), sigma ({}) and labels ({}) must share one grid, or the labels "
           "must be on that grid divided into n x n cells per pixel: resample the labels onto "
           "the map's grid (stage `resample`, `subdivide: n`)",
           f.grid.describe(), sigma.grid.describe(), l.grid.describe()));
     }
-    if (sub > 1 && p.model != "microstructure")
-      throw UsageError(
+    if (sub > 1 && p.model != ModelChoice::kMicrostructure)
+      throw ProcessingError(
           fmt::format("labels {} times finer than the map (the observation model) need model: "
                       "microstructure",
                       sub));
-    if (sub > 1 && p.source_edge == "region")
-      throw UsageError("labels finer than the map need an edge source (not source_edge: region)");
+    if (sub > 1 && p.source_edge == SourceEdge::kRegion)
+      throw ProcessingError(
+          "labels finer than the map need an edge source (not source_edge: region)");
     if (sub > 1) ctx.note("model_cells_per_pixel", fmt::format("{} x {}", sub, sub));
     const std::size_t absorbed = absorbUnlabelled(l.labels);
     if (absorbed) ctx.note("unlabelled_pixels_absorbed", std::to_string(absorbed));
     const int smoothing = p.label_smoothing < 0 ? (sub > 1 ? 1 : 0) : p.label_smoothing;
+    const Image<std::int32_t> drawn = l.labels;
     if (smoothing > 0) {
       std::size_t changed = 0;
       l.labels = smoothLabels(l.labels, smoothing, &changed);
       ctx.note("label_smoothing", fmt::format("{} pass(es), {} cells changed", smoothing, changed));
     }
     FitOptions o;
-    o.domain = domainFor(ctx, l, p);
-    o.model = p.model == "network" ? ModelKind::kNetwork : ModelKind::kGrid;
+    o.domain = domainFor(ctx, l, p, smoothing > 0 ? &drawn : nullptr);
+    o.model = p.model == ModelChoice::kNetwork ? ModelKind::kNetwork : ModelKind::kGrid;
     o.initial.D_b = p.D_bulk * kUm2PerCm2;
     o.initial.kappa = p.kappa * kUmPerCm;
     o.initial.k_surface = p.surface_exchange * kUmPerCm;
@@ -518,9 +556,9 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     o.max_iterations = p.max_iterations;
     o.profile_sigmas = p.profile_sigmas;
     o.subsample = sub;
-    o.interval_level = p.model == "series" ? 0 : p.interval_level;
+    o.interval_level = p.model == ModelChoice::kSeries ? 0 : p.interval_level;
     o.scale_by_chi2 = p.scale_by_chi2;
-    o.label_ensemble = p.model == "microstructure" ? p.label_ensemble : 0;
+    o.label_ensemble = p.model == ModelChoice::kMicrostructure ? p.label_ensemble : 0;
     // What the model runs may hold at once: the memory budget less what the run holds now.
     o.memory_budget = std::max<std::uint64_t>(1, memoryLeft());
     if (sub > 1) {
@@ -535,7 +573,7 @@ class FitStage final : public StageOf<FitParams, FitStage> {
           if (q[i] == "uncertainty") u = v[i], found = true;
         }
         if (!found) {
-          throw UsageError(
+          throw ProcessingError(
               "the `registration` input has no `uncertainty` row (bind the register stage's "
               "report)");
         }
@@ -560,9 +598,10 @@ class FitStage final : public StageOf<FitParams, FitStage> {
       const std::size_t left_out = maskNearBoundaries(map_labels, p.boundary_margin, mask);
       ctx.note("boundary_pixels_left_out", std::to_string(left_out));
     }
-    FitResult r = p.model == "series" ? fitSeries(f.values, sigma.values, mask, o, p.grain_size)
-                                      : fitDiffusion(f.values, sigma.values, mask, o);
-    if (p.model == "series" && p.grain_size <= 0)
+    FitResult r = p.model == ModelChoice::kSeries
+                      ? fitSeries(f.values, sigma.values, mask, o, p.grain_size)
+                      : fitDiffusion(f.values, sigma.values, mask, o);
+    if (p.model == ModelChoice::kSeries && p.grain_size <= 0)
       ctx.note("series_grain_size_um", fmt::format("{:.3f}", r.mean_grain_um));
     for (const auto& w : r.warnings) ctx.warn(w);
     // Normalised residuals, and the verdict on the fit from them and the fit's own checks.
@@ -573,8 +612,9 @@ class FitStage final : public StageOf<FitParams, FitStage> {
       res_map.values[i] = ok ? (f.values[i] - r.model[i]) / r.sigma_used[i] : 0;
     }
     const ResidualDiagnostics diag =
-        p.model == "series" ? ResidualDiagnostics{}
-                            : diagnoseResiduals(res_map.values, res_map.mask, map_labels);
+        p.model == ModelChoice::kSeries
+            ? ResidualDiagnostics{}
+            : diagnoseResiduals(res_map.values, res_map.mask, map_labels);
     // Grains the diagnostics flag (likely merged or misplaced by the segmentation): how much the
     // result leans on them joins its systematic error (a refit without their pixels).
     std::vector<std::int32_t> suspect;
@@ -630,7 +670,7 @@ class FitStage final : public StageOf<FitParams, FitStage> {
         "grains, and systematic from the labels, combined) is NaN for quantities held fixed or "
         "derived and for bounds; ci95_low/high: 95% profile-likelihood interval widened by the "
         "same errors; systematic_error: the labels' share",
-        p.model, p.source_edge, p.time);
+        nameOf(p.model), nameOf(p.source_edge), p.time);
     t.addText("parameter");
     t.addQuantity("value");
     t.addQuantity("standard_error");

@@ -50,6 +50,38 @@ TEST(ParamSchema, DefaultsComeFromTheStructAndAreListedAsText) {
   EXPECT_EQ(specs[1].range.text(), "[0, 5]");
 }
 
+// A choice bound to an enum: the member receives the enum value, the default and the current
+// value are listed by name, and an unknown name is refused naming the key and every choice
+// (never mapped silently onto one of them).
+enum class Side { kLeft, kRight, kBottom };
+struct E {
+  Side side = Side::kRight;
+  std::string label = "a";  // other fields, as a stage's parameters have
+  double size = 1;
+};
+TEST(ParamSchema, ChoicesBindStraightToEnums) {
+  const auto s = ParamSchema<E>().choice(
+      "side", &E::side, {{"left", Side::kLeft}, {"right", Side::kRight}, {"bottom", Side::kBottom}},
+      "side");
+  EXPECT_EQ(s.specs()[0].default_text, "right");
+  EXPECT_EQ(s.specs()[0].choices, (std::vector<std::string>{"left", "right", "bottom"}));
+  E e;
+  s.set(e, "side", scalar("bottom"), "stage 'x' (#1)");
+  EXPECT_EQ(e.side, Side::kBottom);
+  EXPECT_EQ(s.values(e)[0].second, "bottom");
+  try {
+    s.set(e, "side", scalar("middle"), "stage 'x' (#1)");
+    FAIL() << "an unknown choice was accepted";
+  } catch (const UsageError& err) {
+    const std::string m = err.what();
+    EXPECT_NE(m.find("'side'"), std::string::npos) << m;
+    EXPECT_NE(m.find("middle"), std::string::npos) << m;
+    EXPECT_NE(m.find("left"), std::string::npos) << m;
+    EXPECT_NE(m.find("bottom"), std::string::npos) << m;
+  }
+  EXPECT_EQ(e.side, Side::kBottom);  // unchanged by the refused value
+}
+
 TEST(ParamSchema, ValidValuesAreParsedIntoTheStruct) {
   P p;
   schema().set(p, "flag", scalar("yes"), "s");

@@ -4,6 +4,7 @@
 // range-checked: out-of-range values are rejected naming the stage and key, never clamped.
 #pragma once
 
+#include <functional>
 #include <limits>
 #include <optional>
 #include <string>
@@ -73,8 +74,8 @@ std::string format(const std::vector<double>& v);
 template <class P>
 class ParamSchema {
  public:
-  using Member =
-      std::variant<bool P::*, int P::*, double P::*, std::string P::*, std::vector<double> P::*>;
+  using Member = std::variant<std::monostate, bool P::*, int P::*, double P::*, std::string P::*,
+                              std::vector<double> P::*>;
 
   ParamSchema& flag(const std::string& key, bool P::*m, const std::string& help) {
     return add(key, ParamType::kBool, m, Range::any(), "", help);
@@ -94,6 +95,32 @@ class ParamSchema {
                       const std::string& help) {
     add(key, ParamType::kChoice, m, Range::any(), "", help);
     entries_.back().spec.choices = std::move(choices);
+    return *this;
+  }
+  // A choice bound straight to an enum member: the text must be one of the names (an unknown
+  // one is a UsageError naming the key and the allowed values), and the member receives its
+  // value; the stage never compares strings.
+  template <class E, class = std::enable_if_t<std::is_enum_v<E>>>
+  ParamSchema& choice(const std::string& key, E P::*m,
+                      std::vector<std::pair<std::string, E>> choices, const std::string& help) {
+    Entry e;
+    e.spec.key = key;
+    e.spec.type = ParamType::kChoice;
+    e.spec.help = help;
+    for (const auto& c : choices) e.spec.choices.push_back(c.first);
+    e.set_choice = [m, choices](P& obj, const std::string& name) {
+      for (const auto& [n, v] : choices) {
+        if (n == name) obj.*m = v;
+      }
+    };
+    e.choice_text = [m, choices](const P& obj) {
+      for (const auto& [n, v] : choices) {
+        if (obj.*m == v) return n;
+      }
+      return std::string("(unnamed value)");
+    };
+    e.spec.default_text = e.choice_text(P{});
+    entries_.push_back(std::move(e));
     return *this;
   }
   ParamSchema& reals(const std::string& key, std::vector<double> P::*m, std::size_t size, Range r,
@@ -116,19 +143,27 @@ class ParamSchema {
     if (!e) throw unknownKey(key, context);
     const std::string where =
         context + ", parameter '" + key + "'" + (in.where.empty() ? "" : " (" + in.where + ")");
+    if (e->set_choice) {  // checked against the names first
+      e->set_choice(obj, param_parse::toString(in, e->spec, where));
+      return;
+    }
     std::visit(
         [&](auto member) {
-          using T = std::decay_t<decltype(obj.*member)>;
-          if constexpr (std::is_same_v<T, bool>) {
-            obj.*member = param_parse::toBool(in, where);
-          } else if constexpr (std::is_same_v<T, int>) {
-            obj.*member = param_parse::toInt(in, e->spec, where);
-          } else if constexpr (std::is_same_v<T, double>) {
-            obj.*member = param_parse::toDouble(in, e->spec, where);
-          } else if constexpr (std::is_same_v<T, std::string>) {
-            obj.*member = param_parse::toString(in, e->spec, where);
+          if constexpr (std::is_same_v<decltype(member), std::monostate>) {
+            throw UsageError(where + ": the parameter is not bound to a field");
           } else {
-            obj.*member = param_parse::toDoubleList(in, e->spec, where);
+            using T = std::decay_t<decltype(obj.*member)>;
+            if constexpr (std::is_same_v<T, bool>) {
+              obj.*member = param_parse::toBool(in, where);
+            } else if constexpr (std::is_same_v<T, int>) {
+              obj.*member = param_parse::toInt(in, e->spec, where);
+            } else if constexpr (std::is_same_v<T, double>) {
+              obj.*member = param_parse::toDouble(in, e->spec, where);
+            } else if constexpr (std::is_same_v<T, std::string>) {
+              obj.*member = param_parse::toString(in, e->spec, where);
+            } else {
+              obj.*member = param_parse::toDoubleList(in, e->spec, where);
+            }
           }
         },
         e->member);
@@ -137,7 +172,8 @@ class ParamSchema {
   // Current values as text, in schema order (for provenance and `validate`).
   std::vector<std::pair<std::string, std::string>> values(const P& obj) const {
     std::vector<std::pair<std::string, std::string>> out;
-    for (const auto& e : entries_) out.emplace_back(e.spec.key, textOf(obj, e.member));
+    for (const auto& e : entries_)
+      out.emplace_back(e.spec.key, e.choice_text ? e.choice_text(obj) : textOf(obj, e.member));
     return out;
   }
 
@@ -145,6 +181,9 @@ class ParamSchema {
   struct Entry {
     ParamSpec spec;
     Member member;
+    // Enum choices: set from a checked name, and the current value's name.
+    std::function<void(P&, const std::string&)> set_choice;
+    std::function<std::string(const P&)> choice_text;
   };
 
   template <class M>
@@ -158,21 +197,22 @@ class ParamSchema {
     s.help = help;
     const P defaults{};
     s.default_text = textOf(defaults, Member(m));
-    entries_.push_back({std::move(s), Member(m)});
+    entries_.push_back({std::move(s), Member(m), {}, {}});
     return *this;
   }
 
   static std::string textOf(const P& obj, const Member& member) {
     return std::visit(
         [&](auto m) -> std::string {
-          using T = std::decay_t<decltype(obj.*m)>;
-          if constexpr (std::is_same_v<T, bool>) {
+          if constexpr (std::is_same_v<decltype(m), std::monostate>) {
+            return "";
+          } else if constexpr (std::is_same_v<std::decay_t<decltype(obj.*m)>, bool>) {
             return obj.*m ? "true" : "false";
-          } else if constexpr (std::is_same_v<T, int>) {
+          } else if constexpr (std::is_same_v<std::decay_t<decltype(obj.*m)>, int>) {
             return std::to_string(obj.*m);
-          } else if constexpr (std::is_same_v<T, double>) {
+          } else if constexpr (std::is_same_v<std::decay_t<decltype(obj.*m)>, double>) {
             return param_parse::format(obj.*m);
-          } else if constexpr (std::is_same_v<T, std::string>) {
+          } else if constexpr (std::is_same_v<std::decay_t<decltype(obj.*m)>, std::string>) {
             return obj.*m;
           } else {
             return param_parse::format(obj.*m);
