@@ -31,9 +31,7 @@ const std::vector<std::pair<std::string, SourceEdge>> kEdges = {{"left", SourceE
                                                                 {"bottom", SourceEdge::kBottom},
                                                                 {"region", SourceEdge::kRegion}};
 std::string nameOf(SourceEdge e) {
-  for (const auto& [n, v] : kEdges)
-    if (v == e) return n;
-  return "?";
+  return choiceName(kEdges, e);
 }
 // The model's edge (a region source keeps the default edge; the caller sets the region).
 Edge edgeOf(SourceEdge e) {
@@ -58,9 +56,7 @@ const std::vector<std::pair<std::string, ModelChoice>> kModels = {
     {"network", ModelChoice::kNetwork},
     {"series", ModelChoice::kSeries}};
 std::string nameOf(ModelChoice m) {
-  for (const auto& [n, v] : kModels)
-    if (v == m) return n;
-  return "?";
+  return choiceName(kModels, m);
 }
 
 // Pixels with label 0 (unassigned, e.g. drawn boundary lines) join the nearest grain

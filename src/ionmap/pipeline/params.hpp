@@ -71,6 +71,15 @@ std::string format(double v);
 std::string format(const std::vector<double>& v);
 }  // namespace param_parse
 
+// The name of an enum value in a choice list ("(unnamed value)" when it has none).
+template <class E>
+std::string choiceName(const std::vector<std::pair<std::string, E>>& choices, E value) {
+  for (const auto& [name, v] : choices) {
+    if (v == value) return name;
+  }
+  return "(unnamed value)";
+}
+
 template <class P>
 class ParamSchema {
  public:
@@ -113,12 +122,7 @@ class ParamSchema {
         if (n == name) obj.*m = v;
       }
     };
-    e.choice_text = [m, choices](const P& obj) {
-      for (const auto& [n, v] : choices) {
-        if (obj.*m == v) return n;
-      }
-      return std::string("(unnamed value)");
-    };
+    e.choice_text = [m, choices](const P& obj) { return choiceName(choices, obj.*m); };
     e.spec.default_text = e.choice_text(P{});
     entries_.push_back(std::move(e));
     return *this;
