@@ -56,6 +56,36 @@ TEST(Cli, ValidateAcceptsEveryShippedPipeline) {
   EXPECT_GE(n, 1);
 }
 
+// Every shipped pipeline runs on the data it names (the bundled samples) — not only validates —
+// and writes a results.h5 in which every dataset carries a units attribute; in tables of named
+// quantities (fits, reports) each quantity is its own dataset with its own unit, never a
+// column of mixed units marked "1".
+TEST(Cli, EveryShippedPipelineRunsAndEveryDatasetHasItsUnit) {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(test::sourceDir() / "pipelines")) {
+    if (e.path().extension() != ".yaml") continue;
+    test::TempDir out;
+    const auto r = runIonmap({"run", e.path().string(), "--out", out.path().string()});
+    EXPECT_EQ(r.exit_code, 0) << e.path() << "\n" << r.err;
+    test::H5File f((out / "results.h5").string());
+    ASSERT_TRUE(f.ok()) << e.path();
+    const auto datasets = f.datasets();
+    EXPECT_GT(datasets.size(), 10u) << e.path();
+    for (const auto& d : datasets) {
+      const std::string unit = f.attr(d, "units");
+      EXPECT_NE(unit, "") << e.path().filename() << ": " << d;
+      const auto slash = d.rfind('/');
+      const std::string group = d.substr(0, slash), leaf = d.substr(slash + 1);
+      if (f.attr(group, "ionmap_type") == "quantities") {
+        for (const char* mixed : {"value", "standard_error", "ci95_low", "ci95_high"})
+          EXPECT_NE(leaf, mixed) << e.path().filename() << ": " << d;
+      }
+    }
+    ++n;
+  }
+  EXPECT_GE(n, 7);
+}
+
 // A fit stopped before convergence: everything is written, the failure is stated on stderr
 // and in results.h5, and the exit code (3) lets a batch script notice.
 TEST(Cli, AFailedQualityCheckWritesResultsAndExitsWith3) {
