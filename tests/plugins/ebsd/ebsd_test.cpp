@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include "ebsd/segment_ebsd.hpp"
+#include "h5_util.hpp"
 #include "ionmap/core/error.hpp"
+#include "pipeline_runner.hpp"
 #include "test_util.hpp"
 
 namespace ionmap::ebsd {
@@ -196,6 +198,48 @@ TEST(SegmentEbsd, TwoPhaseMapAndAllUnindexedMap) {
   EXPECT_LT(big.grains.size(), s.grains.size());
   for (const auto& g : big.grains) EXPECT_GE(g.pixels, 5u);
   EXPECT_THROW(segmentEbsd(readAng(real("ang/EbsdLib_Test_1.ang")), 5.0, 0, 1), ProcessingError);
+}
+
+// The segment-ebsd stage as a user runs it: the five grains of the small .ctf map (counted by
+// hand above) in the grain table and the label map, with their units; a truncated copy is
+// refused naming the file (exit 1), a threshold out of range naming the parameter (exit 2),
+// and neither leaves a results.h5.
+TEST(SegmentEbsd, StageWritesTheGrainTableAndLabelsAndRefusesBadInput) {
+  REQUIRE_SHARED();
+  test::TempDir dir;
+  auto yaml = [](const std::filesystem::path& file, const std::string& threshold) {
+    return "version: 1\ninputs: {e: " + file.string() +
+           "}\nstages:\n  - {stage: segment-ebsd, params: {input: e, threshold: " + threshold +
+           "}, out: {labels: grains, grains: grain_table}}\n";
+  };
+  const auto file = real("ctf/EbsdLib_Test_US_1.ctf");
+  test::runYaml(yaml(file, "5"), dir.path(), dir / "out");
+  test::H5File f((dir / "out" / "results.h5").string());
+  const auto pixels = f.numbers("/entry/grain_table/pixels");
+  EXPECT_EQ(std::multiset<double>(pixels.begin(), pixels.end()),
+            (std::multiset<double>{5, 11, 21, 42, 111}));
+  EXPECT_EQ(f.attr("/entry/grain_table/area", "units"), "um^2");
+  EXPECT_EQ(f.attr("/entry/grain_table/phi1", "units"), "deg");
+  EXPECT_EQ(f.numbers("/entry/grains/labels").size(), 200u);  // XCells 40 x YCells 5
+  EXPECT_EQ(f.numbers("/entry/grains/pixel_size").size(), 2u);
+
+  const std::string text = test::readFile(file);
+  test::writeFile(dir / "cut.ctf", text.substr(0, text.size() / 2));
+  try {
+    test::runYaml(yaml(dir / "cut.ctf", "5"), dir.path(), dir / "cut");
+    FAIL() << "a truncated .ctf was segmented";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("cut.ctf"), std::string::npos) << e.what();
+    EXPECT_EQ(e.exitCode(), 1);
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / "cut" / "results.h5"));
+  try {
+    test::runYaml(yaml(file, "100"), dir.path(), dir / "wide");
+    FAIL() << "accepted a threshold of 100 deg";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("threshold"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / "wide" / "results.h5"));
 }
 
 // A synthetic map: four quadrants with known orientations plus 1° scatter.
