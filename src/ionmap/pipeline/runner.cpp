@@ -8,6 +8,7 @@
 #include <chrono>
 #include <fstream>
 #include <new>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -244,13 +245,20 @@ RunSummary runPlan(Plan& plan, const Registry& registry, const RunOptions& optio
   for (const auto& name : ws.names()) {
     progress.advance();
     const Item& item = ws.item(name);
-    const char* kind = std::holds_alternative<Table>(item)         ? "table"
-                       : std::holds_alternative<Transform2D>(item) ? "transform"
-                       : std::holds_alternative<Map>(item) || std::holds_alternative<LabelMap>(item)
-                           ? "quicklook"
-                           : nullptr;
-    if (!kind) continue;
-    const std::string file = name + (kind[1] == 'a' ? ".csv" : kind[1] == 'r' ? ".yaml" : ".png");
+    // What is written automatically for this kind of item, and its file's extension.
+    struct Automatic {
+      const char* what;
+      const char* extension;
+    };
+    const std::optional<Automatic> automatic =
+        std::holds_alternative<Table>(item)         ? Automatic{"table", ".csv"}
+        : std::holds_alternative<Transform2D>(item) ? Automatic{"transform", ".yaml"}
+        : std::holds_alternative<Map>(item) || std::holds_alternative<LabelMap>(item)
+            ? std::optional<Automatic>(Automatic{"quicklook", ".png"})
+            : std::nullopt;
+    if (!automatic) continue;
+    const char* kind = automatic->what;
+    const std::string file = name + automatic->extension;
     if (std::find(staged.begin(), staged.end(), file) != staged.end()) {
       log::info(fmt::format("'{}' was written by a stage; the automatic {} of item '{}' is skipped",
                             file, kind, name));
