@@ -12,6 +12,7 @@
 #include "diffusion/diagnostics.hpp"
 #include "diffusion/fit.hpp"
 #include "diffusion/observation.hpp"
+#include "diffusion/report.hpp"
 #include "ionmap/core/error.hpp"
 #include "ionmap/io/quicklook.hpp"
 #include "ionmap/io/reader.hpp"
@@ -19,9 +20,6 @@
 
 namespace ionmap::diffusion {
 namespace {
-
-constexpr double kUm2PerCm2 = 1e8;  // D: cm²/s → µm²/s
-constexpr double kUmPerCm = 1e4;    // κ, k: cm/s → µm/s
 
 // Where the 6Li comes from: an edge of the map, or a region given as a label map.
 enum class SourceEdge { kLeft, kRight, kTop, kBottom, kRegion };
@@ -164,43 +162,6 @@ Domain domainFor(RunContext& ctx, const LabelMap& labels, const P& p,
     ctx.note("source_wedge_contacts", fmt::format("{} ({} end inside the sample)", wedges, cut));
   }
   return d;
-}
-
-// Depth of every pixel from the source, in whole pixels (−1 inside a source region): the line
-// index parallel to an edge source, or the 4-connected step count from a source region.
-std::vector<int> depthMap(const Domain& d) {
-  const int w = d.labels.width(), h = d.labels.height();
-  std::vector<int> depth(static_cast<std::size_t>(w) * h, -1);
-  if (d.source_region.empty()) {
-    for (int y = 0; y < h; ++y) {
-      for (int x = 0; x < w; ++x)
-        depth[static_cast<std::size_t>(y) * w + x] = depthOf(d.source, w, h, x, y);
-    }
-    return depth;
-  }
-  std::deque<std::pair<int, int>> queue;
-  std::vector<char> seen(depth.size(), 0);
-  for (int y = 0; y < h; ++y) {
-    for (int x = 0; x < w; ++x) {
-      if (d.source_region(x, y))
-        queue.emplace_back(x, y), seen[static_cast<std::size_t>(y) * w + x] = 1;
-    }
-  }
-  while (!queue.empty()) {
-    const auto [x, y] = queue.front();
-    queue.pop_front();
-    const int here = depth[static_cast<std::size_t>(y) * w + x];
-    const int nx[] = {x - 1, x + 1, x, x}, ny[] = {y, y, y - 1, y + 1};
-    for (int k = 0; k < 4; ++k) {
-      if (nx[k] < 0 || ny[k] < 0 || nx[k] >= w || ny[k] >= h) continue;
-      const auto j = static_cast<std::size_t>(ny[k]) * w + nx[k];
-      if (seen[j]) continue;
-      seen[j] = 1;
-      depth[j] = here + 1;  // region cells are −1, so their neighbours get 0
-      queue.emplace_back(nx[k], ny[k]);
-    }
-  }
-  return depth;
 }
 
 struct SimulateParams {
@@ -658,134 +619,12 @@ class FitStage final : public StageOf<FitParams, FitStage> {
                            r.label_offset_cells[1] * o.domain.h));
     }
 
-    // The parameter table: linear values with standard errors from the log-space covariance
-    // (σ_x = x ln10 σ_log10x, first order).
-    Table t("diffusion fit");
-    t.description = fmt::format(
-        "{} model, source edge {}, exchange time {} s; standard_error (statistical, over "
-        "grains, and systematic from the labels, combined) is NaN for quantities held fixed or "
-        "derived and for bounds; ci95_low/high: 95% profile-likelihood interval widened by the "
-        "same errors; systematic_error: the labels' share",
-        nameOf(p.model), nameOf(p.source_edge), p.time);
-    t.addText("parameter");
-    t.addQuantity("value");
-    t.addQuantity("standard_error");
-    t.addText("unit");
-    t.addQuantity("ci95_low");
-    t.addQuantity("ci95_high");
-    t.addText("estimate");
-    t.addQuantity("systematic_error");
-    const double nan = std::nan("");
-    // `estimate`: "interval" (value ± standard error, ci95 from the profile likelihood),
-    // "lower bound" / "upper bound" (value is the limit; the map does not close the other
-    // side), "not identified", "fixed", "derived" or "diagnostic".
-    auto row = [&](const std::string& name, double v, double se, const std::string& unit,
-                   double lo = std::nan(""), double hi = std::nan(""),
-                   const std::string& kind = "diagnostic", double sys = std::nan("")) {
-      t.columns[7].numbers.push_back(sys);
-      t.columns[0].texts.push_back(name);
-      t.columns[1].numbers.push_back(v);
-      t.columns[2].numbers.push_back(se);
-      t.columns[3].texts.push_back(unit);
-      t.columns[4].numbers.push_back(lo);
-      t.columns[5].numbers.push_back(hi);
-      t.columns[6].texts.push_back(kind);
-    };
-    // A fitted parameter's interval in physical units: (low, high, kind, value to report).
-    struct Reported {
-      double lo, hi;
-      std::string kind;
-      double value, se;
-    };
-    auto reported = [&](const std::string& name, double value, double se,
-                        double to_unit) -> Reported {
-      for (std::size_t i = 0; i < r.names.size(); ++i) {
-        if (r.names[i] != name) continue;
-        if (i >= r.intervals.size()) return {nan, nan, "interval", value, se};
-        const ProfileInterval& pi = r.intervals[i];
-        const bool log = name.rfind("log10_", 0) == 0;
-        auto lin = [&](double x) { return log ? std::pow(10.0, x) / to_unit : x; };
-        const double lo = lin(pi.low), hi = lin(pi.high);
-        if (pi.low_open && pi.high_open) return {lo, hi, "not identified", nan, nan};
-        if (pi.high_open) return {lo, hi, "lower bound", lo, nan};
-        if (pi.low_open) return {lo, hi, "upper bound", hi, nan};
-        return {lo, hi, "interval", value, se};
-      }
-      return {nan, nan, "fixed", value, nan};
-    };
-    // An error of a fitted parameter in linear units (σ_x = x ln10 σ_log10x, first order).
-    auto errorOf = [&](const std::vector<double>& errors, const std::string& name, double value) {
-      for (std::size_t i = 0; i < r.names.size() && i < errors.size(); ++i) {
-        if (r.names[i] != name) continue;
-        return name.rfind("log10_", 0) == 0 ? value * std::log(10.0) * errors[i] : errors[i];
-      }
-      return std::nan("");  // held fixed, or not computed
-    };
-    auto seOf = [&](const std::string& name, double value) {
-      return errorOf(r.standard_errors, name, value);
-    };
-    const double D = r.best.D_b / kUm2PerCm2, kappa = r.best.kappa / kUmPerCm;
-    const double se_D = seOf("log10_D_b", D), se_kappa = seOf("log10_kappa", kappa);
-    const double delta_cm = p.delta * 1e-7;
-    auto fitted = [&](const std::string& name, const std::string& fit_name, double value, double se,
-                      double to_unit, const std::string& unit, double factor = 1) {
-      const Reported q = reported(fit_name, value, se, to_unit);
-      const double sys = errorOf(r.systematic_errors, fit_name, value);
-      row(name, q.value * factor, q.se * factor, unit, q.lo * factor, q.hi * factor, q.kind,
-          q.kind == "interval" ? sys * factor : nan);
-      if (name == "D_bulk" || name == "kappa") {  // the log's one-line summary, as reported
-        const std::string key = name == "D_bulk" ? "D_bulk_cm2_per_s" : "kappa_cm_per_s";
-        ctx.note(key, q.kind == "interval"
-                          ? fmt::format("{:.4g} +- {:.2g} (95% interval {:.4g} .. {:.4g})", q.value,
-                                        q.se, q.lo, q.hi)
-                      : q.kind == "not identified"
-                          ? std::string("not identified")
-                          : fmt::format("{} {:.4g} ({})", q.kind == "lower bound" ? ">" : "<",
-                                        q.value, q.kind));
-      }
-      const std::string shown = unit == "1" ? "" : " " + unit;  // dimensionless: no unit
-      if (name != "D_gb" &&
-          (q.kind == "lower bound" || q.kind == "upper bound" || q.kind == "not identified")) {
-        ctx.warn(fmt::format(
-            "{}: {} (95% profile likelihood; best fit {:.3g}{}, not a measurement)", name,
-            q.kind == "not identified"
-                ? "not identified by this map"
-                : fmt::format("{} {:.3g}{}, not identified beyond that by this map",
-                              q.kind == "lower bound" ? ">" : "<", q.value * factor, shown),
-            value * factor, shown));
-      }
-    };
-    fitted("D_bulk", "log10_D_b", D, se_D, kUm2PerCm2, "cm^2/s");
-    fitted("kappa", "log10_kappa", kappa, se_kappa, kUmPerCm, "cm/s");
-    fitted("D_gb", "log10_kappa", kappa, se_kappa, kUmPerCm, "cm^2/s", delta_cm);
-    if (p.surface_exchange > 0 || p.fit_surface_exchange) {
-      const double k = r.best.k_surface / kUmPerCm;
-      fitted("surface_exchange", "log10_k", k, seOf("log10_k", k), kUmPerCm, "cm/s");
-    }
-    fitted("f_source", "f_s", r.best.f_s, seOf("f_s", r.best.f_s), 1, "1");
-    fitted("f_background", "f_bg", r.best.f_bg, seOf("f_bg", r.best.f_bg), 1, "1");
-    if (p.reservoir > 0)  // the finite reservoir's fraction at the end of the exchange
-      row("f_source_end", r.source_final, std::nan(""), "1");
-    // Brick-layer effective diffusivity of the fitted pair at the measured grain size.
-    const double d_um = r.mean_grain_um;
-    const double D_eff_um = 1 / (1 / r.best.D_b + 1 / (r.best.kappa * d_um));
-    row("D_eff", D_eff_um / kUm2PerCm2, std::nan(""), "cm^2/s");
-    row("mean_grain_size", d_um, std::nan(""), "um");
-    row("biot", r.biot, std::nan(""), "1");
-    row("reduced_chi2", r.reduced_chi2, std::nan(""), "1");
-    row("condition_number", r.condition_number, std::nan(""), "1");
-    row("residuals", static_cast<double>(r.residuals), std::nan(""), "1");
-    row("converged", r.converged ? 1 : 0, std::nan(""), "1");
-    row("chi2_z", r.chi2_z, nan, "1");
-    row("grains_misfit", static_cast<double>(std::max(diag.offsets.size(), diag.steps.size())), nan,
-        "1");
-    row("fit_for_use", verdict.fit_for_use ? 1 : 0, nan, "1", nan, nan, "verdict");
-    for (std::size_t i = 0; i < r.names.size(); ++i) {
-      for (std::size_t j = i + 1; j < r.names.size(); ++j) {
-        row("correlation(" + r.names[i] + "," + r.names[j] + ")", r.correlation[i][j], std::nan(""),
-            "1");
-      }
-    }
+    FitReport report =
+        fitReport(r, diag, verdict,
+                  {nameOf(p.model), nameOf(p.source_edge), p.time, p.delta,
+                   p.surface_exchange > 0 || p.fit_surface_exchange, p.reservoir > 0});
+    for (const auto& [key, text] : report.notes) ctx.note(key, text);
+    for (const auto& w : report.warnings) ctx.warn(w);
     ctx.note("reduced_chi2", fmt::format("{:.3f}", r.reduced_chi2));
     // Other optima the result depends on, in fit space: "log10_D_b = …, log10_kappa = …".
     auto noteValues = [&](const std::string& key, const std::vector<double>& x) {
@@ -809,103 +648,16 @@ class FitStage final : public StageOf<FitParams, FitStage> {
       Domain on_map = o.domain;  // the profile runs over the map's pixels
       on_map.labels = map_labels;
       on_map.h = o.domain.h * sub;
-      Table prof = profile(f, mask, r.model, on_map);
-      if (!p.depth_plot.empty()) writeDepthPlot(ctx, prof, on_map);
+      Table prof = depthProfile(f, mask, r.model, on_map);
+      if (!p.depth_plot.empty())
+        writeDepthPlot(prof, on_map, ctx.fileDir() / (p.depth_plot + ".png"));
       if (ctx.outputBound("profile")) ctx.put("profile", std::move(prof));
     }
-    writeCostProfiles(ctx, r);
-    ctx.put("parameters", std::move(t));
-  }
-
- private:
-  // Measured (points) and model (line) 6Li fraction averaged over lines at each distance from
-  // the source: the picture that shows whether the fit describes the exchange.
-  void writeDepthPlot(RunContext& ctx, const Table& prof, const Domain& d) const {
-    LinePlot plot;
-    plot.x = prof.columns[0].numbers;
-    plot.y = prof.columns[1].numbers;
-    plot.y2 = prof.columns[2].numbers;
-    plot.markers = true;
-    plot.legend = "measured";
-    plot.legend2 = "model";
-    plot.title = d.source_region.empty() ? "6Li fraction against depth from the source edge"
-                                         : "6Li fraction against distance from the source region";
-    plot.x_label = "distance (µm)";
-    plot.y_label = "6Li fraction";
-    writeLinePlot(plot, ctx.fileDir() / (params().depth_plot + ".png"));
-  }
-
-  // The profiles as a table (parameter in physical units) and one plot per parameter.
-  void writeCostProfiles(RunContext& ctx, const FitResult& r) const {
-    if (r.profiles.empty()) return;
-    Table t("cost profiles");
-    t.description =
-        "delta chi^2 = 2 (cost - best cost) / max(1, reduced chi^2), other parameters "
-        "re-optimised; 1 marks the 68% interval of one parameter";
-    t.addText("parameter");
-    t.addQuantity("value");
-    t.addText("unit");
-    t.addNumeric("delta_chi2", "1");
-    for (const auto& cp : r.profiles) {
-      const bool is_D = cp.name == "log10_D_b";
-      const std::string name = is_D                       ? "D_bulk"
-                               : cp.name == "log10_kappa" ? "kappa"
-                                                          : "surface_exchange";
-      const std::string unit = is_D ? "cm^2/s" : "cm/s";
-      const double to_cm = is_D ? kUm2PerCm2 : kUmPerCm;
-      LinePlot plot;
-      for (std::size_t i = 0; i < cp.values.size(); ++i) {
-        const double v = std::pow(10.0, cp.values[i]) / to_cm;
-        t.columns[0].texts.push_back(name);
-        t.columns[1].numbers.push_back(v);
-        t.columns[2].texts.push_back(unit);
-        t.columns[3].numbers.push_back(cp.delta_chi2[i]);
-        plot.x.push_back(v);
-        plot.y.push_back(cp.delta_chi2[i]);
-      }
-      if (!params().profile_plot.empty()) {
-        plot.markers = true;
-        plot.title = fmt::format("Cost profile of {} (others re-optimised)", name);
-        plot.x_label = fmt::format("{} ({})", name, unit);
-        plot.y_label = "delta chi^2";
-        writeLinePlot(plot, ctx.fileDir() / (params().profile_plot + "-" + name + ".png"));
-      }
-    }
-    if (ctx.outputBound("cost_profile")) ctx.put("cost_profile", std::move(t));
-  }
-
-  // Means over lines parallel to the source edge, by distance from it.
-  static Table profile(const Map& f, const Image<std::uint8_t>& mask, const Image<double>& model,
-                       const Domain& d) {
-    const int w = f.width(), h = f.height();
-    const std::vector<int> depth = depthMap(d);
-    const int n = 1 + *std::max_element(depth.begin(), depth.end());
-    Table t(d.source_region.empty()
-                ? "depth profile of measured and model 6Li fraction"
-                : "profile of measured and model 6Li fraction against distance from the source "
-                  "region (4-connected pixel steps)");
-    t.addNumeric("distance", "um");
-    t.addNumeric("measured", "1");
-    t.addNumeric("model", "1");
-    t.addNumeric("pixels", "");
-    std::vector<double> measured(static_cast<std::size_t>(n), 0.0), modelled(measured),
-        count(measured), line(measured);
-    for (int y = 0; y < h; ++y) {
-      for (int x = 0; x < w; ++x) {
-        const int dk = depth[static_cast<std::size_t>(y) * w + x];
-        if (dk < 0) continue;  // inside the source region
-        const auto k = static_cast<std::size_t>(dk);
-        modelled[k] += model(x, y), ++line[k];
-        if (mask(x, y) && std::isfinite(f.values(x, y))) measured[k] += f.values(x, y), ++count[k];
-      }
-    }
-    for (std::size_t k = 0; k < measured.size(); ++k) {
-      t.columns[0].numbers.push_back((static_cast<double>(k) + 0.5) * d.h);
-      t.columns[1].numbers.push_back(count[k] > 0 ? measured[k] / count[k] : std::nan(""));
-      t.columns[2].numbers.push_back(modelled[k] / line[k]);
-      t.columns[3].numbers.push_back(count[k]);
-    }
-    return t;
+    if (!r.profiles.empty() && !p.profile_plot.empty())
+      writeCostProfilePlots(r, ctx.fileDir() / p.profile_plot);
+    if (!r.profiles.empty() && ctx.outputBound("cost_profile"))
+      ctx.put("cost_profile", costProfileTable(r));
+    ctx.put("parameters", std::move(report.table));
   }
 };
 
