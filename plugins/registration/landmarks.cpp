@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <sstream>
+#include <string>
 
 #include <fmt/format.h>
 #include <Eigen/Dense>
@@ -92,6 +95,60 @@ LandmarkFit fitLandmarks(const std::vector<Point2>& fixed, const std::vector<Poi
   const double limit = med + std::max(3 * 1.4826 * dev[n / 2], 1e-9);
   for (double r : fit.residual) fit.outlier.push_back(n >= 4 && r > limit);
   return fit;
+}
+
+void readLandmarkCsv(const std::filesystem::path& file, std::vector<Point2>& fixed,
+                     std::vector<Point2>& moving) {
+  std::ifstream in(file);
+  if (!in) throw InputError(file.string(), "cannot open the landmark file");
+  std::string line;
+  std::vector<std::string> header;
+  int n = 0;
+  int col[4] = {-1, -1, -1, -1};
+  const char* names[4] = {"fixed_x", "fixed_y", "moving_x", "moving_y"};
+  while (std::getline(in, line)) {
+    ++n;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string c; std::getline(ss, c, ',');) {
+      const auto b = c.find_first_not_of(" \t"), e = c.find_last_not_of(" \t");
+      cells.push_back(b == std::string::npos ? "" : c.substr(b, e - b + 1));
+    }
+    if (header.empty()) {
+      header = cells;
+      for (int k = 0; k < 4; ++k) {
+        for (std::size_t i = 0; i < cells.size(); ++i) {
+          if (cells[i] == names[k] || cells[i].rfind(std::string(names[k]) + " ", 0) == 0)
+            col[k] = static_cast<int>(i);
+        }
+        if (col[k] < 0) {
+          throw InputError(
+              file.string(),
+              fmt::format("line {}: the header has no column '{}' (need fixed_x, fixed_y, "
+                          "moving_x, moving_y in um)",
+                          n, names[k]));
+        }
+      }
+      continue;
+    }
+    double v[4];
+    for (int k = 0; k < 4; ++k) {
+      char* end = nullptr;
+      const std::string& c = static_cast<std::size_t>(col[k]) < cells.size()
+                                 ? cells[static_cast<std::size_t>(col[k])]
+                                 : "";
+      v[k] = std::strtod(c.c_str(), &end);
+      if (c.empty() || *end || !std::isfinite(v[k])) {
+        throw InputError(
+            file.string(),
+            fmt::format("line {}, column {}: expected a number, got '{}'", n, names[k], c));
+      }
+    }
+    fixed.push_back({v[0], v[1]});
+    moving.push_back({v[2], v[3]});
+  }
 }
 
 }  // namespace ionmap::registration

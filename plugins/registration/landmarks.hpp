@@ -3,6 +3,7 @@
 // and an outlier flag.
 #pragma once
 
+#include <filesystem>
 #include <vector>
 
 #include "ionmap/core/transform2d.hpp"
@@ -21,5 +22,11 @@ struct LandmarkFit {
 // (affine) or coincide (rigid/similarity).
 LandmarkFit fitLandmarks(const std::vector<Point2>& fixed, const std::vector<Point2>& moving,
                          Transform2D::Kind kind);
+
+// Control points from a CSV file whose header names fixed_x, fixed_y, moving_x, moving_y (µm),
+// in any column order ('#' lines and blank lines skipped); appends them to `fixed`, `moving`.
+// Throws InputError naming the file, line and column for a missing column or a bad number.
+void readLandmarkCsv(const std::filesystem::path& file, std::vector<Point2>& fixed,
+                     std::vector<Point2>& moving);
 
 }  // namespace ionmap::registration

@@ -1,7 +1,5 @@
 // Registration stages: `register` (coarse + refine, or landmarks) and `drift-correct`.
 #include <cmath>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 
@@ -9,6 +7,7 @@
 #include "ionmap/core/error.hpp"
 #include "ionmap/numerics/resample.hpp"
 #include "ionmap/pipeline/registry.hpp"
+#include "registration/drift.hpp"
 #include "registration/landmarks.hpp"
 #include "registration/phase_correlation.hpp"
 #include "registration/quicklooks.hpp"
@@ -40,61 +39,6 @@ std::vector<Point2> pairsOf(const std::vector<double>& v) {
   std::vector<Point2> out;
   for (std::size_t i = 0; i + 1 < v.size(); i += 2) out.push_back({v[i], v[i + 1]});
   return out;
-}
-
-// CSV with a header naming fixed_x, fixed_y, moving_x, moving_y (µm), any column order.
-void readLandmarkCsv(const std::filesystem::path& file, std::vector<Point2>& fixed,
-                     std::vector<Point2>& moving) {
-  std::ifstream in(file);
-  if (!in) throw InputError(file.string(), "cannot open the landmark file");
-  std::string line;
-  std::vector<std::string> header;
-  int n = 0;
-  int col[4] = {-1, -1, -1, -1};
-  const char* names[4] = {"fixed_x", "fixed_y", "moving_x", "moving_y"};
-  while (std::getline(in, line)) {
-    ++n;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty() || line[0] == '#') continue;
-    std::vector<std::string> cells;
-    std::stringstream ss(line);
-    for (std::string c; std::getline(ss, c, ',');) {
-      const auto b = c.find_first_not_of(" \t"), e = c.find_last_not_of(" \t");
-      cells.push_back(b == std::string::npos ? "" : c.substr(b, e - b + 1));
-    }
-    if (header.empty()) {
-      header = cells;
-      for (int k = 0; k < 4; ++k) {
-        for (std::size_t i = 0; i < cells.size(); ++i) {
-          if (cells[i] == names[k] || cells[i].rfind(std::string(names[k]) + " ", 0) == 0)
-            col[k] = static_cast<int>(i);
-        }
-        if (col[k] < 0) {
-          throw InputError(
-              file.string(),
-              fmt::format("line {}: the header has no column '{}' (need fixed_x, fixed_y, "
-                          "moving_x, moving_y in um)",
-                          n, names[k]));
-        }
-      }
-      continue;
-    }
-    double v[4];
-    for (int k = 0; k < 4; ++k) {
-      char* end = nullptr;
-      const std::string& c = static_cast<std::size_t>(col[k]) < cells.size()
-                                 ? cells[static_cast<std::size_t>(col[k])]
-                                 : "";
-      v[k] = std::strtod(c.c_str(), &end);
-      if (c.empty() || *end || !std::isfinite(v[k])) {
-        throw InputError(
-            file.string(),
-            fmt::format("line {}, column {}: expected a number, got '{}'", n, names[k], c));
-      }
-    }
-    fixed.push_back({v[0], v[1]});
-    moving.push_back({v[2], v[3]});
-  }
 }
 
 class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
@@ -336,7 +280,7 @@ class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
 // --- drift-correct ------------------------------------------------------------------------
 struct DriftParams {
   std::string input;
-  std::string combine = "mean";
+  Combine combine = Combine::kMean;
   double pixel_size = 0;
 };
 
@@ -347,7 +291,8 @@ class DriftStage final : public StageOf<DriftParams, DriftStage> {
         ParamSchema<DriftParams>()
             .text("input", &DriftParams::input,
                   "pipeline input holding the frames (a multi-page TIFF, one page each)")
-            .choice("combine", &DriftParams::combine, {"mean", "sum"},
+            .choice("combine", &DriftParams::combine,
+                    {{"mean", Combine::kMean}, {"sum", Combine::kSum}},
                     "how aligned frames are combined (sum for counts)")
             .real("pixel_size", &DriftParams::pixel_size, Range::atLeast(0), "um",
                   "pixel size when the file has none");
@@ -373,61 +318,23 @@ class DriftStage final : public StageOf<DriftParams, DriftStage> {
     const auto path = ctx.inputFile(params().input);
     ReadOptions ro;
     ro.pixel_x = params().pixel_size;
-    Dataset ds = loadFile(ctx.registry().pickReader(path), path, ro);
-    if (ds.maps.size() < 2)
-      throw InputError(path.string(), "a drift series needs at least 2 frames (pages)");
-    const Map& first = ds.maps.front();
-    if (!first.grid.calibrated)
-      throw UsageError("'" + path.string() + "' has no pixel size; set `pixel_size`");
+    const Dataset ds = loadFile(ctx.registry().pickReader(path), path, ro);
+    DriftCorrection d = correctDrift(ds.maps, params().combine, path.string());
     Table t("drift");
     t.addNumeric("frame", "");
     t.addNumeric("dx", "um");
     t.addNumeric("dy", "um");
     t.addNumeric("peak", "");
-    Map combined(first.name + " (drift-corrected " + params().combine + ")", first.grid,
-                 first.unit);
-    std::vector<int> count(combined.values.size(), 0);
-    auto norm = [](const Map& m) {
-      cv::Mat v = cvb::view(m.values).clone();
-      cv::Scalar mean, sd;
-      cv::meanStdDev(v, mean, sd, cvb::view(m.mask));
-      v.setTo(mean[0], cvb::view(m.mask) == 0);
-      return cv::Mat((v - mean[0]) / std::max(sd[0], 1e-300));
-    };
-    const cv::Mat ref = norm(first);
-    for (std::size_t k = 0; k < ds.maps.size(); ++k) {
-      const Map& f = ds.maps[k];
-      if (!f.values.sameSize(first.values)) {
-        throw InputError(path.string(),
-                         fmt::format("frame {} is {} x {}, frame 0 is {} x {}", k, f.width(),
-                                     f.height(), first.width(), first.height()));
-      }
-      const PhaseCorrelation pc =
-          k == 0 ? PhaseCorrelation{0, 0, 1} : phaseCorrelate(ref, norm(f), true);
-      const double dx = pc.dx * first.grid.pixel_x, dy = pc.dy * first.grid.pixel_y;
-      t.columns[0].numbers.push_back(static_cast<double>(k));
-      t.columns[1].numbers.push_back(dx);
-      t.columns[2].numbers.push_back(dy);
-      t.columns[3].numbers.push_back(pc.peak);
-      if (pc.peak < 0.05)
-        ctx.warn(fmt::format("frame {} correlates weakly with frame 0 (peak {:.3f})", k, pc.peak));
-      Map g = f;
-      g.grid = first.grid;
-      const Map aligned =
-          resampleMap(g, first.grid, Transform2D::translation(-dx, -dy), Interpolation::kLinear);
-      for (std::size_t i = 0; i < aligned.values.size(); ++i) {
-        if (aligned.mask[i]) combined.values[i] += aligned.values[i], ++count[i];
-      }
-    }
-    for (std::size_t i = 0; i < count.size(); ++i) {
-      const bool all = count[i] == static_cast<int>(ds.maps.size());
-      combined.mask[i] = all;
-      if (params().combine == "mean" && count[i]) combined.values[i] /= count[i];
-      if (!all) combined.values[i] = NAN;
+    for (std::size_t k = 0; k < d.shifts.size(); ++k) {
+      const FrameShift& s = d.shifts[k];
+      const double row[4] = {static_cast<double>(k), s.dx, s.dy, s.peak};
+      for (int c = 0; c < 4; ++c) t.columns[static_cast<std::size_t>(c)].numbers.push_back(row[c]);
+      if (s.peak < 0.05)
+        ctx.warn(fmt::format("frame {} correlates weakly with frame 0 (peak {:.3f})", k, s.peak));
     }
     ctx.note("frames", std::to_string(ds.maps.size()));
     ctx.put("drift", std::move(t));
-    ctx.put("map", std::move(combined));
+    ctx.put("map", std::move(d.combined));
   }
 };
 
