@@ -7,6 +7,7 @@
 
 #include "ionmap/core/error.hpp"
 #include "ionmap/io/quicklook.hpp"
+#include "tofsims/integrate_report.hpp"
 #include "tofsims/spectra.hpp"
 #include "tofsims/stages.hpp"
 
@@ -19,7 +20,7 @@ struct IntegrateParams {
   std::string light_name = "6Li";
   std::string heavy_name = "7Li";
   double half_width = 0.006;
-  std::string background = "none";
+  Background background = Background::kNone;
   double flank = 0.01;
   std::vector<double> plot_range{5.5, 7.5};
   double bin = 0.0005;
@@ -39,7 +40,8 @@ class IntegrateStage final : public StageOf<IntegrateParams, IntegrateStage> {
             .text("heavy_name", &IntegrateParams::heavy_name, "name of the heavy isotope")
             .real("half_width", &IntegrateParams::half_width, Range::between(1e-5, 0.5), "u",
                   "windows are centre ± half_width")
-            .choice("background", &IntegrateParams::background, {"none", "local"},
+            .choice("background", &IntegrateParams::background,
+                    {{"none", Background::kNone}, {"local", Background::kLocal}},
                     "local: subtract the mean of the flanks on both sides of each window")
             .real("flank", &IntegrateParams::flank, Range::between(1e-5, 0.5), "u",
                   "width of each background flank")
@@ -94,136 +96,67 @@ class IntegrateStage final : public StageOf<IntegrateParams, IntegrateStage> {
     const SpectrumImage& si = ctx.get<SpectrumImage>("spectra");
     const std::vector<MassWindow> windows{{p.light_name, p.light_mass, p.half_width},
                                           {p.heavy_name, p.heavy_mass, p.half_width}};
-    const WindowMaps wm = integrateWindows(
-        si, windows, p.background == "local" ? Background::kLocal : Background::kNone, p.flank);
-    const std::size_t no_spectrum = static_cast<std::size_t>(
-        std::count(si.pixel_spectrum.begin(), si.pixel_spectrum.end(), std::int64_t{-1}));
+    const WindowMaps wm = integrateWindows(si, windows, p.background, p.flank);
+    const auto no_spectrum = std::count(si.pixel_spectrum.begin(), si.pixel_spectrum.end(), -1);
     if (no_spectrum)
       ctx.warn(fmt::format("{} pixels have no spectrum and are masked", no_spectrum));
     if (wm.bad_spectra) {
       ctx.warn(
-          fmt::format("{} spectra hold negative or non-finite intensities; their pixels are masked",
+          fmt::format("{} spectra hold negative or non-finite intensities; their pixels are "
+                      "masked",
                       wm.bad_spectra));
     }
-    // Sum spectrum (also over the windows, to check that they hold counts at all).
+    // Sum spectrum over the plot range and the windows (to check that they hold counts at all).
     const double lo =
         std::min(p.plot_range[0], std::min(p.light_mass, p.heavy_mass) - p.half_width - p.flank);
     const double hi =
         std::max(p.plot_range[1], std::max(p.light_mass, p.heavy_mass) + p.half_width + p.flank);
     const BinnedSpectrum sum = sumSpectrum(si, lo, hi, p.bin);
-    Table wt("integration windows");
-    wt.addText("window");
-    wt.addNumeric("centre", "u");
-    wt.addNumeric("half_width", "u");
-    wt.addNumeric("total_counts", "counts");
-    wt.addNumeric("centroid", "u");
-    wt.addNumeric("fwhm", "u");
-    wt.addNumeric("resolving_power", "");
-    double worst_r = 0;
-    std::size_t empty = 0;
-    for (std::size_t k = 0; k < windows.size(); ++k) {
-      double total = 0;
-      for (std::size_t i = 0; i < wm.counts[k].size(); ++i)
-        total += wm.valid[i] ? wm.counts[k][i] : 0.0;
-      const PeakShape pk = measurePeak(sum, windows[k].centre, windows[k].half_width);
-      if (!(total > 0)) ++empty;
-      wt.columns[0].texts.push_back(windows[k].name);
-      wt.columns[1].numbers.push_back(windows[k].centre);
-      wt.columns[2].numbers.push_back(windows[k].half_width);
-      wt.columns[3].numbers.push_back(total);
-      wt.columns[4].numbers.push_back(pk.found ? pk.centroid : NAN);
-      wt.columns[5].numbers.push_back(pk.found ? pk.fwhm : NAN);
-      wt.columns[6].numbers.push_back(pk.found ? pk.resolvingPower() : NAN);
-      if (pk.found && pk.fwhm > 0) {
-        worst_r = worst_r == 0 ? pk.resolvingPower() : std::min(worst_r, pk.resolvingPower());
-        ctx.note("resolving_power." + windows[k].name, fmt::format("{:.0f}", pk.resolvingPower()));
-        if (std::abs(pk.centroid - windows[k].centre) > 0.5 * windows[k].half_width) {
-          ctx.warn(fmt::format(
-              "the {} peak is centred at {:.5f} u, {:.1f} ppm from its window centre: recalibrate "
-              "(sims-calibrate) or the window misses counts",
-              windows[k].name, pk.centroid,
-              (pk.centroid - windows[k].centre) / windows[k].centre * 1e6));
-        }
-        if (3 * pk.fwhm > 2 * windows[k].half_width) {
-          ctx.warn(fmt::format("the {} peak FWHM is {:.4f} u: a window of ± {} u cuts its tails",
-                               windows[k].name, pk.fwhm, windows[k].half_width));
-        }
-      }
-    }
-    if (empty == windows.size()) {
+    WindowReport report = windowReport(wm, windows, sum);
+    if (report.empty_windows == windows.size()) {
       throw ProcessingError(
           fmt::format("neither window ({} at {} u, {} at {} u) holds any counts: are the masses "
                       "outside the spectra's m/z range?",
                       p.light_name, p.light_mass, p.heavy_name, p.heavy_mass));
     }
-    if (empty) ctx.warn("one window holds no counts at all; its map is all zero");
-    for (const auto& w : interferenceWarnings(windows, worst_r)) ctx.warn(w);
-
-    auto toMap = [&](const Image<double>& img, const std::string& name) {
-      Map m(name, si.grid, "counts");
-      m.values = img;
-      m.mask = wm.valid;
-      for (std::size_t i = 0; i < m.values.size(); ++i) {
-        if (!m.mask[i]) m.values[i] = NAN;
-      }
-      m.metadata = si.metadata;
-      return m;
-    };
-    ctx.put("light", toMap(wm.counts[0], p.light_name + " counts"));
-    ctx.put("heavy", toMap(wm.counts[1], p.heavy_name + " counts"));
-    if (ctx.outputBound("total")) ctx.put("total", toMap(wm.total, "total ion counts"));
-
-    // The plotted part of the sum spectrum.
-    Table spec("sum spectrum");
-    spec.addNumeric("mz", "u");
-    spec.addNumeric("counts", "counts");
-    LinePlot plot;
-    for (std::size_t i = 0; i < sum.counts.size(); ++i) {
-      const double m = sum.mzAt(i);
-      if (m < p.plot_range[0] || m > p.plot_range[1]) continue;
-      spec.columns[0].numbers.push_back(m);
-      spec.columns[1].numbers.push_back(sum.counts[i]);
-      plot.x.push_back(m);
-      plot.y.push_back(sum.counts[i] + 1.0);  // log axis: +1 so empty bins show
-    }
+    for (const auto& [key, text] : report.notes) ctx.note(key, text);
+    for (const auto& w : report.warnings) ctx.warn(w);
+    ctx.put("light", countMap(si, wm, wm.counts[0], p.light_name + " counts"));
+    ctx.put("heavy", countMap(si, wm, wm.counts[1], p.heavy_name + " counts"));
+    if (ctx.outputBound("total")) ctx.put("total", countMap(si, wm, wm.total, "total ion counts"));
     if (!p.plot_file.empty()) {
-      plot.title = fmt::format("Sum spectrum of {} ({} spectra), windows shaded", si.name,
-                               si.spectrumCount());
-      plot.x_label = "m/z (u)";
-      plot.y_label = fmt::format("counts + 1 per {} u bin", p.bin);
-      plot.log_y = true;
-      for (const auto& w : windows)
-        plot.bands.push_back({w.centre - w.half_width, w.centre + w.half_width, w.name});
       try {
-        writeLinePlot(plot, ctx.fileDir() / p.plot_file);
+        writeSumSpectrumPlot(sum, p.plot_range[0], p.plot_range[1], windows,
+                             fmt::format("Sum spectrum of {} ({} spectra), windows shaded", si.name,
+                                         si.spectrumCount()),
+                             ctx.fileDir() / p.plot_file);
       } catch (const ProcessingError& e) {
         ctx.warn(std::string("no sum-spectrum plot: ") + e.what());
       }
     }
-    if (ctx.outputBound("spectrum")) ctx.put("spectrum", std::move(spec));
+    if (ctx.outputBound("spectrum"))
+      ctx.put("spectrum", sumSpectrumTable(sum, p.plot_range[0], p.plot_range[1]));
     if (ctx.outputBound("roi_spectra")) {
-      const LabelMap& roi = ctx.get<LabelMap>("roi");
-      if (!roi.labels.sameSize(si.grid.width, si.grid.height)) {
-        throw ProcessingError(
-            "the ROI labels are not on the spectra's grid; resample them onto it first");
-      }
-      Table rt("ROI spectra");
-      rt.description = "sum spectrum of the pixels of each ROI label";
-      rt.addNumeric("mz", "u");
-      bool first = true;
-      for (auto& [label, b] :
-           sumSpectraByLabel(si, roi.labels.values(), p.plot_range[0], p.plot_range[1], p.bin)) {
-        const std::size_t c = rt.addNumeric(fmt::format("roi_{}", label), "counts");
-        for (std::size_t i = 0; i < b.counts.size(); ++i) {
-          if (first) rt.columns[0].numbers.push_back(b.mzAt(i));
-          rt.columns[c].numbers.push_back(b.counts[i]);
-        }
-        first = false;
-      }
+      Table rt =
+          roiSpectraTable(si, ctx.get<LabelMap>("roi"), p.plot_range[0], p.plot_range[1], p.bin);
       ctx.note("roi_count", std::to_string(rt.columns.size() - 1));
       ctx.put("roi_spectra", std::move(rt));
     }
-    if (ctx.outputBound("windows")) ctx.put("windows", std::move(wt));
+    if (ctx.outputBound("windows")) ctx.put("windows", std::move(report.table));
+  }
+
+ private:
+  // A window's counts as a map on the spectra's grid (NaN where no valid spectrum).
+  static Map countMap(const SpectrumImage& si, const WindowMaps& wm, const Image<double>& counts,
+                      const std::string& name) {
+    Map m(name, si.grid, "counts");
+    m.values = counts;
+    m.mask = wm.valid;
+    for (std::size_t i = 0; i < m.values.size(); ++i) {
+      if (!m.mask[i]) m.values[i] = NAN;
+    }
+    m.metadata = si.metadata;
+    return m;
   }
 };
 
