@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "diffusion/model.hpp"
-#include "generic/tiff_io.hpp"
+#include "ionmap/io/tiff.hpp"
 #include "grains/synthetic.hpp"
 #include "ionmap/core/error.hpp"
 #include "tofsims/simulate_exchange.hpp"

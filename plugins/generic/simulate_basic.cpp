@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "generic/tiff_io.hpp"
+#include "ionmap/io/tiff.hpp"
 #include "ionmap/core/error.hpp"
 #include "ionmap/core/transform2d.hpp"
 #include "ionmap/numerics/random.hpp"

@@ -1,7 +1,7 @@
 #include <fmt/format.h>
 
 #include "generic/readers.hpp"
-#include "generic/tiff_io.hpp"
+#include "ionmap/io/tiff.hpp"
 #include "ionmap/core/error.hpp"
 
 namespace ionmap::generic {

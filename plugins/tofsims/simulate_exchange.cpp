@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "generic/tiff_io.hpp"
+#include "ionmap/io/tiff.hpp"
 #include "ionmap/core/error.hpp"
 #include "ionmap/numerics/random.hpp"
 #include "tofsims/imzml.hpp"

@@ -9,7 +9,7 @@
 
 #include <gtest/gtest.h>
 
-#include "generic/tiff_io.hpp"
+#include "ionmap/io/tiff.hpp"
 #include "grains/synthetic.hpp"
 #include "h5_util.hpp"
 #include "ionmap/core/error.hpp"

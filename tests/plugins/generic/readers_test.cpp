@@ -12,7 +12,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "generic/readers.hpp"
-#include "generic/tiff_io.hpp"
+#include "ionmap/io/tiff.hpp"
 #include "ionmap/core/error.hpp"
 #include "ionmap/pipeline/registry.hpp"
 #include "test_util.hpp"

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "generic/tiff_io.hpp"
+#include "ionmap/io/tiff.hpp"
 #include "h5_util.hpp"
 #include "ionmap/core/error.hpp"
 #include "pipeline_runner.hpp"

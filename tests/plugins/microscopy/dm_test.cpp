@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "generic/tiff_io.hpp"
+#include "ionmap/io/tiff.hpp"
 #include "h5_util.hpp"
 #include "ionmap/core/error.hpp"
 #include "pipeline_runner.hpp"

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 #include <opencv2/imgproc.hpp>
 
-#include "generic/tiff_io.hpp"
+#include "ionmap/io/tiff.hpp"
 #include "h5_util.hpp"
 #include "ionmap/core/cv_bridge.hpp"
 #include "ionmap/core/error.hpp"

@@ -1,4 +1,4 @@
-#include "generic/tiff_calibration.hpp"
+#include "ionmap/io/tiff_calibration.hpp"
 
 #include <cmath>
 #include <cstdlib>

@@ -1,6 +1,6 @@
-#include "generic/tiff_io.hpp"
+#include "ionmap/io/tiff.hpp"
 
-#include "generic/tiff_calibration.hpp"
+#include "ionmap/io/tiff_calibration.hpp"
 
 #include <tiffio.h>
 
