@@ -13,6 +13,7 @@
 #include "diffusion/fit.hpp"
 #include "diffusion/observation.hpp"
 #include "diffusion/report.hpp"
+#include "diffusion/sample.hpp"
 #include "ionmap/core/error.hpp"
 #include "ionmap/io/quicklook.hpp"
 #include "ionmap/io/reader.hpp"
@@ -731,5 +732,11 @@ void ionmap_register_diffusion(Registry& registry) {
   registry.addStage([] { return std::make_unique<diffusion::SimulateStage>(); }, "diffusion");
   registry.addStage([] { return std::make_unique<diffusion::FitStage>(); }, "diffusion");
   registry.addStage([] { return std::make_unique<diffusion::BrickStage>(); }, "diffusion");
+  registry.addSample(
+      "gb-exchange",
+      "ToF-SIMS of exchange through grains with boundary resistance, plus the laser image",
+      sampleWriter<diffusion::GbExchangeSampleSpec>(
+          [](const auto& dir, const auto& spec) { diffusion::writeGbExchangeSample(dir, spec); }),
+      "diffusion");
 }
 }  // namespace ionmap

@@ -1,5 +1,6 @@
 // Entry point of the generic plugin, called from the generated builtin plugin list.
 #include "generic/readers.hpp"
+#include "generic/simulate_basic.hpp"
 #include "generic/stages.hpp"
 #include "ionmap/pipeline/registry.hpp"
 
@@ -16,6 +17,11 @@ void ionmap_register_generic(Registry& registry) {
   registry.addStage(generic::makeResampleStage, plugin);
   registry.addStage(generic::makeStatsStage, plugin);
   registry.addStage(generic::makeQuicklookStage, plugin);
+  registry.addSample("basic", "laser image + grains + KPFM map, registered with a known transform",
+                     sampleWriter<generic::BasicSampleSpec>([](const auto& dir, const auto& spec) {
+                       generic::writeBasicSample(dir, spec);
+                     }),
+                     plugin);
 }
 
 }  // namespace ionmap

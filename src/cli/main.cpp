@@ -11,8 +11,6 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
-#include "diffusion/sample.hpp"
-#include "generic/simulate_basic.hpp"
 #include "ionmap/core/error.hpp"
 #include "ionmap/core/log.hpp"
 #include "ionmap/core/units.hpp"
@@ -21,7 +19,6 @@
 #include "ionmap/pipeline/provenance.hpp"
 #include "ionmap/pipeline/registry.hpp"
 #include "ionmap/pipeline/runner.hpp"
-#include "tofsims/simulate_exchange.hpp"
 
 namespace ionmap {
 namespace {
@@ -201,12 +198,17 @@ int realMain(int argc, char** argv) {
   std::uint64_t seed = 0;
   auto* simulate =
       app.add_subcommand("simulate", "write a synthetic sample dataset with its ground truth");
-  simulate
-      ->add_option("sample", sample,
-                   "which sample: basic (laser + grains + KPFM), isotope-exchange (ToF-SIMS), "
-                   "gb-exchange (ToF-SIMS of exchange through grains with boundary resistance, "
-                   "plus the laser image)")
-      ->check(CLI::IsMember({"basic", "isotope-exchange", "gb-exchange"}));
+  {  // the samples the plugins register
+    Registry builtin;
+    registerBuiltinPlugins(builtin);
+    std::vector<std::string> names;
+    std::string help = "which sample:";
+    for (const auto& [name, description] : builtin.samples()) {
+      names.push_back(name);
+      help += fmt::format("{} {} ({})", names.size() > 1 ? ";" : "", name, description);
+    }
+    simulate->add_option("sample", sample, help)->check(CLI::IsMember(names));
+  }
   simulate->add_option("--out", out_dir, "folder to write into")->required();
   simulate->add_option("--seed", seed, "random seed (default: the one the committed sample uses)");
 
@@ -284,22 +286,7 @@ int realMain(int argc, char** argv) {
   }
   if (*inspect) return cmdInspect(reg, file, pixel_size, reader_name);
   if (*simulate) {
-    if (sample == "basic") {
-      generic::BasicSampleSpec spec;
-      if (seed) spec.seed = seed;
-      generic::writeBasicSample(out_dir, spec);
-      seed = spec.seed;
-    } else if (sample == "gb-exchange") {
-      diffusion::GbExchangeSampleSpec spec;
-      if (seed) spec.seed = seed;
-      diffusion::writeGbExchangeSample(out_dir, spec);
-      seed = spec.seed;
-    } else {
-      tofsims::ExchangeSampleSpec spec;
-      if (seed) spec.seed = seed;
-      tofsims::writeExchangeSample(out_dir, spec);
-      seed = spec.seed;
-    }
+    seed = reg.writeSample(sample, out_dir, seed);
     std::cout << fmt::format("wrote sample '{}' (seed {}) to {}\n", sample, seed, out_dir);
     return 0;
   }

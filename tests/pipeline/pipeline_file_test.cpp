@@ -35,6 +35,33 @@ stages:
     in: {map: flat}
 )";
 
+// Sample generators register like stages: `ionmap simulate NAME` finds them by name, a seed of
+// 0 keeps the generator's own, a name taken twice or an unknown name is a usage error naming
+// the samples there are.
+TEST(Registry, SamplesRegisterByNameAndUnknownOnesAreNamed) {
+  struct Spec {
+    std::uint64_t seed = 42;
+  };
+  Registry r;
+  std::uint64_t written = 0;
+  r.addSample("demo", "a demo",
+              sampleWriter<Spec>([&](const auto&, const Spec& s) { written = s.seed; }), "test");
+  EXPECT_EQ(r.samples().size(), 1u);
+  EXPECT_EQ(r.writeSample("demo", "/nonexistent", 0), 42u);
+  EXPECT_EQ(written, 42u);
+  EXPECT_EQ(r.writeSample("demo", "/nonexistent", 7), 7u);
+  EXPECT_EQ(written, 7u);
+  EXPECT_THROW(
+      r.addSample("demo", "again", sampleWriter<Spec>([](const auto&, const Spec&) {}), "x"),
+      UsageError);
+  try {
+    r.writeSample("nope", "/nonexistent", 0);
+    FAIL() << "an unknown sample was written";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("known samples: demo"), std::string::npos) << e.what();
+  }
+}
+
 TEST(PipelineFile, ParsesStagesPortsParamsAndResolvesInputPaths) {
   const PipelineSpec s = parsePipeline(kGood, "p.yaml", "/base");
   EXPECT_EQ(s.name, "demo");

@@ -129,4 +129,33 @@ std::vector<const Reader*> Registry::readers() const {
   return out;
 }
 
+void Registry::addSample(const std::string& name, const std::string& description,
+                         SampleWriter writer, const std::string& plugin) {
+  for (const auto& e : samples_) {
+    if (e.name == name) {
+      throw UsageError(
+          fmt::format("plugin '{}' registers sample '{}', which plugin '{}' already "
+                      "registered",
+                      plugin, name, e.plugin));
+    }
+  }
+  samples_.push_back({name, description, plugin, std::move(writer)});
+}
+
+std::vector<std::pair<std::string, std::string>> Registry::samples() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& e : samples_) out.emplace_back(e.name, e.description);
+  return out;
+}
+
+std::uint64_t Registry::writeSample(const std::string& name, const std::filesystem::path& dir,
+                                    std::uint64_t seed) const {
+  std::string known;
+  for (const auto& e : samples_) {
+    if (e.name == name) return e.writer(dir, seed);
+    known += (known.empty() ? "" : ", ") + e.name;
+  }
+  throw UsageError(fmt::format("unknown sample '{}'; known samples: {}", name, known));
+}
+
 }  // namespace ionmap

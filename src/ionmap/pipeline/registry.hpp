@@ -3,6 +3,7 @@
 // plugins (see plugin_api.hpp).
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -23,6 +24,17 @@ class Registry {
   void addStage(const StageFactory& factory, const std::string& plugin);
   void addReader(std::unique_ptr<Reader> reader, const std::string& plugin);
   void notePlugin(const std::string& plugin, const std::string& origin);
+  // A sample generator (`ionmap simulate NAME`): writes a synthetic dataset with its ground
+  // truth into a folder; `seed` 0 = the generator's own (that of the committed sample).
+  // Returns the seed it used. Throws UsageError when the name is already taken.
+  using SampleWriter = std::function<std::uint64_t(const std::filesystem::path&, std::uint64_t)>;
+  void addSample(const std::string& name, const std::string& description, SampleWriter writer,
+                 const std::string& plugin);
+  // (name, description) of every sample, in registration order.
+  std::vector<std::pair<std::string, std::string>> samples() const;
+  // Throws UsageError naming the known samples for an unknown name.
+  std::uint64_t writeSample(const std::string& name, const std::filesystem::path& dir,
+                            std::uint64_t seed) const;
 
   // Throws UsageError("unknown stage 'X' (did you mean ...)").
   std::unique_ptr<Stage> makeStage(const std::string& name, const std::string& context) const;
@@ -46,7 +58,24 @@ class Registry {
   std::vector<StageEntry> stages_;
   std::vector<std::pair<std::unique_ptr<Reader>, std::string>> readers_;
   std::vector<std::pair<std::string, std::string>> plugins_;
+  struct SampleEntry {
+    std::string name, description, plugin;
+    SampleWriter writer;
+  };
+  std::vector<SampleEntry> samples_;
 };
+
+// A SampleWriter from a generator taking a spec struct with a `seed` member (0 keeps the spec's
+// default seed).
+template <class Spec, class Write>
+Registry::SampleWriter sampleWriter(Write write) {
+  return [write](const std::filesystem::path& dir, std::uint64_t seed) {
+    Spec spec;
+    if (seed) spec.seed = seed;
+    write(dir, spec);
+    return spec.seed;
+  };
+}
 
 // Registers every in-tree plugin (generated at build time from the plugins/ folders).
 void registerBuiltinPlugins(Registry& registry);
