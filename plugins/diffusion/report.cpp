@@ -139,6 +139,59 @@ FitReport fitReport(const FitResult& r, const ResidualDiagnostics& diag, const V
   return out;
 }
 
+std::vector<std::pair<std::string, std::string>> fitNotes(const FitResult& r,
+                                                          const ResidualDiagnostics& diag,
+                                                          const Verdict& verdict, double cell_um) {
+  std::vector<std::pair<std::string, std::string>> n;
+  n.emplace_back("fit_for_use", verdict.fit_for_use ? "true" : "false");
+  n.emplace_back("grains_tested", std::to_string(diag.grains));
+  n.emplace_back("grains_offset", std::to_string(diag.offsets.size()));
+  n.emplace_back("grains_with_steps", std::to_string(diag.steps.size()));
+  n.emplace_back("chi2_z", fmt::format("{:.2f}", r.chi2_z));
+  n.emplace_back("converged", r.converged ? "true" : "false");
+  n.emplace_back("ceres_report", r.report);
+  n.emplace_back("evaluations", std::to_string(r.evaluations));
+  if (r.bytes_per_run > 0) {
+    n.emplace_back("memory_per_model_run_MB",
+                   fmt::format("{:.0f}", static_cast<double>(r.bytes_per_run) / 1e6));
+    n.emplace_back("model_runs_at_once", std::to_string(r.runs_at_once));
+  }
+  n.emplace_back("evaluations_split",
+                 fmt::format("{} coarse (majority labels or binned), {} for the intervals, {} for "
+                             "the labels' systematic error, {} for the fit itself",
+                             r.coarse_evaluations, r.interval_evaluations, r.systematic_evaluations,
+                             r.evaluations - r.coarse_evaluations - r.interval_evaluations -
+                                 r.systematic_evaluations));
+  if (!r.systematic_errors.empty()) {
+    n.emplace_back("label_offset_preferred_um",
+                   fmt::format("{:.4f} {:.4f}", r.label_offset_cells[0] * cell_um,
+                               r.label_offset_cells[1] * cell_um));
+  }
+  n.emplace_back("reduced_chi2", fmt::format("{:.3f}", r.reduced_chi2));
+  auto values = [&](const std::string& key, const std::vector<double>& x) {
+    if (x.empty()) return;
+    std::string text;
+    for (std::size_t i = 0; i < x.size() && i < r.names.size(); ++i)
+      text += fmt::format("{}{} = {:.6g}", i ? ", " : "", r.names[i], x[i]);
+    n.emplace_back(key, text);
+  };
+  values("refit_with_D_bulk_100x", r.uniform_grain_values);
+  values("coarse_start_optimum", r.coarse_values);
+  values("refit_without_flagged_grains", r.without_suspect_values);
+  return n;
+}
+
+Map residualMap(const Map& f, const Map& sigma, const Image<std::uint8_t>& mask,
+                const FitResult& r) {
+  Map res("normalised residual (f - model)/sigma", f.grid, "1");
+  for (std::size_t i = 0; i < res.values.size(); ++i) {
+    const bool ok = mask[i] && std::isfinite(f.values[i]) && sigma.values[i] > 0;
+    res.mask[i] = ok ? 1 : 0;
+    res.values[i] = ok ? (f.values[i] - r.model[i]) / r.sigma_used[i] : 0;
+  }
+  return res;
+}
+
 std::vector<int> depthMap(const Domain& d) {
   const int w = d.labels.width(), h = d.labels.height();
   std::vector<int> depth(static_cast<std::size_t>(w) * h, -1);

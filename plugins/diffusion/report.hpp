@@ -40,6 +40,17 @@ struct FitReport {
 FitReport fitReport(const FitResult& r, const ResidualDiagnostics& diag, const Verdict& verdict,
                     const FitReportSettings& s);
 
+// Facts about the fit for the results' notes: verdict, residual diagnostics, convergence, model
+// runs and memory, the labels' preferred offset (cell_um: the model cell), χ²/ν, and the other
+// optima the result depends on ("log10_D_b = …, log10_kappa = …").
+std::vector<std::pair<std::string, std::string>> fitNotes(const FitResult& r,
+                                                          const ResidualDiagnostics& diag,
+                                                          const Verdict& verdict, double cell_um);
+
+// (f − model)/σ where the pixel was usable (mask, finite f, σ > 0), with σ the one the fit used.
+Map residualMap(const Map& f, const Map& sigma, const Image<std::uint8_t>& mask,
+                const FitResult& r);
+
 // Depth of every cell from the source, in whole cells (−1 inside a source region): the line
 // index parallel to an edge source, or the 4-connected step count from a source region.
 std::vector<int> depthMap(const Domain& d);

@@ -341,6 +341,75 @@ int subdivisionOf(const Grid& map, const Grid& labels) {
   return n >= 1 && map.subdivided(n).sameAs(labels, 1e-6) ? n : 0;
 }
 
+// How many label cells per map pixel a side (1: the same grid), checking that the maps share
+// a grid and the labels divide it, as the model the parameters chose can use.
+int modelSubdivision(const Map& f, const Map& sigma, const LabelMap& l, const FitParams& p) {
+  const int sub = subdivisionOf(f.grid, l.grid);
+  if (sub == 0 || !sigma.grid.sameAs(f.grid, 1e-6)) {
+    throw ProcessingError(fmt::format(
+        "the fraction map ({}), sigma ({}) and labels ({}) must share one grid, or the labels "
+        "must be on that grid divided into n x n cells per pixel: resample the labels onto "
+        "the map's grid (stage `resample`, `subdivide: n`)",
+        f.grid.describe(), sigma.grid.describe(), l.grid.describe()));
+  }
+  if (sub > 1 && p.model != ModelChoice::kMicrostructure)
+    throw ProcessingError(
+        fmt::format("labels {} times finer than the map (the observation model) need model: "
+                    "microstructure",
+                    sub));
+  if (sub > 1 && p.source_edge == SourceEdge::kRegion)
+    throw ProcessingError(
+        "labels finer than the map need an edge source (not source_edge: region)");
+  return sub;
+}
+
+// The fit's options from the stage's parameters (physical units → the model's µm and s).
+FitOptions optionsFor(const FitParams& p, Domain domain, int sub) {
+  FitOptions o;
+  o.domain = std::move(domain);
+  o.model = p.model == ModelChoice::kNetwork ? ModelKind::kNetwork : ModelKind::kGrid;
+  o.initial.D_b = p.D_bulk * kUm2PerCm2;
+  o.initial.kappa = p.kappa * kUmPerCm;
+  o.initial.k_surface = p.surface_exchange * kUmPerCm;
+  o.initial.f_s = p.f_source;
+  o.initial.f_bg = p.f_background;
+  o.fit_surface_exchange = p.fit_surface_exchange;
+  o.fit_f_s = p.fit_f_source;
+  o.fit_f_bg = p.fit_f_background;
+  o.decades = p.decades;
+  o.profile_points = p.profile_points;
+  o.max_iterations = p.max_iterations;
+  o.profile_sigmas = p.profile_sigmas;
+  o.subsample = sub;
+  o.interval_level = p.model == ModelChoice::kSeries ? 0 : p.interval_level;
+  o.scale_by_chi2 = p.scale_by_chi2;
+  o.label_ensemble = p.model == ModelChoice::kMicrostructure ? p.label_ensemble : 0;
+  return o;
+}
+
+// The registration's own uncertainty (um) from the register stage's report; NaN when it has
+// none (too few tiles). Throws ProcessingError for a table that is not such a report.
+double registrationUncertainty(const Table& report) {
+  const auto& q = report.column("quantity").texts;
+  const auto& v = report.column("value").numbers;
+  for (std::size_t i = 0; i < q.size() && i < v.size(); ++i) {
+    if (q[i] == "uncertainty") return v[i];
+  }
+  throw ProcessingError(
+      "the `registration` input has no `uncertainty` row (bind the register stage's report)");
+}
+
+// The grains the residual diagnostics flag (offset as a whole, or with a step inside).
+std::vector<std::int32_t> flaggedGrains(const ResidualDiagnostics& diag) {
+  std::vector<std::int32_t> out;
+  for (const auto* list : {&diag.offsets, &diag.steps}) {
+    for (const GrainResidual& g : *list) {
+      if (std::find(out.begin(), out.end(), g.label) == out.end()) out.push_back(g.label);
+    }
+  }
+  return out;
+}
+
 class FitStage final : public StageOf<FitParams, FitStage> {
  public:
   static const ParamSchema<FitParams>& schema() {
@@ -472,22 +541,7 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     const Map& f = ctx.get<Map>("fraction");
     const Map& sigma = ctx.get<Map>("sigma");
     LabelMap l = ctx.get<LabelMap>("labels");
-    const int sub = subdivisionOf(f.grid, l.grid);
-    if (sub == 0 || !sigma.grid.sameAs(f.grid, 1e-6)) {
-      throw ProcessingError(fmt::format(
-          "the fraction map ({}), sigma ({}) and labels ({}) must share one grid, or the labels "
-          "must be on that grid divided into n x n cells per pixel: resample the labels onto "
-          "the map's grid (stage `resample`, `subdivide: n`)",
-          f.grid.describe(), sigma.grid.describe(), l.grid.describe()));
-    }
-    if (sub > 1 && p.model != ModelChoice::kMicrostructure)
-      throw ProcessingError(
-          fmt::format("labels {} times finer than the map (the observation model) need model: "
-                      "microstructure",
-                      sub));
-    if (sub > 1 && p.source_edge == SourceEdge::kRegion)
-      throw ProcessingError(
-          "labels finer than the map need an edge source (not source_edge: region)");
+    const int sub = modelSubdivision(f, sigma, l, p);
     if (sub > 1) ctx.note("model_cells_per_pixel", fmt::format("{} x {}", sub, sub));
     const std::size_t absorbed = absorbUnlabelled(l.labels);
     if (absorbed) ctx.note("unlabelled_pixels_absorbed", std::to_string(absorbed));
@@ -498,43 +552,13 @@ class FitStage final : public StageOf<FitParams, FitStage> {
       l.labels = smoothLabels(l.labels, smoothing, &changed);
       ctx.note("label_smoothing", fmt::format("{} pass(es), {} cells changed", smoothing, changed));
     }
-    FitOptions o;
-    o.domain = domainFor(ctx, l, p, smoothing > 0 ? &drawn : nullptr);
-    o.model = p.model == ModelChoice::kNetwork ? ModelKind::kNetwork : ModelKind::kGrid;
-    o.initial.D_b = p.D_bulk * kUm2PerCm2;
-    o.initial.kappa = p.kappa * kUmPerCm;
-    o.initial.k_surface = p.surface_exchange * kUmPerCm;
-    o.initial.f_s = p.f_source;
-    o.initial.f_bg = p.f_background;
-    o.fit_surface_exchange = p.fit_surface_exchange;
-    o.fit_f_s = p.fit_f_source;
-    o.fit_f_bg = p.fit_f_background;
-    o.decades = p.decades;
-    o.profile_points = p.profile_points;
-    o.max_iterations = p.max_iterations;
-    o.profile_sigmas = p.profile_sigmas;
-    o.subsample = sub;
-    o.interval_level = p.model == ModelChoice::kSeries ? 0 : p.interval_level;
-    o.scale_by_chi2 = p.scale_by_chi2;
-    o.label_ensemble = p.model == ModelChoice::kMicrostructure ? p.label_ensemble : 0;
+    FitOptions o = optionsFor(p, domainFor(ctx, l, p, smoothing > 0 ? &drawn : nullptr), sub);
     // What the model runs may hold at once: the memory budget less what the run holds now.
     o.memory_budget = std::max<std::uint64_t>(1, memoryLeft());
     if (sub > 1) {
       o.boundary_sigma_um = p.boundary_sigma < 0 ? 0.5 * o.domain.h : p.boundary_sigma;
       if (ctx.bound("registration")) {
-        const Table& reg = ctx.get<Table>("registration");
-        double u = std::nan("");
-        bool found = false;
-        const auto& q = reg.column("quantity").texts;
-        const auto& v = reg.column("value").numbers;
-        for (std::size_t i = 0; i < q.size() && i < v.size(); ++i) {
-          if (q[i] == "uncertainty") u = v[i], found = true;
-        }
-        if (!found) {
-          throw ProcessingError(
-              "the `registration` input has no `uncertainty` row (bind the register stage's "
-              "report)");
-        }
+        const double u = registrationUncertainty(ctx.get<Table>("registration"));
         if (u >= 0) {
           o.boundary_sigma_um = std::hypot(o.boundary_sigma_um, u);
           ctx.note("registration_uncertainty_um", fmt::format("{:.4g}", u));
@@ -563,25 +587,14 @@ class FitStage final : public StageOf<FitParams, FitStage> {
       ctx.note("series_grain_size_um", fmt::format("{:.3f}", r.mean_grain_um));
     for (const auto& w : r.warnings) ctx.warn(w);
     // Normalised residuals, and the verdict on the fit from them and the fit's own checks.
-    Map res_map("normalised residual (f - model)/sigma", f.grid, "1");
-    for (std::size_t i = 0; i < res_map.values.size(); ++i) {
-      const bool ok = mask[i] && std::isfinite(f.values[i]) && sigma.values[i] > 0;
-      res_map.mask[i] = ok ? 1 : 0;
-      res_map.values[i] = ok ? (f.values[i] - r.model[i]) / r.sigma_used[i] : 0;
-    }
+    Map res_map = residualMap(f, sigma, mask, r);
     const ResidualDiagnostics diag =
         p.model == ModelChoice::kSeries
             ? ResidualDiagnostics{}
             : diagnoseResiduals(res_map.values, res_map.mask, map_labels);
     // Grains the diagnostics flag (likely merged or misplaced by the segmentation): how much the
     // result leans on them joins its systematic error (a refit without their pixels).
-    std::vector<std::int32_t> suspect;
-    for (const auto* list : {&diag.offsets, &diag.steps}) {
-      for (const GrainResidual& g : *list) {
-        if (std::find(suspect.begin(), suspect.end(), g.label) == suspect.end())
-          suspect.push_back(g.label);
-      }
-    }
+    const std::vector<std::int32_t> suspect = flaggedGrains(diag);
     if (!suspect.empty()) {
       try {
         allowForSuspectGrains(r, f.values, sigma.values, mask, map_labels, suspect, o);
@@ -595,30 +608,7 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     const Verdict verdict = judgeFit(r, diag);
     for (const auto& w : verdict.warnings) ctx.warn(w);
     for (const auto& why : verdict.reasons) ctx.failCheck("not fit for use: " + why);
-    ctx.note("fit_for_use", verdict.fit_for_use ? "true" : "false");
-    ctx.note("grains_tested", std::to_string(diag.grains));
-    ctx.note("grains_offset", std::to_string(diag.offsets.size()));
-    ctx.note("grains_with_steps", std::to_string(diag.steps.size()));
-    ctx.note("chi2_z", fmt::format("{:.2f}", r.chi2_z));
-    ctx.note("converged", r.converged ? "true" : "false");
-    ctx.note("ceres_report", r.report);
-    ctx.note("evaluations", std::to_string(r.evaluations));
-    if (r.bytes_per_run > 0) {
-      ctx.note("memory_per_model_run_MB",
-               fmt::format("{:.0f}", static_cast<double>(r.bytes_per_run) / 1e6));
-      ctx.note("model_runs_at_once", std::to_string(r.runs_at_once));
-    }
-    ctx.note("evaluations_split",
-             fmt::format("{} coarse (majority labels or binned), {} for the intervals, {} for the "
-                         "labels' systematic error, {} for the fit itself",
-                         r.coarse_evaluations, r.interval_evaluations, r.systematic_evaluations,
-                         r.evaluations - r.coarse_evaluations - r.interval_evaluations -
-                             r.systematic_evaluations));
-    if (!r.systematic_errors.empty()) {
-      ctx.note("label_offset_preferred_um",
-               fmt::format("{:.4f} {:.4f}", r.label_offset_cells[0] * o.domain.h,
-                           r.label_offset_cells[1] * o.domain.h));
-    }
+    for (const auto& [key, text] : fitNotes(r, diag, verdict, o.domain.h)) ctx.note(key, text);
 
     FitReport report =
         fitReport(r, diag, verdict,
@@ -626,18 +616,6 @@ class FitStage final : public StageOf<FitParams, FitStage> {
                    p.surface_exchange > 0 || p.fit_surface_exchange, p.reservoir > 0});
     for (const auto& [key, text] : report.notes) ctx.note(key, text);
     for (const auto& w : report.warnings) ctx.warn(w);
-    ctx.note("reduced_chi2", fmt::format("{:.3f}", r.reduced_chi2));
-    // Other optima the result depends on, in fit space: "log10_D_b = …, log10_kappa = …".
-    auto noteValues = [&](const std::string& key, const std::vector<double>& x) {
-      if (x.empty()) return;
-      std::string text;
-      for (std::size_t i = 0; i < x.size() && i < r.names.size(); ++i)
-        text += fmt::format("{}{} = {:.6g}", i ? ", " : "", r.names[i], x[i]);
-      ctx.note(key, text);
-    };
-    noteValues("refit_with_D_bulk_100x", r.uniform_grain_values);
-    noteValues("coarse_start_optimum", r.coarse_values);
-    noteValues("refit_without_flagged_grains", r.without_suspect_values);
 
     if (ctx.outputBound("model")) {
       Map m("6Li fraction (best-fit model)", f.grid, "1");
