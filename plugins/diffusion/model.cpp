@@ -816,7 +816,11 @@ double correctStaircase(Domain& s, int radius) {
       }
     }
   }
-  s.source_scale = sourceContactFactors(s);
+  if (s.wedge_contacts) {
+    s.source_scale = sourceContactFactors(s);
+  } else {
+    s.source_scale.clear();
+  }
   return faces ? sum / static_cast<double>(faces) : 1.0;
 }
 

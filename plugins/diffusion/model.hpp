@@ -52,6 +52,8 @@ struct Domain {
   // Source-contact correction (see correctStaircase): per cell along the source edge (from the
   // top or left end), a factor on that cell's source face; empty = 1 everywhere.
   std::vector<double> source_scale;
+  // Whether correctStaircase also sets source_scale (sourceContactFactors): for exact labels.
+  bool wedge_contacts = false;
   // Optional precomputed elimination order of the unknowns (fillReducingOrdering) for repeated
   // runs on one domain (the fit); empty = gridSensitivities makes one per call (simulateGrid
   // always orders by AMD).
@@ -68,7 +70,7 @@ struct Domain {
 // component of the boundary's normal flux that crosses the face. A straight or smoothly curved
 // boundary then passes κ·(its true length), and the extra faces of pixel-scale bumps (a noisy
 // segmentation) pass little. Returns the mean factor over boundary faces (1 = no boundary).
-// For an edge source it also sets `source_scale` (sourceContactFactors).
+// With `wedge_contacts` and an edge source it also sets `source_scale` (sourceContactFactors).
 double correctStaircase(Domain& domain, int radius = 3);
 
 // Where a grain reaches the source edge as a wedge between two others (a triple junction drawn

@@ -8,9 +8,9 @@
 #include <fmt/format.h>
 
 #include "diffusion/model.hpp"
-#include "ionmap/io/tiff.hpp"
 #include "grains/synthetic.hpp"
 #include "ionmap/core/error.hpp"
+#include "ionmap/io/tiff.hpp"
 #include "tofsims/simulate_exchange.hpp"
 
 namespace ionmap::diffusion {

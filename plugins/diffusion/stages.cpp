@@ -111,10 +111,15 @@ constexpr const char* kReservoirHelp =
 constexpr const char* kStaircaseHelp =
     "scale kappa on each boundary face by 1/(|n_x| + |n_y|) of the boundary's local normal, so "
     "that inclined boundaries drawn as pixel staircases pass kappa times their true length "
-    "(without it, kappa of boundaries at 45 deg comes out up to 1/sqrt(2) low); and where a "
-    "grain reaches the source edge as a wedge one or two cells wide, give it the contact its "
-    "boundaries extrapolate to at the edge (none when they meet inside the sample); "
-    "microstructure model only: the series model's boundaries lie across its 1D profile";
+    "(without it, kappa of boundaries at 45 deg comes out up to 1/sqrt(2) low); microstructure "
+    "model only: the series model's boundaries lie across its 1D profile";
+constexpr const char* kWedgeHelp =
+    "with staircase_correction: where a grain reaches the source edge as a wedge one or two "
+    "cells wide between two others, give it the contact its boundaries extrapolate to at the "
+    "edge (none when they meet inside the sample). For exact labels (simulated, EBSD): a "
+    "junction drawn on the edge otherwise fills a whole grain from the source. Off by default: "
+    "segmented labels often draw the edge imperfectly, and grains that do touch the source "
+    "then look like wedges";
 constexpr const char* kEdgeHelp =
     "edge of the map in contact with the 6Li source, or `region`: the pixels labelled > 0 in the "
     "`source` input (e.g. a contact area), held at f_source";
@@ -151,8 +156,9 @@ Domain domainFor(RunContext& ctx, const LabelMap& labels, const P& p,
   d.reservoir_um = p.reservoir;
   attachSourceRegion(ctx, p.source_edge, labels, d);
   if (p.staircase_correction) {
+    d.wedge_contacts = p.source_wedges;
     ctx.note("staircase_mean_factor", fmt::format("{:.4f}", correctStaircase(d)));
-    if (drawn) d.source_scale = sourceContactFactors(d, drawn);
+    if (drawn && p.source_wedges) d.source_scale = sourceContactFactors(d, drawn);
     int wedges = 0, cut = 0;
     for (std::size_t k = 0; k < d.source_scale.size(); ++k) {
       const bool starts = k == 0 || d.source_scale[k - 1] != d.source_scale[k];
@@ -175,6 +181,7 @@ struct SimulateParams {
   double surface_exchange = 0;  // cm/s, 0 = fixed surface fraction
   double reservoir = 0;         // um, 0 = unlimited source
   bool staircase_correction = true;
+  bool source_wedges = false;
   double f_source = 0.95;        // 6Li fraction of the source
   double f_background = 0.0759;  // natural abundance
   double counts_per_pixel = 0;   // total 6Li + 7Li counts per pixel; 0 = no noise
@@ -202,6 +209,7 @@ class SimulateStage final : public StageOf<SimulateParams, SimulateStage> {
                   "surface exchange coefficient k; 0 = fixed surface fraction")
             .real("reservoir", &SimulateParams::reservoir, Range::atLeast(0), "um", kReservoirHelp)
             .flag("staircase_correction", &SimulateParams::staircase_correction, kStaircaseHelp)
+            .flag("source_wedges", &SimulateParams::source_wedges, kWedgeHelp)
             .real("f_source", &SimulateParams::f_source, Range::between(0, 1), "",
                   "6Li fraction of the source")
             .real("f_background", &SimulateParams::f_background, Range::between(0, 1), "",
@@ -281,6 +289,7 @@ struct FitParams {
   double surface_exchange = 0;
   double reservoir = 0;              // um
   bool staircase_correction = true;  // measured maps: boundaries pass kappa per true length
+  bool source_wedges = false;        // segmented labels: edge contacts as drawn
   bool fit_surface_exchange = false;
   double f_source = 0.9;
   bool fit_f_source = true;
@@ -434,6 +443,7 @@ class FitStage final : public StageOf<FitParams, FitStage> {
                   "surface fraction")
             .real("reservoir", &FitParams::reservoir, Range::atLeast(0), "um", kReservoirHelp)
             .flag("staircase_correction", &FitParams::staircase_correction, kStaircaseHelp)
+            .flag("source_wedges", &FitParams::source_wedges, kWedgeHelp)
             .flag("fit_surface_exchange", &FitParams::fit_surface_exchange,
                   "fit k as well (needs surface_exchange > 0 as the start)")
             .real("f_source", &FitParams::f_source, Range::between(0, 1), "",

@@ -557,6 +557,9 @@ TEST(DiffusionModel, AWedgeThatEndsInsideTheSampleGetsNoSourceContact) {
   for (int y = 0; y < fine.labels.height(); ++y) ASSERT_NE(fine.labels(0, y), 2);
   Domain corrected = coarse;
   correctStaircase(corrected);
+  EXPECT_TRUE(corrected.source_scale.empty()) << "contacts as drawn unless asked for";
+  corrected.wedge_contacts = fine.wedge_contacts = true;
+  correctStaircase(corrected);
   correctStaircase(fine);
   ASSERT_EQ(corrected.source_scale.size(), 12u);
   EXPECT_EQ(corrected.source_scale[5], 0.0);
