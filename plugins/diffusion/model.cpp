@@ -92,8 +92,7 @@ bool onSource(const Domain& s, int x, int y) {
 // Total length of the source faces (µm): the edge, or the faces between the region and the sample.
 double sourceLength(const Domain& s) {
   const int w = s.labels.width(), h = s.labels.height();
-  if (s.source_region.empty())
-    return (s.source == Edge::kLeft || s.source == Edge::kRight ? h : w) * s.h;
+  if (s.source_region.empty()) return edgeLength(s) * s.h;
   std::size_t faces = 0;
   for (int y = 0; y < h; ++y) {
     for (int x = 0; x < w; ++x) {
@@ -435,11 +434,8 @@ GrainGraph grainGraph(const Domain& s) {
   // cells belong to no grain.
   const bool region = !s.source_region.empty();
   if (!region) {  // the areas are counted during the face scan below
-    const bool columns = s.source == Edge::kLeft || s.source == Edge::kRight;
-    const int x0 = s.source == Edge::kRight ? w - 1 : 0,
-              y0 = s.source == Edge::kBottom ? hgt - 1 : 0;
-    for (int k = 0; k < (columns ? hgt : w); ++k) {
-      const int x = columns ? x0 : k, y = columns ? k : y0;
+    for (int k = 0; k < edgeLength(s); ++k) {
+      const auto [x, y] = edgeCell(s, k, 0);
       g.source_len[static_cast<std::size_t>(s.labels(x, y))] += s.h * sourceScale(s, x, y);
     }
   }
