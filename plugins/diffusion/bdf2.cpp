@@ -341,18 +341,23 @@ std::uint64_t factorEntries(const SpMat& A) {
   return entries;
 }
 
-std::uint64_t bytesPerRun(const SpMat& A, int parts) {
+std::uint64_t bytesPerRun(const SpMat& A, std::size_t tangents, std::uint64_t setup) {
   const auto n = static_cast<std::uint64_t>(A.rows());
   const auto nnz = static_cast<std::uint64_t>(A.nonZeros());
-  const int R = 1 + parts;
+  const std::uint64_t R = 1 + tangents;
   // A large factor's values and rows are Eigen's; a small one (not split over two cores) also
   // keeps its values twice and its pattern by rows (replay()).
   const std::uint64_t entries = factorEntries(A);
   const std::uint64_t per_entry = entries < SplitLdlt::kSplitMinEntries ? 36 : 12;
   const std::uint64_t factor = entries * per_entry + n * 48;
-  const std::uint64_t matrix = nnz * (sizeof(double) + sizeof(int)) + n * sizeof(int);
-  return factor + (2 + static_cast<std::uint64_t>(parts)) * matrix +
-         4 * static_cast<std::uint64_t>(R) * n * sizeof(double) + 8 * n * sizeof(double);
+  const std::uint64_t pattern = (nnz + n + 1) * sizeof(int);  // the analysed pattern
+  // While factorising: the shifted matrix and the factorisation's work arrays. Then, while
+  // stepping: three interleaved blocks of R columns (the last two solutions and the right-hand
+  // side), a work vector and the R results (the split solve's spill is a separator's rows).
+  const std::uint64_t factorising =
+      nnz * (sizeof(double) + sizeof(int)) + (n + 1) * sizeof(int) + n * 16;
+  const std::uint64_t stepping = (3 * R + 1 + R) * n * sizeof(double);
+  return factor + pattern + std::max({factorising, stepping, setup});
 }
 
 std::size_t WorkspacePool::made() const {
@@ -363,14 +368,13 @@ std::size_t WorkspacePool::made() const {
 namespace {
 
 // BDF2 of df/dt = A f + b from f0 (as integrate()) with the tangent-linear sensitivities
-// s' = A s + A'f + b' for each (A', b') in `parts`, in a system already in a nested-dissection
-// order, on the one factorisation of I − ⅔Δt·A. The sensitivities follow one step behind the
-// state, so each step is one solve for all R = 1 + parts right-hand sides: row 0 the state
-// u_{k+1}, the others s_k (forced by u_k).
+// s' = A s + A'f + b' for each (A', b') in `tangents`, in a system already in a
+// nested-dissection order, on the one factorisation of I − ⅔Δt·A. The sensitivities follow one
+// step behind the state, so each step is one solve for all R = 1 + tangents right-hand sides:
+// row 0 the state u_{k+1}, the others s_k (forced by u_k).
 template <int R>
-void tangentRun(const SpMat& A, const Vec& b, const std::vector<std::pair<SpMat, Vec>>& parts,
-                const Vec& f0, double time, int steps, Vec& last, std::vector<Vec>& sens,
-                Workspace* workspace) {
+void tangentRun(const SpMat& A, const Vec& b, const std::vector<Tangent>& tangents, const Vec& f0,
+                double time, int steps, Vec& last, std::vector<Vec>& sens, Workspace* workspace) {
   static_assert(R >= 1);
   const auto n = A.rows();
   const double dt = time / steps, g = (2.0 / 3.0) * dt;
@@ -378,19 +382,11 @@ void tangentRun(const SpMat& A, const Vec& b, const std::vector<std::pair<SpMat,
   SplitLdlt& m = (workspace ? *workspace : local).factors().m;
   if (!m.compute(shifted(A, g))) throw ProcessingError("diffusion model: factorisation failed");
 
-  // The start step's explicit third, Δt/3 · f(u0), for the state and each tangent (s0 = 0).
-  Eigen::Matrix<double, R, Eigen::Dynamic> start(R, n);
-  start.row(0) = ((dt / 3) * (A * f0 + b)).transpose();
-  for (int r = 1; r < R; ++r) {
-    const auto& [Ad, bd] = parts[static_cast<std::size_t>(r - 1)];
-    start.row(r) = ((dt / 3) * (Ad.transpose() * f0 + bd)).transpose();
-  }
-
   using Block = Eigen::Matrix<double, R, Eigen::Dynamic>;  // interleaved right-hand sides
   Block x1 = Block::Zero(R, n), x2 = Block::Zero(R, n);    // the last two solutions
   x1.row(0) = f0.transpose();                              // u_0 (s_0 = 0)
   Block rhs(R, n);
-  Vec u(n), forcing(n);
+  Vec forcing(n);
   const Eigen::Index size = R * n;
   for (int k = 0; k <= (R > 1 ? steps : steps - 1); ++k) {
     // Row 0: u_{k+1} from u_k, u_{k−1} (the start step at k = 0); rows j: s_k from s_{k−1},
@@ -399,20 +395,33 @@ void tangentRun(const SpMat& A, const Vec& b, const std::vector<std::pair<SpMat,
     const double* p1 = x1.data();
     const double* p2 = x2.data();
     double* pr = rhs.data();
-    if (k == 0) {
+    if (k <= 1) {
       for (Eigen::Index j = 0; j < size; ++j) pr[j] = p1[j];
     } else {
       for (Eigen::Index j = 0; j < size; ++j) pr[j] = (4 * p1[j] - p2[j]) / 3;
     }
-    for (Eigen::Index i = 0; i < n; ++i) {
-      u(i) = p1[R * i];
-      pr[R * i] += g * b(i) + (k == 0 ? start(0, i) : 0.0);
-      for (int r = 1; r < R && k == 1; ++r) pr[R * i + r] = p1[R * i + r] + start(r, i);
+    if (k == 0) {
+      // The start step's explicit third, Δt/3 · f(u0), for the state.
+      forcing.noalias() = A * f0;
+      for (Eigen::Index i = 0; i < n; ++i) pr[R * i] += g * b(i) + (dt / 3) * (forcing(i) + b(i));
+    } else {
+      // Row 0 at k = 1 is already a BDF2 step.
+      if (k == 1) {
+        for (Eigen::Index i = 0; i < n; ++i) pr[R * i] = (4 * p1[R * i] - p2[R * i]) / 3;
+      }
+      for (Eigen::Index i = 0; i < n; ++i) pr[R * i] += g * b(i);
+    }
+    // Each tangent's start step (k = 1) has its explicit third from u0 (s0 = 0).
+    for (int r = 1; r < R && k == 1; ++r) {
+      const Tangent& t = tangents[static_cast<std::size_t>(r - 1)];
+      forcing.noalias() = t.A->transpose() * f0;
+      for (Eigen::Index i = 0; i < n; ++i) pr[R * i + r] += (dt / 3) * (forcing(i) + (*t.b)(i));
     }
     for (int r = 1; r < R && k > 0; ++r) {
-      const auto& [Ad, bd] = parts[static_cast<std::size_t>(r - 1)];
-      forcing.noalias() = Ad.transpose() * u;  // = A'u (symmetric): a gather per row, no scatter
-      for (Eigen::Index i = 0; i < n; ++i) pr[R * i + r] += g * (forcing(i) + bd(i));
+      const Tangent& t = tangents[static_cast<std::size_t>(r - 1)];
+      // = A'u_k (symmetric): a gather per row, no scatter; u_k is row 0 of x1.
+      forcing.noalias() = t.A->transpose() * Eigen::Map<const Vec, 0, Eigen::InnerStride<R>>(p1, n);
+      for (Eigen::Index i = 0; i < n; ++i) pr[R * i + r] += g * (forcing(i) + (*t.b)(i));
     }
     m.template solve<R>(rhs.data());
     std::swap(x2, x1);
@@ -422,7 +431,7 @@ void tangentRun(const SpMat& A, const Vec& b, const std::vector<std::pair<SpMat,
   // row 0 u_steps; without, x1 is u_steps.
   last = (R > 1 ? x2 : x1).row(0).transpose();
 
-  sens.resize(parts.size());
+  sens.resize(tangents.size());
   for (int r = 1; r < R; ++r) sens[static_cast<std::size_t>(r - 1)] = x1.row(r).transpose();
 }
 
@@ -447,9 +456,10 @@ void integrate(const SpMat& A, const Vec& b, Vec& f, double time, int steps, Vec
   if (previous) *previous = std::move(prev);
 }
 
-void runWithTangents(const SpMat& A, const Vec& b, const std::vector<std::pair<SpMat, Vec>>& parts,
+void runWithTangents(const SpMat& A, const Vec& b, const std::vector<Tangent>& tangents,
                      const Vec& f0, double time, int steps, Vec& last, std::vector<Vec>& sens,
                      Workspace* workspace) {
+  const auto& parts = tangents;
   switch (parts.size()) {
     case 0:
       return tangentRun<1>(A, b, parts, f0, time, steps, last, sens, workspace);

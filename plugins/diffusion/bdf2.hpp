@@ -75,21 +75,30 @@ class WorkspacePool {
 // pattern, in A's own order, from its elimination tree (O(n) memory, no factorisation).
 std::uint64_t factorEntries(const SpMat& A);
 
-// Bytes that one runWithTangents on A with `parts` sensitivities holds while it runs: its
-// workspace's factorisation (a value and a row index per entry, plus per-row arrays), the
-// shifted matrix, the sensitivity matrices and the interleaved right-hand sides.
-std::uint64_t bytesPerRun(const SpMat& A, int parts);
+// One tangent-linear sensitivity s' = A s + A'f + b': its A' and b', borrowed from the caller
+// for the run (A' = A and b' = b, the system's own, for the tangent in the step length).
+struct Tangent {
+  const SpMat* A;
+  const Vec* b;
+};
+
+// Bytes that one runWithTangents on A with these tangents holds at most while it runs, beside A
+// and the tangents themselves: its workspace's factorisation (a value and a row index per entry,
+// plus per-row arrays and the analysed pattern), and the shifted matrix while it is factorised
+// or the interleaved right-hand sides and results while it steps, or the caller's `setup` (what
+// it holds for a while before the run, when its workspace still holds the last factorisation).
+std::uint64_t bytesPerRun(const SpMat& A, std::size_t tangents, std::uint64_t setup = 0);
 
 // From f to the state after `steps` steps over `time` (and `previous`, when given, the state
 // one step before), in A's own order.
 void integrate(const SpMat& A, const Vec& b, Vec& f, double time, int steps, Vec* previous);
 
 // From f0 with the tangent-linear sensitivities s' = A s + A'f + b' for each (A', b') in
-// `parts` (at most three), all on the run's one factorisation: `last` the final state, `sens`
+// `tangents` (at most three), all on the run's one factorisation: `last` the final state, `sens`
 // the final sensitivities. A must already be in a nested-dissection order (the two halves of
 // its first dissection then share no entry of the factor, and each step's one solve for the
 // state and all sensitivities together runs its halves on two cores).
-void runWithTangents(const SpMat& A, const Vec& b, const std::vector<std::pair<SpMat, Vec>>& parts,
+void runWithTangents(const SpMat& A, const Vec& b, const std::vector<Tangent>& tangents,
                      const Vec& f0, double time, int steps, Vec& last, std::vector<Vec>& sens,
                      Workspace* workspace = nullptr);
 

@@ -17,6 +17,10 @@
 
 namespace ionmap::diffusion::detail {
 
+// The grid model's system matrix A (df/dt = A f + b) at κ = 1 in the map's order: the pattern
+// that fillReducingOrdering orders (model.cpp; for tests).
+bdf2::SpMat gridMatrix(const Domain& domain);
+
 // Mean equivalent diameter sqrt(4A/π) over the labels with an area (µm², per label).
 double meanEquivalentDiameter(const std::vector<double>& area);
 

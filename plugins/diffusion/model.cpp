@@ -1,15 +1,17 @@
 #include "diffusion/model.hpp"
 
-#include <iostream>  // Eigen's MetisSupport reports METIS errors on std::cerr
+#include <metis.h>
 
-#include <Eigen/MetisSupport>
 #include <Eigen/SparseCholesky>
 #include <Eigen/SparseCore>
 #include <algorithm>
 #include <cmath>
 #include <mutex>
 
+#include <fmt/format.h>
+
 #include "diffusion/bdf2.hpp"
+#include "diffusion/fit_problem.hpp"
 #include "ionmap/core/error.hpp"
 
 namespace ionmap::diffusion {
@@ -263,25 +265,68 @@ Image<double> simulateGrid(const Domain& s, const Physics& p, double* source_fin
   return out;
 }
 
+SpMat detail::gridMatrix(const Domain& s) {
+  Physics p;
+  p.kappa = 1;
+  check(s, p);
+  return assemble(s, p).A;
+}
+
 std::vector<int> fillReducingOrdering(const Domain& s) {
   Physics p;  // any valid physics: only the sparsity pattern matters
   p.kappa = 1;
   check(s, p);
-  const System sys = assemble(s, p);
-  SpMat I(sys.A.rows(), sys.A.rows());
-  I.setIdentity();
-  const SpMat M = I - sys.A;
-  Eigen::PermutationMatrix<Eigen::Dynamic, Eigen::Dynamic, int> pinv;
-  Eigen::MetisOrdering<int> metis;
+  // The system's graph, straight from the grid (what assemble() couples, without assembling
+  // it): neighbouring cells unless one is in the source region, and with a reservoir, each cell
+  // with a source face and the reservoir's node. Each list ascending, as the matrix's columns.
+  const int w = s.labels.width(), hgt = s.labels.height();
+  const auto cells = static_cast<idx_t>(s.labels.size());
+  const bool reservoir = s.reservoir_um > 0;
+  const idx_t n = cells + (reservoir ? 1 : 0);
+  std::vector<idx_t> xadj(static_cast<std::size_t>(n) + 1, 0), adjncy;
+  adjncy.reserve(static_cast<std::size_t>(cells) * 4);
+  std::vector<idx_t> sourced;  // cells coupled to the reservoir
+  for (int y = 0; y < hgt; ++y) {
+    for (int x = 0; x < w; ++x) {
+      const idx_t i = static_cast<idx_t>(y) * w + x;
+      const bool ri = inRegion(s, x, y);
+      bool source_face = !ri && onSource(s, x, y);
+      for (auto [dx, dy] : {std::pair{0, -1}, {-1, 0}, {1, 0}, {0, 1}}) {
+        const int xx = x + dx, yy = y + dy;
+        if (xx < 0 || yy < 0 || xx >= w || yy >= hgt) continue;
+        const bool rj = inRegion(s, xx, yy);
+        if (!ri && !rj) adjncy.push_back(static_cast<idx_t>(yy) * w + xx);
+        if (!ri && rj) source_face = true;
+      }
+      if (reservoir && source_face) {
+        adjncy.push_back(cells);
+        sourced.push_back(i);
+      }
+      xadj[static_cast<std::size_t>(i) + 1] = static_cast<idx_t>(adjncy.size());
+    }
+  }
+  if (reservoir) {
+    adjncy.insert(adjncy.end(), sourced.begin(), sourced.end());
+    xadj.back() = static_cast<idx_t>(adjncy.size());
+  }
+  std::vector<idx_t> perm(static_cast<std::size_t>(n)), iperm(perm.size());
+  idx_t nodes = n;
+  int status = METIS_OK;
   {
     // METIS seeds one process-wide random generator per call: calls from two threads at once
     // (a coarse level's and the full grid's) would draw from each other's sequence and give
     // orders that change from run to run. One at a time, each order is reproducible.
     static std::mutex one_at_a_time;
     const std::lock_guard<std::mutex> lock(one_at_a_time);
-    metis(M, pinv);
+    status = METIS_NodeND(&nodes, xadj.data(), adjncy.data(), nullptr, nullptr, perm.data(),
+                          iperm.data());
   }
-  return std::vector<int>(pinv.indices().data(), pinv.indices().data() + pinv.size());
+  if (status != METIS_OK)
+    throw ProcessingError(
+        fmt::format("diffusion model: METIS could not order the {} x {} grid "
+                    "(status {})",
+                    w, hgt, status));
+  return std::vector<int>(perm.begin(), perm.end());
 }
 
 namespace {
@@ -305,14 +350,33 @@ std::vector<int> positionsOf(const Domain& s) {
 }  // namespace
 
 std::uint64_t gridRunBytes(const Domain& s, bool with_k) {
-  Physics p;  // any valid physics: only the sparsity pattern matters
-  p.kappa = 1;
+  Physics p;  // any valid physics: only the sparsity patterns matter
+  p.kappa = 1, p.k_surface = 1;
   check(s, p);
   const std::vector<int> position = positionsOf(s);
   const System sys = assemble(s, p, false, Part::kValue, &position);
-  const int parts = with_k ? 3 : 2;  // tangents in the step length, ln κ (and ln k)
-  return bdf2::bytesPerRun(sys.A, parts) +
-         static_cast<std::uint64_t>(4 + parts) * s.labels.size() * sizeof(double);
+  // Tangents: the step length's borrows the system; ln κ's (and ln k's) hold their faces only.
+  std::uint64_t tangent_bytes = 0;
+  const std::size_t tangents = with_k ? 3 : 2;
+  for (Part part : {Part::kDlnKappa, Part::kDlnK}) {
+    if (part == Part::kDlnK && !with_k) continue;
+    System d = assemble(s, p, false, part, &position);
+    d.A.prune(0.0);
+    tangent_bytes += static_cast<std::uint64_t>(d.A.nonZeros()) * (sizeof(double) + sizeof(int)) +
+                     static_cast<std::uint64_t>(d.A.rows() + 1) * sizeof(int) +
+                     static_cast<std::uint64_t>(d.b.size()) * sizeof(double);
+  }
+  const auto n = static_cast<std::uint64_t>(sys.A.rows());
+  const std::uint64_t system = static_cast<std::uint64_t>(sys.A.nonZeros()) * 12 + (n + 1) * 4 +
+                               n * sizeof(double) * 2;  // A, b and the start
+  // Assembling a system (before the run, while the workspace holds the last factorisation): its
+  // triplets, and the transposed copy that setFromTriplets makes beside the result.
+  const auto nnz = static_cast<std::uint64_t>(sys.A.nonZeros());
+  const std::uint64_t assembling = std::max<std::uint64_t>(5 * n, nnz) * 16 + nnz * 12 + n * 4;
+  // The run, its tangents, the system, and what gridSensitivities keeps beside them: the
+  // ordering, and the results in the map's order (made once the run's blocks are freed).
+  return bdf2::bytesPerRun(sys.A, tangents, assembling) + tangent_bytes + system + n * sizeof(int) +
+         static_cast<std::uint64_t>(1 + tangents) * s.labels.size() * sizeof(double);
 }
 
 GridSensitivities gridSensitivities(const Domain& s, const Physics& p, bool with_k,
@@ -326,21 +390,21 @@ GridSensitivities gridSensitivities(const Domain& s, const Physics& p, bool with
   const System sys = assemble(s, unit, false, Part::kValue, &position);
   // Tangents: first in the step length (A' = A, b' = b: scaling Δt scales A·Δt, so this is
   // T·∂u/∂T of the discrete scheme itself), then in ln κ and ln k.
-  std::vector<std::pair<SpMat, Vec>> parts;
-  parts.emplace_back(sys.A, sys.b);
+  std::vector<System> parts;
   for (Part part : {Part::kDlnKappa, Part::kDlnK}) {
     if (part == Part::kDlnK && !with_k) continue;
-    System d = assemble(s, unit, false, part, &position);
-    d.A.prune(0.0);  // only boundary (or source) faces depend on κ (or k)
-    parts.emplace_back(std::move(d.A), std::move(d.b));
+    parts.push_back(assemble(s, unit, false, part, &position));
+    parts.back().A.prune(0.0);  // only boundary (or source) faces depend on κ (or k)
   }
+  std::vector<bdf2::Tangent> tangents{{&sys.A, &sys.b}};
+  for (const System& d : parts) tangents.push_back({&d.A, &d.b});
   const Vec start = initialState(s, 0.0, 1.0);
   Vec u0(start.size());
   for (std::size_t i = 0; i < position.size(); ++i)
     u0(position[i]) = start(static_cast<Eigen::Index>(i));
   Vec last;
   std::vector<Vec> sens;
-  bdf2::runWithTangents(sys.A, sys.b, parts, u0, s.time, s.steps, last, sens, workspace);
+  bdf2::runWithTangents(sys.A, sys.b, tangents, u0, s.time, s.steps, last, sens, workspace);
   // Back to the map's order.
   auto unpermute = [&](const Vec& v) {
     Vec out(v.size());
@@ -739,7 +803,9 @@ NetworkSensitivities networkSensitivities(const GrainGraph& graph, const Domain&
   if (capacity > 0) f(grains) = p.f_s;
   Vec v;
   std::vector<Vec> sens;
-  bdf2::runWithTangents(A, b, parts, permute(f.cwiseQuotient(scale)), s.time, s.steps, v, sens,
+  std::vector<bdf2::Tangent> tangents;
+  for (const auto& [Ad, bd] : parts) tangents.push_back({&Ad, &bd});
+  bdf2::runWithTangents(A, b, tangents, permute(f.cwiseQuotient(scale)), s.time, s.steps, v, sens,
                         workspace);
   f = back(v);
   for (Vec& x : sens) x = back(x);

@@ -3,6 +3,7 @@
 #include "diffusion/model.hpp"
 
 #include "diffusion/bdf2.hpp"
+#include "diffusion/fit_problem.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <Eigen/MetisSupport>
 #include <Eigen/SparseCholesky>
 
 #include "grains/synthetic.hpp"
@@ -419,6 +421,38 @@ TEST(DiffusionModel, SplitSolvesAndAnyEliminationOrderGiveTheSameRun) {
   other.join();
   EXPECT_EQ(a, alone);
   EXPECT_EQ(b, alone);
+}
+
+// The ordering is METIS's on the system's own pattern: the graph built straight from the grid
+// (without assembling the system) gives the order Eigen's MetisOrdering gives on I − A, for
+// every source kind: edges, a source region with an irregular border, a finite reservoir.
+TEST(DiffusionModel, TheOrderingIsMetisOnTheSystemsPattern) {
+  std::vector<Domain> domains;
+  for (Edge e : {Edge::kLeft, Edge::kTop, Edge::kRight, Edge::kBottom}) {
+    Domain d = voronoiGrains(48, 4, 100, 10);
+    d.source = e;
+    domains.push_back(d);
+  }
+  Domain region = voronoiGrains(40, 4, 100, 10);
+  region.source_region = Image<std::uint8_t>(40, 40, 0);
+  for (int y = 0; y < 40; ++y) {
+    for (int x = 0; x < 3 + (y % 7) / 2; ++x) region.source_region(x, y) = 1;
+  }
+  domains.push_back(region);
+  domains.push_back(region);
+  domains.back().reservoir_um = 4;
+  domains.push_back(domains.front());
+  domains.back().reservoir_um = 2;
+  for (std::size_t k = 0; k < domains.size(); ++k) {
+    SCOPED_TRACE(k);
+    const bdf2::SpMat A = detail::gridMatrix(domains[k]);
+    bdf2::SpMat I(A.rows(), A.cols());
+    I.setIdentity();
+    Eigen::PermutationMatrix<Eigen::Dynamic, Eigen::Dynamic, int> order;
+    Eigen::MetisOrdering<int>()(bdf2::SpMat(I - A), order);
+    const std::vector<int> expected(order.indices().data(), order.indices().data() + order.size());
+    EXPECT_EQ(fillReducingOrdering(domains[k]), expected);
+  }
 }
 
 // The factor's size from the elimination tree alone equals what Eigen's LDLT stores, on a 2D
