@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake pkg-config git
   libopencv-dev libfftw3-dev libeigen3-dev libhdf5-dev hdf5-tools libceres-dev libtbb-dev
   libgtest-dev libcli11-dev libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
-  libpugixml-dev libexpat1-dev libtiff-dev libssl-dev zlib1g-dev libmetis-dev
+  libpugixml-dev libexpat1-dev libtiff-dev libpng-dev libjpeg-dev libssl-dev zlib1g-dev libmetis-dev
   python3-numpy python3-h5py python3-matplotlib python3-scipy python3-tifffile python3-yaml
 )
 

@@ -6,11 +6,10 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 
 #include "generic/readers.hpp"
 #include "ionmap/core/error.hpp"
+#include "ionmap/io/image_codecs.hpp"
 
 namespace ionmap::generic {
 namespace {
@@ -119,8 +118,8 @@ void checkJpeg(const std::filesystem::path& path, const std::string& bytes) {
   }
 }
 
-// An uncompressed BMP's pixel array must lie inside the file (OpenCV returns what it could
-// read of a cut file).
+// An uncompressed BMP's pixel array must lie inside the file (also checked by the decoder; here
+// first, with the reader's other structure checks).
 void checkBmp(const std::filesystem::path& path, const std::string& bytes) {
   const auto* d = reinterpret_cast<const unsigned char*>(bytes.data());
   if (bytes.size() < 34) {
@@ -159,7 +158,7 @@ class ImageReader : public Reader {
     return 0;
   }
   Dataset load(const std::filesystem::path& path, const ReadOptions& options) const override {
-    // The structure is checked before decoding: the decoders return images from cut files.
+    // The structure is checked before decoding (libjpeg returns images from cut files).
     const std::string bytes = readAll(path);
     const auto* head = reinterpret_cast<const unsigned char*>(bytes.data());
     double px = 0, py = 0;
@@ -170,48 +169,38 @@ class ImageReader : public Reader {
     } else if (bytes.size() >= 2 && bytes.compare(0, 2, "BM") == 0) {
       checkBmp(path, bytes);
     } else {
-      // Only these three reach the decoder: cv::imdecode would otherwise try every codec
-      // OpenCV has (JPEG 2000, WebP, ...) on whatever the bytes are.
+      // Only these three have a decoder here.
       throw InputError(path.string(), 0, "not a PNG, JPEG or BMP file (its first bytes say so)");
     }
-    cv::Mat img;
-    try {
-      // A header over the bytes already read (no second copy of the file).
-      const cv::Mat encoded(1, static_cast<int>(bytes.size()), CV_8U,
-                            const_cast<char*>(bytes.data()));
-      img = cv::imdecode(encoded, cv::IMREAD_UNCHANGED | cv::IMREAD_ANYDEPTH);
-    } catch (const cv::Exception& e) {
-      throw InputError(path.string(), std::string("cannot decode image: ") + e.what());
-    }
-    if (img.empty()) {
-      throw InputError(path.string(), "cannot decode image (corrupt or truncated file?)");
-    }
-    cv::Mat gray;
-    if (img.channels() == 1) {
-      gray = img;
+    io::Raster img;
+    if (head[0] == 0x89) {
+      img = io::decodePng(bytes, path);
+    } else if (head[0] == 0xFF) {
+      img = io::decodeJpeg(bytes, path);
     } else {
-      cv::Mat bgr;
-      if (img.channels() == 4) {
-        cv::cvtColor(img, bgr, cv::COLOR_BGRA2BGR);
-      } else {
-        bgr = img;
-      }
-      cv::Mat f;
-      bgr.convertTo(f, CV_64F);
-      cv::transform(f, gray, cv::Matx13d(0.114, 0.587, 0.299));
+      img = io::decodeBmp(bytes, path);
     }
     Grid g;
-    g.width = gray.cols;
-    g.height = gray.rows;
+    g.width = img.width;
+    g.height = img.height;
     g.calibrated = px > 0;
     if (g.calibrated) g.pixel_x = px, g.pixel_y = py;
     Map m(options.channel_names.empty() ? path.stem().string() : options.channel_names.front(), g,
           "");
-    cv::Mat dst(g.height, g.width, CV_64F, m.values.data());
-    gray.convertTo(dst, CV_64F);
-    m.metadata.emplace_back("channels_in_file", std::to_string(img.channels()));
-    m.metadata.emplace_back("depth_bits", img.depth() == CV_16U ? "16" : "8");
-    if (img.channels() > 1) m.metadata.emplace_back("colour", "converted to luminance (Rec. 601)");
+    // Colour becomes luminance (Rec. 601 weights); an alpha channel is ignored.
+    const bool colour = img.channels >= 3;
+    for (int y = 0; y < g.height; ++y) {
+      for (int x = 0; x < g.width; ++x) {
+        m.values[static_cast<std::size_t>(y) * static_cast<std::size_t>(g.width) +
+                 static_cast<std::size_t>(x)] =
+            colour ? 0.114 * img.at(x, y, 2) + 0.587 * img.at(x, y, 1) + 0.299 * img.at(x, y, 0)
+                   : img.at(x, y, 0);
+      }
+    }
+    m.metadata.emplace_back("channels_in_file", std::to_string(img.channels));
+    m.metadata.emplace_back("depth_bits", std::to_string(img.bits));
+    if (colour) m.metadata.emplace_back("colour", "converted to luminance (Rec. 601)");
+    for (const std::string& note : img.notes) m.metadata.emplace_back("decoder_warning", note);
     applyReadOptions(m, options);
     Dataset ds;
     ds.format = name();

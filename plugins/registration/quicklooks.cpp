@@ -1,9 +1,9 @@
 #include "registration/quicklooks.hpp"
 
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "ionmap/core/error.hpp"
+#include "ionmap/io/image_codecs.hpp"
 
 namespace ionmap::registration {
 namespace {
@@ -58,7 +58,7 @@ cv::Mat sideBySide(const cv::Mat& before, const cv::Mat& after, const std::strin
 }
 
 void write(const cv::Mat& img, const std::filesystem::path& p) {
-  if (!cv::imwrite(p.string(), img)) throw InputError(p.string(), "cannot write PNG");
+  io::writePng(p, img);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // The `ionmap` program as a user meets it: subcommands, exit codes, messages, no leftovers.
 #include <unistd.h>
+#include <algorithm>
 
 #include <cstdlib>
 #include <fstream>
@@ -212,8 +213,18 @@ TEST(Cli, AFullDiskIsExit1WithAClearMessageAndNothingHalfWritten) {
   const auto mnt = dir / "small";
   std::filesystem::create_directories(mnt);
   const std::string job = (test::sourceDir() / "pipelines/sims-gb-diffusion.yaml").string();
+  // The disk sizes to try: from what the run writes besides results.h5 to all it writes, so that
+  // some of them fill up while results.h5 itself is written.
+  const auto ref = runIonmap({"run", job, "--out", (dir / "ref").string(), "--threads", "1"});
+  ASSERT_EQ(ref.exit_code, 0) << ref.err;
+  std::uintmax_t all = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir / "ref"))
+    if (e.is_regular_file()) all += (e.file_size() + 4095) / 4096 * 4096;
+  const std::uintmax_t results = std::filesystem::file_size(dir / "ref" / "results.h5");
+  const int first = static_cast<int>((all - results) / 1024), last = static_cast<int>(all / 1024);
+  const int step = std::max(32, (last - first) / 6);
   int results_file_failures = 0;
-  for (int kib = 2560; kib <= 4096; kib += 256) {
+  for (int kib = first; kib <= last + step; kib += step) {
     const std::string mount =
         fmt::format("mount -t tmpfs -o size={}k tmpfs '{}' 2>/dev/null", kib, mnt.string());
     if (std::system(mount.c_str()) != 0) GTEST_SKIP() << "cannot mount a tmpfs here; skipped";

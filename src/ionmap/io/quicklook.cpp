@@ -6,12 +6,12 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "ionmap/core/cv_bridge.hpp"
 #include "ionmap/core/error.hpp"
 #include "ionmap/core/units.hpp"
+#include "ionmap/io/image_codecs.hpp"
 
 namespace ionmap {
 namespace {
@@ -194,13 +194,7 @@ Layout placeImage(const cv::Mat& color, const Grid& grid, bool colorbar, int shr
 }
 
 void writePng(const cv::Mat& canvas, const std::filesystem::path& png) {
-  bool ok = false;
-  try {
-    ok = cv::imwrite(png.string(), canvas);
-  } catch (const cv::Exception& e) {
-    throw InputError(png.string(), std::string("cannot write PNG: ") + e.what());
-  }
-  if (!ok) throw InputError(png.string(), "cannot write PNG");
+  io::writePng(png, canvas);
 }
 
 void drawTitle(cv::Mat& canvas, const std::string& title) {
