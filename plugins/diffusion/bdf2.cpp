@@ -24,14 +24,12 @@ class SplitLdlt {
   // stays the same (a fit's runs): then only the numeric factorisation runs, for an unsplit
   // factor on its known pattern (replay()).
   bool compute(const SpMat& m) {
-    const bool same = analysed_ && m.rows() == static_cast<Eigen::Index>(outer_.size()) - 1 &&
-                      std::equal(outer_.begin(), outer_.end(), m.outerIndexPtr()) &&
-                      std::equal(inner_.begin(), inner_.end(), m.innerIndexPtr());
+    const Fingerprint seen = fingerprintOf(m);
+    const bool same = analysed_ && seen == pattern_;
     if (!same) {
       analysed_ = false;
       ldlt_.analyzePattern(m);
-      outer_.assign(m.outerIndexPtr(), m.outerIndexPtr() + m.rows() + 1);
-      inner_.assign(m.innerIndexPtr(), m.innerIndexPtr() + outer_.back());
+      pattern_ = seen;
       ldlt_.factorize(m);  // (also when unsplit: Eigen's pattern of L is the one replayed)
       if (ldlt_.info() != Eigen::Success) return false;
       split();
@@ -251,10 +249,37 @@ class SplitLdlt {
     }
   }
 
+  // The analysed pattern, told apart from another by its size and two independent 64-bit hashes
+  // of its index arrays (instead of a copy of them: 6 MB at 512²).
+  struct Fingerprint {
+    std::int64_t rows = -1, entries = -1;
+    std::uint64_t a = 0, b = 0;
+    bool operator==(const Fingerprint& o) const {
+      return rows == o.rows && entries == o.entries && a == o.a && b == o.b;
+    }
+  };
+  static Fingerprint fingerprintOf(const SpMat& m) {
+    Fingerprint f;
+    f.rows = m.rows();
+    f.entries = m.outerIndexPtr()[m.rows()];
+    std::uint64_t a = 0xcbf29ce484222325ULL, b = 0x9e3779b97f4a7c15ULL;
+    auto mix = [&](std::uint64_t v) {
+      a = (a ^ v) * 0x100000001b3ULL;                               // FNV-1a
+      b = (b + v + 0x9e3779b97f4a7c15ULL) * 0xbf58476d1ce4e5b9ULL;  // splitmix-style
+      b ^= b >> 31;
+    };
+    for (Eigen::Index j = 0; j <= m.rows(); ++j)
+      mix(static_cast<std::uint64_t>(m.outerIndexPtr()[j]));
+    for (std::int64_t p = 0; p < f.entries; ++p)
+      mix(static_cast<std::uint64_t>(m.innerIndexPtr()[p]) + (1ULL << 32));
+    f.a = a, f.b = b;
+    return f;
+  }
+
   // Upper: a full symmetric input is read in place, without the copy that Lower makes.
   Eigen::SimplicialLDLT<SpMat, Eigen::Upper, Eigen::NaturalOrdering<int>> ldlt_;
   bool analysed_ = false;
-  std::vector<int> outer_, inner_;  // the analysed pattern
+  Fingerprint pattern_;
   Vec inv_d_;
   int left_ = 0, right_ = 0;  // halves [0, left_) and [left_, right_); 0 = no split
   std::vector<int> cut_;      // per column before right_: its first entry in the separator
@@ -350,14 +375,14 @@ std::uint64_t bytesPerRun(const SpMat& A, std::size_t tangents, std::uint64_t se
   const std::uint64_t entries = factorEntries(A);
   const std::uint64_t per_entry = entries < SplitLdlt::kSplitMinEntries ? 36 : 12;
   const std::uint64_t factor = entries * per_entry + n * 48;
-  const std::uint64_t pattern = (nnz + n + 1) * sizeof(int);  // the analysed pattern
   // While factorising: the shifted matrix and the factorisation's work arrays. Then, while
-  // stepping: three interleaved blocks of R columns (the last two solutions and the right-hand
-  // side), a work vector and the R results (the split solve's spill is a separator's rows).
+  // stepping: two interleaved blocks of R columns (the last two solutions, the right-hand side
+  // built in place of the older), a work vector and the R results (the split solve's spill is a
+  // separator's rows).
   const std::uint64_t factorising =
       nnz * (sizeof(double) + sizeof(int)) + (n + 1) * sizeof(int) + n * 16;
-  const std::uint64_t stepping = (3 * R + 1 + R) * n * sizeof(double);
-  return factor + pattern + std::max({factorising, stepping, setup});
+  const std::uint64_t stepping = (2 * R + 1 + R) * n * sizeof(double);
+  return factor + std::max({factorising, stepping, setup});
 }
 
 std::size_t WorkspacePool::made() const {
@@ -382,10 +407,11 @@ void tangentRun(const SpMat& A, const Vec& b, const std::vector<Tangent>& tangen
   SplitLdlt& m = (workspace ? *workspace : local).factors().m;
   if (!m.compute(shifted(A, g))) throw ProcessingError("diffusion model: factorisation failed");
 
-  using Block = Eigen::Matrix<double, R, Eigen::Dynamic>;  // interleaved right-hand sides
-  Block x1 = Block::Zero(R, n), x2 = Block::Zero(R, n);    // the last two solutions
-  x1.row(0) = f0.transpose();                              // u_0 (s_0 = 0)
-  Block rhs(R, n);
+  // The last two solutions, interleaved (R × n column-major); each step's right-hand side is
+  // built in place of the older one and solved there.
+  using Block = Eigen::Matrix<double, R, Eigen::Dynamic>;
+  Block x1 = Block::Zero(R, n), x2 = Block::Zero(R, n);
+  x1.row(0) = f0.transpose();  // u_0 (s_0 = 0)
   Vec forcing(n);
   const Eigen::Index size = R * n;
   for (int k = 0; k <= (R > 1 ? steps : steps - 1); ++k) {
@@ -393,22 +419,19 @@ void tangentRun(const SpMat& A, const Vec& b, const std::vector<Tangent>& tangen
     // s_{k−2} and the forcing A'_j u_k + b'_j (the start step at k = 1). Rows not wanted at
     // k = 0 and k = steps are solved anyway (zeros, or unused).
     const double* p1 = x1.data();
-    const double* p2 = x2.data();
-    double* pr = rhs.data();
-    if (k <= 1) {
+    double* pr = x2.data();  // holds the solution before last until it is overwritten here
+    if (k == 0) {
       for (Eigen::Index j = 0; j < size; ++j) pr[j] = p1[j];
+    } else if (k == 1) {  // row 0 is already a BDF2 step; the tangents' start from s_0
+      for (Eigen::Index j = 0; j < size; ++j) pr[j] = j % R == 0 ? (4 * p1[j] - pr[j]) / 3 : p1[j];
     } else {
-      for (Eigen::Index j = 0; j < size; ++j) pr[j] = (4 * p1[j] - p2[j]) / 3;
+      for (Eigen::Index j = 0; j < size; ++j) pr[j] = (4 * p1[j] - pr[j]) / 3;
     }
     if (k == 0) {
       // The start step's explicit third, Δt/3 · f(u0), for the state.
       forcing.noalias() = A * f0;
       for (Eigen::Index i = 0; i < n; ++i) pr[R * i] += g * b(i) + (dt / 3) * (forcing(i) + b(i));
     } else {
-      // Row 0 at k = 1 is already a BDF2 step.
-      if (k == 1) {
-        for (Eigen::Index i = 0; i < n; ++i) pr[R * i] = (4 * p1[R * i] - p2[R * i]) / 3;
-      }
       for (Eigen::Index i = 0; i < n; ++i) pr[R * i] += g * b(i);
     }
     // Each tangent's start step (k = 1) has its explicit third from u0 (s0 = 0).
@@ -423,14 +446,14 @@ void tangentRun(const SpMat& A, const Vec& b, const std::vector<Tangent>& tangen
       forcing.noalias() = t.A->transpose() * Eigen::Map<const Vec, 0, Eigen::InnerStride<R>>(p1, n);
       for (Eigen::Index i = 0; i < n; ++i) pr[R * i + r] += g * (forcing(i) + (*t.b)(i));
     }
-    m.template solve<R>(rhs.data());
-    std::swap(x2, x1);
-    std::swap(x1, rhs);
+    m.template solve<R>(pr);
+    std::swap(x1, x2);
   }
   // With tangents, x1's row 0 holds a step beyond the end (unused), its others s_steps, and x2's
   // row 0 u_steps; without, x1 is u_steps.
+  // Each block is freed as soon as what it holds is copied out.
   last = (R > 1 ? x2 : x1).row(0).transpose();
-
+  x2 = Block();
   sens.resize(tangents.size());
   for (int r = 1; r < R; ++r) sens[static_cast<std::size_t>(r - 1)] = x1.row(r).transpose();
 }

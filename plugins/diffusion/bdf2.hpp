@@ -84,7 +84,7 @@ struct Tangent {
 
 // Bytes that one runWithTangents on A with these tangents holds at most while it runs, beside A
 // and the tangents themselves: its workspace's factorisation (a value and a row index per entry,
-// plus per-row arrays and the analysed pattern), and the shifted matrix while it is factorised
+// plus per-row arrays), and the shifted matrix while it is factorised
 // or the interleaved right-hand sides and results while it steps, or the caller's `setup` (what
 // it holds for a while before the run, when its workspace still holds the last factorisation).
 std::uint64_t bytesPerRun(const SpMat& A, std::size_t tangents, std::uint64_t setup = 0);

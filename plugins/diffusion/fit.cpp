@@ -373,17 +373,17 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   std::size_t runs_at_once = 0;  // 0: as many as the threads run
   if (o.model == ModelKind::kGrid) {
     bytes_per_run = model->runBytes(o.fit_surface_exchange);
-    if (o.memory_budget > 0) {
-      if (bytes_per_run > o.memory_budget) {
+    const std::uint64_t budget = o.memory_left ? o.memory_left() : o.memory_budget;
+    if (budget > 0) {
+      if (bytes_per_run > budget) {
         throw ProcessingError(fmt::format(
             "fit-diffusion: one model run on the {} x {} label grid holds {:.0f} MB (a sparse "
             "LDL^T factorisation and its right-hand sides), more than the {:.0f} MB of the "
             "memory budget left for it (IONMAP_MAX_MEMORY, default half the machine's memory): "
             "raise the budget, or give the fit labels on a coarser grid",
-            w, h, static_cast<double>(bytes_per_run) / 1e6,
-            static_cast<double>(o.memory_budget) / 1e6));
+            w, h, static_cast<double>(bytes_per_run) / 1e6, static_cast<double>(budget) / 1e6));
       }
-      runs_at_once = static_cast<std::size_t>(o.memory_budget / bytes_per_run);
+      runs_at_once = static_cast<std::size_t>(budget / bytes_per_run);
     }
   }
   bdf2::WorkspacePool pool(runs_at_once);
@@ -391,7 +391,10 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
     // Errors in the boundaries' positions: their variance per pixel from the model at the
     // start of this fit (the coarse optimum, or the initial values) joins σ_f².
     const Physics at = starts.empty() ? o.initial : l.toPhysics(starts.front().data());
-    const Image<double> fine = simulateGrid(o.domain, at);
+    const Image<double> fine = [&] {  // on the fit's own workspace: no second factorisation
+      const bdf2::WorkspacePool::Lease workspace = pool.borrow();
+      return model->simulate(at, workspace.get());
+    }();
     const Image<double> extra = boundaryPositionVariance(o.domain, sub, fine, o.boundary_sigma_um);
     for (std::size_t i = 0; i < sigma_used.size(); ++i)
       sigma_used[i] = std::sqrt(sigma[i] * sigma[i] + extra[i]);
@@ -501,6 +504,9 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   }
   std::vector<Run> runs(starts.size());
   const std::size_t best = solveAll(*model, runs, -1, nullptr);
+  for (std::size_t s = 0; s < runs.size(); ++s) {
+    if (s != best) runs[s].cost.reset();  // only the best one's cached runs serve below
+  }
   FitResult res;
   res.evaluations = res.coarse_evaluations = coarse_evaluations;
   res.bytes_per_run = bytes_per_run;
@@ -614,6 +620,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
       pr[j].x = b.x;
       pr[j].x[static_cast<std::size_t>(jobs[j].first)] += jobs[j].second;
       solve(pr[j], jobs[j].first);
+      pr[j].cost.reset();  // its cached runs are not needed again
     });
     const double scale = res.chi2_scale;
     for (int i : which) {
@@ -771,7 +778,16 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   if (o.label_ensemble > 0 && o.model == ModelKind::kGrid) {
     static const int kShift[4][2] = {{1, 0}, {-1, 0}, {0, 1}, {0, -1}};
     std::vector<Run> member(4);
-    tbb::parallel_for(0, 4, [&](int k) {
+    // At once when more than one run fits in the memory budget; one after the other otherwise
+    // (a member waiting for the one workspace would hold its own labels and model meanwhile).
+    auto forEachMember = [&](auto&& fit) {
+      if (runs_at_once == 1) {
+        for (int k = 0; k < 4; ++k) fit(k);
+      } else {
+        tbb::parallel_for(0, 4, fit);
+      }
+    };
+    forEachMember([&](int k) {
       FitOptions po = o;
       po.domain.labels = shiftLabels(o.domain.labels, kShift[k][0], kShift[k][1]);
       if (!o.domain.kappa_scale_x.empty()) correctStaircase(po.domain);

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,9 @@ struct FitOptions {
   // of the grid, so the runs that go at once (starts, profiles, refits) are as
   // many as fit in it, and a grid whose single run does not fit is refused before it starts.
   std::uint64_t memory_budget = 0;
+  // When set, what is left of the budget when the runs are about to start (after the fit's own
+  // set-up: its models, orderings and data), used instead of memory_budget.
+  std::function<std::uint64_t()> memory_left;
   // Systematic error from where the labels sit (grid model): > 0 refits with the labels moved
   // by one cell along ±x and ±y (FitResult::systematic_errors). 0 = none.
   int label_ensemble = 0;

@@ -90,26 +90,24 @@ Data usableData(const Image<double>& f, const Image<double>& sigma, const Image<
   return d;
 }
 
-Model::Model(const FitOptions& o) : o_(o), domain_(o.domain) {
+Model::Model(const FitOptions& o) : o_(o) {
   if (o.model == ModelKind::kNetwork)
     graph_ = grainGraph(o.domain);
   else
-    domain_.ordering = fillReducingOrdering(o.domain);
+    ordering_ = std::make_shared<const std::vector<int>>(fillReducingOrdering(o.domain));
 }
 
 Model::Model(const FitOptions& o, const Model& same_domain)
-    : o_(o), domain_(o.domain), graph_(same_domain.graph_) {
-  domain_.ordering = same_domain.domain_.ordering;
-}
+    : o_(o), ordering_(same_domain.ordering_), graph_(same_domain.graph_) {}
 
 void Model::compute(const Physics& p, Response& r, bdf2::Workspace* workspace) const {
   const bool robin = p.k_surface > 0;
   if (o_.model == ModelKind::kGrid) {
-    GridSensitivities g = gridSensitivities(domain_, p, robin, workspace);
+    GridSensitivities g = gridSensitivities(o_.domain, p, robin, workspace, ordering_.get());
     r.u_source = g.u_source;
     const int s = std::max(1, o_.subsample);
     if (s > 1) {  // observation model: each map pixel sees the mean over its s × s cells
-      const int w = domain_.labels.width() / s, h = domain_.labels.height() / s;
+      const int w = o_.domain.labels.width() / s, h = o_.domain.labels.height() / s;
       for (auto* v : {&g.u, &g.du_dlnkappa, &g.rate}) *v = blockMean(*v, w, h, s);
       if (robin) g.du_dlnk = blockMean(g.du_dlnk, w, h, s);
     }
@@ -128,6 +126,11 @@ void Model::compute(const Physics& p, Response& r, bdf2::Workspace* workspace) c
   r.dD = std::move(g.du_dlnD);
   r.dK = std::move(g.du_dlnkappa);
   r.dk = std::move(g.du_dlnk);
+}
+
+Image<double> Model::simulate(const Physics& p, bdf2::Workspace* workspace) const {
+  if (o_.model != ModelKind::kGrid) return forward(o_.domain, p, o_.model);
+  return simulateGrid(o_.domain, p, *ordering_, workspace);
 }
 
 MapCost::MapCost(const Model& m, const Layout& l, const Data& d, bdf2::WorkspacePool& pool)

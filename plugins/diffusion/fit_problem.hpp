@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,9 @@ namespace ionmap::diffusion::detail {
 // The grid model's system matrix A (df/dt = A f + b) at κ = 1 in the map's order: the pattern
 // that fillReducingOrdering orders (model.cpp; for tests).
 bdf2::SpMat gridMatrix(const Domain& domain);
+// The n × n column-major matrix of triplets, duplicates summed in the order given: Eigen's
+// setFromTriplets value for value, without its row-major copy (model.cpp; for tests).
+bdf2::SpMat compressed(Eigen::Index n, const std::vector<Eigen::Triplet<double>>& triplets);
 
 // Mean equivalent diameter sqrt(4A/π) over the labels with an area (µm², per label).
 double meanEquivalentDiameter(const std::vector<double>& area);
@@ -69,7 +73,9 @@ class Model {
   // The same model with other options on the same domain (e.g. fewer time steps).
   Model(const FitOptions& o, const Model& same_domain);
   // Bytes one run of the grid model holds (gridRunBytes).
-  std::uint64_t runBytes(bool with_k) const { return gridRunBytes(domain_, with_k); }
+  std::uint64_t runBytes(bool with_k) const {
+    return gridRunBytes(o_.domain, with_k, ordering_.get());
+  }
   // meanGrainSize() from the grain graph's areas (network model).
   double meanGrainUm() const { return meanEquivalentDiameter(graph_.area); }
   // u and all its derivatives from one run: the exact derivatives of the discrete scheme
@@ -77,10 +83,12 @@ class Model {
   // own: u depends on D_b only through D_b·T and the ratios κh/D_b, kh/D_b, so
   // ∂u/∂lnD = T·du/dt − ∂u/∂lnκ − ∂u/∂lnk.
   void compute(const Physics& p, Response& r, bdf2::Workspace* workspace) const;
+  // f on the model's own grid (grid model: one run without derivatives on the workspace).
+  Image<double> simulate(const Physics& p, bdf2::Workspace* workspace) const;
 
  private:
-  const FitOptions& o_;
-  Domain domain_;
+  const FitOptions& o_;  // its domain is the model's (not copied: a 512² domain is ~5 MB)
+  std::shared_ptr<const std::vector<int>> ordering_;  // the grid's, shared by models of a domain
   GrainGraph graph_;
 };
 

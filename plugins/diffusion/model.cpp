@@ -144,6 +144,60 @@ double sourceConductance(const Physics& p, double h, Part part = Part::kValue) {
 
 // `position` (optional): the unknowns' places in an elimination order (position[old] = new), to
 // assemble the permuted system directly.
+// The column-major matrix of triplets, duplicates summed in the order given: what Eigen's
+// setFromTriplets makes, value for value, without its row-major copy of the whole matrix (17 MB
+// at 512²): the triplets are ordered through an index by column, then by row within a column.
+}  // namespace
+
+SpMat detail::compressed(Eigen::Index n, const std::vector<Eigen::Triplet<double>>& t) {
+  std::vector<int> start(static_cast<std::size_t>(n) + 1, 0);
+  for (const auto& e : t) ++start[static_cast<std::size_t>(e.col()) + 1];
+  for (std::size_t j = 1; j < start.size(); ++j) start[j] += start[j - 1];
+  std::vector<int> order(t.size());
+  {
+    std::vector<int> next(start.begin(), start.end() - 1);
+    for (std::size_t k = 0; k < t.size(); ++k)
+      order[static_cast<std::size_t>(next[static_cast<std::size_t>(t[k].col())]++)] =
+          static_cast<int>(k);
+  }
+  SpMat A(n, n);
+  Eigen::Index entries = 0;
+  for (Eigen::Index j = 0; j < n; ++j) {  // sort each column by row (stable), count its rows
+    int* first = order.data() + start[static_cast<std::size_t>(j)];
+    int* last = order.data() + start[static_cast<std::size_t>(j) + 1];
+    auto row = [&](int k) { return t[static_cast<std::size_t>(k)].row(); };
+    for (int* q = first + 1; q < last; ++q) {  // insertion sort: a handful of entries, stable
+      const int k = *q;
+      int* r = q;
+      for (; r > first && row(r[-1]) > row(k); --r) *r = r[-1];
+      *r = k;
+    }
+    for (int* q = first; q != last; ++q) entries += q == first || row(q[-1]) != row(*q);
+  }
+  A.resizeNonZeros(entries);
+  int* outer = A.outerIndexPtr();
+  int* inner = A.innerIndexPtr();
+  double* value = A.valuePtr();
+  int at = -1;
+  for (Eigen::Index j = 0; j < n; ++j) {
+    outer[j] = at + 1;
+    for (int q = start[static_cast<std::size_t>(j)]; q < start[static_cast<std::size_t>(j) + 1];
+         ++q) {
+      const auto& e = t[static_cast<std::size_t>(order[static_cast<std::size_t>(q)])];
+      if (at >= outer[j] && inner[at] == e.row()) {
+        value[at] += e.value();
+      } else {
+        ++at;
+        inner[at] = static_cast<int>(e.row()), value[at] = e.value();
+      }
+    }
+  }
+  outer[n] = at + 1;
+  return A;
+}
+
+namespace {
+
 System assemble(const Domain& s, const Physics& p, bool opposite_sink = false,
                 Part part = Part::kValue, const std::vector<int>* position = nullptr) {
   const int w = s.labels.width(), hgt = s.labels.height();
@@ -154,8 +208,15 @@ System assemble(const Domain& s, const Physics& p, bool opposite_sink = false,
   const bool reservoir = s.reservoir_um > 0;
   const double capacity = reservoir ? s.reservoir_um * sourceLength(s) : 0;
   const auto n = cells + (reservoir ? 1 : 0);
+  // The system (kValue) keeps every coupling, zero or not: its pattern is the factorisation's. A
+  // derivative holds only the faces that depend on its parameter (boundary or source faces):
+  // its zeros are never stored, so that it is small from the start.
   std::vector<Eigen::Triplet<double>> t;
-  t.reserve(static_cast<std::size_t>(n) * 5);
+  const bool every_entry = part == Part::kValue;
+  t.reserve(static_cast<std::size_t>(n) * (every_entry ? 5 : 1));
+  auto add = [&](Eigen::Index i, Eigen::Index j, double v) {
+    if (every_entry || v != 0) t.emplace_back(i, j, v);
+  };
   System sys;
   sys.b = Vec::Zero(n);
   sys.source_conductance = Vec::Zero(n);
@@ -174,8 +235,8 @@ System assemble(const Domain& s, const Physics& p, bool opposite_sink = false,
       return;
     }
     const double couple = c * s.h / std::sqrt(capacity);
-    t.emplace_back(k, node, couple);
-    t.emplace_back(node, k, couple);
+    add(k, node, couple);
+    add(node, k, couple);
     diag[static_cast<std::size_t>(node)] -= c * s.h * s.h / capacity;
   };
   for (int y = 0; y < hgt; ++y) {
@@ -203,8 +264,8 @@ System assemble(const Domain& s, const Physics& p, bool opposite_sink = false,
         } else {
           c = faceConductance(p, s.h, boundary, part) / s.h;
         }
-        t.emplace_back(i, j, c);
-        t.emplace_back(j, i, c);
+        add(i, j, c);
+        add(j, i, c);
         diag[static_cast<std::size_t>(i)] -= c;
         diag[static_cast<std::size_t>(j)] -= c;
       }
@@ -223,9 +284,8 @@ System assemble(const Domain& s, const Physics& p, bool opposite_sink = false,
       }
     }
   }
-  for (Eigen::Index i = 0; i < n; ++i) t.emplace_back(i, i, diag[static_cast<std::size_t>(i)]);
-  sys.A.resize(n, n);
-  sys.A.setFromTriplets(t.begin(), t.end());
+  for (Eigen::Index i = 0; i < n; ++i) add(i, i, diag[static_cast<std::size_t>(i)]);
+  sys.A = detail::compressed(n, t);
   return sys;
 }
 
@@ -333,8 +393,10 @@ namespace {
 
 // Where each unknown goes in the run's nested-dissection order (the domain's, or one made
 // here): position[old] = new.
-std::vector<int> positionsOf(const Domain& s) {
-  const std::vector<int> order = s.ordering.empty() ? fillReducingOrdering(s) : s.ordering;
+std::vector<int> positionsOf(const Domain& s, const std::vector<int>* ordering) {
+  const std::vector<int> made =
+      ordering || !s.ordering.empty() ? std::vector<int>{} : fillReducingOrdering(s);
+  const std::vector<int>& order = ordering ? *ordering : s.ordering.empty() ? made : s.ordering;
   if (order.size() != s.labels.size() + (s.reservoir_um > 0 ? 1 : 0))
     throw UsageError("diffusion model: the precomputed ordering does not fit the grid");
   std::vector<int> position(order.size(), -1);
@@ -349,11 +411,35 @@ std::vector<int> positionsOf(const Domain& s) {
 
 }  // namespace
 
-std::uint64_t gridRunBytes(const Domain& s, bool with_k) {
+Image<double> simulateGrid(const Domain& s, const Physics& p, const std::vector<int>& ordering,
+                           bdf2::Workspace* workspace) {
+  check(s, p);
+  const std::vector<int> position = positionsOf(s, &ordering);
+  const System sys = assemble(s, p, false, Part::kValue, &position);
+  const Vec start = initialState(s, p.f_bg, p.f_s);
+  Vec f0(start.size()), last;
+  for (std::size_t i = 0; i < position.size(); ++i)
+    f0(position[i]) = start(static_cast<Eigen::Index>(i));
+  std::vector<Vec> none;
+  bdf2::runWithTangents(sys.A, sys.b, {}, f0, s.time, s.steps, last, none, workspace);
+  double source = p.f_s;
+  if (s.reservoir_um > 0) {
+    const Vec node = Vec::Constant(1, last(position.back()));  // sourceFraction reads the last
+    source = sourceFraction(s, node, p.f_s);
+  }
+  Image<double> out(s.labels.width(), s.labels.height());
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const bool region = !s.source_region.empty() && s.source_region[i];
+    out[i] = region ? source : last(position[i]);
+  }
+  return out;
+}
+
+std::uint64_t gridRunBytes(const Domain& s, bool with_k, const std::vector<int>* ordering) {
   Physics p;  // any valid physics: only the sparsity patterns matter
   p.kappa = 1, p.k_surface = 1;
   check(s, p);
-  const std::vector<int> position = positionsOf(s);
+  const std::vector<int> position = positionsOf(s, ordering);
   const System sys = assemble(s, p, false, Part::kValue, &position);
   // Tangents: the step length's borrows the system; ln κ's (and ln k's) hold their faces only.
   std::uint64_t tangent_bytes = 0;
@@ -370,9 +456,9 @@ std::uint64_t gridRunBytes(const Domain& s, bool with_k) {
   const std::uint64_t system = static_cast<std::uint64_t>(sys.A.nonZeros()) * 12 + (n + 1) * 4 +
                                n * sizeof(double) * 2;  // A, b and the start
   // Assembling a system (before the run, while the workspace holds the last factorisation): its
-  // triplets, and the transposed copy that setFromTriplets makes beside the result.
+  // triplets and their order by column (compressed()).
   const auto nnz = static_cast<std::uint64_t>(sys.A.nonZeros());
-  const std::uint64_t assembling = std::max<std::uint64_t>(5 * n, nnz) * 16 + nnz * 12 + n * 4;
+  const std::uint64_t assembling = std::max<std::uint64_t>(5 * n, nnz) * (16 + 4) + n * 8;
   // The run, its tangents, the system, and what gridSensitivities keeps beside them: the
   // ordering, and the results in the map's order (made once the run's blocks are freed).
   return bdf2::bytesPerRun(sys.A, tangents, assembling) + tangent_bytes + system + n * sizeof(int) +
@@ -380,11 +466,11 @@ std::uint64_t gridRunBytes(const Domain& s, bool with_k) {
 }
 
 GridSensitivities gridSensitivities(const Domain& s, const Physics& p, bool with_k,
-                                    bdf2::Workspace* workspace) {
+                                    bdf2::Workspace* workspace, const std::vector<int>* ordering) {
   check(s, p);
   // The whole run in a nested-dissection order: the system is assembled permuted, factors
   // with little fill, and its solves split over two cores.
-  const std::vector<int> position = positionsOf(s);
+  const std::vector<int> position = positionsOf(s, ordering);
   Physics unit = p;
   unit.f_s = 1, unit.f_bg = 0;
   const System sys = assemble(s, unit, false, Part::kValue, &position);
@@ -405,22 +491,25 @@ GridSensitivities gridSensitivities(const Domain& s, const Physics& p, bool with
   Vec last;
   std::vector<Vec> sens;
   bdf2::runWithTangents(sys.A, sys.b, tangents, u0, s.time, s.steps, last, sens, workspace);
-  // Back to the map's order.
-  auto unpermute = [&](const Vec& v) {
-    Vec out(v.size());
-    for (std::size_t i = 0; i < position.size(); ++i)
-      out(static_cast<Eigen::Index>(i)) = v(position[i]);
-    return out;
-  };
-  last = unpermute(last);
-  for (Vec& v : sens) v = unpermute(v);
+  // Back to the map's order, each result freed once copied (the reservoir node is dropped; the
+  // source fraction is read from it first).
   GridSensitivities out;
-  const auto cells = static_cast<Eigen::Index>(s.labels.size());  // the reservoir node is dropped
-  out.u.assign(last.data(), last.data() + cells);
-  out.u_source = sourceFraction(s, last, 1.0);
-  out.rate.assign(sens[0].data(), sens[0].data() + cells);
-  out.du_dlnkappa.assign(sens[1].data(), sens[1].data() + cells);
-  if (with_k) out.du_dlnk.assign(sens[2].data(), sens[2].data() + cells);
+  const std::size_t cells = s.labels.size();
+  if (s.reservoir_um > 0) {
+    const Vec node = Vec::Constant(1, last(position[cells]));  // sourceFraction reads the last
+    out.u_source = sourceFraction(s, node, 1.0);
+  } else {
+    out.u_source = sourceFraction(s, last, 1.0);
+  }
+  auto unpermute = [&](Vec& v, std::vector<double>& to) {
+    to.resize(cells);
+    for (std::size_t i = 0; i < cells; ++i) to[i] = v(position[i]);
+    v = Vec();
+  };
+  unpermute(last, out.u);
+  unpermute(sens[0], out.rate);
+  unpermute(sens[1], out.du_dlnkappa);
+  if (with_k) unpermute(sens[2], out.du_dlnk);
   if (!s.source_region.empty()) {  // region cells read the source fraction, whatever its sizes
     for (std::size_t i = 0; i < out.u.size(); ++i) {
       if (s.source_region[i]) out.u[i] = out.u_source, out.rate[i] = 0, out.du_dlnkappa[i] = 0;

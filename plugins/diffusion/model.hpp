@@ -92,6 +92,10 @@ std::vector<double> sourceContactFactors(const Domain& domain,
 // sizes, times, D or step counts.
 Image<double> simulateGrid(const Domain& domain, const Physics& physics,
                            double* source_final = nullptr);  // reservoir fraction at the end
+// The same in a nested-dissection `ordering` (a fit's) on a workspace kept between runs: no
+// factorisation beyond the workspace's own (bdf2.hpp). Equal to simulateGrid to round-off.
+Image<double> simulateGrid(const Domain& domain, const Physics& physics,
+                           const std::vector<int>& ordering, bdf2::Workspace* workspace);
 
 // Discrete mass balance of the last step, for verification: |BDF2 change of total tracer −
 // source inflow| relative to the inflow.
@@ -153,13 +157,16 @@ struct GridSensitivities {
   std::vector<double> u, rate, du_dlnkappa, du_dlnk;
   double u_source = 1;  // normalised source fraction at the end (< 1 with a finite reservoir)
 };
-// `workspace` (optional): kept between runs on one domain (bdf2.hpp).
+// `workspace` (optional): kept between runs on one domain (bdf2.hpp). `ordering` (optional):
+// the elimination order to use instead of the domain's own (a fit's, made once).
 GridSensitivities gridSensitivities(const Domain& domain, const Physics& physics, bool with_k,
-                                    bdf2::Workspace* workspace = nullptr);
+                                    bdf2::Workspace* workspace = nullptr,
+                                    const std::vector<int>* ordering = nullptr);
 
 // Bytes that one gridSensitivities run on this domain holds while it runs (bdf2::bytesPerRun
-// of its system in the domain's ordering, plus the maps it returns).
-std::uint64_t gridRunBytes(const Domain& domain, bool with_k);
+// of its system in the domain's ordering, or `ordering`, plus the maps it returns).
+std::uint64_t gridRunBytes(const Domain& domain, bool with_k,
+                           const std::vector<int>* ordering = nullptr);
 
 // Scaled complementary error function erfcx(x) = exp(x²)·erfc(x), accurate for all x
 // (asymptotic series beyond x = 25, where erfc underflows).

@@ -563,8 +563,9 @@ class FitStage final : public StageOf<FitParams, FitStage> {
       ctx.note("label_smoothing", fmt::format("{} pass(es), {} cells changed", smoothing, changed));
     }
     FitOptions o = optionsFor(p, domainFor(ctx, l, p, smoothing > 0 ? &drawn : nullptr), sub);
-    // What the model runs may hold at once: the memory budget less what the run holds now.
-    o.memory_budget = std::max<std::uint64_t>(1, memoryLeft());
+    // What the model runs may hold at once: the memory budget less what the run holds when they
+    // start.
+    o.memory_left = [] { return std::max<std::uint64_t>(1, memoryLeft()); };
     if (sub > 1) {
       o.boundary_sigma_um = p.boundary_sigma < 0 ? 0.5 * o.domain.h : p.boundary_sigma;
       if (ctx.bound("registration")) {

@@ -475,6 +475,7 @@ SpectrumImage readImzml(const std::filesystem::path& imzml, bool verify_checksum
   if (duplicates) si.metadata.emplace_back("duplicate_positions", std::to_string(duplicates));
   si.metadata.emplace_back("spectra", std::to_string(locs.size()));
   si.metadata.emplace_back("ibd", ibd_file);
+  locs.shrink_to_fit();  // kept for the whole run: no growth slack (up to 2x)
   si.source = std::make_shared<RawFileSpectra>(ibd_file, std::move(locs));
   return si;
 }

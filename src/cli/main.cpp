@@ -298,10 +298,11 @@ int realMain(int argc, char** argv) {
 
 int main(int argc, char** argv) {
 #ifdef __GLIBC__
-  // Blocks of 4 MB and more (maps, factorisations, spectra) are mapped on their own and go back
-  // to the system when freed, instead of staying in the allocator's arenas after each stage or
-  // model run: the resident set then follows what the run holds (IONMAP_MAX_MEMORY).
-  mallopt(M_MMAP_THRESHOLD, 4 << 20);
+  // Blocks of 1 MB and more (maps, factorisations, spectra, a 512² model's vectors) are mapped on
+  // their own and go back to the system when freed, instead of staying in the allocator's
+  // per-thread arenas after each stage or model run: the resident set then follows what the run
+  // holds (IONMAP_MAX_MEMORY).
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
 #endif
   try {
     return ionmap::realMain(argc, argv);
