@@ -1,5 +1,6 @@
 // Registration stages: `register` (coarse + refine, or landmarks) and `drift-correct`.
 #include <cmath>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -12,15 +13,20 @@
 #include "registration/phase_correlation.hpp"
 #include "registration/quicklooks.hpp"
 #include "registration/register.hpp"
+#include "registration/report.hpp"
 
 namespace ionmap::registration {
 namespace {
 
+enum class CoarseStep { kFourierMellin, kPhase, kLandmarks, kNone };
+enum class Refinement { kNcc, kMutualInformation, kNone };
+enum class OnFailure { kStop, kContinue };
+
 struct RegisterParams {
-  std::string coarse = "fourier-mellin";
-  std::string refine = "ncc";
-  std::string transform = "similarity";
-  std::string preprocess = "none";
+  CoarseStep coarse = CoarseStep::kFourierMellin;
+  Refinement refine = Refinement::kNcc;
+  Transform2D::Kind transform = Transform2D::Kind::kSimilarity;
+  Preprocess preprocess = Preprocess::kNone;
   double smooth = 0;
   int levels = 3;
   int max_iterations = 60;
@@ -31,7 +37,7 @@ struct RegisterParams {
   double min_overlap = 0.1;
   double min_ncc = 0.2;
   double min_tile_agreement = 0.6;
-  std::string on_failure = "stop";
+  OnFailure on_failure = OnFailure::kStop;
   bool quicklooks = true;
 };
 
@@ -47,17 +53,29 @@ class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
     static const auto s =
         ParamSchema<RegisterParams>()
             .choice("coarse", &RegisterParams::coarse,
-                    {"fourier-mellin", "phase", "landmarks", "none"},
+                    {{"fourier-mellin", CoarseStep::kFourierMellin},
+                     {"phase", CoarseStep::kPhase},
+                     {"landmarks", CoarseStep::kLandmarks},
+                     {"none", CoarseStep::kNone}},
                     "first estimate: Fourier-Mellin (rotation, scale, shift), phase correlation "
                     "(shift), "
                     "landmarks, or none (start from the `initial` transform)")
-            .choice("refine", &RegisterParams::refine, {"ncc", "mi", "none"},
+            .choice("refine", &RegisterParams::refine,
+                    {{"ncc", Refinement::kNcc},
+                     {"mi", Refinement::kMutualInformation},
+                     {"none", Refinement::kNone}},
                     "intensity refinement on a pyramid: ncc (same modality), mi (mutual "
                     "information, multimodal)")
             .choice("transform", &RegisterParams::transform,
-                    {"translation", "rigid", "similarity", "affine"},
+                    {{"translation", Transform2D::Kind::kTranslation},
+                     {"rigid", Transform2D::Kind::kRigid},
+                     {"similarity", Transform2D::Kind::kSimilarity},
+                     {"affine", Transform2D::Kind::kAffine}},
                     "family of the transform refined or fitted to landmarks")
-            .choice("preprocess", &RegisterParams::preprocess, {"none", "gradient", "valleys"},
+            .choice("preprocess", &RegisterParams::preprocess,
+                    {{"none", Preprocess::kNone},
+                     {"gradient", Preprocess::kGradient},
+                     {"valleys", Preprocess::kValleys}},
                     "what is matched: intensities, gradient magnitude (edges), or valleys (dark "
                     "lines: laser grooves, SIMS count dips over boundaries; ignores shading, "
                     "grain contrast and specks)")
@@ -87,7 +105,8 @@ class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
                   "matched again: below this fraction of tiles that agree with the transform "
                   "(residual shift within max(1.5 working px, 10% of the tile), peak-to-sidelobe "
                   "ratio > 6) the match is wrong (a failed check)")
-            .choice("on_failure", &RegisterParams::on_failure, {"stop", "continue"},
+            .choice("on_failure", &RegisterParams::on_failure,
+                    {{"stop", OnFailure::kStop}, {"continue", OnFailure::kContinue}},
                     "when the match fails its checks: stop the run after this stage (what was "
                     "computed is written, exit code 3), or continue with the failed check "
                     "recorded (the verdict is still NOT fit for use)")
@@ -123,15 +142,16 @@ class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
                           p.fixed_points.size(), p.moving_points.size()));
     }
     if (!p.landmarks_input.empty()) pf.inputFile(p.landmarks_input);
-    if (p.coarse == "landmarks" && !has_points && p.landmarks_input.empty()) {
+    const bool landmarks = p.coarse == CoarseStep::kLandmarks;
+    if (landmarks && !has_points && p.landmarks_input.empty()) {
       pf.fail("coarse: landmarks needs fixed_points/moving_points or landmarks_input");
     }
-    if (p.coarse != "landmarks" && (has_points || !p.landmarks_input.empty())) {
+    if (!landmarks && (has_points || !p.landmarks_input.empty())) {
       pf.fail("landmarks are given but coarse is not `landmarks`");
     }
-    if (p.coarse == "none" && p.refine == "none" && !initial)
+    if (p.coarse == CoarseStep::kNone && p.refine == Refinement::kNone && !initial)
       pf.fail("nothing to do: no coarse step, no refinement");
-    if (pf.outputBound("landmarks") && p.coarse != "landmarks")
+    if (pf.outputBound("landmarks") && !landmarks)
       pf.fail("the `landmarks` output needs coarse: landmarks");
     pf.writes("transform");
     for (const char* o : {"report", "landmarks", "resampled"}) {
@@ -143,137 +163,83 @@ class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
     const auto& p = params();
     const Map& fixed = ctx.get<Map>("fixed");
     const Map& moving = ctx.get<Map>("moving");
-    const auto kind = Transform2D::kindFromName(p.transform);
     Transform2D initial = ctx.bound("initial") ? ctx.get<Transform2D>("initial") : Transform2D();
-    Table report("registration quality");
-    report.addText("quantity");
-    report.addQuantity("value");
-    report.addText("unit");
-    auto row = [&](const std::string& q, double v, const std::string& u) {
-      report.columns[0].texts.push_back(q);
-      report.columns[1].numbers.push_back(v);
-      report.columns[2].texts.push_back(u);
-    };
-    if (p.coarse == "landmarks") {
-      std::vector<Point2> fp = pairsOf(p.fixed_points), mp = pairsOf(p.moving_points);
-      if (!p.landmarks_input.empty()) readLandmarkCsv(ctx.inputFile(p.landmarks_input), fp, mp);
-      const LandmarkFit fit = fitLandmarks(fp, mp, kind);
-      initial = fit.moving_to_fixed;
-      row("landmark_rms_residual", fit.rms, "um");
-      std::size_t outliers = 0;
-      for (bool o : fit.outlier) outliers += o;
-      row("landmark_outliers", static_cast<double>(outliers), "");
-      if (outliers)
-        ctx.warn(fmt::format("{} landmark(s) flagged as outliers (residual far above the others)",
-                             outliers));
-      if (ctx.outputBound("landmarks")) {
-        Table t("landmark residuals");
-        for (const char* c : {"fixed_x", "fixed_y", "moving_x", "moving_y", "residual"})
-          t.addNumeric(c, "um");
-        t.addNumeric("outlier", "");
-        for (std::size_t i = 0; i < fp.size(); ++i) {
-          const double v[6] = {fp[i].x, fp[i].y,         mp[i].x,
-                               mp[i].y, fit.residual[i], fit.outlier[i] ? 1.0 : 0.0};
-          for (int c = 0; c < 6; ++c) t.columns[c].numbers.push_back(v[c]);
-        }
-        ctx.put("landmarks", std::move(t));
-      }
+    std::optional<LandmarkFit> landmarks;
+    if (p.coarse == CoarseStep::kLandmarks) {
+      landmarks = fitGivenLandmarks(ctx);
+      initial = landmarks->moving_to_fixed;
     }
-    RegisterOptions o;
-    o.coarse = p.coarse == "fourier-mellin" ? Coarse::kFourierMellin
-               : p.coarse == "phase"        ? Coarse::kPhase
-                                            : Coarse::kNone;
-    o.refine = p.refine != "none";
-    o.refine_options.metric = p.refine == "mi" ? Metric::kMutualInformation : Metric::kNcc;
-    o.refine_options.kind = kind;
-    o.refine_options.levels = p.levels;
-    o.refine_options.max_iterations = p.max_iterations;
-    o.preprocess = p.preprocess == "gradient"  ? Preprocess::kGradient
-                   : p.preprocess == "valleys" ? Preprocess::kValleys
-                                               : Preprocess::kNone;
-    o.smooth_um = p.smooth;
-    o.max_working_pixels = p.max_working_pixels;
-    RegisterResult r = registerMaps(fixed, moving, initial, o);
-    if (!o.refine && p.coarse == "landmarks") r.moving_to_fixed = initial;
-    ctx.note("transform", r.moving_to_fixed.describe());
-    ctx.note("working_grid", r.working.describe());
-    row("ncc", r.ncc, "");
-    row("mutual_information", r.mutual_information, "nat");
-    row("overlap_fraction", r.overlap, "");
-    row("coarse_peak", r.coarse_peak, "");
-    row("metric_evaluations", r.evaluations, "");
-    const TileCheck& tc = r.tiles;
-    const double wpx = r.working.pixel_x;
-    row("tiles_used", tc.tiles_used, "");
-    row("tile_agreement", tc.agreement, "");
-    row("tile_rms_shift", tc.rms_shift_px * wpx, "um");
-    // Not estimated (NaN) unless at least two tiles agree.
-    const double uncertainty = tc.tiles_agreeing >= 2 ? tc.uncertainty_px * wpx : std::nan("");
-    row("uncertainty", uncertainty, "um");
-    ctx.note("tiles",
-             fmt::format("{} of {} tiles agree within {:.3f} um (RMS residual shift {:.3f} um)",
-                         tc.tiles_agreeing, tc.tiles_used, tc.agree_radius_px * wpx,
-                         tc.rms_shift_px * wpx));
-    ctx.note("uncertainty_um", fmt::format("{:.4f}", uncertainty));
-    {
-      std::string per_tile;
-      for (std::size_t i = 0; i < tc.shifts.size(); ++i) {
-        per_tile +=
-            fmt::format("{}({:+.3f}, {:+.3f}) um, peak/sidelobe {:.1f}", i ? "; " : "",
-                        tc.shifts[i][0] * wpx, tc.shifts[i][1] * wpx, tc.sidelobe_ratios[i]);
-      }
-      ctx.note("tile_shifts", per_tile);
-    }
-    std::vector<std::string> problems;
-    if (r.ncc < p.min_ncc)
-      problems.push_back(
-          fmt::format("the match is poor (NCC {:.3f} < min_ncc {:.3f})", r.ncc, p.min_ncc));
-    if (tc.tiles_used >= 4 && tc.agreement < p.min_tile_agreement) {
-      problems.push_back(fmt::format(
-          "only {} of {} tiles of the overlap agree with the transform (min_tile_agreement "
-          "{:.2f}): the transform is most likely wrong",
-          tc.tiles_agreeing, tc.tiles_used, p.min_tile_agreement));
-    }
-    const bool good = problems.empty();
-    row("quality_good", good ? 1.0 : 0.0, "");
-    ctx.note("quality", good ? "good" : "poor");
-    if (r.overlap < p.min_overlap) {
-      throw ProcessingError(
-          fmt::format("the registered maps overlap on only {:.1f}% of the fixed field (min_overlap "
-                      "{:.1f}%): no trustworthy transform",
-                      100 * r.overlap, 100 * p.min_overlap));
-    }
-    if (tc.tiles_used < 4) {
-      ctx.warn(fmt::format(
-          "the overlap is too small to cut into tiles ({} usable): the transform could not be "
-          "cross-checked and has no uncertainty estimate",
-          tc.tiles_used));
-    }
-    if (!good) {
-      // A failed check, not a warning: whatever is computed from this transform downstream
-      // (labels on another grid, a diffusion fit) is not fit for use, and the run says so.
-      std::string msg = "not fit for use: ";
-      for (std::size_t i = 0; i < problems.size(); ++i) msg += (i ? "; " : "") + problems[i];
-      msg += p.preprocess != "valleys"
-                 ? "; check the quicklooks; for grooves or boundary contrast try preprocess: "
-                   "valleys"
-                 : "; check the quicklooks (checkerboard, edges)";
-      if (p.on_failure == "stop") {
-        ctx.stopRun(msg);
-      } else {
-        ctx.failCheck(msg);
-      }
-    }
+    RegisterResult r = registerMaps(fixed, moving, initial, optionsFor(p));
+    if (p.refine == Refinement::kNone && landmarks) r.moving_to_fixed = initial;
+    for (const auto& [key, value] : registrationNotes(r)) ctx.note(key, value);
+    const RegistrationVerdict verdict = judgeRegistration(r, {p.min_ncc, p.min_tile_agreement});
+    ctx.note("quality", verdict.good ? "good" : "poor");
+    checkOverlapAndTiles(ctx, r);
+    const std::string failed = verdict.message(p.preprocess == Preprocess::kValleys);
+    // A failed check, not a warning: whatever is computed from this transform downstream is
+    // not fit for use, and the run says so (and stops here unless on_failure: continue).
+    if (!verdict.good && p.on_failure == OnFailure::kStop) ctx.stopRun(failed);
+    if (!verdict.good && p.on_failure == OnFailure::kContinue) ctx.failCheck(failed);
     if (p.quicklooks) {
       for (const auto& f : writeRegistrationQuicklooks(r, ctx.fileDir(), ctx.outItem("transform")))
         ctx.note("quicklook", f);
     }
-    if (ctx.outputBound("resampled")) {
-      Map out = resampleMap(moving, fixed.grid, r.moving_to_fixed, Interpolation::kLinear);
-      ctx.put("resampled", std::move(out));
-    }
-    if (ctx.outputBound("report")) ctx.put("report", std::move(report));
+    if (ctx.outputBound("resampled"))
+      ctx.put("resampled",
+              resampleMap(moving, fixed.grid, r.moving_to_fixed, Interpolation::kLinear));
+    if (ctx.outputBound("report"))
+      ctx.put("report", registrationReport(r, landmarks ? &*landmarks : nullptr, verdict));
     ctx.put("transform", r.moving_to_fixed);
+  }
+
+ private:
+  static RegisterOptions optionsFor(const RegisterParams& p) {
+    RegisterOptions o;
+    o.coarse = p.coarse == CoarseStep::kFourierMellin ? Coarse::kFourierMellin
+               : p.coarse == CoarseStep::kPhase       ? Coarse::kPhase
+                                                      : Coarse::kNone;
+    o.refine = p.refine != Refinement::kNone;
+    o.refine_options.metric =
+        p.refine == Refinement::kMutualInformation ? Metric::kMutualInformation : Metric::kNcc;
+    o.refine_options.kind = p.transform;
+    o.refine_options.levels = p.levels;
+    o.refine_options.max_iterations = p.max_iterations;
+    o.preprocess = p.preprocess;
+    o.smooth_um = p.smooth;
+    o.max_working_pixels = p.max_working_pixels;
+    return o;
+  }
+
+  // The landmarks of the parameters and the landmark file, fitted; the residual table when
+  // asked for, and a warning for outliers.
+  LandmarkFit fitGivenLandmarks(RunContext& ctx) const {
+    const auto& p = params();
+    std::vector<Point2> fp = pairsOf(p.fixed_points), mp = pairsOf(p.moving_points);
+    if (!p.landmarks_input.empty()) readLandmarkCsv(ctx.inputFile(p.landmarks_input), fp, mp);
+    LandmarkFit fit = fitLandmarks(fp, mp, p.transform);
+    std::size_t outliers = 0;
+    for (bool o : fit.outlier) outliers += o;
+    if (outliers)
+      ctx.warn(fmt::format("{} landmark(s) flagged as outliers (residual far above the others)",
+                           outliers));
+    if (ctx.outputBound("landmarks")) ctx.put("landmarks", landmarkTable(fp, mp, fit));
+    return fit;
+  }
+
+  // Too little overlap is an error (no transform to trust); too little for tiles, a warning.
+  void checkOverlapAndTiles(RunContext& ctx, const RegisterResult& r) const {
+    if (r.overlap < params().min_overlap) {
+      throw ProcessingError(
+          fmt::format("the registered maps overlap on only {:.1f}% of the fixed field (min_overlap "
+                      "{:.1f}%): no trustworthy transform",
+                      100 * r.overlap, 100 * params().min_overlap));
+    }
+    if (r.tiles.tiles_used < 4) {
+      ctx.warn(fmt::format(
+          "the overlap is too small to cut into tiles ({} usable): the transform could not be "
+          "cross-checked and has no uncertainty estimate",
+          r.tiles.tiles_used));
+    }
   }
 };
 

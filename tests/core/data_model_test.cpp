@@ -46,6 +46,27 @@ TEST(Table, ColumnsOfDifferentLengthAreRejected) {
   EXPECT_THROW(t.checkConsistent(), ProcessingError);
 }
 
+// Rows go in whole or not at all: a row of the wrong length or with a cell of the wrong kind is
+// refused naming the table (and the column), and the table is left as it was.
+TEST(Table, RowsAreAddedWholeOrRefused) {
+  Table t = Table::ofQuantities("fit");
+  t.addRow({"kappa", 1.4e-6, "cm/s"});
+  t.addRow({"f_s", 0.95, ""});
+  EXPECT_EQ(t.rows(), 2u);
+  EXPECT_TRUE(t.hasQuantities());
+  EXPECT_EQ(t.column("value").numbers[0], 1.4e-6);
+  EXPECT_EQ(t.column("unit").texts[0], "cm/s");
+  try {
+    t.addRow({"D_b", "2.6e-8", "cm^2/s"});
+    ADD_FAILURE() << "a text in the value column was accepted";
+  } catch (const ProcessingError& e) {
+    EXPECT_NE(std::string(e.what()).find("'value'"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(t.addRow({"D_b", 2.6e-8}), ProcessingError);
+  EXPECT_EQ(t.rows(), 2u);
+  EXPECT_NO_THROW(t.checkConsistent());
+}
+
 TEST(Units, MicrometreSpellingsNormaliseAndLengthsConvert) {
   EXPECT_EQ(units::normalise("\xC2\xB5m"), "um");
   EXPECT_EQ(units::normalise("micron"), "um");

@@ -28,6 +28,39 @@ std::size_t Table::addQuantity(const std::string& col_name) {
   return i;
 }
 
+void Table::addRow(std::initializer_list<Cell> cells) {
+  if (cells.size() != columns.size()) {
+    throw ProcessingError(fmt::format("table '{}': a row of {} cells for {} columns", name,
+                                      cells.size(), columns.size()));
+  }
+  std::size_t i = 0;
+  for (const Cell& c : cells) {
+    if (columns[i].is_text != std::holds_alternative<std::string>(c)) {
+      throw ProcessingError(fmt::format("table '{}': column '{}' holds {}, the row gives {}", name,
+                                        columns[i].name, columns[i].is_text ? "text" : "numbers",
+                                        columns[i].is_text ? "a number" : "a text"));
+    }
+    ++i;
+  }
+  i = 0;
+  for (const Cell& c : cells) {
+    if (columns[i].is_text) {
+      columns[i].texts.push_back(std::get<std::string>(c));
+    } else {
+      columns[i].numbers.push_back(std::get<double>(c));
+    }
+    ++i;
+  }
+}
+
+Table Table::ofQuantities(std::string table_name) {
+  Table t(std::move(table_name));
+  t.addText("quantity");
+  t.addQuantity("value");
+  t.addText("unit");
+  return t;
+}
+
 bool Table::hasQuantities() const {
   for (const auto& c : columns)
     if (c.unit_from_row) return true;

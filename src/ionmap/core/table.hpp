@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstddef>
+#include <initializer_list>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace ionmap {
@@ -37,6 +39,13 @@ class Table {
   std::size_t addQuantity(const std::string& col_name);
   // Whether any column takes its unit from the row.
   bool hasQuantities() const;
+  // One cell of a row: a number for a numeric column, a text for a text column.
+  using Cell = std::variant<double, std::string>;
+  // Appends a row, one cell per column in column order; a row of the wrong length or a cell of
+  // the wrong kind is a ProcessingError naming the table and the column (nothing is appended).
+  void addRow(std::initializer_list<Cell> cells);
+  // A table of named quantities: text "quantity", quantity "value", text "unit".
+  static Table ofQuantities(std::string table_name);
   std::size_t rows() const { return columns.empty() ? 0 : columns.front().size(); }
   // Returns the column with that name or throws ProcessingError.
   const Column& column(const std::string& col_name) const;
