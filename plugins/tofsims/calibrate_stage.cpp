@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "ionmap/core/error.hpp"
+#include "tofsims/calibration.hpp"
 #include "tofsims/spectra.hpp"
 #include "tofsims/stages.hpp"
 
@@ -65,94 +66,17 @@ class CalibrateStage final : public StageOf<CalibrateParams, CalibrateStage> {
 
   void run(RunContext& ctx) const override {
     const auto& p = params();
-    std::vector<double> found_x, found_m, observed;
-    std::vector<PeakShape> peaks;
-    std::vector<double> mz, intensity, channel;
-    BinnedSpectrum sum;
     const bool image = ctx.bound("spectra");
-    if (image) {
-      const double lo =
-          *std::min_element(p.references.begin(), p.references.end()) - p.search - 0.01;
-      const double hi =
-          *std::max_element(p.references.begin(), p.references.end()) + p.search + 0.01;
-      sum = sumSpectrum(ctx.get<SpectrumImage>("spectra"), std::max(lo, 1e-6), hi, p.bin);
-    } else {
-      const Table& t = ctx.get<Table>("spectrum");
-      mz = t.column("mz").numbers;
-      intensity = t.column("intensity").numbers;
-      channel = t.column("channel").numbers;
-    }
-    std::vector<double> missing;
-    for (double m : p.references) {
-      const PeakShape pk =
-          image ? measurePeak(sum, m, p.search) : measurePeak(mz, intensity, m, p.search);
-      if (!pk.found) {
-        missing.push_back(m);
-        continue;
-      }
-      peaks.push_back(pk);
-      found_m.push_back(m);
-      if (image) {
-        found_x.push_back(std::sqrt(pk.centroid));
-      } else {
-        // The channel at the peak centroid (channel is monotonic in m/z).
-        const auto it = std::lower_bound(mz.begin(), mz.end(), pk.centroid);
-        const std::size_t i =
-            std::clamp<std::size_t>(static_cast<std::size_t>(it - mz.begin()), 1, mz.size() - 1);
-        const double f = (pk.centroid - mz[i - 1]) / (mz[i] - mz[i - 1]);
-        found_x.push_back(channel[i - 1] + f * (channel[i] - channel[i - 1]));
-      }
-    }
-    if (!missing.empty()) {
-      // What the spectra cover, from the first one (cheap): tells "outside the recorded
-      // range" from "absent".
-      std::string range;
-      if (image) {
-        const SpectrumImage& si = ctx.get<SpectrumImage>("spectra");
-        Spectrum first;
-        if (si.source && si.source->count()) si.source->read(0, first);
-        if (!first.mz.empty())
-          range = fmt::format(" (the first spectrum covers {:.4g}-{:.4g} u)", first.mz.front(),
-                              first.mz.back());
-      } else if (!mz.empty()) {
-        range = fmt::format(" (the spectrum covers {:.4g}-{:.4g} u)", mz.front(), mz.back());
-      }
-      std::string list;
-      for (double m : missing) list += fmt::format("{}{} u", list.empty() ? "" : ", ", m);
-      if (found_m.size() < 2) {
-        throw ProcessingError(fmt::format(
-            "no peak within ±{} u of the reference mass(es) {}{}: {} reference peak(s) found, a "
-            "calibration needs two (e.g. 6.014574 6Li+ and 7.015455 7Li+); is the mass scale off "
-            "by more than `search`?",
-            p.search, list, range, found_m.size()));
-      }
-      ctx.warn(fmt::format(
-          "no peak within ±{} u of the reference mass(es) {}{}: outside the recorded range or "
-          "absent, left out of the calibration ({} references used)",
-          p.search, list, range, found_m.size()));
-      ctx.note("references_missing", list);
-    }
-    const TofCalibration cal = fitTofCalibration(found_x, found_m);
-    Table report("mass calibration");
-    report.description = image ? "sqrt(m_measured) = a sqrt(m) + b" : "channel = a sqrt(m) + b";
-    report.addNumeric("reference_mass", "u");
-    report.addNumeric("found_before", "u");
-    report.addNumeric("offset_before", "ppm");
-    report.addNumeric("after", "u");
-    report.addNumeric("residual", "ppm");
-    report.addNumeric("resolving_power", "");
-    for (std::size_t i = 0; i < found_m.size(); ++i) {
-      report.columns[0].numbers.push_back(found_m[i]);
-      report.columns[1].numbers.push_back(peaks[i].centroid);
-      report.columns[2].numbers.push_back((peaks[i].centroid - found_m[i]) / found_m[i] * 1e6);
-      report.columns[3].numbers.push_back(cal.massAt(found_x[i]));
-      report.columns[4].numbers.push_back(cal.residual_ppm[i]);
-      report.columns[5].numbers.push_back(peaks[i].resolvingPower());
-    }
+    const ReferencePeaks found =
+        image ? findReferencePeaks(sumAroundReferences(ctx.get<SpectrumImage>("spectra")),
+                                   p.references, p.search)
+              : findReferencePeaks(ctx.get<Table>("spectrum"), p.references, p.search);
+    if (!found.missing.empty()) reportMissing(ctx, found, image);
+    const TofCalibration cal = fitTofCalibration(found.x, found.mass);
     ctx.note("a", fmt::format("{:.10g}", cal.a));
     ctx.note("b", fmt::format("{:.10g}", cal.b));
     ctx.note("rms_residual_ppm", fmt::format("{:.3g}", cal.rms_ppm));
-    if (found_m.size() == 2)
+    if (found.mass.size() == 2)
       ctx.warn(
           "two reference peaks determine the calibration exactly: residuals are 0 by construction");
     if (cal.rms_ppm > 100)
@@ -164,17 +88,51 @@ class CalibrateStage final : public StageOf<CalibrateParams, CalibrateStage> {
           "mass_calibration", fmt::format("sqrt(m_old) = {:.10g} sqrt(m) + {:.10g}", cal.a, cal.b));
       ctx.put("spectra", std::move(si));
     } else {
-      Table t = ctx.get<Table>("spectrum");
-      Column old = t.column("mz");
-      for (auto& c : t.columns) {
-        if (c.name != "mz") continue;
-        for (std::size_t i = 0; i < c.numbers.size(); ++i) c.numbers[i] = cal.massAt(channel[i]);
-      }
-      old.name = "mz_before_calibration";
-      t.columns.push_back(std::move(old));
-      ctx.put("spectrum", std::move(t));
+      ctx.put("spectrum", recalibrated(ctx.get<Table>("spectrum"), cal));
     }
-    ctx.put("calibration", std::move(report));
+    ctx.put("calibration", calibrationReport(found, cal, image));
+  }
+
+ private:
+  // The sum spectrum over the references' range (with `search` and a margin on each side).
+  BinnedSpectrum sumAroundReferences(const SpectrumImage& spectra) const {
+    const auto& p = params();
+    const auto [lo, hi] = std::minmax_element(p.references.begin(), p.references.end());
+    return sumSpectrum(spectra, std::max(*lo - p.search - 0.01, 1e-6), *hi + p.search + 0.01,
+                       p.bin);
+  }
+
+  // Missing references: an error when fewer than two remain, a warning otherwise, each saying
+  // what the spectra cover (from the first spectrum: cheap), to tell "outside the recorded
+  // range" from "absent".
+  void reportMissing(RunContext& ctx, const ReferencePeaks& found, bool image) const {
+    const auto& p = params();
+    std::string range;
+    if (image) {
+      const SpectrumImage& si = ctx.get<SpectrumImage>("spectra");
+      Spectrum first;
+      if (si.source && si.source->count()) si.source->read(0, first);
+      if (!first.mz.empty())
+        range = fmt::format(" (the first spectrum covers {:.4g}-{:.4g} u)", first.mz.front(),
+                            first.mz.back());
+    } else {
+      const std::vector<double>& mz = ctx.get<Table>("spectrum").column("mz").numbers;
+      if (!mz.empty())
+        range = fmt::format(" (the spectrum covers {:.4g}-{:.4g} u)", mz.front(), mz.back());
+    }
+    const std::string list = missingList(found);
+    if (found.mass.size() < 2) {
+      throw ProcessingError(fmt::format(
+          "no peak within ±{} u of the reference mass(es) {}{}: {} reference peak(s) found, a "
+          "calibration needs two (e.g. 6.014574 6Li+ and 7.015455 7Li+); is the mass scale off "
+          "by more than `search`?",
+          p.search, list, range, found.mass.size()));
+    }
+    ctx.warn(fmt::format(
+        "no peak within ±{} u of the reference mass(es) {}{}: outside the recorded range or "
+        "absent, left out of the calibration ({} references used)",
+        p.search, list, range, found.mass.size()));
+    ctx.note("references_missing", list);
   }
 };
 
