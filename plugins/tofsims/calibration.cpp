@@ -56,12 +56,12 @@ std::string missingList(const ReferencePeaks& found) {
 Table calibrationReport(const ReferencePeaks& found, const TofCalibration& cal, bool image) {
   Table report("mass calibration");
   report.description = image ? "sqrt(m_measured) = a sqrt(m) + b" : "channel = a sqrt(m) + b";
-  report.addNumeric("reference_mass", "u");
-  report.addNumeric("found_before", "u");
-  report.addNumeric("offset_before", "ppm");
-  report.addNumeric("after", "u");
-  report.addNumeric("residual", "ppm");
-  report.addNumeric("resolving_power", "");
+  report.addNumerics({{"reference_mass", "u"},
+                      {"found_before", "u"},
+                      {"offset_before", "ppm"},
+                      {"after", "u"},
+                      {"residual", "ppm"},
+                      {"resolving_power", ""}});
   for (std::size_t i = 0; i < found.mass.size(); ++i) {
     const double m = found.mass[i], at = found.peaks[i].centroid;
     report.addRow({m, at, (at - m) / m * 1e6, cal.massAt(found.x[i]), cal.residual_ppm[i],

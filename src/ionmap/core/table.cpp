@@ -22,6 +22,11 @@ std::size_t Table::addText(const std::string& col_name) {
   return columns.size() - 1;
 }
 
+void Table::addNumerics(
+    std::initializer_list<std::pair<std::string, std::string>> name_and_unit) {
+  for (const auto& [n, u] : name_and_unit) addNumeric(n, u);
+}
+
 std::size_t Table::addQuantity(const std::string& col_name) {
   const std::size_t i = addNumeric(col_name, "");
   columns[i].unit_from_row = true;

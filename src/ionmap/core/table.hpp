@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <initializer_list>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -34,6 +35,8 @@ class Table {
   // Adds an empty column and returns its index.
   std::size_t addNumeric(const std::string& col_name, const std::string& unit);
   std::size_t addText(const std::string& col_name);
+  // Numeric columns, each {name, unit}, in order.
+  void addNumerics(std::initializer_list<std::pair<std::string, std::string>> name_and_unit);
   // Adds a numeric column whose unit is each row's entry in the text column "unit" (added by
   // the caller); results.h5 then holds each row as its own dataset with its own unit.
   std::size_t addQuantity(const std::string& col_name);
