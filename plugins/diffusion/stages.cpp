@@ -550,95 +550,126 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     const FitParams& p = params();
     const Map& f = ctx.get<Map>("fraction");
     const Map& sigma = ctx.get<Map>("sigma");
-    LabelMap l = ctx.get<LabelMap>("labels");
-    const int sub = modelSubdivision(f, sigma, l, p);
-    if (sub > 1) ctx.note("model_cells_per_pixel", fmt::format("{} x {}", sub, sub));
-    const std::size_t absorbed = absorbUnlabelled(l.labels);
-    if (absorbed) ctx.note("unlabelled_pixels_absorbed", std::to_string(absorbed));
-    const int smoothing = p.label_smoothing < 0 ? (sub > 1 ? 1 : 0) : p.label_smoothing;
-    const Image<std::int32_t> drawn = l.labels;
-    if (smoothing > 0) {
-      std::size_t changed = 0;
-      l.labels = smoothLabels(l.labels, smoothing, &changed);
-      ctx.note("label_smoothing", fmt::format("{} pass(es), {} cells changed", smoothing, changed));
-    }
-    FitOptions o = optionsFor(p, domainFor(ctx, l, p, smoothing > 0 ? &drawn : nullptr), sub);
-    // What the model runs may hold at once: the memory budget less what the run holds when they
-    // start.
-    o.memory_left = [] { return std::max<std::uint64_t>(1, memoryLeft()); };
-    if (sub > 1) {
-      o.boundary_sigma_um = p.boundary_sigma < 0 ? 0.5 * o.domain.h : p.boundary_sigma;
-      if (ctx.bound("registration")) {
-        const double u = registrationUncertainty(ctx.get<Table>("registration"));
-        if (u >= 0) {
-          o.boundary_sigma_um = std::hypot(o.boundary_sigma_um, u);
-          ctx.note("registration_uncertainty_um", fmt::format("{:.4g}", u));
-        } else {
-          ctx.warn(
-              "the registration has no uncertainty estimate (too few tiles to cross-check it): "
-              "the boundaries' position errors leave out the registration's own");
-        }
-      }
-      ctx.note("boundary_sigma_um", fmt::format("{:.4g}", o.boundary_sigma_um));
-    }
-    Image<std::uint8_t> mask = f.mask;
-    for (std::size_t i = 0; i < mask.size(); ++i) mask[i] = mask[i] && sigma.mask[i];
-    // The labels on the map's own grid (the grain covering most of each pixel): for the margin,
-    // the residual diagnostics and the plots.
-    const Image<std::int32_t> map_labels =
-        sub > 1 ? majorityLabels(o.domain.labels, sub) : o.domain.labels;
-    if (p.boundary_margin > 0) {
-      const std::size_t left_out = maskNearBoundaries(map_labels, p.boundary_margin, mask);
-      ctx.note("boundary_pixels_left_out", std::to_string(left_out));
-    }
+    const Prepared in = prepare(ctx, f, sigma);
     FitResult r = p.model == ModelChoice::kSeries
-                      ? fitSeries(f.values, sigma.values, mask, o, p.grain_size)
-                      : fitDiffusion(f.values, sigma.values, mask, o);
+                      ? fitSeries(f.values, sigma.values, in.mask, in.o, p.grain_size)
+                      : fitDiffusion(f.values, sigma.values, in.mask, in.o);
     if (p.model == ModelChoice::kSeries && p.grain_size <= 0)
       ctx.note("series_grain_size_um", fmt::format("{:.3f}", r.mean_grain_um));
     for (const auto& w : r.warnings) ctx.warn(w);
     // Normalised residuals, and the verdict on the fit from them and the fit's own checks.
-    Map res_map = residualMap(f, sigma, mask, r);
+    Map res_map = residualMap(f, sigma, in.mask, r);
     const ResidualDiagnostics diag =
         p.model == ModelChoice::kSeries
             ? ResidualDiagnostics{}
-            : diagnoseResiduals(res_map.values, res_map.mask, map_labels);
-    // Grains the diagnostics flag (likely merged or misplaced by the segmentation): how much the
-    // result leans on them joins its systematic error (a refit without their pixels).
-    const std::vector<std::int32_t> suspect = flaggedGrains(diag);
-    if (!suspect.empty()) {
-      try {
-        allowForSuspectGrains(r, f.values, sigma.values, mask, map_labels, suspect, o);
-      } catch (const Error& e) {
-        ctx.warn(
-            fmt::format("the refit without the {} flagged grain(s) failed ({}): how much "
-                        "the result leans on them is not in its errors",
-                        suspect.size(), e.what()));
-      }
-    }
+            : diagnoseResiduals(res_map.values, res_map.mask, in.map_labels);
+    allowForFlaggedGrains(ctx, f, sigma, in, diag, r);
     const Verdict verdict = judgeFit(r, diag);
     for (const auto& w : verdict.warnings) ctx.warn(w);
     for (const auto& why : verdict.reasons) ctx.failCheck("not fit for use: " + why);
-    for (const auto& [key, text] : fitNotes(r, diag, verdict, o.domain.h)) ctx.note(key, text);
-
+    for (const auto& [key, text] : fitNotes(r, diag, verdict, in.o.domain.h)) ctx.note(key, text);
     FitReport report =
         fitReport(r, diag, verdict,
                   {nameOf(p.model), nameOf(p.source_edge), p.time, p.delta,
                    p.surface_exchange > 0 || p.fit_surface_exchange, p.reservoir > 0});
     for (const auto& [key, text] : report.notes) ctx.note(key, text);
     for (const auto& w : report.warnings) ctx.warn(w);
+    putMaps(ctx, f, in, r, std::move(res_map));
+    ctx.put("parameters", std::move(report.table));
+  }
 
+ private:
+  // What the fit works on: its options (domain, model grid, memory budget, boundary errors),
+  // the usable pixels, and the labels on the map's own grid (the grain covering most of each
+  // pixel: for the margin, the residual diagnostics and the plots).
+  struct Prepared {
+    FitOptions o;
+    Image<std::uint8_t> mask;
+    Image<std::int32_t> map_labels;
+    int sub = 1;
+  };
+
+  Prepared prepare(RunContext& ctx, const Map& f, const Map& sigma) const {
+    const FitParams& p = params();
+    LabelMap l = ctx.get<LabelMap>("labels");
+    Prepared in;
+    in.sub = modelSubdivision(f, sigma, l, p);
+    if (in.sub > 1) ctx.note("model_cells_per_pixel", fmt::format("{} x {}", in.sub, in.sub));
+    const std::size_t absorbed = absorbUnlabelled(l.labels);
+    if (absorbed) ctx.note("unlabelled_pixels_absorbed", std::to_string(absorbed));
+    const int smoothing = p.label_smoothing < 0 ? (in.sub > 1 ? 1 : 0) : p.label_smoothing;
+    const Image<std::int32_t> drawn = l.labels;
+    if (smoothing > 0) {
+      std::size_t changed = 0;
+      l.labels = smoothLabels(l.labels, smoothing, &changed);
+      ctx.note("label_smoothing", fmt::format("{} pass(es), {} cells changed", smoothing, changed));
+    }
+    in.o = optionsFor(p, domainFor(ctx, l, p, smoothing > 0 ? &drawn : nullptr), in.sub);
+    // What the model runs may hold at once: the memory budget less what the run holds when they
+    // start.
+    in.o.memory_left = [] { return std::max<std::uint64_t>(1, memoryLeft()); };
+    if (in.sub > 1) setBoundarySigma(ctx, in.o);
+    in.mask = f.mask;
+    for (std::size_t i = 0; i < in.mask.size(); ++i) in.mask[i] = in.mask[i] && sigma.mask[i];
+    in.map_labels = in.sub > 1 ? majorityLabels(in.o.domain.labels, in.sub) : in.o.domain.labels;
+    if (p.boundary_margin > 0) {
+      const std::size_t left_out = maskNearBoundaries(in.map_labels, p.boundary_margin, in.mask);
+      ctx.note("boundary_pixels_left_out", std::to_string(left_out));
+    }
+    return in;
+  }
+
+  // The boundaries' position errors (observation model): half a cell unless given, with the
+  // registration's own uncertainty in quadrature when its report is bound.
+  void setBoundarySigma(RunContext& ctx, FitOptions& o) const {
+    const FitParams& p = params();
+    o.boundary_sigma_um = p.boundary_sigma < 0 ? 0.5 * o.domain.h : p.boundary_sigma;
+    if (ctx.bound("registration")) {
+      const double u = registrationUncertainty(ctx.get<Table>("registration"));
+      if (u >= 0) {
+        o.boundary_sigma_um = std::hypot(o.boundary_sigma_um, u);
+        ctx.note("registration_uncertainty_um", fmt::format("{:.4g}", u));
+      } else {
+        ctx.warn(
+            "the registration has no uncertainty estimate (too few tiles to cross-check it): "
+            "the boundaries' position errors leave out the registration's own");
+      }
+    }
+    ctx.note("boundary_sigma_um", fmt::format("{:.4g}", o.boundary_sigma_um));
+  }
+
+  // Grains the diagnostics flag (likely merged or misplaced by the segmentation): how much the
+  // result leans on them joins its systematic error (a refit without their pixels).
+  static void allowForFlaggedGrains(RunContext& ctx, const Map& f, const Map& sigma,
+                                    const Prepared& in, const ResidualDiagnostics& diag,
+                                    FitResult& r) {
+    const std::vector<std::int32_t> suspect = flaggedGrains(diag);
+    if (suspect.empty()) return;
+    try {
+      allowForSuspectGrains(r, f.values, sigma.values, in.mask, in.map_labels, suspect, in.o);
+    } catch (const Error& e) {
+      ctx.warn(
+          fmt::format("the refit without the {} flagged grain(s) failed ({}): how much the "
+                      "result leans on them is not in its errors",
+                      suspect.size(), e.what()));
+    }
+  }
+
+  // The model and residual maps, the depth profile and the plots that were asked for.
+  void putMaps(RunContext& ctx, const Map& f, const Prepared& in, const FitResult& r,
+               Map residual) const {
+    const FitParams& p = params();
     if (ctx.outputBound("model")) {
       Map m("6Li fraction (best-fit model)", f.grid, "1");
       m.values = r.model;
       ctx.put("model", std::move(m));
     }
-    if (ctx.outputBound("residual")) ctx.put("residual", std::move(res_map));
+    if (ctx.outputBound("residual")) ctx.put("residual", std::move(residual));
     if (ctx.outputBound("profile") || !p.depth_plot.empty()) {
-      Domain on_map = o.domain;  // the profile runs over the map's pixels
-      on_map.labels = map_labels;
-      on_map.h = o.domain.h * sub;
-      Table prof = depthProfile(f, mask, r.model, on_map);
+      Domain on_map = in.o.domain;  // the profile runs over the map's pixels
+      on_map.labels = in.map_labels;
+      on_map.h = in.o.domain.h * in.sub;
+      Table prof = depthProfile(f, in.mask, r.model, on_map);
       if (!p.depth_plot.empty())
         writeDepthPlot(prof, on_map, ctx.fileDir() / (p.depth_plot + ".png"));
       if (ctx.outputBound("profile")) ctx.put("profile", std::move(prof));
@@ -647,7 +678,6 @@ class FitStage final : public StageOf<FitParams, FitStage> {
       writeCostProfilePlots(r, ctx.fileDir() / p.profile_plot);
     if (!r.profiles.empty() && ctx.outputBound("cost_profile"))
       ctx.put("cost_profile", costProfileTable(r));
-    ctx.put("parameters", std::move(report.table));
   }
 };
 
