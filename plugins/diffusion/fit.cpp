@@ -16,6 +16,7 @@
 #include <Eigen/Dense>
 
 #include "diffusion/bdf2.hpp"
+#include "diffusion/fit_detail.hpp"
 #include "diffusion/fit_problem.hpp"
 #include "diffusion/observation.hpp"
 #include "ionmap/core/error.hpp"
@@ -49,76 +50,6 @@ double meanGrainSize(const Image<std::int32_t>& labels, double h) {
   return detail::meanEquivalentDiameter(area);
 }
 
-int depthLines(Edge source, int w, int h) {
-  return source == Edge::kLeft || source == Edge::kRight ? w : h;
-}
-
-int depthOf(Edge source, int w, int h, int x, int y) {
-  return source == Edge::kLeft    ? x
-         : source == Edge::kRight ? w - 1 - x
-         : source == Edge::kTop   ? y
-                                  : h - 1 - y;
-}
-
-Domain seriesDomain(const Domain& map, double grain_size_um) {
-  const int n = depthLines(map.source, map.labels.width(), map.labels.height());
-  Domain line = map;
-  line.source = Edge::kLeft;
-  line.labels = Image<std::int32_t>(n, 1, 0);
-  for (int k = 0; k < n; ++k)
-    line.labels(k, 0) = 1 + static_cast<int>(std::floor((k + 0.5) * map.h / grain_size_um));
-  line.ordering.clear();  // the map's own pattern and staircase factors do not apply
-  line.kappa_scale_x = line.kappa_scale_y = Image<double>();
-  line.source_scale.clear();
-  return line;
-}
-
-FitResult fitSeries(const Image<double>& f, const Image<double>& sigma,
-                    const Image<std::uint8_t>& mask, FitOptions o, double grain_size_um) {
-  const Domain& d = o.domain;
-  if (!f.sameSize(d.labels) || !sigma.sameSize(f) || !mask.sameSize(f)) {
-    throw UsageError(
-        "the fraction, sigma, mask and label maps must share one grid (resample them first)");
-  }
-  if (!d.source_region.empty())
-    throw UsageError(
-        "the series model needs a source edge (its depth profile is 1D), not a region");
-  const int w = f.width(), h = f.height(), n = depthLines(d.source, w, h);
-  std::vector<double> sum(static_cast<std::size_t>(n), 0.0), var(sum), count(sum);
-  for (int y = 0; y < h; ++y) {
-    for (int x = 0; x < w; ++x) {
-      if (!mask(x, y) || !std::isfinite(f(x, y)) || !(sigma(x, y) > 0)) continue;
-      const auto k = static_cast<std::size_t>(depthOf(d.source, w, h, x, y));
-      sum[k] += f(x, y), var[k] += sigma(x, y) * sigma(x, y), ++count[k];
-    }
-  }
-  Image<double> pf(n, 1, 0.0), ps(n, 1, 0.0);
-  Image<std::uint8_t> pm(n, 1, 0);
-  for (int k = 0; k < n; ++k) {
-    const auto i = static_cast<std::size_t>(k);
-    if (count[i] == 0) continue;
-    pf[i] = sum[i] / count[i], ps[i] = std::sqrt(var[i]) / count[i], pm[i] = 1;
-  }
-  const double spacing = grain_size_um > 0 ? grain_size_um : meanGrainSize(d.labels, d.h);
-  if (spacing < 2 * d.h) {
-    throw UsageError(
-        fmt::format("series model: grain_size {:.3g} um is less than two pixels ({:.3g} um)",
-                    spacing, 2 * d.h));
-  }
-  o.domain = seriesDomain(d, spacing);
-  o.model = ModelKind::kGrid;
-  FitResult r = fitDiffusion(pf, ps, pm, o);
-  r.mean_grain_um = spacing;
-  r.biot = r.best.kappa * spacing / r.best.D_b;
-  Image<double> map(w, h, 0.0);
-  for (int y = 0; y < h; ++y) {
-    for (int x = 0; x < w; ++x) map(x, y) = r.model(depthOf(d.source, w, h, x, y), 0);
-  }
-  r.model = std::move(map);
-  r.sigma_used = sigma;  // the pixels' own σ (the fit used the profile's)
-  return r;
-}
-
 namespace {
 
 using detail::Data;
@@ -130,152 +61,16 @@ using detail::Model;
 using detail::Response;
 using detail::usableData;
 
-constexpr int kCoarseMinCells = 48;  // the coarsest level keeps at least this many a side
-// The grain network's coarse level: this many times fewer time steps (from 32 steps on).
-constexpr int kCoarseTimeFactor = 8;
-
-// The fit problem binned 2 × 2: each coarse cell takes the grain (and source-region flag) that
-// covers most of its block, ties to the smaller label; f is the 1/σ²-weighted mean of the
-// block's usable pixels with σ = 1/√Σσ⁻²; a block with none is masked. Cell size doubles;
-// a last odd row or column makes a half-filled block.
-struct Coarse {
-  Image<double> f, sigma;
-  Image<std::uint8_t> mask;
-  FitOptions options;
-};
-
-Coarse coarsen(const Image<double>& f, const Image<double>& sigma, const Image<std::uint8_t>& mask,
-               const FitOptions& o) {
-  const Domain& d = o.domain;
-  const int w = d.labels.width(), h = d.labels.height();
-  const int cw = (w + 1) / 2, ch = (h + 1) / 2;
-  Coarse c;
-  c.options = o;
-  c.options.profile_points = 0;
-  c.options.interval_level = 0;
-  c.options.label_ensemble = 0;
-  c.options.coarse_single_start_cells = 2 * kCoarseMinCells;  // below the top, bin while possible
-  Domain& cd = c.options.domain;
-  cd.labels = Image<std::int32_t>(cw, ch, 0);
-  cd.h = 2 * d.h;
-  cd.ordering.clear();
-  cd.kappa_scale_x = cd.kappa_scale_y = Image<double>();
-  cd.source_scale.clear();
-  cd.source_region =
-      d.source_region.empty() ? Image<std::uint8_t>() : Image<std::uint8_t>(cw, ch, 0);
-  c.f = Image<double>(cw, ch, 0.0);
-  c.sigma = Image<double>(cw, ch, 0.0);
-  c.mask = Image<std::uint8_t>(cw, ch, 0);
-  for (int y = 0; y < ch; ++y) {
-    for (int x = 0; x < cw; ++x) {
-      std::array<std::int32_t, 4> labels{};
-      int cells = 0, region = 0;
-      double sw = 0, swf = 0;
-      for (int j = 2 * y; j < std::min(h, 2 * y + 2); ++j) {
-        for (int i = 2 * x; i < std::min(w, 2 * x + 2); ++i) {
-          labels[static_cast<std::size_t>(cells++)] = d.labels(i, j);
-          if (!d.source_region.empty()) region += d.source_region(i, j) != 0;
-          if (mask(i, j) && std::isfinite(f(i, j)) && std::isfinite(sigma(i, j)) &&
-              sigma(i, j) > 0) {
-            const double wt = 1 / (sigma(i, j) * sigma(i, j));
-            sw += wt, swf += wt * f(i, j);
-          }
-        }
-      }
-      std::int32_t best = labels[0];
-      int most = 0;
-      for (int a = 0; a < cells; ++a) {
-        int count = 0;
-        for (int b = 0; b < cells; ++b)
-          count += labels[static_cast<std::size_t>(b)] == labels[static_cast<std::size_t>(a)];
-        const auto l = labels[static_cast<std::size_t>(a)];
-        if (count > most || (count == most && l < best)) best = l, most = count;
-      }
-      cd.labels(x, y) = best;
-      if (!cd.source_region.empty()) cd.source_region(x, y) = 2 * region > cells;
-      if (sw > 0) c.f(x, y) = swf / sw, c.sigma(x, y) = 1 / std::sqrt(sw), c.mask(x, y) = 1;
-    }
-  }
-  if (!d.kappa_scale_x.empty()) correctStaircase(cd);
-  return c;
-}
-
-// The observation-model problem (labels s times finer than f) seen at f's own resolution: each
-// cell takes the grain that covers most of its s × s block (ties to the smaller label), the
-// staircase factors are made anew for that grid. The cheap start of the fine fit.
-Coarse majorityProblem(const Image<double>& f, const Image<double>& sigma,
-                       const Image<std::uint8_t>& mask, const FitOptions& o) {
-  const Domain& d = o.domain;
-  const int s = o.subsample;
-  Coarse c;
-  c.f = f, c.sigma = sigma, c.mask = mask;
-  c.options = o;
-  c.options.subsample = 1;
-  c.options.profile_points = 0;
-  c.options.interval_level = 0;
-  c.options.label_ensemble = 0;
-  Domain& cd = c.options.domain;
-  cd.h = d.h * s;
-  cd.ordering.clear();
-  cd.kappa_scale_x = cd.kappa_scale_y = Image<double>();
-  cd.source_scale.clear();
-  cd.labels = majorityLabels(d.labels, s);
-  if (!d.kappa_scale_x.empty()) correctStaircase(cd);
-  return c;
-}
-
-// The search bounds of fitted parameter i, in fit space.
-std::pair<double, double> boundsOf(const Layout& l, const FitOptions& o, int i) {
-  if (i == l.iD) return {o.log10_min_D, o.log10_max_D};
-  if (i == l.iK || i == l.ik) return {o.log10_min_kappa, o.log10_max_kappa};
-  return {0.0, 1.0};
-}
-
-// A side of an interval that reaches the parameter's search bound is open: the data do not
-// close it inside the range searched (a bound, not a limit).
-void closeAtBounds(ProfileInterval& pi, double lo, double hi) {
-  const double eps = 1e-9 * std::max(1.0, hi - lo);
-  if (!pi.low_open && pi.low <= lo + eps) pi.low_open = true;
-  if (!pi.high_open && pi.high >= hi - eps) pi.high_open = true;
-}
-
-// Moves the interval's closed sides to `low` and `high`, within the search bounds [lo, hi];
-// a side that lands on its bound becomes open. Open sides stay as they are.
-void widenInterval(ProfileInterval& pi, double low, double high, std::pair<double, double> bounds) {
-  const auto [lo, hi] = bounds;
-  if (!pi.low_open) pi.low = std::max(lo, low);
-  if (!pi.high_open) pi.high = std::min(hi, high);
-  closeAtBounds(pi, lo, hi);
-}
-
-// Another optimum that the data cannot tell from the reported one (the refit with D_b held 100×
-// higher when D_b is only a lower bound; the refit without the grains whose labels are suspect):
-// each parameter from `first` on gets an interval that also holds the other optimum's own
-// interval (its closed sides shifted by the difference), and the difference joins its
-// systematic and standard errors (as difference / z, z of the interval level).
-void allowForOptimum(FitResult& res, const std::vector<double>& other, const Layout& l,
-                     const FitOptions& o, std::size_t first) {
-  const double z = o.interval_level > 0 ? normalQuantile(0.5 * (1 + o.interval_level)) : 1.96;
-  if (res.systematic_errors.size() != res.values.size())
-    res.systematic_errors.assign(res.values.size(), 0.0);
-  for (std::size_t k = first; k < other.size() && k < res.values.size(); ++k) {
-    const double shift = other[k] - res.values[k];
-    if (k < res.intervals.size()) {
-      ProfileInterval& pk = res.intervals[k];
-      widenInterval(pk, std::min(pk.low, pk.low + shift), std::max(pk.high, pk.high + shift),
-                    boundsOf(l, o, static_cast<int>(k)));
-    }
-    res.systematic_errors[k] = std::hypot(res.systematic_errors[k], shift / z);
-    if (k < res.standard_errors.size())
-      res.standard_errors[k] = std::hypot(res.standard_errors[k], shift / z);
-  }
-}
-
-// The quantile of χ² with one degree of freedom at probability p: z² with Φ(z) = (1 + p)/2.
-double chi2Quantile1(double p) {
-  const double z = normalQuantile(0.5 * (1 + p));
-  return z * z;
-}
+using detail::allowForOptimum;
+using detail::boundsOf;
+using detail::chi2Quantile1;
+using detail::closeAtBounds;
+using detail::Coarse;
+using detail::coarsen;
+using detail::kCoarseMinCells;
+using detail::kCoarseTimeFactor;
+using detail::majorityProblem;
+using detail::widenInterval;
 
 }  // namespace
 
@@ -898,34 +693,6 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   }
   res.runs_at_once = pool.made();
   return res;
-}
-
-void allowForSuspectGrains(FitResult& r, const Image<double>& f, const Image<double>& sigma,
-                           const Image<std::uint8_t>& mask, const Image<std::int32_t>& map_labels,
-                           const std::vector<std::int32_t>& suspect, const FitOptions& o) {
-  if (suspect.empty() || r.values.empty()) return;
-  if (!map_labels.sameSize(mask))
-    throw UsageError("allowForSuspectGrains: the labels are not on the map's grid");
-  Image<std::uint8_t> kept = mask;
-  std::size_t left_out = 0;
-  for (std::size_t i = 0; i < kept.size(); ++i) {
-    if (kept[i] && std::find(suspect.begin(), suspect.end(), map_labels[i]) != suspect.end())
-      kept[i] = 0, ++left_out;
-  }
-  if (left_out == 0) return;
-  // One start from the optimum on the full grid: no intervals, no ensemble, no coarse levels.
-  FitOptions po = o;
-  po.initial = r.best;
-  po.decades = 0;
-  po.coarse_start = false;
-  po.interval_level = 0;
-  po.label_ensemble = 0;
-  po.profile_points = 0;
-  const FitResult without = fitDiffusion(f, sigma, kept, po);
-  r.evaluations += without.evaluations;
-  r.systematic_evaluations += without.evaluations;
-  allowForOptimum(r, without.values, layoutOf(o), o, 0);
-  r.without_suspect_values = without.values;
 }
 
 }  // namespace ionmap::diffusion
