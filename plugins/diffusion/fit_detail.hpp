@@ -3,11 +3,15 @@
 // intervals (intervals.cpp). Not part of the plugin's interface.
 #pragma once
 
+#include <ceres/ceres.h>
+
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <utility>
 #include <vector>
 
+#include "diffusion/bdf2.hpp"
 #include "diffusion/fit.hpp"
 #include "diffusion/fit_problem.hpp"
 
@@ -50,5 +54,47 @@ void allowForOptimum(FitResult& res, const std::vector<double>& other, const Lay
                      const FitOptions& o, std::size_t first);
 // The quantile of χ² with one degree of freedom at probability p.
 double chi2Quantile1(double p);
+
+// One bounded solve of the fit problem and what it left.
+struct Run {
+  std::vector<double> x;
+  ceres::Solver::Summary summary;
+  int evaluations = 0;
+  std::unique_ptr<MapCost> cost;  // kept: its cached runs serve the covariance
+};
+
+// Bounded solves on one fit's options, layout, data and workspaces (solve.cpp).
+class Solver {
+ public:
+  Solver(const FitOptions& o, const Layout& l, const Data& data, bdf2::WorkspacePool& pool);
+  // From r.x (moved onto the bounds when outside); `held` ≥ 0 keeps that parameter constant;
+  // `before`: a solve on the same model whose runs this one may reuse.
+  void solve(const Model& m, Run& r, int held, const Run* before = nullptr) const;
+  const FitOptions& options() const { return o_; }
+  const Layout& layout() const { return l_; }
+
+ private:
+  const FitOptions& o_;
+  const Layout& l_;
+  const Data& data_;
+  bdf2::WorkspacePool& pool_;
+};
+
+// Standard errors, correlations, condition number and the cluster-robust scale from the
+// Jacobian at the optimum, and the best-fit map (map_width × map_height) (covariance.cpp).
+void covarianceAtOptimum(FitResult& res, const Run& b, const Data& data, const FitOptions& o,
+                         int map_width, int map_height);
+// The cluster-robust scale widens the standard errors and the closed sides of the intervals.
+void widenForClusters(FitResult& res, const Layout& l, const FitOptions& o);
+// Cost profiles on o.profile_points steps of each rate parameter (profiles.cpp).
+void costProfiles(FitResult& res, const Solver& solver, const Model& model, const Run& b);
+// Profile-likelihood intervals at o.interval_level (profiles.cpp).
+void profileIntervals(FitResult& res, const Solver& solver, const Model& model, const Run& b);
+// Systematic errors from refits with the labels shifted by one cell (systematics.cpp).
+void labelShiftErrors(FitResult& res, const Solver& solver, const Model& model, const Run& b,
+                      bool one_at_a_time);
+// D_b as a lower bound where the label grid cannot resolve its signal (systematics.cpp).
+void boundDBulkWhereUnresolved(FitResult& res, const Solver& solver, const Model& model,
+                               const Run& b);
 
 }  // namespace ionmap::diffusion::detail
