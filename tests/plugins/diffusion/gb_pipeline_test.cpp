@@ -7,7 +7,10 @@
 
 #include <array>
 #include <cmath>
+#include <cstdlib>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "h5_util.hpp"
 #include "test_util.hpp"
@@ -101,6 +104,58 @@ TEST(GbDiffusionPipeline, RecoversKappaAndSourceFractionOfTheSample) {
           << "corner " << x << ", " << y << " um; " << yaml;
     }
   }
+}
+
+// Refactors leave results alone: every number of the main job's fit table on the bundled
+// sample equals the committed reference to round-off (relative 1e-9). A change of results is
+// made on purpose: regenerate tests/plugins/diffusion/main_job_reference.csv from
+// `ionmap run pipelines/sims-gb-diffusion.yaml` (diffusion_fit.csv) and say why in the
+// CHANGELOG.
+TEST(GbDiffusionPipeline, TheFittedValuesAreTheReferenceOnesToRoundOff) {
+  test::TempDir out;
+  const auto r =
+      test::runIonmap({"run", (test::sourceDir() / "pipelines/sims-gb-diffusion.yaml").string(),
+                       "--out", out.path().string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // CSV rows split at commas outside quotes (names like "correlation(a,b)" are quoted).
+  auto rows = [](const std::string& text) {
+    std::vector<std::vector<std::string>> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+      std::vector<std::string> cells(1);
+      bool quoted = false;
+      for (char c : line) {
+        if (c == '"')
+          quoted = !quoted;
+        else if (c == ',' && !quoted)
+          cells.emplace_back();
+        else
+          cells.back() += c;
+      }
+      out.push_back(cells);
+    }
+    return out;
+  };
+  const auto got = rows(test::readFile(out / "diffusion_fit.csv"));
+  const auto want =
+      rows(test::readFile(test::sourceDir() / "tests/plugins/diffusion/main_job_reference.csv"));
+  ASSERT_EQ(got.size(), want.size());
+  int compared = 0;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    ASSERT_EQ(got[i].size(), want[i].size()) << "row " << i;
+    for (std::size_t k = 0; k < want[i].size(); ++k) {
+      char* end = nullptr;
+      const double w = std::strtod(want[i][k].c_str(), &end);
+      if (want[i][k].empty() || *end != '\0' || std::isnan(w)) {
+        EXPECT_EQ(got[i][k], want[i][k]) << want[i][0] << " column " << k;  // text, nan
+        continue;
+      }
+      const double g = std::stod(got[i][k]);
+      EXPECT_NEAR(g, w, 1e-9 * std::abs(w) + 1e-300) << want[i][0] << " column " << k;
+      ++compared;
+    }
+  }
+  EXPECT_GT(compared, 40);  // the values, errors, intervals and diagnostics were compared
 }
 
 TEST(GbDiffusionPipeline, CommittedSampleIsWhatSimulateWrites) {
