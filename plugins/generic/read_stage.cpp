@@ -124,6 +124,32 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
     const auto path = ctx.inputFile(p.input);
     const Reader& reader =
         p.reader.empty() ? ctx.registry().pickReader(path) : ctx.registry().readerByName(p.reader);
+    Dataset ds = loadFile(reader, path, optionsFor(ctx, path));
+    ctx.note("reader", reader.name());
+    for (const auto& [k, v] : ds.metadata) ctx.note("file." + k, v);
+    if (p.as == "spectra") {
+      putSpectra(ctx, ds, path.string());
+    } else if (p.as == "table") {
+      putTable(ctx, ds, path.string());
+    } else if (p.as == "transform") {
+      if (ds.transforms.empty())
+        throw InputError(path.string(), "holds no transform (as: transform)");
+      ctx.note("transform", ds.transforms.front().describe());
+      ctx.put("transform", ds.transforms.front());
+    } else {
+      Map map = chosenMap(ctx, ds, path, reader);
+      if (p.as == "labels") {
+        ctx.put("labels", toLabels(map, path.string()));
+      } else {
+        ctx.put("map", std::move(map));
+      }
+    }
+  }
+
+ private:
+  // The reader's options from the parameters, a pixel-size sidecar and channel names.
+  ReadOptions optionsFor(RunContext& ctx, const std::filesystem::path& path) const {
+    const auto& p = params();
     ReadOptions opt;
     opt.pixel_x = p.pixel_size > 0 ? p.pixel_size : sidecarPixelSize(path);
     opt.pixel_y = p.pixel_size_y;
@@ -135,24 +161,13 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
       for (const auto& n : opt.channel_names) joined += (joined.empty() ? "" : ", ") + n;
       ctx.note("channel_names", joined);
     }
-    Dataset ds = loadFile(reader, path, opt);
-    ctx.note("reader", reader.name());
-    for (const auto& [k, v] : ds.metadata) ctx.note("file." + k, v);
-    if (p.as == "spectra") {
-      putSpectra(ctx, ds, path.string());
-      return;
-    }
-    if (p.as == "table") {
-      putTable(ctx, ds, path.string());
-      return;
-    }
-    if (p.as == "transform") {
-      if (ds.transforms.empty())
-        throw InputError(path.string(), "holds no transform (as: transform)");
-      ctx.note("transform", ds.transforms.front().describe());
-      ctx.put("transform", ds.transforms.front());
-      return;
-    }
+    return opt;
+  }
+
+  // The chosen channel as a map on its calibrated grid, with where it came from.
+  Map chosenMap(RunContext& ctx, Dataset& ds, const std::filesystem::path& path,
+                const Reader& reader) const {
+    const auto& p = params();
     if (ds.maps.empty()) {
       throw InputError(path.string(),
                        fmt::format("the {} reader found no image channel in it", reader.name()));
@@ -175,14 +190,9 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
     }
     map.metadata.emplace_back("file", path.string());
     map.metadata.emplace_back("reader", reader.name());
-    if (p.as == "labels") {
-      ctx.put("labels", toLabels(map, path.string()));
-    } else {
-      ctx.put("map", std::move(map));
-    }
+    return map;
   }
 
- private:
   // "<file>.pixelsize.txt": a number and a length unit ("0.1 um", "100 nm"); 0 when absent.
   static double sidecarPixelSize(const std::filesystem::path& file) {
     const std::filesystem::path side = file.string() + ".pixelsize.txt";

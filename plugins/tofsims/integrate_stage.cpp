@@ -97,15 +97,7 @@ class IntegrateStage final : public StageOf<IntegrateParams, IntegrateStage> {
     const std::vector<MassWindow> windows{{p.light_name, p.light_mass, p.half_width},
                                           {p.heavy_name, p.heavy_mass, p.half_width}};
     const WindowMaps wm = integrateWindows(si, windows, p.background, p.flank);
-    const auto no_spectrum = std::count(si.pixel_spectrum.begin(), si.pixel_spectrum.end(), -1);
-    if (no_spectrum)
-      ctx.warn(fmt::format("{} pixels have no spectrum and are masked", no_spectrum));
-    if (wm.bad_spectra) {
-      ctx.warn(
-          fmt::format("{} spectra hold negative or non-finite intensities; their pixels are "
-                      "masked",
-                      wm.bad_spectra));
-    }
+    warnMaskedPixels(ctx, si, wm);
     // Sum spectrum over the plot range and the windows (to check that they hold counts at all).
     const double lo =
         std::min(p.plot_range[0], std::min(p.light_mass, p.heavy_mass) - p.half_width - p.flank);
@@ -124,28 +116,48 @@ class IntegrateStage final : public StageOf<IntegrateParams, IntegrateStage> {
     ctx.put("light", countMap(si, wm, wm.counts[0], p.light_name + " counts"));
     ctx.put("heavy", countMap(si, wm, wm.counts[1], p.heavy_name + " counts"));
     if (ctx.outputBound("total")) ctx.put("total", countMap(si, wm, wm.total, "total ion counts"));
-    if (!p.plot_file.empty()) {
-      try {
-        writeSumSpectrumPlot(sum, p.plot_range[0], p.plot_range[1], windows,
-                             fmt::format("Sum spectrum of {} ({} spectra), windows shaded", si.name,
-                                         si.spectrumCount()),
-                             ctx.fileDir() / p.plot_file);
-      } catch (const ProcessingError& e) {
-        ctx.warn(std::string("no sum-spectrum plot: ") + e.what());
-      }
-    }
+    if (!p.plot_file.empty()) plotSumSpectrum(ctx, si, sum, windows);
     if (ctx.outputBound("spectrum"))
       ctx.put("spectrum", sumSpectrumTable(sum, p.plot_range[0], p.plot_range[1]));
-    if (ctx.outputBound("roi_spectra")) {
-      Table rt =
-          roiSpectraTable(si, ctx.get<LabelMap>("roi"), p.plot_range[0], p.plot_range[1], p.bin);
-      ctx.note("roi_count", std::to_string(rt.columns.size() - 1));
-      ctx.put("roi_spectra", std::move(rt));
-    }
+    if (ctx.outputBound("roi_spectra")) putRoiSpectra(ctx, si);
     if (ctx.outputBound("windows")) ctx.put("windows", std::move(report.table));
   }
 
  private:
+  static void warnMaskedPixels(RunContext& ctx, const SpectrumImage& si, const WindowMaps& wm) {
+    const auto no_spectrum = std::count(si.pixel_spectrum.begin(), si.pixel_spectrum.end(), -1);
+    if (no_spectrum)
+      ctx.warn(fmt::format("{} pixels have no spectrum and are masked", no_spectrum));
+    if (wm.bad_spectra) {
+      ctx.warn(
+          fmt::format("{} spectra hold negative or non-finite intensities; their pixels are "
+                      "masked",
+                      wm.bad_spectra));
+    }
+  }
+
+  // The sum spectrum with the windows shaded (a plot that cannot be drawn is a warning).
+  void plotSumSpectrum(RunContext& ctx, const SpectrumImage& si, const BinnedSpectrum& sum,
+                       const std::vector<MassWindow>& windows) const {
+    const auto& p = params();
+    try {
+      writeSumSpectrumPlot(sum, p.plot_range[0], p.plot_range[1], windows,
+                           fmt::format("Sum spectrum of {} ({} spectra), windows shaded", si.name,
+                                       si.spectrumCount()),
+                           ctx.fileDir() / p.plot_file);
+    } catch (const ProcessingError& e) {
+      ctx.warn(std::string("no sum-spectrum plot: ") + e.what());
+    }
+  }
+
+  void putRoiSpectra(RunContext& ctx, const SpectrumImage& si) const {
+    const auto& p = params();
+    Table rt =
+        roiSpectraTable(si, ctx.get<LabelMap>("roi"), p.plot_range[0], p.plot_range[1], p.bin);
+    ctx.note("roi_count", std::to_string(rt.columns.size() - 1));
+    ctx.put("roi_spectra", std::move(rt));
+  }
+
   // A window's counts as a map on the spectra's grid (NaN where no valid spectrum).
   static Map countMap(const SpectrumImage& si, const WindowMaps& wm, const Image<double>& counts,
                       const std::string& name) {
