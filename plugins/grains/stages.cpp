@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "grains/report.hpp"
 #include "grains/segment.hpp"
 #include "grains/statistics.hpp"
 #include "ionmap/core/error.hpp"
@@ -14,7 +15,7 @@ namespace ionmap::grains {
 namespace {
 
 struct SegmentParams {
-  std::string contrast = "dark-grooves";
+  BoundaryContrast contrast = BoundaryContrast::kDarkGrooves;
   double grain_size = 5.0;
   double groove_width = 0.3;
   double min_grain_fraction = 0.1;
@@ -26,7 +27,10 @@ class SegmentStage final : public StageOf<SegmentParams, SegmentStage> {
   static const ParamSchema<SegmentParams>& schema() {
     static const auto s =
         ParamSchema<SegmentParams>()
-            .choice("contrast", &SegmentParams::contrast, {"dark-grooves", "bright-lines", "steps"},
+            .choice("contrast", &SegmentParams::contrast,
+                    {{"dark-grooves", BoundaryContrast::kDarkGrooves},
+                     {"bright-lines", BoundaryContrast::kBrightLines},
+                     {"steps", BoundaryContrast::kSteps}},
                     "how boundaries look: dark grooves (laser, etched SEM), bright lines, or steps "
                     "between "
                     "regions of different value (isotope fraction, current)")
@@ -73,9 +77,7 @@ class SegmentStage final : public StageOf<SegmentParams, SegmentStage> {
     if (!m.grid.calibrated)
       throw UsageError("segmentation parameters are in um: the map needs a pixel size");
     SegmentOptions o;
-    o.contrast = params().contrast == "dark-grooves"   ? BoundaryContrast::kDarkGrooves
-                 : params().contrast == "bright-lines" ? BoundaryContrast::kBrightLines
-                                                       : BoundaryContrast::kSteps;
+    o.contrast = params().contrast;
     o.grain_size_um = params().grain_size;
     o.groove_width_um = params().groove_width;
     o.min_grain_fraction = params().min_grain_fraction;
@@ -85,44 +87,12 @@ class SegmentStage final : public StageOf<SegmentParams, SegmentStage> {
       ctx.note("guide", o.guide->name);
     }
     Segmentation s = segmentGrains(m, o);
-    const int n = s.labels.maxLabel();
-    ctx.note("grains", std::to_string(n));
-    ctx.note("merged_small_grains", std::to_string(s.merged_small));
-    ctx.note("off_sample_fraction", fmt::format("{:.4f}", s.off_sample_fraction));
     // With a guide, what matters is its field (where analyses combine both): judged there.
-    Image<std::uint8_t> region;
-    if (o.guide) {
-      region = Image<std::uint8_t>(m.width(), m.height(), 0);
-      for (int y = 0; y < m.height(); ++y) {
-        for (int x = 0; x < m.width(); ++x)
-          region(x, y) = o.guide->mask(x, y) && std::isfinite(o.guide->values(x, y));
-      }
-    }
+    const Image<std::uint8_t> field = o.guide ? guideField(*o.guide) : Image<std::uint8_t>();
     const SegmentationQuality q =
-        assessSegmentation(s.labels, o.grain_size_um, o.guide ? &region : nullptr);
-    const std::string where = o.guide ? " inside the guide's field" : "";
-    ctx.note("expected_grains", fmt::format("{:.0f}", q.expected_grains));
-    ctx.note("median_grain_area_um2", fmt::format("{:.4g}", q.median_area_um2));
-    ctx.note("grain_area_cv", fmt::format("{:.3f}", q.area_cv));
-    ctx.note("large_grain_area_fraction", fmt::format("{:.3f}", q.large_area_fraction));
-    const double ratio = q.grains / std::max(q.expected_grains, 1e-300);
-    if (ratio < 0.67 || ratio > 1.5) {
-      ctx.warn(fmt::format(
-          "found {} grains{} where grain_size {} um suggests about {:.0f} (x{:.2f}): either "
-          "the grain size is off, or boundaries were {}; check the labels' quicklook",
-          q.grains, where, o.grain_size_um, q.expected_grains, ratio,
-          ratio < 1 ? "missed (grains merged)" : "invented (grains split)"));
-    }
-    if (q.interior_grains >= 10 && q.large_area_fraction > 0.1) {
-      ctx.warn(fmt::format(
-          "{} of {} grains{} are more than twice the median grain area and hold {:.0f}% of the "
-          "area (area CV {:.2f}): they are probably several grains merged across boundaries "
-          "too faint in this image{}",
-          q.large_grains, q.interior_grains, where, 100 * q.large_area_fraction, q.area_cv,
-          o.guide ? ""
-                  : "; a second image of the boundaries helps (input `guide`, e.g. the "
-                    "registered ToF-SIMS total-ion image)"));
-    }
+        assessSegmentation(s.labels, o.grain_size_um, o.guide ? &field : nullptr);
+    for (const auto& [key, text] : segmentationNotes(s, q)) ctx.note(key, text);
+    for (const auto& w : segmentationWarnings(q, o.grain_size_um, o.guide != nullptr)) ctx.warn(w);
     if (ctx.outputBound("boundaries")) {
       Map b("grain boundaries", m.grid, "1");
       for (std::size_t i = 0; i < b.values.size(); ++i) b.values[i] = s.boundary[i];
@@ -176,40 +146,9 @@ class GrainStatsStage final : public StageOf<StatsParams, GrainStatsStage> {
     ctx.note("grains", std::to_string(s.grains.size()));
     ctx.note("astm_planimetric_G", fmt::format("{:.2f}", s.astm.planimetric_G));
     ctx.note("astm_intercept_G", fmt::format("{:.2f}", s.astm.intercept_G));
-    if (ctx.outputBound("astm")) {
-      Table a("ASTM E112 grain size");
-      a.addText("method");
-      a.addNumeric("G", "");
-      a.addNumeric("measure", "");
-      a.addText("measure_unit");
-      a.columns[0].texts = {"planimetric (Jeffries)", "mean lineal intercept"};
-      a.columns[1].numbers = {s.astm.planimetric_G, s.astm.intercept_G};
-      a.columns[2].numbers = {s.astm.grains_per_mm2, s.astm.mean_intercept_um};
-      a.columns[3].texts = {"grains per mm^2", "um"};
-      ctx.put("astm", std::move(a));
-    }
-    if (!params().histogram_file.empty()) {
-      double lo = 1e300, hi = 0;
-      for (const auto& g : s.grains)
-        lo = std::min(lo, g.equivalent_diameter_um), hi = std::max(hi, g.equivalent_diameter_um);
-      const int nb = params().bins;
-      const double width = std::max(1e-12, (hi - lo) / nb);
-      LinePlot plot;
-      std::vector<double> counts(nb, 0.0);
-      for (const auto& g : s.grains)
-        ++counts[std::min(nb - 1, static_cast<int>((g.equivalent_diameter_um - lo) / width))];
-      for (int i = 0; i < nb; ++i) {
-        // Steps: each bin drawn as a flat top.
-        plot.x.push_back(lo + i * width), plot.y.push_back(counts[i]);
-        plot.x.push_back(lo + (i + 1) * width), plot.y.push_back(counts[i]);
-      }
-      plot.title = fmt::format(
-          "Grain size distribution ({} grains; ASTM G = {:.1f} planimetric, {:.1f} intercept)",
-          s.grains.size(), s.astm.planimetric_G, s.astm.intercept_G);
-      plot.x_label = "equivalent diameter (\xC2\xB5m)";
-      plot.y_label = "grains per bin";
-      writeLinePlot(plot, ctx.fileDir() / params().histogram_file);
-    }
+    if (ctx.outputBound("astm")) ctx.put("astm", astmTable(s));
+    if (!params().histogram_file.empty())
+      writeGrainSizeHistogram(s, params().bins, ctx.fileDir() / params().histogram_file);
     if (ctx.outputBound("boundaries")) ctx.put("boundaries", boundaryTable(s));
     ctx.put("grains", grainTable(s));
   }
