@@ -14,8 +14,10 @@ namespace ionmap::tofsims {
 namespace {
 
 // --- sims-deadtime --------------------------------------------------------------------------
+enum class DeadTimeCorrection { kPoisson, kNone };
+
 struct DeadTimeParams {
-  std::string correction = "poisson";
+  DeadTimeCorrection correction = DeadTimeCorrection::kPoisson;
   int shots_per_pixel = 0;
   int scans = 1;
 };
@@ -25,10 +27,12 @@ class DeadTimeStage final : public StageOf<DeadTimeParams, DeadTimeStage> {
   static const ParamSchema<DeadTimeParams>& schema() {
     static const auto s =
         ParamSchema<DeadTimeParams>()
-            .choice("correction", &DeadTimeParams::correction, {"poisson", "none"},
-                    "poisson: correct TDC counts (needed when a peak gets more than ~0.01 ions "
-                    "per shot); none: the counts pass unchanged with Poisson variance (counts "
-                    "already corrected by the instrument software, or far below one per shot)")
+            .choice(
+                "correction", &DeadTimeParams::correction,
+                {{"poisson", DeadTimeCorrection::kPoisson}, {"none", DeadTimeCorrection::kNone}},
+                "poisson: correct TDC counts (needed when a peak gets more than ~0.01 ions "
+                "per shot); none: the counts pass unchanged with Poisson variance (counts "
+                "already corrected by the instrument software, or far below one per shot)")
             .integer("shots_per_pixel", &DeadTimeParams::shots_per_pixel, Range::atLeast(0), "",
                      "primary-ion shots per pixel per scan; 0 = from the file (refused when the "
                      "file lacks it)")
@@ -50,30 +54,34 @@ class DeadTimeStage final : public StageOf<DeadTimeParams, DeadTimeStage> {
     pf.reads("map");
     pf.writes("map");
     if (pf.outputBound("variance")) pf.writes("variance");
-    if (params().correction == "none" && params().shots_per_pixel > 0)
+    if (params().correction == DeadTimeCorrection::kNone && params().shots_per_pixel > 0)
       pf.fail("shots_per_pixel is given but correction is none: say which one you mean");
   }
   void run(RunContext& ctx) const override {
     const Map& in = ctx.get<Map>("map");
-    if (params().correction == "none") {
+    if (params().correction == DeadTimeCorrection::kNone) {
       ctx.note("correction", "none (switched off): counts unchanged, variance = counts");
-      if (ctx.outputBound("variance")) {
-        Map var = in;
-        var.name = in.name + " variance";
-        var.unit = in.unit.empty() ? "" : in.unit + "^2";
-        for (std::size_t i = 0; i < var.values.size(); ++i) {
-          if (var.mask[i] && var.values[i] < 0) {
-            throw ProcessingError(
-                fmt::format("map '{}' has a negative count at pixel {}: not "
-                            "counts",
-                            in.name, i));
-          }
-        }
-        ctx.put("variance", std::move(var));
-      }
+      if (ctx.outputBound("variance")) ctx.put("variance", poissonVariance(in));
       ctx.put("map", in);
       return;
     }
+    const double shots = shotsOf(in);
+    DeadTimeResult r = correctDeadTime(in, shots);
+    ctx.note("shots", fmt::format("{:g}", shots));
+    ctx.note("total_correction", fmt::format("{:+.3f} %", totalCorrectionPercent(in, r.corrected)));
+    if (r.saturated) {
+      ctx.warn(fmt::format(
+          "{} pixels recorded as many counts as shots (or negative counts): saturated, masked",
+          r.saturated));
+    }
+    r.corrected.name = in.name;
+    ctx.put("map", std::move(r.corrected));
+    if (ctx.outputBound("variance")) ctx.put("variance", std::move(r.variance));
+  }
+
+ private:
+  // n_s: shots per pixel × scans, from the parameters or the map's metadata; never guessed.
+  double shotsOf(const Map& in) const {
     double shots = static_cast<double>(params().shots_per_pixel) * params().scans;
     if (shots == 0) {
       for (const auto& [k, v] : in.metadata) {
@@ -87,22 +95,7 @@ class DeadTimeStage final : public StageOf<DeadTimeParams, DeadTimeStage> {
           "scans decides the size of the correction)",
           in.name));
     }
-    DeadTimeResult r = correctDeadTime(in, shots);
-    ctx.note("shots", fmt::format("{:g}", shots));
-    double before = 0, after = 0;
-    for (std::size_t i = 0; i < in.values.size(); ++i) {
-      if (r.corrected.mask[i]) before += in.values[i], after += r.corrected.values[i];
-    }
-    ctx.note("total_correction",
-             fmt::format("{:+.3f} %", before > 0 ? 100 * (after / before - 1) : 0.0));
-    if (r.saturated) {
-      ctx.warn(fmt::format(
-          "{} pixels recorded as many counts as shots (or negative counts): saturated, masked",
-          r.saturated));
-    }
-    r.corrected.name = in.name;
-    ctx.put("map", std::move(r.corrected));
-    if (ctx.outputBound("variance")) ctx.put("variance", std::move(r.variance));
+    return shots;
   }
 };
 
@@ -173,17 +166,7 @@ class FractionStage final : public StageOf<FractionParams, FractionStage> {
     const Map& heavy = ctx.get<Map>("heavy");
     FractionOptions o;
     o.min_counts = p.min_counts;
-    if (ctx.bound("reference")) {
-      const LabelMap& ref = ctx.get<LabelMap>("reference");
-      if (!ref.labels.sameSize(light.values)) {
-        throw ProcessingError(
-            "the reference labels are on another grid size; resample them onto the counts' grid");
-      }
-      Image<std::uint8_t> region(ref.width(), ref.height(), 0);
-      for (std::size_t i = 0; i < region.size(); ++i) region[i] = ref.labels[i] > 0;
-      o.fractionation = massFractionation(light, heavy, region, p.natural_ratio);
-      ctx.note("mass_fractionation_K", fmt::format("{:.6f}", o.fractionation));
-    }
+    if (ctx.bound("reference")) o.fractionation = fractionationOver(ctx, light, heavy);
     FractionResult r = isotopeFraction(
         light, heavy, ctx.bound("light_variance") ? &ctx.get<Map>("light_variance") : nullptr,
         ctx.bound("heavy_variance") ? &ctx.get<Map>("heavy_variance") : nullptr, o);
@@ -197,15 +180,33 @@ class FractionStage final : public StageOf<FractionParams, FractionStage> {
     std::size_t valid = r.fraction.countValid();
     if (valid == 0) throw ProcessingError("no pixel has enough counts for a fraction");
     ctx.note("valid_pixels", std::to_string(valid));
-    if (ctx.outputBound("normalised") || ctx.outputBound("normalised_sigma")) {
-      Map fn = r.fraction, sn = r.sigma;
-      normaliseFraction(fn, sn, p.f_bg, p.f_s);
-      sn.name = "normalised 6Li fraction sigma";
-      if (ctx.outputBound("normalised")) ctx.put("normalised", std::move(fn));
-      if (ctx.outputBound("normalised_sigma")) ctx.put("normalised_sigma", std::move(sn));
-    }
+    if (ctx.outputBound("normalised") || ctx.outputBound("normalised_sigma")) putNormalised(ctx, r);
     ctx.put("fraction", std::move(r.fraction));
     ctx.put("sigma", std::move(r.sigma));
+  }
+
+ private:
+  // The mass-fractionation factor K over the reference labels (> 0) of natural abundance.
+  double fractionationOver(RunContext& ctx, const Map& light, const Map& heavy) const {
+    const LabelMap& ref = ctx.get<LabelMap>("reference");
+    if (!ref.labels.sameSize(light.values)) {
+      throw ProcessingError(
+          "the reference labels are on another grid size; resample them onto the counts' grid");
+    }
+    Image<std::uint8_t> region(ref.width(), ref.height(), 0);
+    for (std::size_t i = 0; i < region.size(); ++i) region[i] = ref.labels[i] > 0;
+    const double k = massFractionation(light, heavy, region, params().natural_ratio);
+    ctx.note("mass_fractionation_K", fmt::format("{:.6f}", k));
+    return k;
+  }
+
+  // The fraction normalised between f_bg and f_s, with its sigma, where asked for.
+  void putNormalised(RunContext& ctx, const FractionResult& r) const {
+    Map fn = r.fraction, sn = r.sigma;
+    normaliseFraction(fn, sn, params().f_bg, params().f_s);
+    sn.name = "normalised 6Li fraction sigma";
+    if (ctx.outputBound("normalised")) ctx.put("normalised", std::move(fn));
+    if (ctx.outputBound("normalised_sigma")) ctx.put("normalised_sigma", std::move(sn));
   }
 };
 

@@ -42,6 +42,27 @@ DeadTimeResult correctDeadTime(const Map& counts, double shots) {
   return r;
 }
 
+Map poissonVariance(const Map& in) {
+  Map var = in;
+  var.name = in.name + " variance";
+  var.unit = in.unit.empty() ? "" : in.unit + "^2";
+  for (std::size_t i = 0; i < var.values.size(); ++i) {
+    if (var.mask[i] && var.values[i] < 0) {
+      throw ProcessingError(
+          fmt::format("map '{}' has a negative count at pixel {}: not counts", in.name, i));
+    }
+  }
+  return var;
+}
+
+double totalCorrectionPercent(const Map& recorded, const Map& corrected) {
+  double before = 0, after = 0;
+  for (std::size_t i = 0; i < recorded.values.size(); ++i) {
+    if (corrected.mask[i]) before += recorded.values[i], after += corrected.values[i];
+  }
+  return before > 0 ? 100 * (after / before - 1) : 0.0;
+}
+
 std::vector<double> correctDeadTimeChannels(const std::vector<double>& counts, double shots,
                                             int k) {
   if (!(shots > 0) || k < 0)

@@ -21,6 +21,12 @@ struct DeadTimeResult {
 // N_corr = −n_s · ln(1 − N/n_s) (Stephan et al. 1994), n_s = shots on the pixel (shots per
 // pixel × scans). Throws UsageError when shots ≤ 0.
 DeadTimeResult correctDeadTime(const Map& counts, double shots);
+// Counts passed without correction: their Poisson variance (= the counts), in the counts'
+// unit squared. A negative count is a ProcessingError (not counts).
+Map poissonVariance(const Map& counts);
+// The corrected total over the recorded one, minus 1, in percent (over the corrected map's
+// valid pixels; 0 without counts).
+double totalCorrectionPercent(const Map& recorded, const Map& corrected);
 
 // The per-channel form: N'(i) = n_s − Σ_{j=i−k}^{i−1} N(j), N_corr(i) = −n_s ln(1 − N(i)/N'(i)),
 // with k dead channels after each count. Channels with N(i) ≥ N'(i) come back as NaN.
