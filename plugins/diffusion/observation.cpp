@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <random>
 #include <vector>
 
 namespace ionmap::diffusion {
@@ -113,6 +114,25 @@ Image<std::int32_t> shiftLabels(const Image<std::int32_t>& labels, int dx, int d
   for (int y = 0; y < h; ++y) {
     for (int x = 0; x < w; ++x)
       out(x, y) = labels(std::clamp(x - dx, 0, w - 1), std::clamp(y - dy, 0, h - 1));
+  }
+  return out;
+}
+
+CountedFraction drawCounts(const Image<double>& f, long long n, std::uint64_t seed) {
+  CountedFraction out{Image<double>(f.width(), f.height(), 0.0),
+                      Image<double>(f.width(), f.height(), 0.0)};
+  std::mt19937_64 rng(seed);
+  for (std::size_t i = 0; i < f.size(); ++i) {
+    if (n > 0) {
+      std::binomial_distribution<long long> draw(n, std::clamp(f[i], 0.0, 1.0));
+      const double fi = static_cast<double>(draw(rng)) / static_cast<double>(n);
+      out.fraction[i] = fi;
+      out.sigma[i] =
+          std::max(std::sqrt(fi * (1 - fi) / static_cast<double>(n)), 1.0 / static_cast<double>(n));
+    } else {
+      out.fraction[i] = f[i];
+      out.sigma[i] = 0;
+    }
   }
   return out;
 }

@@ -37,4 +37,13 @@ Image<double> boundaryPositionVariance(const Domain& d, int s, const Image<doubl
 // the boundaries as a registration a cell off would put them.
 Image<std::int32_t> shiftLabels(const Image<std::int32_t>& labels, int dx, int dy);
 
+// A measured fraction from a model one: `counts` Li counts per pixel drawn binomially (seeded),
+// with the binomial σ of the measured value, as the ToF-SIMS stage estimates it (at least one
+// count's worth, so that pixels with 0 or all counts keep a finite weight). counts = 0: the
+// model values unchanged, σ = 0.
+struct CountedFraction {
+  Image<double> fraction, sigma;
+};
+CountedFraction drawCounts(const Image<double>& model, long long counts, std::uint64_t seed);
+
 }  // namespace ionmap::diffusion

@@ -252,24 +252,12 @@ class SimulateStage final : public StageOf<SimulateParams, SimulateStage> {
     ph.f_bg = p.f_background;
     const Image<double> f =
         forward(d, ph, p.model == ModelChoice::kNetwork ? ModelKind::kNetwork : ModelKind::kGrid);
+    const auto n = static_cast<long long>(std::llround(p.counts_per_pixel));
+    CountedFraction c = drawCounts(f, n, static_cast<std::uint64_t>(p.seed));
     Map out("6Li fraction (simulated)", l.grid, "1");
     Map sigma("sigma of 6Li fraction", l.grid, "1");
-    std::mt19937_64 rng(static_cast<std::uint64_t>(p.seed));
-    const auto n = static_cast<long long>(std::llround(p.counts_per_pixel));
-    for (std::size_t i = 0; i < f.size(); ++i) {
-      if (n > 0) {
-        std::binomial_distribution<long long> draw(n, std::clamp(f[i], 0.0, 1.0));
-        const double fi = static_cast<double>(draw(rng)) / static_cast<double>(n);
-        out.values[i] = fi;
-        // Binomial σ from the measured value, as the ToF-SIMS stage estimates it (at least
-        // one count's worth, so that pixels with 0 or n counts keep a finite weight).
-        sigma.values[i] = std::max(std::sqrt(fi * (1 - fi) / static_cast<double>(n)),
-                                   1.0 / static_cast<double>(n));
-      } else {
-        out.values[i] = f[i];
-        sigma.values[i] = 0;
-      }
-    }
+    out.values = std::move(c.fraction);
+    sigma.values = std::move(c.sigma);
     out.metadata.emplace_back("model", nameOf(p.model));
     if (ctx.outputBound("sigma")) {
       if (n == 0) ctx.warn("counts_per_pixel is 0: sigma is 0 everywhere (noise-free map)");
