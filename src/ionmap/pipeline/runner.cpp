@@ -122,8 +122,10 @@ Plan planPipeline(PipelineSpec spec, const Registry& registry) {
   return plan;
 }
 
-RunSummary runPlan(Plan& plan, const Registry& registry, const RunOptions& options) {
-  const auto t0 = Clock::now();
+namespace {
+
+// The output folder, made when missing (a UsageError when it cannot be).
+std::filesystem::path outputFolder(const RunOptions& options) {
   const std::filesystem::path out_dir = options.out_dir.empty() ? "." : options.out_dir;
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
@@ -131,30 +133,28 @@ RunSummary runPlan(Plan& plan, const Registry& registry, const RunOptions& optio
     throw UsageError(fmt::format("output directory '{}' cannot be created: {}", out_dir.string(),
                                  ec ? ec.message() : "a file of that name exists"));
   }
-  Staging staging(out_dir);
-  // The log stays with its results: it is written in the staging folder and moves into place
-  // with them. A run that fails leaves it as run.log, or as run-failed.log beside an earlier
-  // complete result (whose run.log it must not replace); a killed run's log goes with its
-  // staging folder.
-  struct KeepLog {
-    std::filesystem::path staged, out_dir;
-    bool placed = false;
-    ~KeepLog() {
-      log::closeFile();
-      if (placed) return;
-      std::error_code ec;
-      const bool earlier = std::filesystem::exists(out_dir / "results.h5", ec);
-      std::filesystem::rename(staged, out_dir / (earlier ? "run-failed.log" : "run.log"), ec);
-    }
-  } keep_log{staging.dir() / "run.log", out_dir};
-  log::openFile(keep_log.staged.string());
+  return out_dir;
+}
 
-  const int threads = options.threads > 0 ? options.threads : tbb::info::default_concurrency();
-  tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
-                            static_cast<std::size_t>(threads));
-  const std::size_t warnings_before = log::warningCount();
-  std::vector<std::string> failed_checks;
+// The log stays with its results: it is written in the staging folder and moves into place
+// with them. A run that fails leaves it as run.log, or as run-failed.log beside an earlier
+// complete result (whose run.log it must not replace); a killed run's log goes with its
+// staging folder.
+struct KeepLog {
+  std::filesystem::path staged, out_dir;
+  bool placed = false;
+  ~KeepLog() {
+    log::closeFile();
+    if (placed) return;
+    std::error_code ec;
+    const bool earlier = std::filesystem::exists(out_dir / "results.h5", ec);
+    std::filesystem::rename(staged, out_dir / (earlier ? "run-failed.log" : "run.log"), ec);
+  }
+};
 
+// Provenance of the run: program, build, host, pipeline, overrides, threads, start time.
+RunRecord startRecord(const Plan& plan, const RunOptions& options, int threads,
+                      Clock::time_point t0) {
   RunRecord run;
   run.version = provenance::programVersion();
   run.git_commit = provenance::gitCommit();
@@ -168,10 +168,11 @@ RunSummary runPlan(Plan& plan, const Registry& registry, const RunOptions& optio
   run.overrides = plan.spec.overrides;
   run.threads = threads;
   run.start_time = provenance::isoTime(t0);
-  log::info(fmt::format("ionmap {} ({}), pipeline '{}', {} stage(s), {} thread(s)", run.version,
-                        run.git_commit, plan.spec.file.string(), plan.stages.size(), threads));
+  return run;
+}
 
-  // Inputs: sha256 of every file a stage uses, before anything reads it.
+// The sha256 of every input file a stage uses, before anything reads it.
+void hashInputs(const Plan& plan, RunRecord& run) {
   std::set<std::string> hashed;
   for (const auto& ps : plan.stages) {
     for (const auto& name : ps.inputs_used) {
@@ -181,67 +182,80 @@ RunSummary runPlan(Plan& plan, const Registry& registry, const RunOptions& optio
       in.name = name;
       in.path = std::filesystem::absolute(path).string();
       in.sha256 = provenance::sha256File(path);
+      std::error_code ec;
       in.size_bytes = std::filesystem::file_size(path, ec);
       log::info(fmt::format("input {} = {} (sha256 {})", name, in.path, in.sha256));
       run.inputs.push_back(std::move(in));
     }
   }
+}
 
-  Workspace ws;
+// What results.h5 records of one stage that ran.
+ProcessRecord processRecord(const PlannedStage& ps, const RunContext& ctx, Clock::time_point s0,
+                            Clock::time_point s1, int threads) {
+  ProcessRecord pr;
+  pr.id = ps.binding.id;
+  pr.stage = ps.binding.stage;
+  pr.plugin = ps.plugin;
+  pr.index = ps.binding.index;
+  pr.parameters = ps.stage->paramValues();
+  for (const auto& spec : ps.stage->paramSpecs())
+    pr.parameter_units.emplace_back(spec.key, spec.unit);
+  pr.reads = ps.reads;
+  pr.writes = ps.writes;
+  pr.start_time = provenance::isoTime(s0);
+  pr.end_time = provenance::isoTime(s1);
+  pr.duration_s = seconds(s0, s1);
+  pr.threads = threads;
+  pr.warnings = ctx.warnings();
+  pr.failed_checks = ctx.failedChecks();
+  pr.notes = ctx.notes();
+  return pr;
+}
+
+// Runs the stages in order into `ws`, recording each; stops after a stage that asks to (its
+// result not fit for use), recording why and which stages did not run.
+void runStages(Plan& plan, const Registry& registry, Workspace& ws,
+               const std::filesystem::path& staging_dir, int threads, RunRecord& run,
+               std::vector<std::string>& failed_checks) {
   for (std::size_t k = 0; k < plan.stages.size(); ++k) {
     auto& ps = plan.stages[k];
     const auto s0 = Clock::now();
     log::info(fmt::format("{} [{}] started", ps.binding.context(), ps.binding.stage));
-    RunContext ctx(ps.binding, ws, plan.spec.inputs, registry, staging.dir(), threads);
+    RunContext ctx(ps.binding, ws, plan.spec.inputs, registry, staging_dir, threads);
     try {
       ps.stage->run(ctx);
     } catch (...) {
       rethrowWithContext(ps.binding.context());
     }
     const auto s1 = Clock::now();
-    ProcessRecord pr;
-    pr.id = ps.binding.id;
-    pr.stage = ps.binding.stage;
-    pr.plugin = ps.plugin;
-    pr.index = ps.binding.index;
-    pr.parameters = ps.stage->paramValues();
-    for (const auto& spec : ps.stage->paramSpecs())
-      pr.parameter_units.emplace_back(spec.key, spec.unit);
-    pr.reads = ps.reads;
-    pr.writes = ps.writes;
-    pr.start_time = provenance::isoTime(s0);
-    pr.end_time = provenance::isoTime(s1);
-    pr.duration_s = seconds(s0, s1);
-    pr.threads = threads;
-    pr.warnings = ctx.warnings();
-    pr.failed_checks = ctx.failedChecks();
     for (const auto& f : ctx.failedChecks()) failed_checks.push_back(f);
-    pr.notes = ctx.notes();
-    run.processes.push_back(std::move(pr));
+    run.processes.push_back(processRecord(ps, ctx, s0, s1, threads));
     log::info(fmt::format("{} done in {:.3f} s", ps.binding.context(), seconds(s0, s1)));
-    if (ctx.stopRequested() && k + 1 < plan.stages.size()) {
-      std::string skipped;
-      for (std::size_t j = k + 1; j < plan.stages.size(); ++j)
-        skipped += (skipped.empty() ? "'" : ", '") + plan.stages[j].binding.id + "'";
-      const std::string why = fmt::format(
-          "run stopped after stage '{}': its result is not fit for use, so the stage(s) {} "
-          "were not run; what was computed so far is written",
-          ps.binding.id, skipped);
-      log::error(why);
-      failed_checks.push_back(why);
-      run.stopped_after = ps.binding.id;
-      break;
-    }
+    if (!ctx.stopRequested() || k + 1 == plan.stages.size()) continue;
+    std::string skipped;
+    for (std::size_t j = k + 1; j < plan.stages.size(); ++j)
+      skipped += (skipped.empty() ? "'" : ", '") + plan.stages[j].binding.id + "'";
+    const std::string why = fmt::format(
+        "run stopped after stage '{}': its result is not fit for use, so the stage(s) {} "
+        "were not run; what was computed so far is written",
+        ps.binding.id, skipped);
+    log::error(why);
+    failed_checks.push_back(why);
+    run.stopped_after = ps.binding.id;
+    return;
   }
+}
 
-  // Files the stages wrote themselves (custom quicklooks, ...) take precedence.
+// A quicklook of every map, a CSV of every table, a YAML of every transform in the staging
+// folder, unless a stage wrote a file of that name itself; returns every staged file but the
+// log.
+std::vector<std::string> writeAutomaticFiles(const Workspace& ws, const std::filesystem::path& dir,
+                                             Progress& progress) {
   std::vector<std::string> staged;
-  for (const auto& f : std::filesystem::directory_iterator(staging.dir())) {
+  for (const auto& f : std::filesystem::directory_iterator(dir)) {
     if (f.path().filename() != "run.log") staged.push_back(f.path().filename().string());
   }
-  // A quicklook of every map, a CSV of every table, a YAML of every transform; then the
-  // results file.
-  Progress progress("writing outputs", 2 * ws.names().size());
   for (const auto& name : ws.names()) {
     progress.advance();
     const Item& item = ws.item(name);
@@ -265,12 +279,11 @@ RunSummary runPlan(Plan& plan, const Registry& registry, const RunOptions& optio
       continue;
     }
     try {
-      if (const Map* m = std::get_if<Map>(&item)) writeQuicklook(*m, staging.dir() / file);
-      if (const LabelMap* l = std::get_if<LabelMap>(&item))
-        writeLabelQuicklook(*l, staging.dir() / file);
-      if (const Table* t = std::get_if<Table>(&item)) writeText(staging.dir() / file, t->toCsv());
+      if (const Map* m = std::get_if<Map>(&item)) writeQuicklook(*m, dir / file);
+      if (const LabelMap* l = std::get_if<LabelMap>(&item)) writeLabelQuicklook(*l, dir / file);
+      if (const Table* t = std::get_if<Table>(&item)) writeText(dir / file, t->toCsv());
       if (const Transform2D* t = std::get_if<Transform2D>(&item)) {
-        writeText(staging.dir() / file,
+        writeText(dir / file,
                   t->toYaml("item '" + name + "', written by stage '" + ws.writer(name) + "'"));
       }
       staged.push_back(file);
@@ -278,33 +291,59 @@ RunSummary runPlan(Plan& plan, const Registry& registry, const RunOptions& optio
       log::warn(fmt::format("no {} for '{}': {}", kind, name, e.what()));
     }
   }
+  return staged;
+}
 
+// results.h5 in the staging folder: the run's record and every item.
+void writeResults(const std::filesystem::path& file, const RunRecord& run, const Workspace& ws,
+                  Progress& progress) {
+  ResultsWriter w(file);
+  w.writeRun(run);
+  for (const auto& name : ws.names()) {
+    progress.advance();
+    const Item& item = ws.item(name);
+    const std::string& by = ws.writer(name);
+    std::visit(
+        [&](const auto& v) {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, Map>) w.writeMap(name, v, by);
+          if constexpr (std::is_same_v<T, LabelMap>) w.writeLabelMap(name, v, by);
+          if constexpr (std::is_same_v<T, Table>) w.writeTable(name, v, by);
+          if constexpr (std::is_same_v<T, Transform2D>) w.writeTransform(name, v, by);
+          if constexpr (std::is_same_v<T, CurveSet>) w.writeCurveSet(name, v, by);
+          if constexpr (std::is_same_v<T, SpectrumImage>) w.writeSpectrumImage(name, v, by);
+        },
+        item);
+  }
+  w.close();
+}
+
+}  // namespace
+
+RunSummary runPlan(Plan& plan, const Registry& registry, const RunOptions& options) {
+  const auto t0 = Clock::now();
+  const std::filesystem::path out_dir = outputFolder(options);
+  Staging staging(out_dir);
+  KeepLog keep_log{staging.dir() / "run.log", out_dir};
+  log::openFile(keep_log.staged.string());
+  const int threads = options.threads > 0 ? options.threads : tbb::info::default_concurrency();
+  tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
+                            static_cast<std::size_t>(threads));
+  const std::size_t warnings_before = log::warningCount();
+  RunRecord run = startRecord(plan, options, threads, t0);
+  log::info(fmt::format("ionmap {} ({}), pipeline '{}', {} stage(s), {} thread(s)", run.version,
+                        run.git_commit, plan.spec.file.string(), plan.stages.size(), threads));
+  hashInputs(plan, run);
+  Workspace ws;
+  std::vector<std::string> failed_checks;
+  runStages(plan, registry, ws, staging.dir(), threads, run, failed_checks);
+  Progress progress("writing outputs", 2 * ws.names().size());
+  const std::vector<std::string> staged = writeAutomaticFiles(ws, staging.dir(), progress);
   const auto t1 = Clock::now();
   run.end_time = provenance::isoTime(t1);
   run.duration_s = seconds(t0, t1);
   run.failed_checks = failed_checks;
-  {
-    ResultsWriter w(staging.dir() / "results.h5");
-    w.writeRun(run);
-    for (const auto& name : ws.names()) {
-      progress.advance();
-      const Item& item = ws.item(name);
-      const std::string& by = ws.writer(name);
-      std::visit(
-          [&](const auto& v) {
-            using T = std::decay_t<decltype(v)>;
-            if constexpr (std::is_same_v<T, Map>) w.writeMap(name, v, by);
-            if constexpr (std::is_same_v<T, LabelMap>) w.writeLabelMap(name, v, by);
-            if constexpr (std::is_same_v<T, Table>) w.writeTable(name, v, by);
-            if constexpr (std::is_same_v<T, Transform2D>) w.writeTransform(name, v, by);
-            if constexpr (std::is_same_v<T, CurveSet>) w.writeCurveSet(name, v, by);
-            if constexpr (std::is_same_v<T, SpectrumImage>) w.writeSpectrumImage(name, v, by);
-          },
-          item);
-    }
-    w.close();
-  }
-
+  writeResults(staging.dir() / "results.h5", run, ws, progress);
   // Move into place; results.h5 last, so its presence means the run completed.
   RunSummary summary;
   for (const auto& fn : staged) {
