@@ -226,17 +226,17 @@ class SimulateStage final : public StageOf<SimulateParams, SimulateStage> {
            "counting noise";
   }
   std::vector<PortSpec> ports() const override {
-    return {{"labels", ItemKind::kLabelMap, false, false, "grain labels with a pixel size"},
-            {"source", ItemKind::kLabelMap, false, true,
-             "source region (> 0) on the labels' grid, for source_edge: region"},
-            {"fraction", ItemKind::kMap, true, false, "6Li fraction f"},
-            {"sigma", ItemKind::kMap, true, true, "sigma_f of the counting noise"}};
+    return {
+        PortSpec::in("labels", ItemKind::kLabelMap, "grain labels with a pixel size"),
+        PortSpec::optionalIn("source", ItemKind::kLabelMap,
+                             "source region (> 0) on the labels' grid, for source_edge: region"),
+        PortSpec::out("fraction", ItemKind::kMap, "6Li fraction f"),
+        PortSpec::optionalOut("sigma", ItemKind::kMap, "sigma_f of the counting noise")};
   }
   void preflight(Preflight& pf) const override {
     pf.reads("labels");
     preflightSource(pf, params().source_edge);
     pf.writes("fraction");
-    if (pf.outputBound("sigma")) pf.writes("sigma");
   }
   void run(RunContext& ctx) const override {
     const SimulateParams& p = params();
@@ -492,24 +492,27 @@ class FitStage final : public StageOf<FitParams, FitStage> {
            "fraction map on the grain labels";
   }
   std::vector<PortSpec> ports() const override {
-    return {{"fraction", ItemKind::kMap, false, false, "measured 6Li fraction f"},
-            {"sigma", ItemKind::kMap, false, false, "sigma_f per pixel (weights)"},
-            {"labels", ItemKind::kLabelMap, false, false, "grain labels on the map's grid"},
-            {"source", ItemKind::kLabelMap, false, true,
-             "source region (> 0) on the map's grid, for source_edge: region; its pixels are "
-             "held at f_source and left out of the residuals"},
-            {"registration", ItemKind::kTable, false, true,
-             "the `register` stage's report: its `uncertainty` (um) of the transform joins "
-             "boundary_sigma (in quadrature), so that where the labels sit includes where the "
-             "registration put them"},
-            {"parameters", ItemKind::kTable, true, false,
-             "fitted parameters with standard errors and units, diagnostics"},
-            {"model", ItemKind::kMap, true, true, "best-fit model f"},
-            {"residual", ItemKind::kMap, true, true, "(measured - model) / sigma"},
-            {"profile", ItemKind::kTable, true, true,
-             "measured and model f averaged parallel to the source edge"},
-            {"cost_profile", ItemKind::kTable, true, true,
-             "delta chi^2 along each rate parameter with the others re-optimised"}};
+    return {PortSpec::in("fraction", ItemKind::kMap, "measured 6Li fraction f"),
+            PortSpec::in("sigma", ItemKind::kMap, "sigma_f per pixel (weights)"),
+            PortSpec::in("labels", ItemKind::kLabelMap, "grain labels on the map's grid"),
+            PortSpec::optionalIn(
+                "source", ItemKind::kLabelMap,
+                "source region (> 0) on the map's grid, for source_edge: region; its pixels are "
+                "held at f_source and left out of the residuals"),
+            PortSpec::optionalIn(
+                "registration", ItemKind::kTable,
+                "the `register` stage's report: its `uncertainty` (um) of the transform joins "
+                "boundary_sigma (in quadrature), so that where the labels sit includes where the "
+                "registration put them"),
+            PortSpec::out("parameters", ItemKind::kTable,
+                          "fitted parameters with standard errors and units, diagnostics"),
+            PortSpec::optionalOut("model", ItemKind::kMap, "best-fit model f"),
+            PortSpec::optionalOut("residual", ItemKind::kMap, "(measured - model) / sigma"),
+            PortSpec::optionalOut("profile", ItemKind::kTable,
+                                  "measured and model f averaged parallel to the source edge"),
+            PortSpec::optionalOut(
+                "cost_profile", ItemKind::kTable,
+                "delta chi^2 along each rate parameter with the others re-optimised")};
   }
   void preflight(Preflight& pf) const override {
     if (params().fit_surface_exchange && !(params().surface_exchange > 0))
@@ -530,9 +533,6 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     if (params().model == ModelChoice::kSeries && params().source_edge == SourceEdge::kRegion)
       pf.fail("the series model needs a source edge (its depth profile is 1D), not a region");
     pf.writes("parameters");
-    for (const char* o : {"model", "residual", "profile", "cost_profile"}) {
-      if (pf.outputBound(o)) pf.writes(o);
-    }
   }
   void run(RunContext& ctx) const override {
     const FitParams& p = params();
@@ -699,7 +699,7 @@ class BrickStage final : public StageOf<BrickParams, BrickStage> {
     return "label map of an ideal brick layer: square grains of side d, optionally staggered";
   }
   std::vector<PortSpec> ports() const override {
-    return {{"labels", ItemKind::kLabelMap, true, false, "grain labels (1, 2, ...)"}};
+    return {PortSpec::out("labels", ItemKind::kLabelMap, "grain labels (1, 2, ...)")};
   }
   void preflight(Preflight& pf) const override {
     const auto& p = params();

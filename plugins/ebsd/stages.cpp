@@ -39,10 +39,10 @@ class SegmentEbsdStage final : public StageOf<Params, SegmentEbsdStage> {
   }
   std::vector<PortSpec> ports() const override {
     return {
-        {"labels", ItemKind::kLabelMap, true, false, "grain labels (0 = unindexed or excluded)"},
-        {"grains", ItemKind::kTable, true, false, "phase, size and mean orientation of each grain"},
-        {"boundaries", ItemKind::kTable, true, true,
-         "touching grains: shared length and misorientation"}};
+        PortSpec::out("labels", ItemKind::kLabelMap, "grain labels (0 = unindexed or excluded)"),
+        PortSpec::out("grains", ItemKind::kTable, "phase, size and mean orientation of each grain"),
+        PortSpec::optionalOut("boundaries", ItemKind::kTable,
+                              "touching grains: shared length and misorientation")};
   }
   void preflight(Preflight& pf) const override {
     if (params().input.empty()) pf.fail("parameter 'input' is required");
@@ -52,7 +52,6 @@ class SegmentEbsdStage final : public StageOf<Params, SegmentEbsdStage> {
       pf.fail("'" + path.string() + "' is not an .ang or .ctf EBSD map");
     pf.writes("labels");
     pf.writes("grains");
-    if (pf.outputBound("boundaries")) pf.writes("boundaries");
   }
   void run(RunContext& ctx) const override {
     const EbsdData d = readEbsd(ctx.inputFile(params().input));

@@ -40,14 +40,14 @@ class LevelStage final : public StageOf<LevelParams, LevelStage> {
     return "remove a background: offset, plane, polynomial surface or scan-line offsets";
   }
   std::vector<PortSpec> ports() const override {
-    return {{"map", ItemKind::kMap, false, false, "map to level"},
-            {"map", ItemKind::kMap, true, false, "levelled map"},
-            {"background", ItemKind::kMap, true, true, "the removed background (when bound)"}};
+    return {
+        PortSpec::in("map", ItemKind::kMap, "map to level"),
+        PortSpec::out("map", ItemKind::kMap, "levelled map"),
+        PortSpec::optionalOut("background", ItemKind::kMap, "the removed background (when bound)")};
   }
   void preflight(Preflight& pf) const override {
     pf.reads("map");
     pf.writes("map");
-    if (pf.outputBound("background")) pf.writes("background");
   }
   void run(RunContext& ctx) const override {
     const Map& in = ctx.get<Map>("map");

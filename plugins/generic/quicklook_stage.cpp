@@ -41,9 +41,9 @@ class QuicklookStage final : public StageOf<QuicklookParams, QuicklookStage> {
     return "write a PNG of a map: colormap, colorbar with unit, scale bar, boundary overlay";
   }
   std::vector<PortSpec> ports() const override {
-    return {{"map", ItemKind::kMap, false, false, "map to draw"},
-            {"boundaries", ItemKind::kLabelMap, false, true,
-             "labels whose boundaries are drawn on top (same grid size)"}};
+    return {PortSpec::in("map", ItemKind::kMap, "map to draw"),
+            PortSpec::optionalIn("boundaries", ItemKind::kLabelMap,
+                                 "labels whose boundaries are drawn on top (same grid size)")};
   }
   void preflight(Preflight& pf) const override {
     const auto& f = params().file;

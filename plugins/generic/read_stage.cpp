@@ -66,11 +66,13 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
     return "load one channel of an instrument or image file (reader chosen automatically)";
   }
   std::vector<PortSpec> ports() const override {
-    return {{"map", ItemKind::kMap, true, true, "the channel as a calibrated map (as: map)"},
-            {"labels", ItemKind::kLabelMap, true, true, "the channel as labels (as: labels)"},
-            {"spectra", ItemKind::kSpectrumImage, true, true, "the spectrum image (as: spectra)"},
-            {"table", ItemKind::kTable, true, true, "a table (as: table)"},
-            {"transform", ItemKind::kTransform, true, true, "a transform (as: transform)"}};
+    return {
+        PortSpec::optionalOut("map", ItemKind::kMap, "the channel as a calibrated map (as: map)"),
+        PortSpec::optionalOut("labels", ItemKind::kLabelMap, "the channel as labels (as: labels)"),
+        PortSpec::optionalOut("spectra", ItemKind::kSpectrumImage,
+                              "the spectrum image (as: spectra)"),
+        PortSpec::optionalOut("table", ItemKind::kTable, "a table (as: table)"),
+        PortSpec::optionalOut("transform", ItemKind::kTransform, "a transform (as: transform)")};
   }
   void preflight(Preflight& pf) const override {
     const auto& p = params();

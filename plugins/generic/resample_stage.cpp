@@ -63,15 +63,16 @@ class ResampleStage final : public StageOf<ResampleParams, ResampleStage> {
     return "map a map or label map onto a reference map's grid through a transform";
   }
   std::vector<PortSpec> ports() const override {
-    return {{"map", ItemKind::kMap, false, true, "values to resample (bind this or labels)"},
-            {"labels", ItemKind::kLabelMap, false, true, "labels to resample (nearest)"},
-            {"reference", ItemKind::kMap, false, true,
-             "map whose grid is the target (or give `pixel_size`)"},
-            {"transform", ItemKind::kTransform, false, true,
-             "source-to-reference transform (e.g. from registration)"},
-            {"map", ItemKind::kMap, true, true, "resampled values"},
-            {"labels", ItemKind::kLabelMap, true, true, "resampled labels"},
-            {"transform", ItemKind::kTransform, true, true, "the transform used (when bound)"}};
+    return {PortSpec::optionalIn("map", ItemKind::kMap, "values to resample (bind this or labels)"),
+            PortSpec::optionalIn("labels", ItemKind::kLabelMap, "labels to resample (nearest)"),
+            PortSpec::optionalIn("reference", ItemKind::kMap,
+                                 "map whose grid is the target (or give `pixel_size`)"),
+            PortSpec::optionalIn("transform", ItemKind::kTransform,
+                                 "source-to-reference transform (e.g. from registration)"),
+            PortSpec::optionalOut("map", ItemKind::kMap, "resampled values"),
+            PortSpec::optionalOut("labels", ItemKind::kLabelMap, "resampled labels"),
+            PortSpec::optionalOut("transform", ItemKind::kTransform,
+                                  "the transform used (when bound)")};
   }
 
   void preflight(Preflight& pf) const override {
@@ -104,7 +105,6 @@ class ResampleStage final : public StageOf<ResampleParams, ResampleStage> {
       }
     }
     pf.writes(l.empty() ? "map" : "labels");
-    if (pf.outputBound("transform")) pf.writes("transform");
   }
 
   void run(RunContext& ctx) const override {

@@ -8,9 +8,9 @@
 
 #include <fmt/format.h>
 
-#include "ionmap/io/tiff.hpp"
 #include "ionmap/core/error.hpp"
 #include "ionmap/core/transform2d.hpp"
+#include "ionmap/io/tiff.hpp"
 #include "ionmap/numerics/random.hpp"
 
 namespace ionmap::generic {

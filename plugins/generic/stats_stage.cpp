@@ -27,9 +27,10 @@ class StatsStage final : public StageOf<StatsParams, StatsStage> {
     return "statistics of a map (count, mean, std, sem, median, percentiles), overall or per label";
   }
   std::vector<PortSpec> ports() const override {
-    return {{"map", ItemKind::kMap, false, false, "map to describe"},
-            {"labels", ItemKind::kLabelMap, false, true, "regions (same grid size as the map)"},
-            {"table", ItemKind::kTable, true, false, "one row overall, or one row per label"}};
+    return {
+        PortSpec::in("map", ItemKind::kMap, "map to describe"),
+        PortSpec::optionalIn("labels", ItemKind::kLabelMap, "regions (same grid size as the map)"),
+        PortSpec::out("table", ItemKind::kTable, "one row overall, or one row per label")};
   }
   void preflight(Preflight& pf) const override {
     pf.reads("map");

@@ -1,8 +1,8 @@
 #include <fmt/format.h>
 
 #include "generic/readers.hpp"
-#include "ionmap/io/tiff.hpp"
 #include "ionmap/core/error.hpp"
+#include "ionmap/io/tiff.hpp"
 
 namespace ionmap::generic {
 

@@ -54,13 +54,15 @@ class SegmentStage final : public StageOf<SegmentParams, SegmentStage> {
            "watershed)";
   }
   std::vector<PortSpec> ports() const override {
-    return {{"map", ItemKind::kMap, false, false, "image or map to segment"},
-            {"guide", ItemKind::kMap, false, true,
-             "a second image of the boundaries as dark lines, on the same grid and valid where "
-             "measured (e.g. the registered ToF-SIMS total-ion image): finds boundaries the "
-             "image hides"},
-            {"labels", ItemKind::kLabelMap, true, false, "grain labels 1..n"},
-            {"boundaries", ItemKind::kMap, true, true, "one-pixel boundary map (1 = boundary)"}};
+    return {PortSpec::in("map", ItemKind::kMap, "image or map to segment"),
+            PortSpec::optionalIn(
+                "guide", ItemKind::kMap,
+                "a second image of the boundaries as dark lines, on the same grid and valid where "
+                "measured (e.g. the registered ToF-SIMS total-ion image): finds boundaries the "
+                "image hides"),
+            PortSpec::out("labels", ItemKind::kLabelMap, "grain labels 1..n"),
+            PortSpec::optionalOut("boundaries", ItemKind::kMap,
+                                  "one-pixel boundary map (1 = boundary)")};
   }
   void preflight(Preflight& pf) const override {
     if (params().groove_width >= params().grain_size)
@@ -70,7 +72,6 @@ class SegmentStage final : public StageOf<SegmentParams, SegmentStage> {
     if (params().guide_resolution > 0 && !guide)
       pf.fail("guide_resolution is set but no `guide` map is bound");
     pf.writes("labels");
-    if (pf.outputBound("boundaries")) pf.writes("boundaries");
   }
   void run(RunContext& ctx) const override {
     const Map& m = ctx.get<Map>("map");
@@ -122,11 +123,11 @@ class GrainStatsStage final : public StageOf<StatsParams, GrainStatsStage> {
     return "grain table, boundary graph (shared lengths), ASTM E112 grain size, size histogram";
   }
   std::vector<PortSpec> ports() const override {
-    return {
-        {"labels", ItemKind::kLabelMap, false, false, "grain labels (0 = none)"},
-        {"grains", ItemKind::kTable, true, false, "one row per grain"},
-        {"boundaries", ItemKind::kTable, true, true, "adjacency graph with shared boundary length"},
-        {"astm", ItemKind::kTable, true, true, "ASTM E112 grain size numbers"}};
+    return {PortSpec::in("labels", ItemKind::kLabelMap, "grain labels (0 = none)"),
+            PortSpec::out("grains", ItemKind::kTable, "one row per grain"),
+            PortSpec::optionalOut("boundaries", ItemKind::kTable,
+                                  "adjacency graph with shared boundary length"),
+            PortSpec::optionalOut("astm", ItemKind::kTable, "ASTM E112 grain size numbers")};
   }
   void preflight(Preflight& pf) const override {
     const auto& f = params().histogram_file;
@@ -134,9 +135,6 @@ class GrainStatsStage final : public StageOf<StatsParams, GrainStatsStage> {
       pf.fail("`histogram_file` must be a plain file name ending in .png");
     pf.reads("labels");
     pf.writes("grains");
-    for (const char* o : {"boundaries", "astm"}) {
-      if (pf.outputBound(o)) pf.writes(o);
-    }
   }
   void run(RunContext& ctx) const override {
     const LabelMap& l = ctx.get<LabelMap>("labels");

@@ -121,13 +121,16 @@ class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
            "NCC/MI refinement, landmarks)";
   }
   std::vector<PortSpec> ports() const override {
-    return {{"fixed", ItemKind::kMap, false, false, "reference map (e.g. the microscope image)"},
-            {"moving", ItemKind::kMap, false, false, "map to put onto the reference"},
-            {"initial", ItemKind::kTransform, false, true, "starting moving-to-fixed transform"},
-            {"transform", ItemKind::kTransform, true, false, "moving-to-fixed transform (um)"},
-            {"report", ItemKind::kTable, true, true, "quality: metrics, overlap, quality flag"},
-            {"landmarks", ItemKind::kTable, true, true, "landmark residuals and outlier flags"},
-            {"resampled", ItemKind::kMap, true, true, "the moving map on the fixed grid"}};
+    return {
+        PortSpec::in("fixed", ItemKind::kMap, "reference map (e.g. the microscope image)"),
+        PortSpec::in("moving", ItemKind::kMap, "map to put onto the reference"),
+        PortSpec::optionalIn("initial", ItemKind::kTransform, "starting moving-to-fixed transform"),
+        PortSpec::out("transform", ItemKind::kTransform, "moving-to-fixed transform (um)"),
+        PortSpec::optionalOut("report", ItemKind::kTable,
+                              "quality: metrics, overlap, quality flag"),
+        PortSpec::optionalOut("landmarks", ItemKind::kTable,
+                              "landmark residuals and outlier flags"),
+        PortSpec::optionalOut("resampled", ItemKind::kMap, "the moving map on the fixed grid")};
   }
   void preflight(Preflight& pf) const override {
     const auto& p = params();
@@ -154,9 +157,6 @@ class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
     if (pf.outputBound("landmarks") && !landmarks)
       pf.fail("the `landmarks` output needs coarse: landmarks");
     pf.writes("transform");
-    for (const char* o : {"report", "landmarks", "resampled"}) {
-      if (pf.outputBound(o)) pf.writes(o);
-    }
   }
 
   void run(RunContext& ctx) const override {
@@ -270,9 +270,9 @@ class DriftStage final : public StageOf<DriftParams, DriftStage> {
            "them";
   }
   std::vector<PortSpec> ports() const override {
-    return {{"drift", ItemKind::kTable, true, false, "per-frame shift (um) and correlation peak"},
-            {"map", ItemKind::kMap, true, false,
-             "aligned frames combined (valid where every frame is)"}};
+    return {PortSpec::out("drift", ItemKind::kTable, "per-frame shift (um) and correlation peak"),
+            PortSpec::out("map", ItemKind::kMap,
+                          "aligned frames combined (valid where every frame is)")};
   }
   void preflight(Preflight& pf) const override {
     if (params().input.empty()) pf.fail("parameter 'input' is required");

@@ -38,13 +38,14 @@ class CalibrateStage final : public StageOf<CalibrateParams, CalibrateStage> {
     return "recalibrate the mass scale (t = a·sqrt(m) + b) from reference peaks; residuals in ppm";
   }
   std::vector<PortSpec> ports() const override {
-    return {{"spectra", ItemKind::kSpectrumImage, false, true, "spectrum image to recalibrate"},
-            {"spectrum", ItemKind::kTable, false, true,
-             "a spectrum table (channel, mz, intensity) to recalibrate"},
-            {"spectra", ItemKind::kSpectrumImage, true, true, "recalibrated spectrum image"},
-            {"spectrum", ItemKind::kTable, true, true, "recalibrated spectrum table"},
-            {"calibration", ItemKind::kTable, true, false,
-             "reference peaks: found position, residual (ppm)"}};
+    return {
+        PortSpec::optionalIn("spectra", ItemKind::kSpectrumImage, "spectrum image to recalibrate"),
+        PortSpec::optionalIn("spectrum", ItemKind::kTable,
+                             "a spectrum table (channel, mz, intensity) to recalibrate"),
+        PortSpec::optionalOut("spectra", ItemKind::kSpectrumImage, "recalibrated spectrum image"),
+        PortSpec::optionalOut("spectrum", ItemKind::kTable, "recalibrated spectrum table"),
+        PortSpec::out("calibration", ItemKind::kTable,
+                      "reference peaks: found position, residual (ppm)")};
   }
   void preflight(Preflight& pf) const override {
     const std::string a = pf.readsIfBound("spectra"), b = pf.readsIfBound("spectrum");

@@ -45,15 +45,14 @@ class DeadTimeStage final : public StageOf<DeadTimeParams, DeadTimeStage> {
     return "Poisson dead-time correction of integrated TDC counts: N_corr = -n_s ln(1 - N/n_s)";
   }
   std::vector<PortSpec> ports() const override {
-    return {{"map", ItemKind::kMap, false, false, "recorded counts"},
-            {"map", ItemKind::kMap, true, false, "corrected counts"},
-            {"variance", ItemKind::kMap, true, true,
-             "variance of the corrected counts (for sims-fraction)"}};
+    return {PortSpec::in("map", ItemKind::kMap, "recorded counts"),
+            PortSpec::out("map", ItemKind::kMap, "corrected counts"),
+            PortSpec::optionalOut("variance", ItemKind::kMap,
+                                  "variance of the corrected counts (for sims-fraction)")};
   }
   void preflight(Preflight& pf) const override {
     pf.reads("map");
     pf.writes("map");
-    if (pf.outputBound("variance")) pf.writes("variance");
     if (params().correction == DeadTimeCorrection::kNone && params().shots_per_pixel > 0)
       pf.fail("shots_per_pixel is given but correction is none: say which one you mean");
   }
@@ -129,19 +128,20 @@ class FractionStage final : public StageOf<FractionParams, FractionStage> {
            "f'";
   }
   std::vector<PortSpec> ports() const override {
-    return {{"light", ItemKind::kMap, false, false, "light-isotope counts"},
-            {"heavy", ItemKind::kMap, false, false, "heavy-isotope counts"},
-            {"light_variance", ItemKind::kMap, false, true,
-             "variance of the light counts (default: Poisson)"},
-            {"heavy_variance", ItemKind::kMap, false, true,
-             "variance of the heavy counts (default: Poisson)"},
-            {"reference", ItemKind::kLabelMap, false, true,
-             "natural-abundance reference region (labels > 0): corrects instrumental mass "
-             "fractionation"},
-            {"fraction", ItemKind::kMap, true, false, "f"},
-            {"sigma", ItemKind::kMap, true, false, "sigma_f from counting statistics"},
-            {"normalised", ItemKind::kMap, true, true, "f' = (f - f_bg)/(f_s - f_bg)"},
-            {"normalised_sigma", ItemKind::kMap, true, true, "sigma of f'"}};
+    return {PortSpec::in("light", ItemKind::kMap, "light-isotope counts"),
+            PortSpec::in("heavy", ItemKind::kMap, "heavy-isotope counts"),
+            PortSpec::optionalIn("light_variance", ItemKind::kMap,
+                                 "variance of the light counts (default: Poisson)"),
+            PortSpec::optionalIn("heavy_variance", ItemKind::kMap,
+                                 "variance of the heavy counts (default: Poisson)"),
+            PortSpec::optionalIn(
+                "reference", ItemKind::kLabelMap,
+                "natural-abundance reference region (labels > 0): corrects instrumental mass "
+                "fractionation"),
+            PortSpec::out("fraction", ItemKind::kMap, "f"),
+            PortSpec::out("sigma", ItemKind::kMap, "sigma_f from counting statistics"),
+            PortSpec::optionalOut("normalised", ItemKind::kMap, "f' = (f - f_bg)/(f_s - f_bg)"),
+            PortSpec::optionalOut("normalised_sigma", ItemKind::kMap, "sigma of f'")};
   }
   void preflight(Preflight& pf) const override {
     pf.reads("light");
@@ -157,8 +157,6 @@ class FractionStage final : public StageOf<FractionParams, FractionStage> {
     }
     if (norm && !(std::abs(params().f_s - params().f_bg) > 1e-6))
       pf.fail("`f_s` must differ from `f_bg`");
-    if (pf.outputBound("normalised")) pf.writes("normalised");
-    if (pf.outputBound("normalised_sigma")) pf.writes("normalised_sigma");
   }
   void run(RunContext& ctx) const override {
     const auto& p = params();
@@ -238,9 +236,9 @@ class ProfileStage final : public StageOf<ProfileParams, ProfileStage> {
     return "6Li fraction profile along a direction: counts summed per distance bin, with sigma_f";
   }
   std::vector<PortSpec> ports() const override {
-    return {{"light", ItemKind::kMap, false, false, "light-isotope counts"},
-            {"heavy", ItemKind::kMap, false, false, "heavy-isotope counts"},
-            {"profile", ItemKind::kTable, true, false, "distance, f, sigma_f, counts, pixels"}};
+    return {PortSpec::in("light", ItemKind::kMap, "light-isotope counts"),
+            PortSpec::in("heavy", ItemKind::kMap, "heavy-isotope counts"),
+            PortSpec::out("profile", ItemKind::kTable, "distance, f, sigma_f, counts, pixels")};
   }
   void preflight(Preflight& pf) const override {
     if (!params().roi.empty() && params().roi.size() != 4)
@@ -293,8 +291,8 @@ class BinCountsStage final : public StageOf<BinParams, BinCountsStage> {
     return "b x b binning of a count map (sums counts; pixel size x b)";
   }
   std::vector<PortSpec> ports() const override {
-    return {{"map", ItemKind::kMap, false, false, "counts"},
-            {"map", ItemKind::kMap, true, false, "binned counts"}};
+    return {PortSpec::in("map", ItemKind::kMap, "counts"),
+            PortSpec::out("map", ItemKind::kMap, "binned counts")};
   }
   void preflight(Preflight& pf) const override {
     pf.reads("map");
@@ -321,8 +319,8 @@ class SmoothCountsStage final : public StageOf<SmoothParams, SmoothCountsStage> 
     return "Gaussian smoothing of a count map into effective counts that keep Poisson statistics";
   }
   std::vector<PortSpec> ports() const override {
-    return {{"map", ItemKind::kMap, false, false, "counts"},
-            {"map", ItemKind::kMap, true, false, "effective counts"}};
+    return {PortSpec::in("map", ItemKind::kMap, "counts"),
+            PortSpec::out("map", ItemKind::kMap, "effective counts")};
   }
   void preflight(Preflight& pf) const override {
     pf.reads("map");

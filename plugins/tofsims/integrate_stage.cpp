@@ -59,17 +59,18 @@ class IntegrateStage final : public StageOf<IntegrateParams, IntegrateStage> {
            "resolving power";
   }
   std::vector<PortSpec> ports() const override {
-    return {
-        {"spectra", ItemKind::kSpectrumImage, false, false, "spectrum image"},
-        {"light", ItemKind::kMap, true, false, "light-isotope counts (6Li)"},
-        {"heavy", ItemKind::kMap, true, false, "heavy-isotope counts (7Li)"},
-        {"total", ItemKind::kMap, true, true, "total ion counts per pixel"},
-        {"roi", ItemKind::kLabelMap, false, true,
-         "regions (labels > 0) on the spectra's grid: one ROI spectrum per label"},
-        {"spectrum", ItemKind::kTable, true, true, "sum spectrum over plot_range"},
-        {"roi_spectra", ItemKind::kTable, true, true, "sum spectrum of each ROI over plot_range"},
-        {"windows", ItemKind::kTable, true, true,
-         "windows with measured centroid, FWHM, resolving power"}};
+    return {PortSpec::in("spectra", ItemKind::kSpectrumImage, "spectrum image"),
+            PortSpec::out("light", ItemKind::kMap, "light-isotope counts (6Li)"),
+            PortSpec::out("heavy", ItemKind::kMap, "heavy-isotope counts (7Li)"),
+            PortSpec::optionalOut("total", ItemKind::kMap, "total ion counts per pixel"),
+            PortSpec::optionalIn(
+                "roi", ItemKind::kLabelMap,
+                "regions (labels > 0) on the spectra's grid: one ROI spectrum per label"),
+            PortSpec::optionalOut("spectrum", ItemKind::kTable, "sum spectrum over plot_range"),
+            PortSpec::optionalOut("roi_spectra", ItemKind::kTable,
+                                  "sum spectrum of each ROI over plot_range"),
+            PortSpec::optionalOut("windows", ItemKind::kTable,
+                                  "windows with measured centroid, FWHM, resolving power")};
   }
   void preflight(Preflight& pf) const override {
     const auto& p = params();
@@ -86,9 +87,6 @@ class IntegrateStage final : public StageOf<IntegrateParams, IntegrateStage> {
       pf.fail("the `roi_spectra` output needs the `roi` input");
     pf.writes("light");
     pf.writes("heavy");
-    for (const char* o : {"total", "spectrum", "windows", "roi_spectra"}) {
-      if (pf.outputBound(o)) pf.writes(o);
-    }
   }
 
   void run(RunContext& ctx) const override {

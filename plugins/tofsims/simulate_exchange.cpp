@@ -6,8 +6,8 @@
 
 #include <fmt/format.h>
 
-#include "ionmap/io/tiff.hpp"
 #include "ionmap/core/error.hpp"
+#include "ionmap/io/tiff.hpp"
 #include "ionmap/numerics/random.hpp"
 #include "tofsims/imzml.hpp"
 #include "tofsims/spectra.hpp"

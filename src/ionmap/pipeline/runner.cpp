@@ -113,6 +113,7 @@ Plan planPipeline(PipelineSpec spec, const Registry& registry) {
     Preflight pf(ps.binding, ps.stage->ports(), available, spec.inputs, registry);
     pf.checkBindings();
     ps.stage->preflight(pf);
+    pf.recordBoundOptionalOutputs();
     ps.reads = pf.readList();
     ps.writes = pf.writeList();
     ps.inputs_used = pf.inputsUsed();

@@ -1,5 +1,7 @@
 #include "ionmap/pipeline/stage.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "ionmap/core/error.hpp"
@@ -97,6 +99,15 @@ std::string Preflight::writes(const std::string& name) {
   available_[item] = p.kind;
   writes_.emplace_back(name, item);
   return item;
+}
+
+void Preflight::recordBoundOptionalOutputs() {
+  for (const PortSpec& p : ports_) {
+    if (!p.output || !p.optional || !outputBound(p.name)) continue;
+    const bool declared = std::any_of(writes_.begin(), writes_.end(),
+                                      [&](const auto& w) { return w.first == p.name; });
+    if (!declared) writes(p.name);
+  }
 }
 
 std::filesystem::path Preflight::inputFile(const std::string& input_name) {

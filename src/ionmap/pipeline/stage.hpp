@@ -17,13 +17,27 @@ namespace ionmap {
 
 class Registry;
 
-// A named place where a stage reads or writes a workspace item.
+// A named place where a stage reads or writes a workspace item. Made by name:
+// PortSpec::in("map", ItemKind::kMap, "map to level"), optionalIn, out,
+// optionalOut. A bound optional output is recorded as written without the stage's help.
 struct PortSpec {
   std::string name;
   ItemKind kind = ItemKind::kMap;
   bool output = false;
   bool optional = false;
   std::string help;
+  static PortSpec in(std::string name, ItemKind kind, std::string help) {
+    return {std::move(name), kind, false, false, std::move(help)};
+  }
+  static PortSpec optionalIn(std::string name, ItemKind kind, std::string help) {
+    return {std::move(name), kind, false, true, std::move(help)};
+  }
+  static PortSpec out(std::string name, ItemKind kind, std::string help) {
+    return {std::move(name), kind, true, false, std::move(help)};
+  }
+  static PortSpec optionalOut(std::string name, ItemKind kind, std::string help) {
+    return {std::move(name), kind, true, true, std::move(help)};
+  }
 };
 
 // How the pipeline file wires one stage: its id and the items bound to its ports.
@@ -66,6 +80,9 @@ class Preflight {
   const std::vector<std::string>& inputsUsed() const { return inputs_used_; }
   // Throws UsageError for bindings in the pipeline that name ports this stage doesn't have.
   void checkBindings() const;
+  // Records every optional output the pipeline binds that the stage's preflight did not
+  // declare itself (the runner calls it after preflight).
+  void recordBoundOptionalOutputs();
 
  private:
   const PortSpec& port(const std::string& name, bool output) const;

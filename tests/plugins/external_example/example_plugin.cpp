@@ -31,8 +31,8 @@ class ScaleStage final : public ionmap::StageOf<ScaleParams, ScaleStage> {
   std::string name() const override { return "example-scale"; }
   std::string summary() const override { return "multiply a map by a constant (plugin example)"; }
   std::vector<ionmap::PortSpec> ports() const override {
-    return {{"map", ionmap::ItemKind::kMap, false, false, "input"},
-            {"map", ionmap::ItemKind::kMap, true, false, "scaled map"}};
+    return {ionmap::PortSpec::in("map", ionmap::ItemKind::kMap, "input"),
+            ionmap::PortSpec::out("map", ionmap::ItemKind::kMap, "scaled map")};
   }
   void preflight(ionmap::Preflight& pf) const override {
     pf.reads("map");
