@@ -227,7 +227,8 @@ class SimulateStage final : public StageOf<SimulateParams, SimulateStage> {
   }
   std::vector<PortSpec> ports() const override {
     return {
-        PortSpec::in("labels", ItemKind::kLabelMap, "grain labels with a pixel size"),
+        PortSpec::in("labels", ItemKind::kLabelMap, "grain labels with a pixel size")
+            .needingPixelSize(),
         PortSpec::optionalIn("source", ItemKind::kLabelMap,
                              "source region (> 0) on the labels' grid, for source_edge: region"),
         PortSpec::out("fraction", ItemKind::kMap, "6Li fraction f"),
@@ -494,7 +495,8 @@ class FitStage final : public StageOf<FitParams, FitStage> {
   std::vector<PortSpec> ports() const override {
     return {PortSpec::in("fraction", ItemKind::kMap, "measured 6Li fraction f"),
             PortSpec::in("sigma", ItemKind::kMap, "sigma_f per pixel (weights)"),
-            PortSpec::in("labels", ItemKind::kLabelMap, "grain labels on the map's grid"),
+            PortSpec::in("labels", ItemKind::kLabelMap, "grain labels on the map's grid")
+                .needingPixelSize(),
             PortSpec::optionalIn(
                 "source", ItemKind::kLabelMap,
                 "source region (> 0) on the map's grid, for source_edge: region; its pixels are "

@@ -54,7 +54,7 @@ class SegmentStage final : public StageOf<SegmentParams, SegmentStage> {
            "watershed)";
   }
   std::vector<PortSpec> ports() const override {
-    return {PortSpec::in("map", ItemKind::kMap, "image or map to segment"),
+    return {PortSpec::in("map", ItemKind::kMap, "image or map to segment").needingPixelSize(),
             PortSpec::optionalIn(
                 "guide", ItemKind::kMap,
                 "a second image of the boundaries as dark lines, on the same grid and valid where "
@@ -75,8 +75,6 @@ class SegmentStage final : public StageOf<SegmentParams, SegmentStage> {
   }
   void run(RunContext& ctx) const override {
     const Map& m = ctx.get<Map>("map");
-    if (!m.grid.calibrated)
-      throw UsageError("segmentation parameters are in um: the map needs a pixel size");
     SegmentOptions o;
     o.contrast = params().contrast;
     o.grain_size_um = params().grain_size;
@@ -123,11 +121,12 @@ class GrainStatsStage final : public StageOf<StatsParams, GrainStatsStage> {
     return "grain table, boundary graph (shared lengths), ASTM E112 grain size, size histogram";
   }
   std::vector<PortSpec> ports() const override {
-    return {PortSpec::in("labels", ItemKind::kLabelMap, "grain labels (0 = none)"),
-            PortSpec::out("grains", ItemKind::kTable, "one row per grain"),
-            PortSpec::optionalOut("boundaries", ItemKind::kTable,
-                                  "adjacency graph with shared boundary length"),
-            PortSpec::optionalOut("astm", ItemKind::kTable, "ASTM E112 grain size numbers")};
+    return {
+        PortSpec::in("labels", ItemKind::kLabelMap, "grain labels (0 = none)").needingPixelSize(),
+        PortSpec::out("grains", ItemKind::kTable, "one row per grain"),
+        PortSpec::optionalOut("boundaries", ItemKind::kTable,
+                              "adjacency graph with shared boundary length"),
+        PortSpec::optionalOut("astm", ItemKind::kTable, "ASTM E112 grain size numbers")};
   }
   void preflight(Preflight& pf) const override {
     const auto& f = params().histogram_file;
@@ -138,8 +137,6 @@ class GrainStatsStage final : public StageOf<StatsParams, GrainStatsStage> {
   }
   void run(RunContext& ctx) const override {
     const LabelMap& l = ctx.get<LabelMap>("labels");
-    if (!l.grid.calibrated)
-      throw UsageError("grain statistics are in um: the labels need a pixel size");
     const GrainStatistics s = grainStatistics(l);
     ctx.note("grains", std::to_string(s.grains.size()));
     ctx.note("astm_planimetric_G", fmt::format("{:.2f}", s.astm.planimetric_G));

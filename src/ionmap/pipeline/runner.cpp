@@ -214,6 +214,25 @@ ProcessRecord processRecord(const PlannedStage& ps, const RunContext& ctx, Clock
   return pr;
 }
 
+// The stage's inputs that must have a pixel size (PortSpec::needingPixelSize) have one.
+void checkPixelSizes(const PlannedStage& ps, const Workspace& ws) {
+  for (const PortSpec& port : ps.stage->ports()) {
+    if (port.output || !port.needs_pixel_size) continue;
+    const auto bound = ps.binding.in.find(port.name);
+    if (bound == ps.binding.in.end()) continue;
+    const Item& item = ws.item(bound->second);
+    const Grid* grid = std::holds_alternative<Map>(item)        ? &std::get<Map>(item).grid
+                       : std::holds_alternative<LabelMap>(item) ? &std::get<LabelMap>(item).grid
+                                                                : nullptr;
+    if (grid && !grid->calibrated) {
+      throw ProcessingError(fmt::format(
+          "input '{}' (item '{}', written by stage '{}') has no pixel size, and this stage works "
+          "in um: give the stage that reads its file a `pixel_size`",
+          port.name, bound->second, ws.writer(bound->second)));
+    }
+  }
+}
+
 // Runs the stages in order into `ws`, recording each; stops after a stage that asks to (its
 // result not fit for use), recording why and which stages did not run.
 void runStages(Plan& plan, const Registry& registry, Workspace& ws,
@@ -225,6 +244,7 @@ void runStages(Plan& plan, const Registry& registry, Workspace& ws,
     log::info(fmt::format("{} [{}] started", ps.binding.context(), ps.binding.stage));
     RunContext ctx(ps.binding, ws, plan.spec.inputs, registry, staging_dir, threads);
     try {
+      checkPixelSizes(ps, ws);
       ps.stage->run(ctx);
     } catch (...) {
       rethrowWithContext(ps.binding.context());

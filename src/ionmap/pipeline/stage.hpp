@@ -20,12 +20,20 @@ class Registry;
 // A named place where a stage reads or writes a workspace item. Made by name:
 // PortSpec::in("map", ItemKind::kMap, "map to level"), optionalIn, out,
 // optionalOut. A bound optional output is recorded as written without the stage's help.
+// `.needingPixelSize()` on an input: the runner refuses an uncalibrated map or label map there
+// before the stage runs (a stage working in µm never checks it itself).
 struct PortSpec {
   std::string name;
   ItemKind kind = ItemKind::kMap;
   bool output = false;
   bool optional = false;
   std::string help;
+  bool needs_pixel_size = false;
+  PortSpec needingPixelSize() const {
+    PortSpec p = *this;
+    p.needs_pixel_size = true;
+    return p;
+  }
   static PortSpec in(std::string name, ItemKind kind, std::string help) {
     return {std::move(name), kind, false, false, std::move(help)};
   }
