@@ -195,6 +195,9 @@ TEST(ImageCodecs, BitmapsThatCannotBeDecodedExactlyAreRefusedByName) {
   EXPECT_NE(error(bitmap(1, 1, 32, {}, {std::string(4, '\0')}, false, {0x0F0F, 0xF000, 0xFF0000}))
                 .find("mask"),
             std::string::npos);
+  std::string inside = bitmap(2, 1, 24, {}, {std::string(6, 'x')});
+  inside[10] = 20;  // the pixel data "start" inside the info header
+  EXPECT_NE(error(inside).find("inside the 54-byte headers"), std::string::npos);
   const std::string good = bitmap(8, 8, 24, {}, std::vector<std::string>(8, std::string(24, 'x')));
   EXPECT_EQ(decodeBmp(good, "good.bmp").width, 8);
   for (std::size_t cut : {std::size_t{10}, std::size_t{30}, std::size_t{60}, good.size() - 1})

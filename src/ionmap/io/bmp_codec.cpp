@@ -119,6 +119,9 @@ Raster decodeBmp(const std::string& bytes, const std::filesystem::path& file) {
       green.width > 16 || blue.width > 16 || alpha.width > 16)
     throw fail(54, "a BI_BITFIELDS mask is not one run of at most 16 bits");
 
+  if (offset < 14 + std::uint64_t{header})
+    throw fail(10, fmt::format("the pixel data start at byte {}, inside the {}-byte headers",
+                               offset, 14 + header));
   const std::uint64_t row = (std::uint64_t(w) * bpp + 31) / 32 * 4;
   if (offset > size || row * std::uint64_t(h) > size - offset)
     throw fail(size, fmt::format("the {} x {} pixels of {} bits end at byte {}, past the end of "

@@ -123,11 +123,6 @@ Raster decodePng(const std::string& bytes, const std::filesystem::path& file) {
 
 namespace {
 
-struct WriteState {
-  std::FILE* f = nullptr;
-  char message[256] = {};
-};
-
 bool encodeInto(png_structp png, png_infop info, const cv::Mat& image) {
   if (setjmp(png_jmpbuf(png))) return false;
   const int type = image.channels() == 1   ? PNG_COLOR_TYPE_GRAY
@@ -150,19 +145,18 @@ void writePng(const std::filesystem::path& path, const cv::Mat& image) {
   if (image.depth() != CV_8U || image.channels() == 2 || image.channels() > 4 || image.empty())
     throw UsageError(
         fmt::format("writePng: {}: only non-empty 8-bit grey, BGR or BGRA images", path.string()));
-  WriteState st;
-  st.f = std::fopen(path.string().c_str(), "wb");
-  if (!st.f) throw InputError(path.string(), "cannot create the PNG file");
-  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &st, nullptr, nullptr);
+  std::FILE* f = std::fopen(path.string().c_str(), "wb");
+  if (!f) throw InputError(path.string(), "cannot create the PNG file");
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, onWarning);
   png_infop info = png ? png_create_info_struct(png) : nullptr;
   bool ok = false;
   if (png && info) {
-    png_init_io(png, st.f);
+    png_init_io(png, f);
     ok = encodeInto(png, info, image);
   }
   png_destroy_write_struct(&png, &info);
-  const bool flushed = std::fflush(st.f) == 0;
-  const bool closed = std::fclose(st.f) == 0;
+  const bool flushed = std::fflush(f) == 0;
+  const bool closed = std::fclose(f) == 0;
   if (!ok || !flushed || !closed) {
     std::error_code ec;
     std::filesystem::remove(path, ec);
