@@ -303,16 +303,13 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   if (grains_from_graph) mean_grain_um = model->meanGrainUm();
   if (starts.empty()) starts = startGrid(o, l);
   const Solver solver(o, l, data, pool);
-  auto solveWith = [&](const Model& m, Run& r, int held, const Run* before) {
-    solver.solve(m, r, held, before);
-  };
   // Solves from every start concurrently; the index of the best.
   // `before`: the previous stage's solves on the same model, one per start.
   auto solveAll = [&](const Model& m, std::vector<Run>& runs, int held,
                       const std::vector<Run>* before) {
     tbb::parallel_for(std::size_t{0}, starts.size(), [&](std::size_t s) {
       runs[s].x = starts[s];
-      solveWith(m, runs[s], held, before ? &(*before)[s] : nullptr);
+      solver.solve(m, runs[s], held, before ? &(*before)[s] : nullptr);
     });
     std::size_t best = 0;
     for (std::size_t s = 1; s < runs.size(); ++s) {
