@@ -99,32 +99,6 @@ void checkGrids(const Image<double>& f, const Image<double>& sigma, const Image<
   }
 }
 
-// The start: rates > 0, and every value inside its search bounds (a start outside them is a
-// mistake in the settings, not something to clamp).
-void checkStart(const FitOptions& o) {
-  if (!(o.initial.D_b > 0 && o.initial.kappa > 0) ||
-      (o.fit_surface_exchange && !(o.initial.k_surface > 0))) {
-    throw UsageError("initial D_b, kappa (and k when fitted) must be > 0");
-  }
-  auto within = [](const char* what, double value, double lo, double hi, const char* unit) {
-    if (!(value >= lo && value <= hi)) {
-      throw UsageError(fmt::format(
-          "the initial {} = {:g} {} is outside the fit bounds [{:g}, {:g}] {} (1 cm = 1e4 um)",
-          what, value, unit, lo, hi, unit));
-    }
-  };
-  within("D_b", o.initial.D_b, std::pow(10.0, o.log10_min_D), std::pow(10.0, o.log10_max_D),
-         "um^2/s");
-  within("kappa", o.initial.kappa, std::pow(10.0, o.log10_min_kappa),
-         std::pow(10.0, o.log10_max_kappa), "um/s");
-  if (o.fit_surface_exchange) {
-    within("k", o.initial.k_surface, std::pow(10.0, o.log10_min_kappa),
-           std::pow(10.0, o.log10_max_kappa), "um/s");
-  }
-  within("f_s", o.initial.f_s, 0, 1, "");
-  within("f_bg", o.initial.f_bg, 0, 1, "");
-}
-
 // How many model runs fit in what is left of the memory budget (0: no limit, as many as the
 // threads run); a grid whose single run does not fit is refused here, before any run.
 std::size_t runsAtOnce(const FitOptions& o, std::uint64_t bytes_per_run) {
@@ -245,7 +219,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   // network without a source region), else counted here while the model is set up.
   const bool grains_from_graph = o.model == ModelKind::kNetwork && o.domain.source_region.empty();
   double mean_grain_um = grains_from_graph ? 0.0 : meanGrainSize(o.domain.labels, o.domain.h);
-  checkStart(o);
+  if (std::string why; !o.IsValid(&why)) throw UsageError("fit options: " + why);
 
   // Multi-start grid over decades of D_b and κ, solved concurrently.
   std::vector<std::vector<double>> starts;

@@ -74,6 +74,12 @@ struct FitOptions {
   // Systematic error from where the labels sit (grid model): > 0 refits with the labels moved
   // by one cell along ±x and ±y (FitResult::systematic_errors). 0 = none.
   int label_ensemble = 0;
+
+  // The options' one check, in the spirit of Ceres' Options::IsValid: false, with the reason in
+  // *error, when these settings cannot be fitted whatever the data (a start outside the search
+  // bounds, k fitted from 0, too few profile points, ...). The fit stage's preflight calls it
+  // on the options as bound; fitDiffusion calls it once on entry and trusts them after.
+  bool IsValid(std::string* error) const;
 };
 
 // A profile-likelihood interval in fit space (log10 for rates).

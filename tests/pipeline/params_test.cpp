@@ -98,6 +98,7 @@ TEST(ParamSchema, ValidValuesAreParsedIntoTheStruct) {
 
 TEST(ParamSchema, OutOfRangeValuesAreRejectedNamingStageAndKeyNeverClamped) {
   const std::string e = errorOf("order", scalar("9"));
+  EXPECT_NE(e.find("[0, 5]"), std::string::npos) << e;
   EXPECT_NE(e.find("stage 'x' (#1), parameter 'order'"), std::string::npos) << e;
   EXPECT_NE(e.find("out of range [0, 5]"), std::string::npos) << e;
   EXPECT_NE(errorOf("size", scalar("0")).find("out of range > 0 um"), std::string::npos);
@@ -125,6 +126,66 @@ TEST(ParamSchema, UnknownKeysSuggestTheClosestKnownOne) {
 
 TEST(ParamSchema, ErrorsNameWhereTheValueWasWritten) {
   EXPECT_NE(errorOf("order", scalar("x")).find("(p.yaml:3)"), std::string::npos);
+}
+
+// An algorithm's options struct, bound in place inside the stage's parameters.
+struct Inner {
+  double rate = 2.0;  // um/s (the algorithm's unit)
+  Side side = Side::kLeft;
+};
+struct Outer {
+  struct {
+    Inner inner;
+    int passes = 3;
+  } options;
+  bool plot = true;
+};
+
+TEST(ParamSchema, NestedOptionsBindInPlaceAndNumbersConvertAtBinding) {
+  using Opt = decltype(Outer::options);
+  const auto s = ParamSchema<Outer>()
+                     .real("rate", field(&Outer::options, &Opt::inner, &Inner::rate),
+                           Range::above(0), "cm/s", "a rate written in cm/s")
+                     .convertedBy(1e4)
+                     .integer("passes", field(&Outer::options, &Opt::passes), Range::between(1, 9),
+                              "", "passes")
+                     .choice("side", field(&Outer::options, &Opt::inner, &Inner::side),
+                             {{"left", Side::kLeft}, {"right", Side::kRight}}, "side")
+                     .flag("plot", &Outer::plot, "plot");
+  // Defaults are shown in the user's unit.
+  EXPECT_EQ(s.specs()[0].default_text, "0.0002");
+  EXPECT_EQ(s.specs()[0].unit, "cm/s");
+  EXPECT_EQ(s.specs()[1].default_text, "3");
+  EXPECT_EQ(s.specs()[2].default_text, "left");
+  Outer o;
+  s.set(o, "rate", scalar("1.4e-6"), "s");
+  s.set(o, "passes", scalar("5"), "s");
+  s.set(o, "side", scalar("right"), "s");
+  EXPECT_DOUBLE_EQ(o.options.inner.rate, 1.4e-2);  // the algorithm receives um/s
+  EXPECT_EQ(o.options.passes, 5);
+  EXPECT_EQ(o.options.inner.side, Side::kRight);
+  const auto v = s.values(o);
+  EXPECT_EQ(v[0].second, "1.4e-06");  // provenance in the unit the user wrote
+  EXPECT_EQ(v[1].second, "5");
+  EXPECT_EQ(v[2].second, "right");
+  // The range applies to the value as written, before conversion.
+  EXPECT_THROW(s.set(o, "rate", scalar("0"), "s"), UsageError);
+  EXPECT_DOUBLE_EQ(o.options.inner.rate, 1.4e-2);
+}
+
+TEST(ParamSchema, AMovedKeySaysWhatReplacedIt) {
+  const auto s = ParamSchema<P>()
+                     .integer("order", &P::order, Range::between(0, 5), "", "order")
+                     .moved("input", "bind the file as `in: {file: <input name>}`");
+  P p;
+  try {
+    s.set(p, "input", scalar("sims"), "stage 'read' (#1)");
+    FAIL() << "a moved key was accepted";
+  } catch (const UsageError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("stage 'read' (#1), parameter 'input'"), std::string::npos) << m;
+    EXPECT_NE(m.find("in: {file: <input name>}"), std::string::npos) << m;
+  }
 }
 
 }  // namespace

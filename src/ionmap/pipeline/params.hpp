@@ -8,6 +8,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -80,29 +81,52 @@ std::string choiceName(const std::vector<std::pair<std::string, E>>& choices, E 
   return "(unnamed value)";
 }
 
+// Where a parameter lives in the stage's struct P: a member, or a member of a member, so that
+// an algorithm's own options struct is bound in place, without a mirror copy:
+// `field(&FitParams::fit, &FitOptions::initial, &Physics::D_b)`.
+template <class P, class T>
+using FieldRef = std::function<T&(P&)>;
+
+template <class P, class T>
+FieldRef<P, T> field(T P::*m) {
+  return [m](P& obj) -> T& { return obj.*m; };
+}
+template <class P, class A, class B, class... Rest>
+auto field(A P::*m, B A::*next, Rest... rest) {
+  auto inner = field(next, rest...);
+  using T = std::remove_reference_t<decltype(inner(std::declval<A&>()))>;
+  return FieldRef<P, T>([m, inner](P& obj) -> T& { return inner(obj.*m); });
+}
+
 template <class P>
 class ParamSchema {
  public:
-  using Member = std::variant<std::monostate, bool P::*, int P::*, double P::*, std::string P::*,
-                              std::vector<double> P::*>;
+  using Member =
+      std::variant<std::monostate, FieldRef<P, bool>, FieldRef<P, int>, FieldRef<P, double>,
+                   FieldRef<P, std::string>, FieldRef<P, std::vector<double>>>;
 
-  ParamSchema& flag(const std::string& key, bool P::*m, const std::string& help) {
-    return add(key, ParamType::kBool, m, Range::any(), "", help);
+  // Each binder takes a member pointer (`&Params::steps`) or a field(...) path.
+  template <class M>
+  ParamSchema& flag(const std::string& key, M m, const std::string& help) {
+    return add(key, ParamType::kBool, ref<bool>(m), Range::any(), "", help);
   }
-  ParamSchema& integer(const std::string& key, int P::*m, Range r, const std::string& unit,
+  template <class M>
+  ParamSchema& integer(const std::string& key, M m, Range r, const std::string& unit,
                        const std::string& help) {
-    return add(key, ParamType::kInt, m, r, unit, help);
+    return add(key, ParamType::kInt, ref<int>(m), r, unit, help);
   }
-  ParamSchema& real(const std::string& key, double P::*m, Range r, const std::string& unit,
+  template <class M>
+  ParamSchema& real(const std::string& key, M m, Range r, const std::string& unit,
                     const std::string& help) {
-    return add(key, ParamType::kDouble, m, r, unit, help);
+    return add(key, ParamType::kDouble, ref<double>(m), r, unit, help);
   }
-  ParamSchema& text(const std::string& key, std::string P::*m, const std::string& help) {
-    return add(key, ParamType::kString, m, Range::any(), "", help);
+  template <class M>
+  ParamSchema& text(const std::string& key, M m, const std::string& help) {
+    return add(key, ParamType::kString, ref<std::string>(m), Range::any(), "", help);
   }
   ParamSchema& choice(const std::string& key, std::string P::*m, std::vector<std::string> choices,
                       const std::string& help) {
-    add(key, ParamType::kChoice, m, Range::any(), "", help);
+    add(key, ParamType::kChoice, ref<std::string>(m), Range::any(), "", help);
     entries_.back().spec.choices = std::move(choices);
     return *this;
   }
@@ -112,25 +136,47 @@ class ParamSchema {
   template <class E, class = std::enable_if_t<std::is_enum_v<E>>>
   ParamSchema& choice(const std::string& key, E P::*m,
                       std::vector<std::pair<std::string, E>> choices, const std::string& help) {
+    return choice(key, field(m), std::move(choices), help);
+  }
+  template <class E, class = std::enable_if_t<std::is_enum_v<E>>>
+  ParamSchema& choice(const std::string& key, FieldRef<P, E> at,
+                      std::vector<std::pair<std::string, E>> choices, const std::string& help) {
     Entry e;
     e.spec.key = key;
     e.spec.type = ParamType::kChoice;
     e.spec.help = help;
     for (const auto& c : choices) e.spec.choices.push_back(c.first);
-    e.set_choice = [m, choices](P& obj, const std::string& name) {
+    e.set_choice = [at, choices](P& obj, const std::string& name) {
       for (const auto& [n, v] : choices) {
-        if (n == name) obj.*m = v;
+        if (n == name) at(obj) = v;
       }
     };
-    e.choice_text = [m, choices](const P& obj) { return choiceName(choices, obj.*m); };
+    e.choice_text = [at, choices](const P& obj) {
+      return choiceName(choices, at(const_cast<P&>(obj)));
+    };
     e.spec.default_text = e.choice_text(P{});
     entries_.push_back(std::move(e));
     return *this;
   }
-  ParamSchema& reals(const std::string& key, std::vector<double> P::*m, std::size_t size, Range r,
+  template <class M>
+  ParamSchema& reals(const std::string& key, M m, std::size_t size, Range r,
                      const std::string& unit, const std::string& help) {
-    add(key, ParamType::kDoubleList, m, r, unit, help);
+    add(key, ParamType::kDoubleList, ref<std::vector<double>>(m), r, unit, help);
     entries_.back().spec.list_size = size;
+    return *this;
+  }
+  // Unit conversion at binding, for the number bound last: the user writes it in the unit the
+  // schema shows (and its range applies there), the field receives it times `factor` (the
+  // algorithm's own unit: e.g. cm^2/s written, um^2/s received with factor 1e8).
+  ParamSchema& convertedBy(double factor) {
+    Entry& e = entries_.back();
+    e.factor = factor;
+    e.spec.default_text = textOf(P{}, e);
+    return *this;
+  }
+  // A key that no longer exists: setting it is a UsageError that says what replaced it.
+  ParamSchema& moved(const std::string& key, const std::string& instead) {
+    moved_.emplace_back(key, instead);
     return *this;
   }
 
@@ -144,40 +190,45 @@ class ParamSchema {
   // Throws UsageError for unknown keys, wrong types and out-of-range values.
   void set(P& obj, const std::string& key, const ParamInput& in, const std::string& context) const {
     const Entry* e = find(key);
-    if (!e) throw unknownKey(key, context);
     const std::string where =
         context + ", parameter '" + key + "'" + (in.where.empty() ? "" : " (" + in.where + ")");
+    for (const auto& [old, instead] : moved_) {
+      if (old == key) throw UsageError(where + ": no longer a parameter: " + instead);
+    }
+    if (!e) throw unknownKey(key, context);
     if (e->set_choice) {  // checked against the names first
       e->set_choice(obj, param_parse::toString(in, e->spec, where));
       return;
     }
     std::visit(
-        [&](auto member) {
-          if constexpr (std::is_same_v<decltype(member), std::monostate>) {
+        [&](const auto& at) {
+          using A = std::decay_t<decltype(at)>;
+          if constexpr (std::is_same_v<A, std::monostate>) {
             throw UsageError(where + ": the parameter is not bound to a field");
           } else {
-            using T = std::decay_t<decltype(obj.*member)>;
+            using T = std::decay_t<decltype(at(obj))>;
             if constexpr (std::is_same_v<T, bool>) {
-              obj.*member = param_parse::toBool(in, where);
+              at(obj) = param_parse::toBool(in, where);
             } else if constexpr (std::is_same_v<T, int>) {
-              obj.*member = param_parse::toInt(in, e->spec, where);
+              at(obj) = param_parse::toInt(in, e->spec, where);
             } else if constexpr (std::is_same_v<T, double>) {
-              obj.*member = param_parse::toDouble(in, e->spec, where);
+              at(obj) = param_parse::toDouble(in, e->spec, where) * e->factor;
             } else if constexpr (std::is_same_v<T, std::string>) {
-              obj.*member = param_parse::toString(in, e->spec, where);
+              at(obj) = param_parse::toString(in, e->spec, where);
             } else {
-              obj.*member = param_parse::toDoubleList(in, e->spec, where);
+              at(obj) = param_parse::toDoubleList(in, e->spec, where);
             }
           }
         },
         e->member);
   }
 
-  // Current values as text, in schema order (for provenance and `validate`).
+  // Current values as text in the user's units, in schema order (for provenance and
+  // `validate`).
   std::vector<std::pair<std::string, std::string>> values(const P& obj) const {
     std::vector<std::pair<std::string, std::string>> out;
     for (const auto& e : entries_)
-      out.emplace_back(e.spec.key, e.choice_text ? e.choice_text(obj) : textOf(obj, e.member));
+      out.emplace_back(e.spec.key, e.choice_text ? e.choice_text(obj) : textOf(obj, e));
     return out;
   }
 
@@ -185,44 +236,60 @@ class ParamSchema {
   struct Entry {
     ParamSpec spec;
     Member member;
+    double factor = 1;  // field value = written value × factor (numbers)
     // Enum choices: set from a checked name, and the current value's name.
     std::function<void(P&, const std::string&)> set_choice;
     std::function<std::string(const P&)> choice_text;
   };
 
-  template <class M>
-  ParamSchema& add(const std::string& key, ParamType type, M m, Range r, const std::string& unit,
-                   const std::string& help) {
-    ParamSpec s;
-    s.key = key;
-    s.type = type;
-    s.range = r;
-    s.unit = unit;
-    s.help = help;
-    const P defaults{};
-    s.default_text = textOf(defaults, Member(m));
-    entries_.push_back({std::move(s), Member(m), {}, {}});
+  template <class T, class M>
+  static FieldRef<P, T> ref(M m) {
+    if constexpr (std::is_member_object_pointer_v<M>) {
+      return field(m);
+    } else {
+      return FieldRef<P, T>(m);
+    }
+  }
+
+  ParamSchema& add(const std::string& key, ParamType type, Member m, Range r,
+                   const std::string& unit, const std::string& help) {
+    Entry e;
+    e.spec.key = key;
+    e.spec.type = type;
+    e.spec.range = r;
+    e.spec.unit = unit;
+    e.spec.help = help;
+    e.member = std::move(m);
+    e.spec.default_text = textOf(P{}, e);
+    entries_.push_back(std::move(e));
     return *this;
   }
 
-  static std::string textOf(const P& obj, const Member& member) {
+  // The field's value as the user writes it. Reading through a FieldRef needs a non-const
+  // object; nothing is written.
+  static std::string textOf(const P& obj, const Entry& e) {
+    P& o = const_cast<P&>(obj);
     return std::visit(
-        [&](auto m) -> std::string {
-          if constexpr (std::is_same_v<decltype(m), std::monostate>) {
+        [&](const auto& at) -> std::string {
+          using A = std::decay_t<decltype(at)>;
+          if constexpr (std::is_same_v<A, std::monostate>) {
             return "";
-          } else if constexpr (std::is_same_v<std::decay_t<decltype(obj.*m)>, bool>) {
-            return obj.*m ? "true" : "false";
-          } else if constexpr (std::is_same_v<std::decay_t<decltype(obj.*m)>, int>) {
-            return std::to_string(obj.*m);
-          } else if constexpr (std::is_same_v<std::decay_t<decltype(obj.*m)>, double>) {
-            return param_parse::format(obj.*m);
-          } else if constexpr (std::is_same_v<std::decay_t<decltype(obj.*m)>, std::string>) {
-            return obj.*m;
           } else {
-            return param_parse::format(obj.*m);
+            using T = std::decay_t<decltype(at(o))>;
+            if constexpr (std::is_same_v<T, bool>) {
+              return at(o) ? "true" : "false";
+            } else if constexpr (std::is_same_v<T, int>) {
+              return std::to_string(at(o));
+            } else if constexpr (std::is_same_v<T, double>) {
+              return param_parse::format(at(o) / e.factor);
+            } else if constexpr (std::is_same_v<T, std::string>) {
+              return at(o);
+            } else {
+              return param_parse::format(at(o));
+            }
           }
         },
-        member);
+        e.member);
   }
 
   const Entry* find(const std::string& key) const {
@@ -237,6 +304,7 @@ class ParamSchema {
   }
 
   std::vector<Entry> entries_;
+  std::vector<std::pair<std::string, std::string>> moved_;
 };
 
 }  // namespace ionmap

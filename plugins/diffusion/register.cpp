@@ -1,0 +1,18 @@
+// The diffusion plugin's registration: its stages and the gb-exchange sample.
+#include "diffusion/sample.hpp"
+#include "diffusion/stages.hpp"
+#include "ionmap/pipeline/registry.hpp"
+
+namespace ionmap {
+void ionmap_register_diffusion(Registry& registry) {
+  registry.addStage(diffusion::makeSimulateStage, "diffusion");
+  registry.addStage(diffusion::makeFitStage, "diffusion");
+  registry.addStage(diffusion::makeBrickStage, "diffusion");
+  registry.addSample(
+      "gb-exchange",
+      "ToF-SIMS of exchange through grains with boundary resistance, plus the laser image",
+      sampleWriter<diffusion::GbExchangeSampleSpec>(
+          [](const auto& dir, const auto& spec) { diffusion::writeGbExchangeSample(dir, spec); }),
+      "diffusion");
+}
+}  // namespace ionmap
