@@ -10,7 +10,6 @@ namespace ionmap::ebsd {
 namespace {
 
 struct Params {
-  std::string input;
   double threshold = 5.0;
   double min_quality = 0.0;
   int min_pixels = 1;
@@ -21,7 +20,7 @@ class SegmentEbsdStage final : public StageOf<Params, SegmentEbsdStage> {
   static const ParamSchema<Params>& schema() {
     static const auto s =
         ParamSchema<Params>()
-            .text("input", &Params::input, "pipeline input: the .ang or .ctf file")
+            .moved("input", "bind the file as a port instead: `in: {file: <name under inputs:>}`")
             .real("threshold", &Params::threshold, Range::between(0.1, 62.8), "deg",
                   "neighbours closer than this misorientation (with crystal symmetry) join a grain")
             .real("min_quality", &Params::min_quality, Range::atLeast(0), "",
@@ -39,14 +38,14 @@ class SegmentEbsdStage final : public StageOf<Params, SegmentEbsdStage> {
   }
   std::vector<PortSpec> ports() const override {
     return {
+        PortSpec::inputFile("file", "the .ang or .ctf map (a name under the pipeline's `inputs:`)"),
         PortSpec::out("labels", ItemKind::kLabelMap, "grain labels (0 = unindexed or excluded)"),
         PortSpec::out("grains", ItemKind::kTable, "phase, size and mean orientation of each grain"),
         PortSpec::optionalOut("boundaries", ItemKind::kTable,
                               "touching grains: shared length and misorientation")};
   }
   void preflight(Preflight& pf) const override {
-    if (params().input.empty()) pf.fail("parameter 'input' is required");
-    const auto path = pf.inputFile(params().input);
+    const auto path = pf.readsFile("file");
     const std::string ext = lowerExtension(path);
     if (ext != "ang" && ext != "ctf")
       pf.fail("'" + path.string() + "' is not an .ang or .ctf EBSD map");
@@ -54,7 +53,7 @@ class SegmentEbsdStage final : public StageOf<Params, SegmentEbsdStage> {
     pf.writes("grains");
   }
   void run(RunContext& ctx) const override {
-    const EbsdData d = readEbsd(ctx.inputFile(params().input));
+    const EbsdData d = readEbsd(ctx.file("file"));
     ctx.note("grid", d.grid.describe());
     for (const auto& p : d.phases)
       ctx.note(fmt::format("phase.{}", p.id), fmt::format("{} ({})", p.name, laueName(p.laue)));

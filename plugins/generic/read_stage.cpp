@@ -13,7 +13,6 @@ namespace ionmap::generic {
 namespace {
 
 struct ReadParams {
-  std::string input;
   std::string channel;
   std::string as = "map";
   std::string reader;
@@ -32,7 +31,7 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
   static const ParamSchema<ReadParams>& schema() {
     static const auto s =
         ParamSchema<ReadParams>()
-            .text("input", &ReadParams::input, "name of the file under the pipeline's `inputs:`")
+            .moved("input", "bind the file as a port instead: `in: {file: <name under inputs:>}`")
             .text("channel", &ReadParams::channel,
                   "channel (page) name or 0-based index; empty = the first")
             .choice("as", &ReadParams::as, {"map", "labels", "spectra", "table", "transform"},
@@ -67,6 +66,7 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
   }
   std::vector<PortSpec> ports() const override {
     return {
+        PortSpec::inputFile("file", "the file to read (a name under the pipeline's `inputs:`)"),
         PortSpec::optionalOut("map", ItemKind::kMap, "the channel as a calibrated map (as: map)"),
         PortSpec::optionalOut("labels", ItemKind::kLabelMap, "the channel as labels (as: labels)"),
         PortSpec::optionalOut("spectra", ItemKind::kSpectrumImage,
@@ -76,8 +76,7 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
   }
   void preflight(Preflight& pf) const override {
     const auto& p = params();
-    if (p.input.empty()) pf.fail("parameter 'input' is required (a name from `inputs:`)");
-    const auto path = pf.inputFile(p.input);
+    const auto path = pf.readsFile("file");
     if (!p.reader.empty()) {
       pf.registry().readerByName(p.reader);
     } else {
@@ -123,7 +122,7 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
 
   void run(RunContext& ctx) const override {
     const auto& p = params();
-    const auto path = ctx.inputFile(p.input);
+    const auto path = ctx.file("file");
     const Reader& reader =
         p.reader.empty() ? ctx.registry().pickReader(path) : ctx.registry().readerByName(p.reader);
     Dataset ds = loadFile(reader, path, optionsFor(ctx, path));

@@ -169,7 +169,7 @@ struct GuideLines {
 
 GuideLines guideLines(const Map& gm, const Map& image, double resolution_um) {
   if (gm.width() != image.width() || gm.height() != image.height()) {
-    throw UsageError(
+    throw ProcessingError(
         fmt::format("the guide '{}' is {} x {} px, the image {} x {}: resample the guide onto the "
                     "image's grid first",
                     gm.name, gm.width(), gm.height(), image.width(), image.height()));
@@ -405,17 +405,32 @@ int mergeSmall(cv::Mat& labels, int min_area) {
 
 }  // namespace
 
+bool SegmentOptions::IsValid(std::string* error) const {
+  std::string why;
+  if (!(grain_size_um > 0 && groove_width_um > 0))
+    why = "the grain size and groove width must be > 0 um";
+  else if (groove_width_um >= grain_size_um)
+    why = "the groove width (groove_width) must be smaller than the grain size (grain_size)";
+  else if (!(min_grain_fraction >= 0 && min_grain_fraction <= 1))
+    why = "min_grain_fraction must be in [0, 1]";
+  else if (!(guide_resolution_um >= 0))
+    why = "the guide's resolution must be >= 0 um";
+  if (error) *error = why;
+  return why.empty();
+}
+
 Segmentation segmentGrains(const Map& image, const SegmentOptions& o) {
+  if (std::string why; !o.IsValid(&why)) throw UsageError("segmentation options: " + why);
   image.checkConsistent();
   const double px = image.grid.pixel_x;
   if (o.grain_size_um > std::max(image.grid.extentX(), image.grid.extentY())) {
-    throw UsageError(
+    throw ProcessingError(
         fmt::format("expected grain size {} um is larger than the field ({:.4g} x {:.4g} um)",
                     o.grain_size_um, image.grid.extentX(), image.grid.extentY()));
   }
   if (o.groove_width_um < 0.5 * px) {
-    throw UsageError(fmt::format("groove width {} um is narrower than half a pixel ({} um)",
-                                 o.groove_width_um, px));
+    throw ProcessingError(fmt::format("groove width {} um is narrower than half a pixel ({} um)",
+                                      o.groove_width_um, px));
   }
   cv::Mat img = cvb::view(image.values).clone();
   const cv::Mat valid = cvb::view(image.mask) != 0;

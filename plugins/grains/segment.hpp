@@ -25,6 +25,12 @@ struct SegmentOptions {
   // (guide_resolution_um) joins the image's where it is valid.
   const Map* guide = nullptr;
   double guide_resolution_um = 0;  // the guide's native pixel size; 0 = its grid's
+
+  // The options' one check (Ceres' Options::IsValid): false, with the reason in *error, for
+  // settings no image can be segmented with. The stage's preflight calls it on the options as
+  // bound; segmentGrains calls it once on entry. What depends on the image (a grain larger
+  // than the field, a groove narrower than half a pixel) is checked there.
+  bool IsValid(std::string* error) const;
 };
 
 struct Segmentation {
@@ -36,8 +42,9 @@ struct Segmentation {
   double off_sample_fraction = 0;
 };
 
-// Throws ProcessingError for uniform images and UsageError for a grain size larger than the
-// field or a groove narrower than a pixel.
+// Throws UsageError for options that are not valid, and ProcessingError for uniform images, a
+// grain size larger than the field, a groove narrower than half a pixel or a guide on another
+// grid.
 Segmentation segmentGrains(const Map& image, const SegmentOptions& options);
 
 // How plausible a segmentation is, from the labels alone. Grains of a polycrystal have a

@@ -14,12 +14,9 @@
 namespace ionmap::grains {
 namespace {
 
+// The segmentation's own options, bound in place.
 struct SegmentParams {
-  BoundaryContrast contrast = BoundaryContrast::kDarkGrooves;
-  double grain_size = 5.0;
-  double groove_width = 0.3;
-  double min_grain_fraction = 0.1;
-  double guide_resolution = 0;
+  SegmentOptions segment;
 };
 
 class SegmentStage final : public StageOf<SegmentParams, SegmentStage> {
@@ -27,22 +24,25 @@ class SegmentStage final : public StageOf<SegmentParams, SegmentStage> {
   static const ParamSchema<SegmentParams>& schema() {
     static const auto s =
         ParamSchema<SegmentParams>()
-            .choice("contrast", &SegmentParams::contrast,
+            .choice("contrast", field(&SegmentParams::segment, &SegmentOptions::contrast),
                     {{"dark-grooves", BoundaryContrast::kDarkGrooves},
                      {"bright-lines", BoundaryContrast::kBrightLines},
                      {"steps", BoundaryContrast::kSteps}},
                     "how boundaries look: dark grooves (laser, etched SEM), bright lines, or steps "
                     "between "
                     "regions of different value (isotope fraction, current)")
-            .real("grain_size", &SegmentParams::grain_size, Range::above(0), "um",
-                  "expected equivalent grain diameter")
-            .real("groove_width", &SegmentParams::groove_width, Range::above(0), "um",
-                  "apparent width of a boundary in the image")
-            .real("min_grain_fraction", &SegmentParams::min_grain_fraction, Range::between(0, 1),
-                  "",
+            .real("grain_size", field(&SegmentParams::segment, &SegmentOptions::grain_size_um),
+                  Range::above(0), "um", "expected equivalent grain diameter")
+            .real("groove_width", field(&SegmentParams::segment, &SegmentOptions::groove_width_um),
+                  Range::above(0), "um", "apparent width of a boundary in the image")
+            .real("min_grain_fraction",
+                  field(&SegmentParams::segment, &SegmentOptions::min_grain_fraction),
+                  Range::between(0, 1), "",
                   "grains smaller than this fraction of the expected area are merged into a "
                   "neighbour")
-            .real("guide_resolution", &SegmentParams::guide_resolution, Range::atLeast(0), "um",
+            .real("guide_resolution",
+                  field(&SegmentParams::segment, &SegmentOptions::guide_resolution_um),
+                  Range::atLeast(0), "um",
                   "native pixel size of the `guide` map before it was resampled onto the image's "
                   "grid (e.g. 0.2 for ToF-SIMS); 0 = as recorded by `resample` "
                   "(measured_pixel_um), else the guide's grid");
@@ -65,24 +65,18 @@ class SegmentStage final : public StageOf<SegmentParams, SegmentStage> {
                                   "one-pixel boundary map (1 = boundary)")};
   }
   void preflight(Preflight& pf) const override {
-    if (params().groove_width >= params().grain_size)
-      pf.fail("groove_width must be smaller than grain_size");
+    if (std::string why; !params().segment.IsValid(&why)) pf.fail(why);
     pf.reads("map");
     const bool guide = !pf.readsIfBound("guide").empty();
-    if (params().guide_resolution > 0 && !guide)
+    if (params().segment.guide_resolution_um > 0 && !guide)
       pf.fail("guide_resolution is set but no `guide` map is bound");
     pf.writes("labels");
   }
   void run(RunContext& ctx) const override {
     const Map& m = ctx.get<Map>("map");
-    SegmentOptions o;
-    o.contrast = params().contrast;
-    o.grain_size_um = params().grain_size;
-    o.groove_width_um = params().groove_width;
-    o.min_grain_fraction = params().min_grain_fraction;
+    SegmentOptions o = params().segment;
     if (ctx.bound("guide")) {
       o.guide = &ctx.get<Map>("guide");
-      o.guide_resolution_um = params().guide_resolution;
       ctx.note("guide", o.guide->name);
     }
     Segmentation s = segmentGrains(m, o);

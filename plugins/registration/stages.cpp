@@ -22,18 +22,14 @@ enum class CoarseStep { kFourierMellin, kPhase, kLandmarks, kNone };
 enum class Refinement { kNcc, kMutualInformation, kNone };
 enum class OnFailure { kStop, kContinue };
 
+// The registration's own options bound in place (transform, levels, iterations, preprocessing,
+// working grid); the coarse step and refinement choices also cover landmarks and "none".
 struct RegisterParams {
+  RegisterOptions options;
   CoarseStep coarse = CoarseStep::kFourierMellin;
   Refinement refine = Refinement::kNcc;
-  Transform2D::Kind transform = Transform2D::Kind::kSimilarity;
-  Preprocess preprocess = Preprocess::kNone;
-  double smooth = 0;
-  int levels = 3;
-  int max_iterations = 60;
-  int max_working_pixels = 512;
   std::vector<double> fixed_points;
   std::vector<double> moving_points;
-  std::string landmarks_input;
   double min_overlap = 0.1;
   double min_ncc = 0.2;
   double min_tile_agreement = 0.6;
@@ -50,6 +46,10 @@ std::vector<Point2> pairsOf(const std::vector<double>& v) {
 class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
  public:
   static const ParamSchema<RegisterParams>& schema() {
+    using P = RegisterParams;
+    auto refineOption = [](auto m) {
+      return field(&P::options, &RegisterOptions::refine_options, m);
+    };
     static const auto s =
         ParamSchema<RegisterParams>()
             .choice("coarse", &RegisterParams::coarse,
@@ -66,34 +66,36 @@ class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
                      {"none", Refinement::kNone}},
                     "intensity refinement on a pyramid: ncc (same modality), mi (mutual "
                     "information, multimodal)")
-            .choice("transform", &RegisterParams::transform,
+            .choice("transform", refineOption(&RefineOptions::kind),
                     {{"translation", Transform2D::Kind::kTranslation},
                      {"rigid", Transform2D::Kind::kRigid},
                      {"similarity", Transform2D::Kind::kSimilarity},
                      {"affine", Transform2D::Kind::kAffine}},
                     "family of the transform refined or fitted to landmarks")
-            .choice("preprocess", &RegisterParams::preprocess,
+            .choice("preprocess", field(&P::options, &RegisterOptions::preprocess),
                     {{"none", Preprocess::kNone},
                      {"gradient", Preprocess::kGradient},
                      {"valleys", Preprocess::kValleys}},
                     "what is matched: intensities, gradient magnitude (edges), or valleys (dark "
                     "lines: laser grooves, SIMS count dips over boundaries; ignores shading, "
                     "grain contrast and specks)")
-            .real("smooth", &RegisterParams::smooth, Range::atLeast(0), "um",
+            .real("smooth", field(&P::options, &RegisterOptions::smooth_um), Range::atLeast(0),
+                  "um",
                   "Gaussian sigma before the gradient or valley response; 0 = one working pixel")
-            .integer("levels", &RegisterParams::levels, Range::between(1, 6), "",
+            .integer("levels", refineOption(&RefineOptions::levels), Range::between(1, 6), "",
                      "pyramid levels of the refinement")
-            .integer("max_iterations", &RegisterParams::max_iterations, Range::between(1, 1000), "",
-                     "optimiser iterations per pyramid level")
-            .integer("max_working_pixels", &RegisterParams::max_working_pixels,
+            .integer("max_iterations", refineOption(&RefineOptions::max_iterations),
+                     Range::between(1, 1000), "", "optimiser iterations per pyramid level")
+            .integer("max_working_pixels", field(&P::options, &RegisterOptions::max_working_pixels),
                      Range::between(64, 4096), "",
                      "longest side of the working grid (speed against accuracy)")
             .reals("fixed_points", &RegisterParams::fixed_points, 0, Range::any(), "um",
                    "landmarks in the fixed map: [x1, y1, x2, y2, ...]")
             .reals("moving_points", &RegisterParams::moving_points, 0, Range::any(), "um",
                    "the same landmarks in the moving map, in the same order")
-            .text("landmarks_input", &RegisterParams::landmarks_input,
-                  "pipeline input: CSV with columns fixed_x, fixed_y, moving_x, moving_y (um)")
+            .moved("landmarks_input",
+                   "bind the landmark CSV as a port instead: `in: {landmark_file: <name under "
+                   "inputs:>}`")
             .real(
                 "min_overlap", &RegisterParams::min_overlap, Range::between(0, 1), "",
                 "fail when the registered maps overlap less than this fraction of the fixed field")
@@ -125,6 +127,10 @@ class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
         PortSpec::in("fixed", ItemKind::kMap, "reference map (e.g. the microscope image)"),
         PortSpec::in("moving", ItemKind::kMap, "map to put onto the reference"),
         PortSpec::optionalIn("initial", ItemKind::kTransform, "starting moving-to-fixed transform"),
+        PortSpec::optionalInputFile(
+            "landmark_file",
+            "CSV of landmarks with columns fixed_x, fixed_y, moving_x, moving_y (um), for "
+            "coarse: landmarks"),
         PortSpec::out("transform", ItemKind::kTransform, "moving-to-fixed transform (um)"),
         PortSpec::optionalOut("report", ItemKind::kTable,
                               "quality: metrics, overlap, quality flag"),
@@ -144,12 +150,12 @@ class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
       pf.fail(fmt::format("{} fixed and {} moving landmark coordinates: the lists must pair up",
                           p.fixed_points.size(), p.moving_points.size()));
     }
-    if (!p.landmarks_input.empty()) pf.inputFile(p.landmarks_input);
+    const bool landmark_file = !pf.readsFile("landmark_file").empty();
     const bool landmarks = p.coarse == CoarseStep::kLandmarks;
-    if (landmarks && !has_points && p.landmarks_input.empty()) {
-      pf.fail("coarse: landmarks needs fixed_points/moving_points or landmarks_input");
+    if (landmarks && !has_points && !landmark_file) {
+      pf.fail("coarse: landmarks needs fixed_points/moving_points or the `landmark_file` input");
     }
-    if (!landmarks && (has_points || !p.landmarks_input.empty())) {
+    if (!landmarks && (has_points || landmark_file)) {
       pf.fail("landmarks are given but coarse is not `landmarks`");
     }
     if (p.coarse == CoarseStep::kNone && p.refine == Refinement::kNone && !initial)
@@ -175,7 +181,7 @@ class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
     const RegistrationVerdict verdict = judgeRegistration(r, {p.min_ncc, p.min_tile_agreement});
     ctx.note("quality", verdict.good ? "good" : "poor");
     checkOverlapAndTiles(ctx, r);
-    const std::string failed = verdict.message(p.preprocess == Preprocess::kValleys);
+    const std::string failed = verdict.message(p.options.preprocess == Preprocess::kValleys);
     // A failed check, not a warning: whatever is computed from this transform downstream is
     // not fit for use, and the run says so (and stops here unless on_failure: continue).
     if (!verdict.good && p.on_failure == OnFailure::kStop) ctx.stopRun(failed);
@@ -193,20 +199,15 @@ class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
   }
 
  private:
+  // The options as bound, with the coarse step and the refinement the choices name.
   static RegisterOptions optionsFor(const RegisterParams& p) {
-    RegisterOptions o;
+    RegisterOptions o = p.options;
     o.coarse = p.coarse == CoarseStep::kFourierMellin ? Coarse::kFourierMellin
                : p.coarse == CoarseStep::kPhase       ? Coarse::kPhase
                                                       : Coarse::kNone;
     o.refine = p.refine != Refinement::kNone;
     o.refine_options.metric =
         p.refine == Refinement::kMutualInformation ? Metric::kMutualInformation : Metric::kNcc;
-    o.refine_options.kind = p.transform;
-    o.refine_options.levels = p.levels;
-    o.refine_options.max_iterations = p.max_iterations;
-    o.preprocess = p.preprocess;
-    o.smooth_um = p.smooth;
-    o.max_working_pixels = p.max_working_pixels;
     return o;
   }
 
@@ -215,8 +216,8 @@ class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
   LandmarkFit fitGivenLandmarks(RunContext& ctx) const {
     const auto& p = params();
     std::vector<Point2> fp = pairsOf(p.fixed_points), mp = pairsOf(p.moving_points);
-    if (!p.landmarks_input.empty()) readLandmarkCsv(ctx.inputFile(p.landmarks_input), fp, mp);
-    LandmarkFit fit = fitLandmarks(fp, mp, p.transform);
+    if (ctx.bound("landmark_file")) readLandmarkCsv(ctx.file("landmark_file"), fp, mp);
+    LandmarkFit fit = fitLandmarks(fp, mp, p.options.refine_options.kind);
     std::size_t outliers = 0;
     for (bool o : fit.outlier) outliers += o;
     if (outliers)
@@ -245,7 +246,6 @@ class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
 
 // --- drift-correct ------------------------------------------------------------------------
 struct DriftParams {
-  std::string input;
   Combine combine = Combine::kMean;
   double pixel_size = 0;
 };
@@ -255,8 +255,7 @@ class DriftStage final : public StageOf<DriftParams, DriftStage> {
   static const ParamSchema<DriftParams>& schema() {
     static const auto s =
         ParamSchema<DriftParams>()
-            .text("input", &DriftParams::input,
-                  "pipeline input holding the frames (a multi-page TIFF, one page each)")
+            .moved("input", "bind the file as a port instead: `in: {file: <name under inputs:>}`")
             .choice("combine", &DriftParams::combine,
                     {{"mean", Combine::kMean}, {"sum", Combine::kSum}},
                     "how aligned frames are combined (sum for counts)")
@@ -270,18 +269,18 @@ class DriftStage final : public StageOf<DriftParams, DriftStage> {
            "them";
   }
   std::vector<PortSpec> ports() const override {
-    return {PortSpec::out("drift", ItemKind::kTable, "per-frame shift (um) and correlation peak"),
+    return {PortSpec::inputFile("file", "the frames (e.g. a multi-page TIFF, one page each)"),
+            PortSpec::out("drift", ItemKind::kTable, "per-frame shift (um) and correlation peak"),
             PortSpec::out("map", ItemKind::kMap,
                           "aligned frames combined (valid where every frame is)")};
   }
   void preflight(Preflight& pf) const override {
-    if (params().input.empty()) pf.fail("parameter 'input' is required");
-    pf.inputFile(params().input);
+    pf.readsFile("file");
     pf.writes("drift");
     pf.writes("map");
   }
   void run(RunContext& ctx) const override {
-    const auto path = ctx.inputFile(params().input);
+    const auto path = ctx.file("file");
     ReadOptions ro;
     ro.pixel_x = params().pixel_size;
     const Dataset ds = loadFile(ctx.registry().pickReader(path), path, ro);

@@ -54,7 +54,7 @@ std::string portsText(const Stage& st, bool output) {
   std::string s;
   for (const auto& p : st.ports()) {
     if (p.output != output) continue;
-    s += fmt::format("    {:<14} {}{} - {}\n", p.name, itemKindName(p.kind),
+    s += fmt::format("    {:<14} {}{} - {}\n", p.name, portKindName(p),
                      p.optional ? " (optional)" : "", p.help);
   }
   return s.empty() ? "    (none)\n" : s;
@@ -95,7 +95,7 @@ void printStagesMarkdown(const Registry& reg) {
         name, st->summary(), reg.stagePlugin(name));
     for (const auto& p : st->ports()) {
       std::cout << fmt::format("| `{}` | {} | {} | {} | {} |\n", p.name, p.output ? "out" : "in",
-                               itemKindName(p.kind), p.optional ? "no" : "yes", p.help);
+                               portKindName(p), p.optional ? "no" : "yes", p.help);
     }
     const auto specs = st->paramSpecs();
     if (specs.empty()) continue;

@@ -363,12 +363,13 @@ TEST(Cli, ExternalPluginLoadsFromIonmapPluginPathAndRunsInAPipeline) {
 
   test::TempDir tmp;
   test::writeFile(tmp / "a.csv", "1,2\n3,4\n");
-  test::writeFile(tmp / "p.yaml",
-                  "version: 1\ninputs: {a: a.csv}\nstages:\n"
-                  "  - {stage: read, params: {input: a, pixel_size: 1, unit: V}, out: {map: a}}\n"
-                  "  - {stage: example-scale, params: {factor: 1000, unit: mV}, in: {map: a}, out: "
-                  "{map: a_mv}}\n"
-                  "  - {stage: stats, in: {map: a_mv}, out: {table: t}}\n");
+  test::writeFile(
+      tmp / "p.yaml",
+      "version: 1\ninputs: {a: a.csv}\nstages:\n"
+      "  - {stage: read, in: {file: a}, params: {pixel_size: 1, unit: V}, out: {map: a}}\n"
+      "  - {stage: example-scale, params: {factor: 1000, unit: mV}, in: {map: a}, out: "
+      "{map: a_mv}}\n"
+      "  - {stage: stats, in: {map: a_mv}, out: {table: t}}\n");
   const auto r =
       runIonmap({"run", (tmp / "p.yaml").string(), "--out", (tmp / "out").string()}, {env});
   ASSERT_EQ(r.exit_code, 0) << r.err;

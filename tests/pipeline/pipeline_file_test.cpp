@@ -26,7 +26,8 @@ inputs:
   a: data/a.csv     # relative to the pipeline folder
 stages:
   - stage: read
-    params: {input: a, pixel_size: 0.5}
+    in: {file: a}
+    params: {pixel_size: 0.5}
     out: {map: raw}
   - stage: level
     in: {map: raw}
@@ -72,8 +73,9 @@ TEST(PipelineFile, ParsesStagesPortsParamsAndResolvesInputPaths) {
   EXPECT_EQ(s.stages[2].binding.id, "level-2");
   EXPECT_EQ(s.stages[0].binding.where, "p.yaml:7");
   EXPECT_EQ(s.stages[0].binding.out.at("map"), "raw");
-  EXPECT_EQ(s.stages[0].params[1].first, "pixel_size");
-  EXPECT_EQ(s.stages[0].params[1].second.where, "p.yaml:8");
+  EXPECT_EQ(s.stages[0].binding.in.at("file"), "a");  // an input-file port names an input
+  EXPECT_EQ(s.stages[0].params[0].first, "pixel_size");
+  EXPECT_EQ(s.stages[0].params[0].second.where, "p.yaml:9");
 }
 
 TEST(PipelineFile, StructuralMistakesNameFileAndLine) {
@@ -138,7 +140,7 @@ class PlanTest : public ::testing::Test {
 TEST_F(PlanTest, AValidPipelinePlansWithDeclaredReadsAndWrites) {
   const Plan plan = planPipeline(
       parsePipeline("version: 1\ninputs: {a: a.csv}\nstages:\n"
-                    "  - {stage: read, params: {input: a, pixel_size: 1}, out: {map: raw}}\n"
+                    "  - {stage: read, in: {file: a}, params: {pixel_size: 1}, out: {map: raw}}\n"
                     "  - {stage: stats, in: {map: raw}}\n",
                     "p.yaml", dir.path()),
       registry);
@@ -163,7 +165,7 @@ TEST_F(PlanTest, ReadingAnItemNoStageWritesIsRejected) {
 
 TEST_F(PlanTest, ItemsOfTheWrongKindAreRejected) {
   const auto e = planError(
-      "  - {stage: read, params: {input: a, pixel_size: 1}, out: {map: raw}}\n"
+      "  - {stage: read, in: {file: a}, params: {pixel_size: 1}, out: {map: raw}}\n"
       "  - {stage: stats, in: {map: raw}, out: {table: t}}\n"
       "  - {stage: level, in: {map: t}}\n");
   EXPECT_NE(e.find("port 'map' needs a map, but item 't' is a table"), std::string::npos) << e;
@@ -172,9 +174,18 @@ TEST_F(PlanTest, ItemsOfTheWrongKindAreRejected) {
 TEST_F(PlanTest, UnboundRequiredPortsAndUnknownPortsAreRejected) {
   EXPECT_NE(planError("  - {stage: level}\n").find("input port 'map' (map) is not bound"),
             std::string::npos);
-  EXPECT_NE(planError("  - {stage: read, params: {input: a}, out: {mapp: x}}\n")
-                .find("names the port 'mapp'"),
-            std::string::npos);
+  EXPECT_NE(
+      planError("  - {stage: read, in: {file: a}, out: {mapp: x}}\n").find("names the port 'mapp'"),
+      std::string::npos);
+  // An input file is a port too: unbound, it is named with the binding to add; the old
+  // `input` parameter says what replaced it.
+  const std::string unbound = planError("  - {stage: read}\n");
+  EXPECT_NE(unbound.find("input file 'file' is not bound; add `in: {file: NAME}`"),
+            std::string::npos)
+      << unbound;
+  const std::string old = planError("  - {stage: read, params: {input: a}}\n");
+  EXPECT_NE(old.find("parameter 'input'"), std::string::npos) << old;
+  EXPECT_NE(old.find("`in: {file: <name under inputs:>}`"), std::string::npos) << old;
 }
 
 // A missing file is an input error (exit 1), an undeclared input a mistake in the pipeline.
@@ -182,20 +193,20 @@ TEST_F(PlanTest, MissingAndUndeclaredInputFilesAreRejectedBeforeRunning) {
   std::filesystem::remove(csv);
   const std::string yaml =
       "version: 1\ninputs: {a: a.csv}\nstages:\n"
-      "  - {stage: read, params: {input: a}}\n";
+      "  - {stage: read, in: {file: a}}\n";
   try {
     planPipeline(parsePipeline(yaml, "p.yaml", dir.path()), registry);
     ADD_FAILURE() << "a missing input file was accepted";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("does not exist"), std::string::npos) << e.what();
   }
-  EXPECT_NE(planError("  - {stage: read, params: {input: b}}\n").find("input 'b' is not declared"),
+  EXPECT_NE(planError("  - {stage: read, in: {file: b}}\n").find("input 'b' is not declared"),
             std::string::npos);
 }
 
 TEST_F(PlanTest, CrossParameterChecksHappenInPreflight) {
   const auto e = planError(
-      "  - {stage: read, params: {input: a, pixel_size: 1}, out: {map: raw}}\n"
+      "  - {stage: read, in: {file: a}, params: {pixel_size: 1}, out: {map: raw}}\n"
       "  - {stage: resample, params: {transform: affine}, in: {map: raw, reference: raw}}\n");
   EXPECT_NE(e.find("transform: affine needs `matrix"), std::string::npos) << e;
 }

@@ -9,7 +9,8 @@
 //   stages:
 //     - stage: read
 //       id: read-kpfm
-//       params: {input: kpfm, pixel_size: 0.4, unit: mV}
+//       in: {file: kpfm}
+//       params: {pixel_size: 0.4, unit: mV}
 //       out: {map: kpfm_raw}
 #pragma once
 

@@ -9,6 +9,10 @@
 
 namespace ionmap {
 
+std::string portKindName(const PortSpec& p) {
+  return p.file ? "input file" : itemKindName(p.kind);
+}
+
 std::string StageBinding::context() const {
   std::string s = fmt::format("stage '{}' (#{}", id, index);
   if (!where.empty()) s += ", " + where;
@@ -58,6 +62,7 @@ void Preflight::checkBindings() const {
 
 std::string Preflight::reads(const std::string& name) {
   const PortSpec& p = port(name, false);
+  if (p.file) throw ProcessingError(context() + ": port '" + name + "' is a file: use readsFile");
   auto it = binding_.in.find(name);
   if (it == binding_.in.end()) {
     fail(fmt::format("input port '{}' ({}) is not bound; add `in: {{{}: ITEM}}`", name,
@@ -131,6 +136,20 @@ std::filesystem::path Preflight::inputFile(const std::string& input_name) {
   return it->second;
 }
 
+std::filesystem::path Preflight::readsFile(const std::string& name) {
+  const PortSpec& p = port(name, false);
+  if (!p.file) throw ProcessingError(context() + ": port '" + name + "' is not a file port");
+  auto it = binding_.in.find(name);
+  if (it == binding_.in.end()) {
+    if (p.optional) return {};
+    fail(
+        fmt::format("input file '{}' is not bound; add `in: {{{}: NAME}}` with NAME declared "
+                    "under `inputs:`",
+                    name, name));
+  }
+  return inputFile(it->second);
+}
+
 void Preflight::fail(const std::string& message) const {
   throw UsageError(context() + ": " + message);
 }
@@ -163,6 +182,10 @@ std::filesystem::path RunContext::inputFile(const std::string& input_name) const
     throw ProcessingError(context() + ": input '" + input_name + "' is not declared");
   }
   return it->second;
+}
+
+std::filesystem::path RunContext::file(const std::string& port) const {
+  return inputFile(inItem(port));
 }
 
 void RunContext::warn(const std::string& message) {

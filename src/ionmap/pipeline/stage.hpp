@@ -20,6 +20,9 @@ class Registry;
 // A named place where a stage reads or writes a workspace item. Made by name:
 // PortSpec::in("map", ItemKind::kMap, "map to level"), optionalIn, out,
 // optionalOut. A bound optional output is recorded as written without the stage's help.
+// PortSpec::file / optionalFile: an input file; the pipeline binds it in `in:` to a name
+// under `inputs:` (`in: {file: sims}`), and the stage asks for its path (Preflight::readsFile,
+// RunContext::file).
 // `.needingPixelSize()` on an input: the runner refuses an uncalibrated map or label map there
 // before the stage runs (a stage working in µm never checks it itself).
 struct PortSpec {
@@ -29,6 +32,7 @@ struct PortSpec {
   bool optional = false;
   std::string help;
   bool needs_pixel_size = false;
+  bool file = false;  // an input file (bound to a name under `inputs:`), not a workspace item
   PortSpec needingPixelSize() const {
     PortSpec p = *this;
     p.needs_pixel_size = true;
@@ -46,7 +50,20 @@ struct PortSpec {
   static PortSpec optionalOut(std::string name, ItemKind kind, std::string help) {
     return {std::move(name), kind, true, true, std::move(help)};
   }
+  static PortSpec inputFile(std::string name, std::string help) {
+    PortSpec p{std::move(name), ItemKind::kMap, false, false, std::move(help)};
+    p.file = true;
+    return p;
+  }
+  static PortSpec optionalInputFile(std::string name, std::string help) {
+    PortSpec p = inputFile(std::move(name), std::move(help));
+    p.optional = true;
+    return p;
+  }
 };
+
+// What a port carries, for listings: "input file" or the item kind ("map", "table", ...).
+std::string portKindName(const PortSpec& p);
 
 // How the pipeline file wires one stage: its id and the items bound to its ports.
 struct StageBinding {
@@ -78,6 +95,9 @@ class Preflight {
   // True when the pipeline binds this output port in `out:` (for optional outputs).
   bool outputBound(const std::string& port) const { return binding_.out.count(port) != 0; }
   std::filesystem::path inputFile(const std::string& input_name);
+  // An input-file port: the path of the input it is bound to (checked to exist); for an
+  // optional port that is not bound, an empty path.
+  std::filesystem::path readsFile(const std::string& port);
   [[noreturn]] void fail(const std::string& message) const;
   std::string stageId() const { return binding_.id; }
   std::string context() const { return binding_.context(); }
@@ -122,6 +142,8 @@ class RunContext {
   std::string inItem(const std::string& port) const;
   std::string outItem(const std::string& port) const;
   std::filesystem::path inputFile(const std::string& input_name) const;
+  // The path of the input an input-file port is bound to.
+  std::filesystem::path file(const std::string& port) const;
   // Folder where a stage writes extra files (quicklooks); staged, moved into --out on success.
   const std::filesystem::path& fileDir() const { return file_dir_; }
   int threads() const { return threads_; }

@@ -9,10 +9,10 @@
 
 #include <gtest/gtest.h>
 
-#include "ionmap/io/tiff.hpp"
 #include "grains/synthetic.hpp"
 #include "h5_util.hpp"
 #include "ionmap/core/error.hpp"
+#include "ionmap/io/tiff.hpp"
 #include "pipeline_runner.hpp"
 #include "test_util.hpp"
 
@@ -42,8 +42,8 @@ void writeLabels(const std::filesystem::path& path, int pixels, double pixel_um,
 std::string pipeline(const std::filesystem::path& labels, const std::string& fit_labels) {
   return "version: 1\ninputs: {labels: '" + labels.string() + "', other: '" + fit_labels +
          "'}\nstages:\n"
-         "  - {stage: read, params: {input: labels, as: labels}, out: {labels: grains}}\n"
-         "  - {stage: read, id: read-other, params: {input: other, as: labels}, out: {labels: "
+         "  - {stage: read, in: {file: labels}, params: {as: labels}, out: {labels: grains}}\n"
+         "  - {stage: read, id: read-other, in: {file: other}, params: {as: labels}, out: {labels: "
          "fit_grains}}\n"
          "  - {stage: simulate-exchange, params: {D_bulk: 1e-8, kappa: 8e-6, f_source: 0.9, time: "
          "60, steps: 30, counts_per_pixel: 2000, seed: 4}, in: {labels: grains}, out: {fraction: "
@@ -57,7 +57,7 @@ std::string pipeline(const std::filesystem::path& labels, const std::string& fit
 // parameters (written "key: value, ").
 std::string exchangeYaml(const std::string& simulate_extra, const std::string& fit_extra) {
   return "version: 1\ninputs: {labels: labels.tif}\nstages:\n"
-         "  - {stage: read, params: {input: labels, as: labels}, out: {labels: grains}}\n"
+         "  - {stage: read, in: {file: labels}, params: {as: labels}, out: {labels: grains}}\n"
          "  - {stage: simulate-exchange, params: {" +
          simulate_extra +
          "D_bulk: 1e-8, kappa: 8e-6, f_source: 0.9, time: 60, steps: 30, counts_per_pixel: 2000, "
@@ -208,8 +208,8 @@ TEST(DiffusionStages, SourceRegionIsSimulatedAndFittedBack) {
   tiff::write(dir / "disc.tif", {{&disc, "contact"}}, tiff::SampleType::kInt32, 0.5, 0.5);
   const std::string yaml =
       "version: 1\ninputs: {labels: labels.tif, disc: disc.tif}\nstages:\n"
-      "  - {stage: read, params: {input: labels, as: labels}, out: {labels: grains}}\n"
-      "  - {stage: read, id: read-disc, params: {input: disc, as: labels}, out: {labels: "
+      "  - {stage: read, in: {file: labels}, params: {as: labels}, out: {labels: grains}}\n"
+      "  - {stage: read, id: read-disc, in: {file: disc}, params: {as: labels}, out: {labels: "
       "contact}}\n"
       "  - {stage: simulate-exchange, params: {source_edge: region, D_bulk: 1e-8, kappa: 8e-6, "
       "f_source: 0.9, time: 60, steps: 30, counts_per_pixel: 2000, seed: 4}, in: {labels: "

@@ -209,7 +209,7 @@ TEST(SegmentEbsd, StageWritesTheGrainTableAndLabelsAndRefusesBadInput) {
   test::TempDir dir;
   auto yaml = [](const std::filesystem::path& file, const std::string& threshold) {
     return "version: 1\ninputs: {e: " + file.string() +
-           "}\nstages:\n  - {stage: segment-ebsd, params: {input: e, threshold: " + threshold +
+           "}\nstages:\n  - {stage: segment-ebsd, in: {file: e}, params: {threshold: " + threshold +
            "}, out: {labels: grains, grains: grain_table}}\n";
   };
   const auto file = real("ctf/EbsdLib_Test_US_1.ctf");

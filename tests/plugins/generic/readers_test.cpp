@@ -12,8 +12,8 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "generic/readers.hpp"
-#include "ionmap/io/tiff.hpp"
 #include "ionmap/core/error.hpp"
+#include "ionmap/io/tiff.hpp"
 #include "ionmap/pipeline/registry.hpp"
 #include "test_util.hpp"
 

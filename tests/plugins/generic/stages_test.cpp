@@ -6,9 +6,9 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "ionmap/io/tiff.hpp"
 #include "h5_util.hpp"
 #include "ionmap/core/error.hpp"
+#include "ionmap/io/tiff.hpp"
 #include "pipeline_runner.hpp"
 #include "test_util.hpp"
 
@@ -56,16 +56,16 @@ class StagesTest : public ::testing::Test {
 };
 
 const char* kReadA =
-    "  - {stage: read, params: {input: a, pixel_size: 0.5, unit: mV}, out: {map: a}}\n";
+    "  - {stage: read, in: {file: a}, params: {pixel_size: 0.5, unit: mV}, out: {map: a}}\n";
 
 TEST_F(StagesTest, ReadLoadsLabelsAndRefusesNonIntegerLabelImages) {
   csv("l.csv", 3, 2, [](int x, int) { return x + 1; });
   run("l: l.csv",
-      "  - {stage: read, params: {input: l, as: labels, pixel_size: 1}, out: {labels: g}}\n");
+      "  - {stage: read, in: {file: l}, params: {as: labels, pixel_size: 1}, out: {labels: g}}\n");
   EXPECT_EQ(h5("/entry/g/labels"), (std::vector<double>{1, 2, 3, 1, 2, 3}));
   csv("f.csv", 3, 2, [](int x, int) { return x + 0.5; });
   const auto e =
-      failure("l: f.csv", "  - {stage: read, params: {input: l, as: labels, pixel_size: 1}}\n",
+      failure("l: f.csv", "  - {stage: read, in: {file: l}, params: {as: labels, pixel_size: 1}}\n",
               ErrorKind::kInput);
   EXPECT_NE(e.find("not a label image: pixel (0, 0) holds 0.5"), std::string::npos) << e;
 }
@@ -75,7 +75,7 @@ TEST_F(StagesTest, ReadLoadsLabelsAndRefusesNonIntegerLabelImages) {
 TEST_F(StagesTest, AnInputErrorKeepsItsTypeAndFileThroughTheRunner) {
   csv("f.csv", 3, 2, [](int x, int) { return x + 0.5; });
   try {
-    run("l: f.csv", "  - {stage: read, params: {input: l, as: labels, pixel_size: 1}}\n");
+    run("l: f.csv", "  - {stage: read, in: {file: l}, params: {as: labels, pixel_size: 1}}\n");
     FAIL() << "a non-integer label image was accepted";
   } catch (const InputError& e) {
     EXPECT_EQ(std::filesystem::path(e.file()).filename(), "f.csv") << e.what();
@@ -87,7 +87,7 @@ TEST_F(StagesTest, AnInputErrorKeepsItsTypeAndFileThroughTheRunner) {
 
 TEST_F(StagesTest, ReadRefusesAnUncalibratedFileWithoutPixelSize) {
   csv("a.csv", 2, 2, [](int, int) { return 1.0; });
-  const auto e = failure("a: a.csv", "  - {stage: read, params: {input: a}}\n", ErrorKind::kUsage);
+  const auto e = failure("a: a.csv", "  - {stage: read, in: {file: a}}\n", ErrorKind::kUsage);
   EXPECT_NE(e.find("carries no pixel size"), std::string::npos) << e;
   EXPECT_NE(e.find("set this stage's `pixel_size` (um), e.g. --set read.pixel_size="),
             std::string::npos)
@@ -98,11 +98,11 @@ TEST_F(StagesTest, ReadPicksChannelsByNameOrIndexAndNamesTheAvailableOnes) {
   Image<double> p0(2, 2, 1.0), p1(2, 2, 2.0);
   tiff::write(dir / "s.tif", {{&p0, "6Li"}, {&p1, "7Li"}}, tiff::SampleType::kFloat32, 1, 1);
   run("s: s.tif",
-      "  - {stage: read, id: r1, params: {input: s, channel: 7Li}, out: {map: a}}\n"
-      "  - {stage: read, id: r2, params: {input: s, channel: '0'}, out: {map: b}}\n");
+      "  - {stage: read, id: r1, in: {file: s}, params: {channel: 7Li}, out: {map: a}}\n"
+      "  - {stage: read, id: r2, in: {file: s}, params: {channel: '0'}, out: {map: b}}\n");
   EXPECT_EQ(h5("/entry/a/data")[0], 2.0);
   EXPECT_EQ(h5("/entry/b/data")[0], 1.0);
-  const auto e = failure("s: s.tif", "  - {stage: read, params: {input: s, channel: 12C}}\n",
+  const auto e = failure("s: s.tif", "  - {stage: read, in: {file: s}, params: {channel: 12C}}\n",
                          ErrorKind::kUsage);
   EXPECT_NE(e.find("has no channel '12C'; channels: 6Li, 7Li"), std::string::npos) << e;
 }
@@ -111,11 +111,12 @@ TEST_F(StagesTest, ChannelNamesComeFromThePipelineOrASidecar) {
   Image<double> p0(2, 2, 1.0), p1(2, 2, 2.0);
   tiff::write(dir / "m.tif", {{&p0, ""}, {&p1, ""}}, tiff::SampleType::kFloat32, 1, 1);
   run("s: m.tif",
-      "  - {stage: read, params: {input: s, channel: 7Li, channel_names: '6Li, 7Li'}, out: {map: "
+      "  - {stage: read, in: {file: s}, params: {channel: 7Li, channel_names: '6Li, 7Li'}, out: "
+      "{map: "
       "a}}\n");
   EXPECT_EQ(h5("/entry/a/data")[0], 2.0);
   test::writeFile(dir / "m.tif.channels.txt", "# mass labels\n6Li\n7Li\n");
-  run("s: m.tif", "  - {stage: read, params: {input: s, channel: 6Li}, out: {map: b}}\n");
+  run("s: m.tif", "  - {stage: read, in: {file: s}, params: {channel: 6Li}, out: {map: b}}\n");
   EXPECT_EQ(h5("/entry/b/data")[0], 1.0);
 }
 
@@ -169,7 +170,7 @@ TEST_F(StagesTest, ResampleAppliesTheTransformFromParameters) {
   // Shift the source by +1 µm in x: reference pixel centre x_r maps back to source x_r − 1.
   run("a: a.csv, r: r.csv",
       std::string(kReadA) +
-          "  - {stage: read, id: rr, params: {input: r, pixel_size: 0.5}, out: {map: ref}}\n"
+          "  - {stage: read, id: rr, in: {file: r}, params: {pixel_size: 0.5}, out: {map: ref}}\n"
           "  - {stage: resample, params: {transform: translation, translation: [1, 0]}, "
           "in: {map: a, reference: ref}, out: {map: moved}}\n");
   const auto v = h5("/entry/moved/data");
@@ -182,14 +183,15 @@ TEST_F(StagesTest, ResampleOntoAPixelSizeCoarsensLabelsOverTheSameExtent) {
   // 8 x 4 px at 0.5 um: labels 1 | 2 split at x = 2 um; onto 1 um pixels → 4 x 2 px.
   csv("l.csv", 8, 4, [](int x, int) { return x < 4 ? 1 : 2; });
   run("l: l.csv",
-      "  - {stage: read, params: {input: l, as: labels, pixel_size: 0.5}, out: {labels: l}}\n"
+      "  - {stage: read, in: {file: l}, params: {as: labels, pixel_size: 0.5}, out: {labels: l}}\n"
       "  - {stage: resample, params: {pixel_size: 1.0}, in: {labels: l}, out: {labels: c}}\n");
   EXPECT_EQ(h5("/entry/c/labels"), (std::vector<double>{1, 1, 2, 2, 1, 1, 2, 2}));
-  const auto e = failure("l: l.csv",
-                         "  - {stage: read, params: {input: l, as: labels, pixel_size: 0.5}, out: "
-                         "{labels: l}}\n"
-                         "  - {stage: resample, in: {labels: l}}\n",
-                         ErrorKind::kUsage);
+  const auto e =
+      failure("l: l.csv",
+              "  - {stage: read, in: {file: l}, params: {as: labels, pixel_size: 0.5}, out: "
+              "{labels: l}}\n"
+              "  - {stage: resample, in: {labels: l}}\n",
+              ErrorKind::kUsage);
   EXPECT_NE(e.find("`pixel_size` > 0"), std::string::npos) << e;
 }
 
@@ -208,7 +210,7 @@ TEST_F(StagesTest, StatsPerLabelMatchesHandComputedValuesAndWarnsOnEmptyLabels) 
   csv("a.csv", 4, 1, [](int x, int) { return std::vector<double>{1, 3, 10, 12}[x]; });
   csv("l.csv", 4, 1, [](int x, int) { return x < 2 ? 1 : 2; });
   run("a: a.csv, l: l.csv", std::string(kReadA) +
-                                "  - {stage: read, id: rl, params: {input: l, as: labels, "
+                                "  - {stage: read, id: rl, in: {file: l}, params: {as: labels, "
                                 "pixel_size: 0.5}, out: {labels: l}}\n"
                                 "  - {stage: stats, in: {map: a, labels: l}, out: {table: t}}\n");
   EXPECT_EQ(h5("/entry/t/mean"), (std::vector<double>{2, 11}));
@@ -220,12 +222,13 @@ TEST_F(StagesTest, StatsPerLabelMatchesHandComputedValuesAndWarnsOnEmptyLabels) 
 TEST_F(StagesTest, StatsRefusesLabelsOnAnotherGrid) {
   csv("a.csv", 4, 4, [](int, int) { return 1.0; });
   csv("l.csv", 3, 3, [](int, int) { return 1.0; });
-  const auto e = failure("a: a.csv, l: l.csv",
-                         std::string(kReadA) +
-                             "  - {stage: read, id: rl, params: {input: l, as: labels, pixel_size: "
-                             "1}, out: {labels: l}}\n"
-                             "  - {stage: stats, in: {map: a, labels: l}}\n",
-                         ErrorKind::kProcessing);
+  const auto e =
+      failure("a: a.csv, l: l.csv",
+              std::string(kReadA) +
+                  "  - {stage: read, id: rl, in: {file: l}, params: {as: labels, pixel_size: "
+                  "1}, out: {labels: l}}\n"
+                  "  - {stage: stats, in: {map: a, labels: l}}\n",
+              ErrorKind::kProcessing);
   EXPECT_NE(e.find("resample the labels onto the map's grid first"), std::string::npos) << e;
 }
 

@@ -151,7 +151,7 @@ TEST(SegmentGrains, AGuideFindsBoundariesTheImageHides) {
   small.grid.width = small.grid.height = 256;
   small = Map("guide", small.grid, "counts");
   o.guide = &small;
-  EXPECT_THROW(segmentGrains(img, o), UsageError);
+  EXPECT_THROW(segmentGrains(img, o), ProcessingError);
 }
 
 // The plausibility checks from the labels alone: a right segmentation has a narrow area
@@ -217,10 +217,15 @@ TEST(SegmentGrains, UniformImagesAndAbsurdParametersAreRefused) {
   spec.pixels = 64;
   const Microstructure m = makeMicrostructure(spec);
   SegmentOptions o;
-  o.grain_size_um = 100;  // larger than the 6.4 um field
-  EXPECT_THROW(segmentGrains(m.image, o), UsageError);
+  o.grain_size_um = 100;  // larger than the 6.4 um field: the data's problem
+  EXPECT_THROW(segmentGrains(m.image, o), ProcessingError);
   o.grain_size_um = 2;
   o.groove_width_um = 0.01;  // a tenth of a pixel
+  EXPECT_THROW(segmentGrains(m.image, o), ProcessingError);
+  o.groove_width_um = 3;  // wider than the grains: no image segments with that
+  std::string why;
+  EXPECT_FALSE(o.IsValid(&why));
+  EXPECT_NE(why.find("smaller than the grain size"), std::string::npos) << why;
   EXPECT_THROW(segmentGrains(m.image, o), UsageError);
 }
 
@@ -269,7 +274,7 @@ TEST(GrainStages, SegmentAndStatsPipelineOnTheSample) {
   test::TempDir out;
   test::runYaml("version: 1\ninputs: {laser: '" + (test::samplesDir() / "laser.tif").string() +
                     "'}\nstages:\n"
-                    "  - {stage: read, params: {input: laser}, out: {map: laser}}\n"
+                    "  - {stage: read, in: {file: laser}, out: {map: laser}}\n"
                     "  - {stage: segment-grains, params: {grain_size: 8, groove_width: 0.3}, in: "
                     "{map: laser}, "
                     "out: {labels: grains, boundaries: gb}}\n"

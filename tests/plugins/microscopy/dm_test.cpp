@@ -3,9 +3,9 @@
 
 #include <gtest/gtest.h>
 
-#include "ionmap/io/tiff.hpp"
 #include "h5_util.hpp"
 #include "ionmap/core/error.hpp"
+#include "ionmap/io/tiff.hpp"
 #include "pipeline_runner.hpp"
 #include "test_util.hpp"
 
@@ -163,7 +163,7 @@ TEST(ReadStage, PixelSizeFromASidecarFile) {
   tiff::write(dir / "laser.tif", {{&im, ""}}, tiff::SampleType::kFloat32, 0, 0);
   test::writeFile(dir / "laser.tif.pixelsize.txt", "150 nm\n");
   test::runYaml(
-      "version: 1\ninputs: {l: laser.tif}\nstages:\n  - {stage: read, params: {input: l}, out: "
+      "version: 1\ninputs: {l: laser.tif}\nstages:\n  - {stage: read, in: {file: l}, out: "
       "{map: m}}\n",
       dir.path(), dir / "o");
   EXPECT_EQ(test::H5File((dir / "o" / "results.h5").string()).numbers("/entry/m/pixel_size"),

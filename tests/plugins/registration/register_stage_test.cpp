@@ -6,10 +6,10 @@
 #include <gtest/gtest.h>
 #include <opencv2/imgproc.hpp>
 
-#include "ionmap/io/tiff.hpp"
 #include "h5_util.hpp"
 #include "ionmap/core/cv_bridge.hpp"
 #include "ionmap/core/error.hpp"
+#include "ionmap/io/tiff.hpp"
 #include "pipeline_runner.hpp"
 #include "registration/synthetic.hpp"
 #include "test_util.hpp"
@@ -67,8 +67,8 @@ class RegisterPipelines : public ::testing::Test {
   RunSummary run(const std::string& stages, const std::filesystem::path& out) {
     return test::runYaml(
         "version: 1\ninputs: {f: fixed.tif, m: moving.tif, l: landmarks.csv, t: t.yaml}\nstages:\n"
-        "  - {stage: read, id: rf, params: {input: f}, out: {map: fixed}}\n"
-        "  - {stage: read, id: rm, params: {input: m}, out: {map: moving}}\n" +
+        "  - {stage: read, id: rf, in: {file: f}, out: {map: fixed}}\n"
+        "  - {stage: read, id: rm, in: {file: m}, out: {map: moving}}\n" +
             stages,
         dir.path(), out);
   }
@@ -83,7 +83,7 @@ TEST_F(RegisterPipelines, SavedTransformYamlReadsBackExactly) {
       dir / "a");
   std::filesystem::copy_file(dir / "a" / "t1.yaml", dir / "t.yaml",
                              std::filesystem::copy_options::overwrite_existing);
-  run("  - {stage: read, id: rt, params: {input: t, as: transform}, out: {transform: t2}}\n"
+  run("  - {stage: read, id: rt, in: {file: t}, params: {as: transform}, out: {transform: t2}}\n"
       "  - {stage: resample, in: {map: moving, reference: fixed, transform: t2}, out: {map: "
       "moved}}\n",
       dir / "b");
@@ -105,9 +105,9 @@ TEST_F(RegisterPipelines, LandmarksFromACsvWithResidualsAndOutlierFlags) {
   }
   test::writeFile(dir / "landmarks.csv", csv);
   test::writeFile(dir / "t.yaml", "ionmap_transform: {matrix: [1, 0, 0, 0, 1, 0]}\n");
-  run("  - {stage: register, params: {coarse: landmarks, refine: none, transform: rigid, "
-      "landmarks_input: l}, "
-      "in: {fixed: fixed, moving: moving}, out: {transform: t, landmarks: lm, report: rep}}\n",
+  run("  - {stage: register, params: {coarse: landmarks, refine: none, transform: rigid}, "
+      "in: {fixed: fixed, moving: moving, landmark_file: l}, "
+      "out: {transform: t, landmarks: lm, report: rep}}\n",
       dir / "o");
   test::H5File f((dir / "o" / "results.h5").string());
   const auto outlier = f.numbers("/entry/lm/outlier");
@@ -122,8 +122,8 @@ TEST_F(RegisterPipelines, CollinearLandmarksForAnAffineFitAreRefused) {
                   "fixed_x,fixed_y,moving_x,moving_y\n0,0,0,0\n1,1,1,1\n2,2,2,2\n");
   test::writeFile(dir / "t.yaml", "ionmap_transform: {matrix: [1, 0, 0, 0, 1, 0]}\n");
   try {
-    run("  - {stage: register, params: {coarse: landmarks, transform: affine, landmarks_input: l}, "
-        "in: {fixed: fixed, moving: moving}}\n",
+    run("  - {stage: register, params: {coarse: landmarks, transform: affine}, "
+        "in: {fixed: fixed, moving: moving, landmark_file: l}}\n",
         dir / "o");
     FAIL() << "accepted collinear landmarks";
   } catch (const Error& e) {
@@ -177,7 +177,7 @@ TEST(DriftCorrect, RecoversPerFrameShiftsAndAlignsTheSum) {
   tiff::write(dir / "series.tif", pages, tiff::SampleType::kFloat32, 0.5, 0.5);
   test::runYaml(
       "version: 1\ninputs: {s: series.tif}\nstages:\n"
-      "  - {stage: drift-correct, params: {input: s}, out: {drift: d, map: aligned}}\n",
+      "  - {stage: drift-correct, in: {file: s}, out: {drift: d, map: aligned}}\n",
       dir.path(), dir / "o");
   test::H5File f((dir / "o" / "results.h5").string());
   const auto dx = f.numbers("/entry/d/dx"), dy = f.numbers("/entry/d/dy");

@@ -25,7 +25,8 @@ std::string countsPipeline(const test::TempDir& dir, int w, int h, F f, const st
     out << '\n';
   }
   return "version: 1\ninputs: {c: counts.csv}\nstages:\n"
-         "  - {stage: read, params: {input: c, pixel_size: 0.5, unit: counts}, out: {map: c}}\n" +
+         "  - {stage: read, in: {file: c}, params: {pixel_size: 0.5, unit: counts}, out: {map: "
+         "c}}\n" +
          stage;
 }
 

@@ -88,7 +88,7 @@ TEST_F(IontofText, RecalibrationOfTheRealSpectrumFromKnownNegativeIons) {
   const std::string yaml =
       "version: 1\ninputs: {s: '" + real("iontof_spectrum_N_HEA19_Bi1_1.txt").string() +
       "'}\nstages:\n"
-      "  - {stage: read, params: {input: s, as: table}, out: {table: raw}}\n"
+      "  - {stage: read, in: {file: s}, params: {as: table}, out: {table: raw}}\n"
       "  - {stage: sims-calibrate, params: {references: [15.995463, 17.003288, 25.008374, "
       "26.003623, 34.969402, 36.966451], search: 0.06}, in: {spectrum: raw}, "
       "out: {spectrum: spec, calibration: cal}}\n";

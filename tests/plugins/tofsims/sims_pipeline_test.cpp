@@ -4,9 +4,9 @@
 
 #include <gtest/gtest.h>
 
-#include "ionmap/io/tiff.hpp"
 #include "h5_util.hpp"
 #include "ionmap/core/error.hpp"
+#include "ionmap/io/tiff.hpp"
 #include "pipeline_runner.hpp"
 #include "test_util.hpp"
 
@@ -111,8 +111,8 @@ TEST(SimsRoi, RoiSpectraPartitionTheSumSpectrum) {
   const std::string yaml =
       "version: 1\ninputs: {s: '" + (simsDir() / "exchange.imzML").string() +
       "', r: roi.tif}\nstages:\n"
-      "  - {stage: read, params: {input: s, as: spectra}, out: {spectra: sp}}\n"
-      "  - {stage: read, id: rr, params: {input: r, as: labels}, out: {labels: roi}}\n"
+      "  - {stage: read, in: {file: s}, params: {as: spectra}, out: {spectra: sp}}\n"
+      "  - {stage: read, id: rr, in: {file: r}, params: {as: labels}, out: {labels: roi}}\n"
       "  - {stage: sims-integrate, params: {half_width: 0.012}, in: {spectra: sp, roi: roi}, "
       "out: {spectrum: sum, roi_spectra: per_roi}}\n";
   test::runYaml(yaml, dir.path(), dir.path() / "out");
@@ -148,9 +148,9 @@ class SimsStages : public ::testing::Test {
     return "version: 1\ninputs: {s: '" + (simsDir() / "exchange.imzML").string() + "', c: '" +
            (simsDir() / "counts.tif").string() +
            "'}\nstages:\n"
-           "  - {stage: read, params: {input: s, as: spectra}, out: {spectra: sp}}\n"
-           "  - {stage: read, id: r6, params: {input: c, channel: 6Li}, out: {map: a}}\n"
-           "  - {stage: read, id: r7, params: {input: c, channel: 7Li}, out: {map: b}}\n" +
+           "  - {stage: read, in: {file: s}, params: {as: spectra}, out: {spectra: sp}}\n"
+           "  - {stage: read, id: r6, in: {file: c}, params: {channel: 6Li}, out: {map: a}}\n"
+           "  - {stage: read, id: r7, in: {file: c}, params: {channel: 7Li}, out: {map: b}}\n" +
            stages;
   }
   std::string failure(const std::string& stages, ErrorKind kind) {
