@@ -1,4 +1,4 @@
-// EBSD orientation maps as read from EDAX/TSL .ang and Oxford .ctf files, on a square grid.
+// EBSD readers: EDAX/TSL .ang and Oxford .ctf files as orientation maps on a square grid.
 #pragma once
 
 #include <filesystem>
@@ -8,28 +8,14 @@
 
 #include "ebsd/orientation.hpp"
 #include "ionmap/core/map.hpp"
+#include "ionmap/core/orientation_map.hpp"
 #include "ionmap/io/reader.hpp"
 
 namespace ionmap::ebsd {
 
-struct PhaseInfo {
-  int id = 0;
-  std::string name;
-  Laue laue = Laue::kTriclinic;
-};
-
-struct EbsdData {
-  Grid grid;
-  Image<double> phi1, Phi, phi2;  // Bunge Euler angles, radians
-  Image<std::int32_t> phase;      // phase id (≥ 1), 0 = not indexed
-  Image<double> quality;          // CI (.ang) or band contrast (.ctf)
-  std::string quality_name;
-  std::vector<PhaseInfo> phases;
-  std::string grid_type;  // "SqrGrid", "HexGrid (resampled to square)", "Grid"
-  std::size_t unindexed = 0;
-  Metadata metadata;
-  const PhaseInfo* phaseInfo(int id) const;
-};
+// The readers' result is the core OrientationMap item (src/ionmap/core/orientation_map.hpp).
+using PhaseInfo = CrystalPhase;
+using EbsdData = OrientationMap;
 
 // Throw InputError naming the file and line for malformed files, grids that disagree with
 // the header's counts, and (.ctf) interactive, non-grid acquisitions.

@@ -12,13 +12,6 @@
 
 namespace ionmap::ebsd {
 
-const PhaseInfo* EbsdData::phaseInfo(int id) const {
-  for (const auto& p : phases) {
-    if (p.id == id) return &p;
-  }
-  return nullptr;
-}
-
 namespace {
 
 std::string trim(const std::string& s) {
@@ -389,8 +382,13 @@ class EbsdReader : public Reader {
     if (ang_) return ext == "ang" && (text.find("# ") != std::string::npos) ? 95 : 0;
     return text.rfind("Channel Text File", 0) == 0 ? (ext == "ctf" ? 100 : 90) : 0;
   }
+  // The orientation map itself (for `read` with as: orientations), and its channels as maps.
   Dataset load(const std::filesystem::path& p, const ReadOptions&) const override {
-    return toDataset(ang_ ? readAng(p) : readCtf(p), name());
+    OrientationMap o = ang_ ? readAng(p) : readCtf(p);
+    o.name = p.stem().string();
+    Dataset ds = toDataset(o, name());
+    ds.orientation_maps.push_back(std::move(o));
+    return ds;
   }
 
  private:

@@ -37,26 +37,6 @@ void toBunge(const Quat& q0, double& phi1, double& Phi, double& phi2) {
   phi1 = wrap(phi1), phi2 = wrap(phi2);
 }
 
-const char* laueName(Laue l) {
-  switch (l) {
-    case Laue::kTriclinic:
-      return "triclinic (-1)";
-    case Laue::kMonoclinic:
-      return "monoclinic (2/m)";
-    case Laue::kOrthorhombic:
-      return "orthorhombic (mmm)";
-    case Laue::kTrigonal:
-      return "trigonal (-3m)";
-    case Laue::kTetragonal:
-      return "tetragonal (4/mmm)";
-    case Laue::kHexagonal:
-      return "hexagonal (6/mmm)";
-    case Laue::kCubic:
-      return "cubic (m-3m)";
-  }
-  return "?";
-}
-
 namespace {
 Quat axisAngle(double ax, double ay, double az, double angle) {
   const double n = std::sqrt(ax * ax + ay * ay + az * az), s = std::sin(angle / 2) / n;

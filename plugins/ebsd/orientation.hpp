@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "ionmap/core/orientation_map.hpp"
+
 namespace ionmap::ebsd {
 
 struct Quat {
@@ -17,16 +19,10 @@ Quat conj(const Quat& q);
 Quat fromBunge(double phi1, double Phi, double phi2);
 void toBunge(const Quat& q, double& phi1, double& Phi, double& phi2);
 
-enum class Laue {
-  kTriclinic,
-  kMonoclinic,
-  kOrthorhombic,
-  kTrigonal,
-  kTetragonal,
-  kHexagonal,
-  kCubic
-};
-const char* laueName(Laue l);
+using Laue = LaueClass;  // the core item's Laue classes (orientation_map.hpp)
+inline const char* laueName(Laue l) {
+  return laueClassName(l);
+}
 // Rotation operators of the Laue class (1, 2, 4, 6, 8, 12 or 24 quaternions).
 const std::vector<Quat>& symmetryOperators(Laue l);
 // TSL .ang "Symmetry" codes (43 cubic m-3m, 62 hexagonal, 42 tetragonal, 32 trigonal, ...) and

@@ -20,7 +20,9 @@ class SegmentEbsdStage final : public StageOf<Params, SegmentEbsdStage> {
   static const ParamSchema<Params>& schema() {
     static const auto s =
         ParamSchema<Params>()
-            .moved("input", "bind the file as a port instead: `in: {file: <name under inputs:>}`")
+            .moved("input",
+                   "read the map with `read` (as: orientations) and bind it: `in: "
+                   "{orientations: ITEM}`")
             .real("threshold", &Params::threshold, Range::between(0.1, 62.8), "deg",
                   "neighbours closer than this misorientation (with crystal symmetry) join a grain")
             .real("min_quality", &Params::min_quality, Range::atLeast(0), "",
@@ -38,22 +40,21 @@ class SegmentEbsdStage final : public StageOf<Params, SegmentEbsdStage> {
   }
   std::vector<PortSpec> ports() const override {
     return {
-        PortSpec::inputFile("file", "the .ang or .ctf map (a name under the pipeline's `inputs:`)"),
+        PortSpec::in("orientations", ItemKind::kOrientationMap,
+                     "crystal orientations (e.g. an EBSD map read with as: orientations)")
+            .needingPixelSize(),
         PortSpec::out("labels", ItemKind::kLabelMap, "grain labels (0 = unindexed or excluded)"),
         PortSpec::out("grains", ItemKind::kTable, "phase, size and mean orientation of each grain"),
         PortSpec::optionalOut("boundaries", ItemKind::kTable,
                               "touching grains: shared length and misorientation")};
   }
   void preflight(Preflight& pf) const override {
-    const auto path = pf.readsFile("file");
-    const std::string ext = lowerExtension(path);
-    if (ext != "ang" && ext != "ctf")
-      pf.fail("'" + path.string() + "' is not an .ang or .ctf EBSD map");
+    pf.reads("orientations");
     pf.writes("labels");
     pf.writes("grains");
   }
   void run(RunContext& ctx) const override {
-    const EbsdData d = readEbsd(ctx.file("file"));
+    const OrientationMap& d = ctx.get<OrientationMap>("orientations");
     ctx.note("grid", d.grid.describe());
     for (const auto& p : d.phases)
       ctx.note(fmt::format("phase.{}", p.id), fmt::format("{} ({})", p.name, laueName(p.laue)));

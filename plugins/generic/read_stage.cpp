@@ -34,11 +34,13 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
             .moved("input", "bind the file as a port instead: `in: {file: <name under inputs:>}`")
             .text("channel", &ReadParams::channel,
                   "channel (page) name or 0-based index; empty = the first")
-            .choice("as", &ReadParams::as, {"map", "labels", "spectra", "table", "transform"},
+            .choice("as", &ReadParams::as,
+                    {"map", "labels", "spectra", "table", "transform", "orientations"},
                     "`map` for values, `labels` for an integer label image, `spectra` for a "
                     "spectrum image (imzML), `table` for tabular exports (spectra, profiles), "
                     "`transform` "
-                    "for a transform saved as YAML by an earlier run")
+                    "for a transform saved as YAML by an earlier run, `orientations` for a crystal "
+                    "orientation map (EBSD .ang, .ctf)")
             .text("reader", &ReadParams::reader,
                   "force a reader by name (`ionmap inspect` lists them); empty = best score")
             .real("pixel_size", &ReadParams::pixel_size, Range::atLeast(0), "um",
@@ -72,7 +74,9 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
         PortSpec::optionalOut("spectra", ItemKind::kSpectrumImage,
                               "the spectrum image (as: spectra)"),
         PortSpec::optionalOut("table", ItemKind::kTable, "a table (as: table)"),
-        PortSpec::optionalOut("transform", ItemKind::kTransform, "a transform (as: transform)")};
+        PortSpec::optionalOut("transform", ItemKind::kTransform, "a transform (as: transform)"),
+        PortSpec::optionalOut("orientations", ItemKind::kOrientationMap,
+                              "crystal orientations (as: orientations)")};
   }
   void preflight(Preflight& pf) const override {
     const auto& p = params();
@@ -132,6 +136,8 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
       putSpectra(ctx, ds, path.string());
     } else if (p.as == "table") {
       putTable(ctx, ds, path.string());
+    } else if (p.as == "orientations") {
+      putOrientations(ctx, ds, path.string());
     } else if (p.as == "transform") {
       if (ds.transforms.empty())
         throw InputError(path.string(), "holds no transform (as: transform)");
@@ -250,6 +256,20 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
     ctx.note("grid", si.grid.describe());
     ctx.note("spectra", std::to_string(si.spectrumCount()));
     ctx.put("spectra", std::move(si));
+  }
+
+  void putOrientations(RunContext& ctx, Dataset& ds, const std::string& file) const {
+    if (ds.orientation_maps.empty())
+      throw InputError(file,
+                       "holds no crystal orientations (as: orientations needs e.g. an "
+                       ".ang or .ctf EBSD map)");
+    OrientationMap o = std::move(ds.orientation_maps.front());
+    o.grid.origin_x = params().origin_x;
+    o.grid.origin_y = params().origin_y;
+    if (!params().name.empty()) o.name = params().name;
+    ctx.note("grid", o.grid.describe());
+    ctx.note("unindexed_points", std::to_string(o.unindexed));
+    ctx.put("orientations", std::move(o));
   }
 
   void putTable(RunContext& ctx, Dataset& ds, const std::string& file) const {

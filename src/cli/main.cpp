@@ -148,6 +148,12 @@ int cmdInspect(const Registry& reg, const std::string& file, double pixel_size,
     std::cout << fmt::format("table:   {} ({} rows)\n", t.name, t.rows());
   for (const auto& c : ds.curves)
     std::cout << fmt::format("curves:  {} ({} points)\n", c.name, c.curves.size());
+  for (const auto& o : ds.orientation_maps) {
+    std::cout << fmt::format("orientations: {} on {} ({} points not indexed)\n", o.name,
+                             o.grid.describe(), o.unindexed);
+    for (const auto& p : o.phases)
+      std::cout << fmt::format("      phase {}: {}, {}\n", p.id, p.name, laueClassName(p.laue));
+  }
   return 0;
 }
 

@@ -13,6 +13,7 @@
 
 #include "ionmap/core/curve_set.hpp"
 #include "ionmap/core/map.hpp"
+#include "ionmap/core/orientation_map.hpp"
 #include "ionmap/core/spectrum_image.hpp"
 #include "ionmap/core/table.hpp"
 #include "ionmap/core/transform2d.hpp"
@@ -28,7 +29,8 @@ struct Dataset {
   std::vector<CurveSet> curves;
   std::shared_ptr<SpectrumImage> spectra;
   std::vector<Transform2D> transforms;
-  Metadata metadata;  // file-level (instrument, date, software ...)
+  std::vector<OrientationMap> orientation_maps;  // crystal orientations (EBSD)
+  Metadata metadata;                             // file-level (instrument, date, software ...)
 };
 
 // What the pipeline knows that the file may not.

@@ -361,6 +361,43 @@ void ResultsWriter::writeLabelMap(const std::string& name, const LabelMap& label
   writeMetadata(g, labels.metadata);
 }
 
+void ResultsWriter::writeOrientationMap(const std::string& name, const OrientationMap& o,
+                                        const std::string& written_by) {
+  o.checkConsistent();
+  Hid g = group(impl_->entry, name, "NXdata");
+  attrString(g, "signal", "phase");
+  attrStrings(g, "axes", {"y", "x"});
+  attrString(g, "written_by", written_by);
+  attrString(g, "ionmap_type", "orientation_map");
+  if (!o.grid_type.empty()) attrString(g, "grid_type", o.grid_type);
+  const std::vector<hsize_t> dims{static_cast<hsize_t>(o.height()),
+                                  static_cast<hsize_t>(o.width())};
+  const std::pair<const char*, const Image<double>*> angles[] = {
+      {"phi1", &o.phi1}, {"Phi", &o.Phi}, {"phi2", &o.phi2}};
+  for (const auto& [key, img] : angles) {
+    Hid d = dsArray(g, key, dims, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, img->data(), "rad");
+    attrString(d, "long_name",
+               std::string("Bunge Euler angle ") + key + " (ZXZ, sample to crystal frame)");
+  }
+  Hid ph = dsArray(g, "phase", dims, H5T_STD_I32LE, H5T_NATIVE_INT32, o.phase.data(), "1");
+  attrString(ph, "long_name", "phase id (see phase_ids, phase_names; 0 = not indexed)");
+  Hid q = dsArray(g, "quality", dims, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, o.quality.data(), "1");
+  attrString(q, "long_name", o.quality_name.empty() ? "indexing quality" : o.quality_name);
+  std::vector<double> ids;
+  std::vector<std::string> names, laue;
+  for (const auto& p : o.phases) {
+    ids.push_back(p.id);
+    names.push_back(p.name);
+    laue.push_back(laueClassName(p.laue));
+  }
+  dsVector(g, "phase_ids", ids, "1");
+  dsStrings(g, "phase_names", names);
+  dsStrings(g, "phase_laue_classes", laue);
+  dsScalar(g, "unindexed_points", static_cast<double>(o.unindexed), "1");
+  writeGrid(g, o.grid);
+  writeMetadata(g, o.metadata);
+}
+
 namespace {
 
 // A table of named quantities (Table::addQuantity columns take their unit from the row):

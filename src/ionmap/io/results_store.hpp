@@ -12,6 +12,7 @@
 
 #include "ionmap/core/curve_set.hpp"
 #include "ionmap/core/map.hpp"
+#include "ionmap/core/orientation_map.hpp"
 #include "ionmap/core/spectrum_image.hpp"
 #include "ionmap/core/table.hpp"
 #include "ionmap/core/transform2d.hpp"
@@ -79,6 +80,8 @@ class ResultsWriter {
   void writeTransform(const std::string& name, const Transform2D& t, const std::string& written_by);
   void writeCurveSet(const std::string& name, const CurveSet& curves,
                      const std::string& written_by);
+  void writeOrientationMap(const std::string& name, const OrientationMap& orientations,
+                           const std::string& written_by);
   void writeSpectrumImage(const std::string& name, const SpectrumImage& spectra,
                           const std::string& written_by);
   // Flushes and closes; throws ProcessingError if HDF5 reports a failure.

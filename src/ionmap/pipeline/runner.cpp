@@ -221,9 +221,15 @@ void checkPixelSizes(const PlannedStage& ps, const Workspace& ws) {
     const auto bound = ps.binding.in.find(port.name);
     if (bound == ps.binding.in.end()) continue;
     const Item& item = ws.item(bound->second);
-    const Grid* grid = std::holds_alternative<Map>(item)        ? &std::get<Map>(item).grid
-                       : std::holds_alternative<LabelMap>(item) ? &std::get<LabelMap>(item).grid
-                                                                : nullptr;
+    const Grid* grid = std::visit(
+        [](const auto& v) -> const Grid* {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, Map> || std::is_same_v<T, LabelMap> ||
+                        std::is_same_v<T, OrientationMap>)
+            return &v.grid;
+          return nullptr;
+        },
+        item);
     if (grid && !grid->calibrated) {
       throw ProcessingError(fmt::format(
           "input '{}' (item '{}', written by stage '{}') has no pixel size, and this stage works "
@@ -333,6 +339,7 @@ void writeResults(const std::filesystem::path& file, const RunRecord& run, const
           if constexpr (std::is_same_v<T, Transform2D>) w.writeTransform(name, v, by);
           if constexpr (std::is_same_v<T, CurveSet>) w.writeCurveSet(name, v, by);
           if constexpr (std::is_same_v<T, SpectrumImage>) w.writeSpectrumImage(name, v, by);
+          if constexpr (std::is_same_v<T, OrientationMap>) w.writeOrientationMap(name, v, by);
         },
         item);
   }

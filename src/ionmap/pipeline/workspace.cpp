@@ -20,6 +20,8 @@ const char* itemKindName(ItemKind k) {
       return "table";
     case ItemKind::kTransform:
       return "transform";
+    case ItemKind::kOrientationMap:
+      return "orientation map";
   }
   return "?";
 }

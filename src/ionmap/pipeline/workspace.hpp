@@ -1,6 +1,6 @@
 // Workspace: the named items that stages share during a run (maps, label maps, spectra,
-// curves, tables, transforms). Items are immutable once written; a stage that "modifies" a
-// map writes a new item (possibly under the same name).
+// curves, tables, transforms, orientation maps). Items are immutable once written; a stage that
+// "modifies" a map writes a new item (possibly under the same name).
 #pragma once
 
 #include <map>
@@ -12,6 +12,7 @@
 #include "ionmap/core/curve_set.hpp"
 #include "ionmap/core/error.hpp"
 #include "ionmap/core/map.hpp"
+#include "ionmap/core/orientation_map.hpp"
 #include "ionmap/core/spectrum_image.hpp"
 #include "ionmap/core/table.hpp"
 #include "ionmap/core/transform2d.hpp"
@@ -19,10 +20,19 @@
 namespace ionmap {
 
 // The order matches the alternatives of Item.
-enum class ItemKind { kMap, kLabelMap, kSpectrumImage, kCurveSet, kTable, kTransform };
+enum class ItemKind {
+  kMap,
+  kLabelMap,
+  kSpectrumImage,
+  kCurveSet,
+  kTable,
+  kTransform,
+  kOrientationMap
+};
 const char* itemKindName(ItemKind k);
 
-using Item = std::variant<Map, LabelMap, SpectrumImage, CurveSet, Table, Transform2D>;
+using Item =
+    std::variant<Map, LabelMap, SpectrumImage, CurveSet, Table, Transform2D, OrientationMap>;
 
 template <class T>
 constexpr ItemKind kindOf() {
@@ -31,6 +41,7 @@ constexpr ItemKind kindOf() {
   if constexpr (std::is_same_v<T, SpectrumImage>) return ItemKind::kSpectrumImage;
   if constexpr (std::is_same_v<T, CurveSet>) return ItemKind::kCurveSet;
   if constexpr (std::is_same_v<T, Table>) return ItemKind::kTable;
+  if constexpr (std::is_same_v<T, OrientationMap>) return ItemKind::kOrientationMap;
   return ItemKind::kTransform;
 }
 

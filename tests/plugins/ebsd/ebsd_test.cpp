@@ -209,8 +209,10 @@ TEST(SegmentEbsd, StageWritesTheGrainTableAndLabelsAndRefusesBadInput) {
   test::TempDir dir;
   auto yaml = [](const std::filesystem::path& file, const std::string& threshold) {
     return "version: 1\ninputs: {e: " + file.string() +
-           "}\nstages:\n  - {stage: segment-ebsd, in: {file: e}, params: {threshold: " + threshold +
-           "}, out: {labels: grains, grains: grain_table}}\n";
+           "}\nstages:\n  - {stage: read, in: {file: e}, params: {as: orientations}, out: "
+           "{orientations: ebsd}}\n"
+           "  - {stage: segment-ebsd, in: {orientations: ebsd}, params: {threshold: " +
+           threshold + "}, out: {labels: grains, grains: grain_table}}\n";
   };
   const auto file = real("ctf/EbsdLib_Test_US_1.ctf");
   test::runYaml(yaml(file, "5"), dir.path(), dir / "out");
@@ -222,6 +224,13 @@ TEST(SegmentEbsd, StageWritesTheGrainTableAndLabelsAndRefusesBadInput) {
   EXPECT_EQ(f.attr("/entry/grain_table/phi1", "units"), "deg");
   EXPECT_EQ(f.numbers("/entry/grains/labels").size(), 200u);  // XCells 40 x YCells 5
   EXPECT_EQ(f.numbers("/entry/grains/pixel_size").size(), 2u);
+  // The orientation map is a results item like any other: Euler angles in rad, the phases by
+  // name and Laue class.
+  EXPECT_EQ(f.numbers("/entry/ebsd/phi1").size(), 200u);
+  EXPECT_EQ(f.attr("/entry/ebsd/phi1", "units"), "rad");
+  EXPECT_EQ(f.attr("/entry/ebsd", "ionmap_type"), "orientation_map");
+  const auto ids = f.numbers("/entry/ebsd/phase_ids");
+  EXPECT_FALSE(ids.empty());
 
   const std::string text = test::readFile(file);
   test::writeFile(dir / "cut.ctf", text.substr(0, text.size() / 2));
