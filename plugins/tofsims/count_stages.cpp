@@ -99,8 +99,9 @@ class DeadTimeStage final : public StageOf<DeadTimeParams, DeadTimeStage> {
 };
 
 // --- sims-fraction --------------------------------------------------------------------------
+// The fraction's own options bound in place (K comes from the reference region, not a key).
 struct FractionParams {
-  double min_counts = 20;
+  FractionOptions fraction;
   double natural_ratio = kNaturalRatio;
   double f_bg = kNaturalFraction;
   double f_s = -1;  // −1 = not given
@@ -111,7 +112,8 @@ class FractionStage final : public StageOf<FractionParams, FractionStage> {
   static const ParamSchema<FractionParams>& schema() {
     static const auto s =
         ParamSchema<FractionParams>()
-            .real("min_counts", &FractionParams::min_counts, Range::atLeast(0), "counts",
+            .real("min_counts", field(&FractionParams::fraction, &FractionOptions::min_counts),
+                  Range::atLeast(0), "counts",
                   "pixels with fewer light + heavy counts are masked (and counted in a warning)")
             .real("natural_ratio", &FractionParams::natural_ratio, Range::above(0), "",
                   "6Li/7Li of the natural-abundance reference (for the fractionation factor K)")
@@ -155,15 +157,15 @@ class FractionStage final : public StageOf<FractionParams, FractionStage> {
     if (norm && params().f_s < 0) {
       pf.fail("the normalised output needs `f_s`, the 6Li fraction of the exchange source");
     }
-    if (norm && !(std::abs(params().f_s - params().f_bg) > 1e-6))
-      pf.fail("`f_s` must differ from `f_bg`");
+    std::string why;
+    if (!params().fraction.IsValid(&why)) pf.fail(why);
+    if (norm && !canNormalise(params().f_bg, params().f_s, &why)) pf.fail(why);
   }
   void run(RunContext& ctx) const override {
     const auto& p = params();
     const Map& light = ctx.get<Map>("light");
     const Map& heavy = ctx.get<Map>("heavy");
-    FractionOptions o;
-    o.min_counts = p.min_counts;
+    FractionOptions o = p.fraction;
     if (ctx.bound("reference")) o.fractionation = fractionationOver(ctx, light, heavy);
     FractionResult r = isotopeFraction(
         light, heavy, ctx.bound("light_variance") ? &ctx.get<Map>("light_variance") : nullptr,
@@ -173,7 +175,7 @@ class FractionStage final : public StageOf<FractionParams, FractionStage> {
           fmt::format("{} pixels have fewer than {} counts (or negative net counts) and are "
                       "masked; bin or smooth "
                       "the counts to keep them",
-                      r.low_count_pixels, p.min_counts));
+                      r.low_count_pixels, o.min_counts));
     }
     std::size_t valid = r.fraction.countValid();
     if (valid == 0) throw ProcessingError("no pixel has enough counts for a fraction");
@@ -209,10 +211,9 @@ class FractionStage final : public StageOf<FractionParams, FractionStage> {
 };
 
 // --- sims-profile ---------------------------------------------------------------------------
+// The profile's own options bound in place.
 struct ProfileParams {
-  double angle_deg = 0;
-  double bin_width = 1.0;
-  std::vector<double> roi;
+  ProfileOptions profile;
   std::string plot_file;
 };
 
@@ -221,12 +222,13 @@ class ProfileStage final : public StageOf<ProfileParams, ProfileStage> {
   static const ParamSchema<ProfileParams>& schema() {
     static const auto s =
         ParamSchema<ProfileParams>()
-            .real("angle_deg", &ProfileParams::angle_deg, Range::between(-360, 360), "deg",
+            .real("angle_deg", field(&ProfileParams::profile, &ProfileOptions::angle_deg),
+                  Range::between(-360, 360), "deg",
                   "direction of increasing distance (0 = +x, 90 = +y, image frame)")
-            .real("bin_width", &ProfileParams::bin_width, Range::above(0), "um",
-                  "width of the distance bins")
-            .reals("roi", &ProfileParams::roi, 0, Range::any(), "um",
-                   "[x0, y0, x1, y1]; empty = the whole map")
+            .real("bin_width", field(&ProfileParams::profile, &ProfileOptions::bin_um),
+                  Range::above(0), "um", "width of the distance bins")
+            .reals("roi", field(&ProfileParams::profile, &ProfileOptions::roi), 0, Range::any(),
+                   "um", "[x0, y0, x1, y1]; empty = the whole map")
             .text("plot_file", &ProfileParams::plot_file,
                   "PNG of the profile with error bars; empty = <id>.png");
     return s;
@@ -241,8 +243,7 @@ class ProfileStage final : public StageOf<ProfileParams, ProfileStage> {
             PortSpec::out("profile", ItemKind::kTable, "distance, f, sigma_f, counts, pixels")};
   }
   void preflight(Preflight& pf) const override {
-    if (!params().roi.empty() && params().roi.size() != 4)
-      pf.fail("`roi` must be [x0, y0, x1, y1] in um");
+    if (std::string why; !params().profile.IsValid(&why)) pf.fail(why);
     if (!params().plot_file.empty() && !isPlainPngFileName(params().plot_file)) {
       pf.fail("`plot_file` must be a plain file name ending in .png");
     }
@@ -251,10 +252,7 @@ class ProfileStage final : public StageOf<ProfileParams, ProfileStage> {
     pf.writes("profile");
   }
   void run(RunContext& ctx) const override {
-    ProfileOptions o;
-    o.angle_deg = params().angle_deg;
-    o.bin_um = params().bin_width;
-    o.roi = params().roi;
+    const ProfileOptions& o = params().profile;
     Table t = fractionProfile(ctx.get<Map>("light"), ctx.get<Map>("heavy"), o);
     ctx.note("bins", std::to_string(t.rows()));
     LinePlot plot;

@@ -143,12 +143,20 @@ Map smoothCounts(const Map& c, double sigma_um) {
   return out;
 }
 
+bool FractionOptions::IsValid(std::string* error) const {
+  std::string why;
+  if (!(min_counts >= 0)) why = "min_counts must be >= 0";
+  if (!(fractionation > 0)) why = "the mass-fractionation factor K must be > 0";
+  if (error) *error = why;
+  return why.empty();
+}
+
 FractionResult isotopeFraction(const Map& light, const Map& heavy, const Map* vl, const Map* vh,
                                const FractionOptions& o) {
   requireSameGrid(light, heavy);
   if (vl) requireSameGrid(light, *vl);
   if (vh) requireSameGrid(light, *vh);
-  if (!(o.fractionation > 0)) throw UsageError("mass-fractionation factor K must be > 0");
+  if (std::string why; !o.IsValid(&why)) throw UsageError("fraction options: " + why);
   FractionResult r{Map("6Li fraction", light.grid, "1"), Map("6Li fraction sigma", light.grid, "1"),
                    0};
   for (std::size_t i = 0; i < light.values.size(); ++i) {
@@ -186,8 +194,14 @@ double massFractionation(const Map& light, const Map& heavy, const Image<std::ui
   return (sa / sb) / r_nat;
 }
 
+bool canNormalise(double f_bg, double f_s, std::string* error) {
+  const bool ok = std::abs(f_s - f_bg) > 1e-6;
+  if (error) *error = ok ? "" : "`f_s` must differ from `f_bg` to normalise";
+  return ok;
+}
+
 void normaliseFraction(Map& f, Map& s, double f_bg, double f_s) {
-  if (!(std::abs(f_s - f_bg) > 1e-9)) throw UsageError("f_s and f_bg must differ to normalise");
+  if (std::string why; !canNormalise(f_bg, f_s, &why)) throw UsageError(why);
   for (std::size_t i = 0; i < f.values.size(); ++i) {
     if (!f.mask[i]) continue;
     f.values[i] = (f.values[i] - f_bg) / (f_s - f_bg);
@@ -196,11 +210,19 @@ void normaliseFraction(Map& f, Map& s, double f_bg, double f_s) {
   f.name = "normalised 6Li fraction";
 }
 
+bool ProfileOptions::IsValid(std::string* error) const {
+  std::string why;
+  if (!(bin_um > 0)) why = "the bin width must be > 0 um";
+  if (!roi.empty() && roi.size() != 4) why = "`roi` must be [x0, y0, x1, y1] in um";
+  if (!roi.empty() && roi.size() == 4 && !(roi[2] > roi[0] && roi[3] > roi[1]))
+    why = "`roi` must be [x0, y0, x1, y1] with x1 > x0 and y1 > y0 (um)";
+  if (error) *error = why;
+  return why.empty();
+}
+
 Table fractionProfile(const Map& light, const Map& heavy, const ProfileOptions& o) {
   requireSameGrid(light, heavy);
-  if (!(o.bin_um > 0)) throw UsageError("profile bin width must be > 0 um");
-  if (!o.roi.empty() && o.roi.size() != 4)
-    throw UsageError("profile roi must be [x0, y0, x1, y1] in um");
+  if (std::string why; !o.IsValid(&why)) throw UsageError("profile options: " + why);
   const double a = o.angle_deg * M_PI / 180.0, dx = std::cos(a), dy = std::sin(a);
   const Transform2D to_phys = light.grid.pixelToPhysical();
   struct Bin {

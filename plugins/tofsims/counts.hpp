@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "ionmap/core/map.hpp"
@@ -45,6 +46,9 @@ Map smoothCounts(const Map& counts, double sigma_um);
 struct FractionOptions {
   double min_counts = 20;      // pixels with fewer total counts are masked
   double fractionation = 1.0;  // K: measured ratios are divided by K
+  // The options' one check: false, with the reason in *error, for settings no pair of count
+  // maps can use. Preflight and isotopeFraction share it.
+  bool IsValid(std::string* error) const;
 };
 
 struct FractionResult {
@@ -63,13 +67,17 @@ FractionResult isotopeFraction(const Map& light, const Map& heavy, const Map* li
 double massFractionation(const Map& light, const Map& heavy, const Image<std::uint8_t>& region,
                          double natural_ratio);
 
-// f' = (f − f_bg)/(f_s − f_bg), σ scaled alike.
+// f' = (f − f_bg)/(f_s − f_bg), σ scaled alike. Throws UsageError unless canNormalise.
 void normaliseFraction(Map& fraction, Map& sigma, double f_bg, double f_s);
+// Whether f_s and f_bg define a normalisation (they differ); the reason in *error if not.
+bool canNormalise(double f_bg, double f_s, std::string* error);
 
 struct ProfileOptions {
   double angle_deg = 0;  // direction of increasing distance (0 = +x, 90 = +y)
   double bin_um = 1.0;
   std::vector<double> roi;  // [x0, y0, x1, y1] µm, empty = whole map
+  // The options' one check (preflight and fractionProfile).
+  bool IsValid(std::string* error) const;
 };
 
 // Counts summed in bins of distance along the direction (never averaging per-pixel ratios):

@@ -170,5 +170,29 @@ TEST(Profile, SumsCountsPerDistanceBinAlongTheDirection) {
   EXPECT_THROW(fractionProfile(a, b, o), UsageError);
 }
 
+// One check per options struct, the same sentence in preflight and in the algorithm.
+TEST(Options, EachOptionsStructSaysWhatIsWrongWithIt) {
+  std::string why;
+  ProfileOptions p;
+  EXPECT_TRUE(p.IsValid(&why)) << why;
+  p.roi = {4, 0, 1, 2};  // x1 < x0
+  EXPECT_FALSE(p.IsValid(&why));
+  EXPECT_NE(why.find("x1 > x0"), std::string::npos) << why;
+  p.roi.clear();
+  p.bin_um = 0;
+  EXPECT_FALSE(p.IsValid(&why));
+  EXPECT_NE(why.find("bin width"), std::string::npos) << why;
+  FractionOptions f;
+  EXPECT_TRUE(f.IsValid(&why)) << why;
+  f.fractionation = 0;
+  EXPECT_FALSE(f.IsValid(&why));
+  EXPECT_NE(why.find("K must be > 0"), std::string::npos) << why;
+  const Map a = uniform(2, 2, 10, 1.0);
+  EXPECT_THROW(isotopeFraction(a, a, nullptr, nullptr, f), UsageError);
+  EXPECT_FALSE(canNormalise(0.3, 0.3, &why));
+  EXPECT_NE(why.find("must differ"), std::string::npos) << why;
+  EXPECT_TRUE(canNormalise(0.0759, 0.95, &why));
+}
+
 }  // namespace
 }  // namespace ionmap
