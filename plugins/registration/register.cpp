@@ -189,10 +189,23 @@ TileCheck checkTiles(const cv::Mat& a, const cv::Mat& b, const cv::Mat& mask, in
   return t;
 }
 
+bool RegisterOptions::IsValid(std::string* error) const {
+  const RefineOptions& r = refine_options;
+  std::string why;
+  if (max_working_pixels < 16) why = "the working grid needs at least 16 pixels a side";
+  if (!(smooth_um >= 0)) why = "the smoothing sigma must be >= 0 um";
+  if (r.levels < 1 || r.levels > 10) why = "the refinement needs 1 to 10 pyramid levels";
+  if (r.max_iterations < 1) why = "the refinement needs at least one iteration per level";
+  if (r.bins < 2) why = "mutual information needs at least 2 histogram bins";
+  if (error) *error = why;
+  return why.empty();
+}
+
 RegisterResult registerMaps(const Map& fixed, const Map& moving, const Transform2D& initial,
                             const RegisterOptions& o) {
+  if (std::string why; !o.IsValid(&why)) throw UsageError("registration options: " + why);
   if (!fixed.grid.calibrated || !moving.grid.calibrated) {
-    throw UsageError("registration works in micrometres: both maps need a pixel size");
+    throw ProcessingError("registration works in micrometres: both maps need a pixel size");
   }
   RegisterResult r;
   // Working grid: the fixed field at the coarser pixel size, at most max_working_pixels a side.

@@ -29,6 +29,10 @@ struct RegisterOptions {
   Preprocess preprocess = Preprocess::kNone;
   double smooth_um = 0;          // Gaussian sigma of the preprocessing; 0 = one working pixel
   int max_working_pixels = 512;  // longest side of the working grid
+
+  // The options' one check (preflight and registerMaps): false, with the reason in *error, for
+  // settings no pair of maps can be registered with.
+  bool IsValid(std::string* error) const;
 };
 
 // The found transform checked tile by tile: the overlap (in the moving image's frame) is cut

@@ -124,8 +124,9 @@ class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
   }
   std::vector<PortSpec> ports() const override {
     return {
-        PortSpec::in("fixed", ItemKind::kMap, "reference map (e.g. the microscope image)"),
-        PortSpec::in("moving", ItemKind::kMap, "map to put onto the reference"),
+        PortSpec::in("fixed", ItemKind::kMap, "reference map (e.g. the microscope image)")
+            .needingPixelSize(),
+        PortSpec::in("moving", ItemKind::kMap, "map to put onto the reference").needingPixelSize(),
         PortSpec::optionalIn("initial", ItemKind::kTransform, "starting moving-to-fixed transform"),
         PortSpec::optionalInputFile(
             "landmark_file",
@@ -140,6 +141,7 @@ class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
   }
   void preflight(Preflight& pf) const override {
     const auto& p = params();
+    if (std::string why; !p.options.IsValid(&why)) pf.fail(why);
     pf.reads("fixed");
     pf.reads("moving");
     const bool initial = !pf.readsIfBound("initial").empty();

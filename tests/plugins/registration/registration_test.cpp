@@ -165,6 +165,18 @@ TEST(RegisterMaps, BlankImagesAndMissingOverlapAreErrors) {
   EXPECT_THROW(
       registerMaps(p.fixed, p.moving, Transform2D::translation(1000, 0), RegisterOptions{}),
       ProcessingError);
+  // Settings no pair could use are the options' own problem (a usage error, one sentence for
+  // preflight and library calls); a map without a pixel size is the data's.
+  RegisterOptions bad;
+  bad.refine_options.levels = 0;
+  std::string why;
+  EXPECT_FALSE(bad.IsValid(&why));
+  EXPECT_NE(why.find("pyramid levels"), std::string::npos) << why;
+  EXPECT_THROW(registerMaps(p.fixed, p.moving, Transform2D(), bad), UsageError);
+  Map uncalibrated = p.moving;
+  uncalibrated.grid.calibrated = false;
+  EXPECT_THROW(registerMaps(p.fixed, uncalibrated, Transform2D(), RegisterOptions{}),
+               ProcessingError);
 }
 
 // The valley response sees dark lines and ignores round specks and smooth shading.
