@@ -47,6 +47,24 @@ CliResult runIonmap(const std::vector<std::string>& args, const std::vector<std:
   return r;
 }
 
+std::filesystem::path findOnPath(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "";
+  std::size_t pos = 0;
+  while (pos <= dirs.size()) {
+    std::size_t colon = dirs.find(':', pos);
+    if (colon == std::string::npos) colon = dirs.size();
+    const std::filesystem::path candidate =
+        std::filesystem::path(dirs.substr(pos, colon - pos)) / program;
+    std::error_code ec;
+    if (colon > pos && std::filesystem::is_regular_file(candidate, ec) &&
+        access(candidate.c_str(), X_OK) == 0)
+      return candidate;
+    pos = colon + 1;
+  }
+  return {};
+}
+
 std::filesystem::path sourceDir() {
   return IONMAP_SOURCE_DIR;
 }

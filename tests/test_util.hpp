@@ -33,6 +33,14 @@ std::filesystem::path sourceDir();
 std::filesystem::path samplesDir();  // data/samples/basic
 // ../shared/data/instrument-files, or "" when absent (a user's clone).
 std::filesystem::path instrumentFilesDir();
+// Skips the calling test, with a visible message, when ../shared is absent (a user's clone).
+#define IONMAP_REQUIRE_SHARED()                                                                  \
+  if (::ionmap::test::instrumentFilesDir().empty()) {                                            \
+    GTEST_SKIP()                                                                                 \
+        << "../shared/data/instrument-files not found (a user's clone): real-file test skipped"; \
+  }
+// The full path of an executable found on PATH, "" when there is none.
+std::filesystem::path findOnPath(const std::string& program);
 std::string readFile(const std::filesystem::path& p);
 void writeFile(const std::filesystem::path& p, const std::string& content);
 

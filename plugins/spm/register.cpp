@@ -1,0 +1,12 @@
+// The SPM plugin: readers for scanning-probe files (Gwyddion .gwy, Igor .ibw, Bruker Nanoscope,
+// Nanonis .sxm).
+#include "ionmap/pipeline/registry.hpp"
+#include "spm/gwy.hpp"
+#include "spm/sxm.hpp"
+
+namespace ionmap {
+void ionmap_register_spm(Registry& registry) {
+  registry.addReader(spm::makeGwyReader(), "spm");
+  registry.addReader(spm::makeSxmReader(), "spm");
+}
+}  // namespace ionmap
