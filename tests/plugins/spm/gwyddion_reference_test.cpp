@@ -31,6 +31,29 @@ std::filesystem::path convertWithGwyddion(const std::filesystem::path& gwyddion,
   return status == 0 && std::filesystem::is_regular_file(out, ec) ? out : std::filesystem::path();
 }
 
+// Where ionmap departs from Gwyddion 2.62 on purpose, and by exactly what factor (Gwyddion's
+// value = factor × ionmap's).
+struct KnownDifference {
+  const char* file;
+  const char* channel;
+  double factor;
+  const char* why;
+};
+const KnownDifference kKnownDifferences[] = {
+    {"di-3.di", "AmplitudeError", 1e3,
+     "the Z scale is in mV (0.04577637 mV/LSB) with a unitless sensitivity: Gwyddion drops the "
+     "milli prefix and reports up to 44 V, ionmap 0.044 V (44 mV, as the header says)"}};
+
+double knownFactor(const std::string& file, const std::string& channel) {
+  for (const auto& k : kKnownDifferences) {
+    if (file == k.file && channel == k.channel) {
+      std::cout << "[ known    ] " << file << " '" << channel << "': " << k.why << "\n";
+      return k.factor;
+    }
+  }
+  return 1;
+}
+
 void expectSameMaps(const Dataset& ours, const Dataset& ref, const std::string& file) {
   std::string ours_names, ref_names;
   for (const auto& m : ours.maps) ours_names += "'" + m.name + "' ";
@@ -51,19 +74,21 @@ void expectSameMaps(const Dataset& ours, const Dataset& ref, const std::string& 
     EXPECT_NEAR(a.grid.origin_x, b.grid.origin_x, 1e-6 * extent + 1e-12);
     EXPECT_NEAR(a.grid.origin_y, b.grid.origin_y, 1e-6 * extent + 1e-12);
     EXPECT_EQ(a.unit, b.unit);
+    const double factor = knownFactor(file, a.name);
     double scale = 0, worst = 0;
     std::size_t worst_at = 0;
     for (std::size_t k = 0; k < b.values.size(); ++k) {
       if (std::isfinite(b.values[k])) scale = std::max(scale, std::abs(b.values[k]));
     }
+    std::size_t validity_differs = 0;
     for (std::size_t k = 0; k < b.values.size(); ++k) {
-      const double d = std::abs(a.values[k] - b.values[k]);
-      if (std::isnan(b.values[k]) != !a.mask[k] && !(std::isnan(d) && !a.mask[k])) {
-        if (d > worst || std::isnan(d)) worst = std::isnan(d) ? INFINITY : d, worst_at = k;
-      } else if (d > worst) {
-        worst = d, worst_at = k;
-      }
+      // A pixel Gwyddion holds as NaN is one ionmap marks invalid, and the other way round.
+      if (std::isfinite(b.values[k]) != (a.mask[k] != 0)) ++validity_differs;
+      if (!std::isfinite(b.values[k]) || !a.mask[k]) continue;
+      const double d = std::abs(factor * a.values[k] - b.values[k]);
+      if (d > worst) worst = d, worst_at = k;
     }
+    EXPECT_EQ(validity_differs, 0u);
     // float32 data carry 24 bits: 6e-8 of the largest value, with room for the order in which
     // the scale factors are applied.
     EXPECT_LE(worst, 1e-6 * scale)
