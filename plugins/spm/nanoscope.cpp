@@ -13,11 +13,6 @@ namespace {
 
 constexpr std::size_t kMaxHeader = 4u << 20;
 
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
-
 using Section = std::vector<std::pair<std::string, std::string>>;  // key → value, in order
 
 struct Header {

@@ -41,9 +41,13 @@ Map channelMap(const std::string& name, const Grid& grid, const std::string& uni
   return m;
 }
 
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
 double headerNumber(const std::string& text, const std::string& file, const std::string& what) {
-  const auto b = text.find_first_not_of(" \t\r\n"), e = text.find_last_not_of(" \t\r\n");
-  const std::string t = b == std::string::npos ? "" : text.substr(b, e - b + 1);
+  const std::string t = trim(text);
   char* end = nullptr;
   errno = 0;
   const double v = t.empty() ? NAN : std::strtod(t.c_str(), &end);

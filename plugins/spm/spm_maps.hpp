@@ -20,6 +20,9 @@ Grid scanGrid(int xres, int yres, double xreal, double yreal, const std::string&
 Map channelMap(const std::string& name, const Grid& grid, const std::string& unit,
                std::vector<double> values, const ReadOptions& options);
 
+// `s` without surrounding blanks (spaces, tabs, CR, LF).
+std::string trim(const std::string& s);
+
 // A header number: the whole of `text` (surrounding blanks allowed) must be one finite number,
 // else InputError naming the file and `what`.
 double headerNumber(const std::string& text, const std::string& file, const std::string& what);

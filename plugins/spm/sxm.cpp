@@ -29,11 +29,6 @@ struct Header {
   }
 };
 
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
-
 Header parseHeader(const std::vector<std::uint8_t>& bytes, const std::string& file) {
   const std::size_t limit = std::min(bytes.size(), kMaxHeader);
   const std::string text(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(limit));

@@ -69,22 +69,12 @@ namespace {
 
 // Formats users will bring that no reader handles yet, told by their magic bytes or first
 // line: "" when the file is none of them.
-std::string unsupportedFormat(const std::filesystem::path& path,
-                              const std::vector<std::uint8_t>& head) {
+std::string unsupportedFormat(const std::filesystem::path&, const std::vector<std::uint8_t>& head) {
   const std::string h(head.begin(), head.end());
-  const std::string ext = lowerExtension(path);
   auto starts = [&](const char* magic) { return h.rfind(magic, 0) == 0; };
-  if (starts("GWYP") || starts("GWYO")) return "a Gwyddion .gwy file";
   if (starts("TDSm")) return "an NI TDMS file";
-  if (starts(":NANONIS_VERSION:")) return "a Nanonis .sxm file";
-  if (starts("\\*File list") || starts("\\*Force file list") || starts("?*File list"))
-    return "a Bruker/Veeco Nanoscope file";
+  if (starts("\\*Force file list")) return "a Bruker/Veeco Nanoscope force-curve file";
   if (starts("[DataSet]")) return "a Nanosurf .nid file";
-  if (ext == "ibw" && head.size() >= 2) {
-    const int v = head[0] | (head[1] << 8), vb = (head[0] << 8) | head[1];
-    if (v == 2 || v == 3 || v == 5 || vb == 2 || vb == 3 || vb == 5)
-      return "an Igor binary wave (.ibw) file";
-  }
   if (starts("\x89HDF\r\n\x1a\n")) return "an HDF5 file (ionmap reads its own results with h5py)";
   return "";
 }

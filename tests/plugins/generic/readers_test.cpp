@@ -410,13 +410,9 @@ TEST_F(ReadersTest, NaNCellsAreMaskedAndCounted) {
 // Formats users bring that ionmap does not read yet are named, not "unrecognised".
 TEST_F(ReadersTest, KnownButUnsupportedFormatsAreNamed) {
   const std::vector<std::pair<std::string, std::string>> files = {
-      {"a.gwy", std::string("GWYP") + std::string(20, '\0')},
       {"a.tdms", std::string("TDSm") + std::string(24, '\1')},
-      {"a.sxm", ":NANONIS_VERSION:\n2\n"},
-      {"a.spm", "\\*File list\r\n\\Version: 0x09200000\r\n"},
-      {"a.ibw", std::string("\x05\x00", 2) + std::string(60, '\0')}};
-  const std::vector<std::string> names = {"Gwyddion", "TDMS", "Nanonis", "Nanoscope",
-                                          "Igor binary wave"};
+      {"a.nid", "[DataSet]\r\nVersion=2\r\n"}};
+  const std::vector<std::string> names = {"TDMS", "Nanosurf"};
   for (std::size_t i = 0; i < files.size(); ++i) {
     test::writeFile(dir / files[i].first, files[i].second);
     std::string error;
