@@ -15,7 +15,7 @@ RUNS=${FUZZ_RUNS:-1000000}
 JOBS=${FUZZ_JOBS:-2}
 READERS=("$@")
 [ ${#READERS[@]} -eq 0 ] && READERS=(tiff image-png image-jpeg image-bmp matrix-text transform \
-  imzml ibd iontof-text ang ctf dm)
+  imzml ibd iontof-text ang ctf dm gwy sxm ibw nanoscope)
 
 bash scripts/install-deps.sh
 if ! command -v clang++ >/dev/null; then
@@ -74,6 +74,39 @@ put("ctf", "small.ctf", b"Channel Text File\nPrj\tx\nJobMode\tGrid\nXCells\t2\nY
     b"XStep\t0.5\nYStep\t0.5\nPhases\t1\n3.6;3.6;3.6\t90;90;90\tIron\t11\t225\n"
     b"Phase\tX\tY\tBands\tError\tEuler1\tEuler2\tEuler3\tMAD\tBC\tBS\n"
     b"1\t0\t0\t8\t0\t10\t20\t30\t0.5\t100\t100\n1\t0.5\t0\t8\t0\t10\t20\t30\t0.5\t100\t100\n")
+# Small SPM files (the real ones are larger than -max_len): a .gwy with one 3 x 2 channel, an
+# .sxm of one channel forward and backward, a version-5 .ibw of 3 x 2 x 2, a Nanoscope file of
+# one 4 x 2 image.
+def gwy_obj(name, comps): return name + b"\0" + struct.pack("<I", len(comps)) + comps
+def gwy_c(key, t, v): return key + b"\0" + t + v
+unit = lambda u: gwy_obj(b"GwySIUnit", gwy_c(b"unitstr", b"s", u + b"\0"))
+field = gwy_obj(b"GwyDataField", gwy_c(b"xres", b"i", struct.pack("<i", 3)) +
+    gwy_c(b"yres", b"i", struct.pack("<i", 2)) + gwy_c(b"xreal", b"d", struct.pack("<d", 3e-6)) +
+    gwy_c(b"yreal", b"d", struct.pack("<d", 2e-6)) + gwy_c(b"si_unit_xy", b"o", unit(b"m")) +
+    gwy_c(b"si_unit_z", b"o", unit(b"V")) +
+    gwy_c(b"data", b"D", struct.pack("<I", 6) + struct.pack("<6d", *range(6))))
+put("gwy", "small.gwy", b"GWYP" + gwy_obj(b"GwyContainer", gwy_c(b"/0/data", b"o", field) +
+    gwy_c(b"/0/data/title", b"s", b"Potential\0")))
+put("sxm", "small.sxm", b":NANONIS_VERSION:\n2\n:SCANIT_TYPE:\n FLOAT MSBFIRST\n:SCAN_PIXELS:\n 3 2\n"
+    b":SCAN_RANGE:\n 3E-6 2E-6\n:SCAN_OFFSET:\n 0 0\n:SCAN_DIR:\nup\n:DATA_INFO:\n"
+    b"\tChannel\tName\tUnit\tDirection\tCalibration\tOffset\n\t1\tKelvin\tV\tboth\t1\t0\n\n"
+    b":SCANIT_END:\n\n\n\x1a\x04" + struct.pack(">12f", *range(12)))
+hdr = struct.pack("<hhiiii4i4iiii", 5, 0, 320 + 48, 0, 0, 0, 0, 0, 0, 0, 0, 0, 96, 0, 0, 0, 0)
+wave = bytearray(320)
+struct.pack_into("<i", wave, 12, 12); struct.pack_into("<h", wave, 16, 2)
+wave[28:32] = b"wave"; struct.pack_into("<4i", wave, 68, 3, 2, 2, 0)
+struct.pack_into("<4d", wave, 84, 1e-6, 1e-6, 1, 1); wave[148:149] = b"V"; wave[152:153] = b"m"
+ibw = bytearray(hdr + bytes(wave))
+s = sum(struct.unpack("<192h", bytes(ibw[:384]))) & 0xFFFF
+struct.pack_into("<H", ibw, 2, (-s) & 0xFFFF)
+put("ibw", "small.ibw", bytes(ibw) + struct.pack("<12f", *range(12)) +
+    b"\0" * 32 + b"HeightRetrace".ljust(32, b"\0") + b"PotentialTrace".ljust(32, b"\0"))
+spm = (b"\\*File list\r\n\\Version: 0x09200000\r\n\\*Scanner list\r\n"
+       b"\\@Sens. Zsens: V 10.0 nm/V\r\n\\*Ciao image list\r\n\\Data offset: 1024\r\n"
+       b"\\Data length: 16\r\n\\Bytes/pixel: 2\r\n\\Samps/line: 4\r\n\\Number of lines: 2\r\n"
+       b"\\Scan Size: 4 2 ~m\r\n\\@2:Image Data: S [Height] \"Height\"\r\n"
+       b"\\@2:Z scale: V [Sens. Zsens] (0.000375 V/LSB) 24.576 V\r\n\\*File list end\r\n")
+put("nanoscope", "small.spm", spm.ljust(1024, b"\0") + struct.pack("<8h", *range(8)))
 put("transform", "t.yaml", b"# ionmap transform\nionmap_transform:\n  kind: rigid\n  matrix: [1, 0, 2.5, 0, 1, 3]  # [a, b, tx, c, d, ty]\n")
 # A 4 x 3 float32 DigitalMicrograph 3 image, calibrated in nm.
 be = lambda v: struct.pack(">I", v)
@@ -98,6 +131,7 @@ dict_of() {
     tiff) echo tiff;; image-png) echo png;; image-jpeg) echo jpeg;; image-bmp) echo bmp;;
     matrix-text|transform|iontof-text) echo text;; imzml|ibd) echo imzml;; ang|ctf) echo ebsd;;
     dm) echo dm;;
+    gwy|sxm|ibw|nanoscope) echo spm;;
   esac
 }
 PAIR=""

@@ -2,6 +2,8 @@
 # Installs everything ionmap needs to build, test and make its plots, from Debian 12's
 # packages only. Idempotent: packages already present are left alone, and apt is not
 # touched at all when nothing is missing.
+#   --tests  also the reference tools the tests compare against (Gwyddion, which reads and
+#            converts every SPM format ionmap reads)
 set -euo pipefail
 
 PACKAGES=(
@@ -11,6 +13,9 @@ PACKAGES=(
   libpugixml-dev libexpat1-dev libtiff-dev libpng-dev libjpeg-dev libssl-dev zlib1g-dev libmetis-dev
   python3-numpy python3-h5py python3-matplotlib python3-scipy python3-tifffile python3-yaml
 )
+if [ "${1:-}" = "--tests" ]; then
+  PACKAGES+=(gwyddion)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

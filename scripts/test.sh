@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh --tests
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DIONMAP_WERROR=ON -DIONMAP_BUILD_TESTS=ON >/dev/null
 cmake --build build -j"$(nproc)"
 

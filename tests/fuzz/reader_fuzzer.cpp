@@ -46,19 +46,23 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   ionmap::registerBuiltinPlugins(target->registry);
   const std::string reader = name;
   // Extensions the readers score by, per reader.
-  const std::string ext = reader == "tiff"           ? ".tif"
-                          : reader == "image-png"    ? ".png"
-                          : reader == "image-jpeg"   ? ".jpg"
-                          : reader == "image-bmp"    ? ".bmp"
-                          : reader == "matrix-text"  ? ".csv"
-                          : reader == "transform"    ? ".yaml"
-                          : reader == "imzml"        ? ".imzML"
-                          : reader == "ibd"          ? ".ibd"
-                          : reader == "iontof-text"  ? ".txt"
-                          : reader == "ang"          ? ".ang"
-                          : reader == "ctf"          ? ".ctf"
-                          : reader == "dm"           ? ".dm4"
-                                                     : "";
+  const std::string ext = reader == "tiff"          ? ".tif"
+                          : reader == "image-png"   ? ".png"
+                          : reader == "image-jpeg"  ? ".jpg"
+                          : reader == "image-bmp"   ? ".bmp"
+                          : reader == "matrix-text" ? ".csv"
+                          : reader == "transform"   ? ".yaml"
+                          : reader == "imzml"       ? ".imzML"
+                          : reader == "ibd"         ? ".ibd"
+                          : reader == "iontof-text" ? ".txt"
+                          : reader == "ang"         ? ".ang"
+                          : reader == "ctf"         ? ".ctf"
+                          : reader == "dm"          ? ".dm4"
+                          : reader == "gwy"         ? ".gwy"
+                          : reader == "sxm"         ? ".sxm"
+                          : reader == "ibw"         ? ".ibw"
+                          : reader == "nanoscope"   ? ".spm"
+                                                    : "";
   if (ext.empty()) {
     std::cerr << "unknown fuzz reader '" << reader << "'\n";
     std::exit(2);
