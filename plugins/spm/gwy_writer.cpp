@@ -94,8 +94,8 @@ void writeGwy(const std::filesystem::path& file, const std::vector<Map>& maps) {
     const Map& m = maps[n];
     m.checkConsistent();
     if (!m.grid.calibrated) {
-      throw ProcessingError(fmt::format("'{}' has no pixel size: a .gwy file needs one ({})",
-                                        m.name, file.string()));
+      throw ProcessingError(
+          fmt::format("'{}' has no pixel size: a .gwy file needs one ({})", m.name, file.string()));
     }
     std::vector<double> values = m.values.values();
     std::vector<double> mask(values.size(), 0.0);

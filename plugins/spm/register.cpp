@@ -3,7 +3,9 @@
 #include "ionmap/pipeline/registry.hpp"
 #include "spm/gwy.hpp"
 #include "spm/ibw.hpp"
+#include "spm/kpfm_sample.hpp"
 #include "spm/nanoscope.hpp"
+#include "spm/stages.hpp"
 #include "spm/sxm.hpp"
 
 namespace ionmap {
@@ -12,5 +14,13 @@ void ionmap_register_spm(Registry& registry) {
   registry.addReader(spm::makeSxmReader(), "spm");
   registry.addReader(spm::makeIbwReader(), "spm");
   registry.addReader(spm::makeNanoscopeReader(), "spm");
+  registry.addStage(spm::makeProfileStage, "spm");
+  registry.addSample("kpfm-cross-section",
+                     "cross-sectional KPFM across one interface (Height and Potential in .gwy, "
+                     "the potential as TIFF), with tip blur, tilt, row offsets, scars and noise",
+                     sampleWriter<spm::KpfmCrossSectionSpec>([](const auto& dir, const auto& spec) {
+                       spm::writeKpfmCrossSection(dir, spec);
+                     }),
+                     "spm");
 }
 }  // namespace ionmap

@@ -4,10 +4,7 @@
 # flagged as not fit for use. Usage: ci-check.sh IONMAP_EXE WORKDIR
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-if ! /usr/bin/python3 -c "import scipy, tifffile, h5py" 2>/dev/null; then
-  echo "SKIP: Debian's python3-scipy, python3-tifffile and python3-h5py are needed (scripts/install-deps.sh installs them)"
-  exit 77
-fi
+. "$here/needs-python.sh"
 mkdir -p "$2"
 /usr/bin/python3 "$here/coverage.py" "$2" --ionmap "$1" --seeds 101-103 --pixels 64 --check kappa
 /usr/bin/python3 "$here/coverage.py" "$2" --ionmap "$1" --seeds 104 --pixels 64 --difficulty hard --check kappa

@@ -154,7 +154,8 @@ class ParamSchema {
     e.choice_text = [at, choices](const P& obj) {
       return choiceName(choices, at(const_cast<P&>(obj)));
     };
-    e.spec.default_text = e.choice_text(P{});
+    const P defaults;
+    e.spec.default_text = e.choice_text(defaults);
     entries_.push_back(std::move(e));
     return *this;
   }
@@ -171,7 +172,8 @@ class ParamSchema {
   ParamSchema& convertedBy(double factor) {
     Entry& e = entries_.back();
     e.factor = factor;
-    e.spec.default_text = textOf(P{}, e);
+    const P defaults;
+    e.spec.default_text = textOf(defaults, e);
     return *this;
   }
   // A key that no longer exists: setting it is a UsageError that says what replaced it.
@@ -260,7 +262,8 @@ class ParamSchema {
     e.spec.unit = unit;
     e.spec.help = help;
     e.member = std::move(m);
-    e.spec.default_text = textOf(P{}, e);
+    const P defaults;
+    e.spec.default_text = textOf(defaults, e);
     entries_.push_back(std::move(e));
     return *this;
   }

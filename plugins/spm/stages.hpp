@@ -1,0 +1,12 @@
+// The spm plugin's stages.
+#pragma once
+
+#include <memory>
+
+#include "ionmap/pipeline/stage.hpp"
+
+namespace ionmap::spm {
+
+std::unique_ptr<Stage> makeProfileStage();
+
+}  // namespace ionmap::spm
