@@ -1,26 +1,33 @@
-// level: removes a background (offset, plane, polynomial surface, or per-row offsets).
+// level: removes a background (offset, plane, polynomial surface, or per-row offsets), fitted
+// away from excluded regions, after repairing scars when asked.
 #include <cmath>
 
 #include <fmt/format.h>
 
 #include "generic/stages.hpp"
+#include "ionmap/core/error.hpp"
+#include "ionmap/numerics/scars.hpp"
 #include "ionmap/numerics/surface_fit.hpp"
 #include "ionmap/pipeline/params.hpp"
 
 namespace ionmap::generic {
 namespace {
 
-enum class LevelMethod { kOffset, kPlane, kPolynomial, kRows };
+enum class LevelMethod { kOffset, kPlane, kPolynomial, kRows, kRowDifferences };
 
 const std::vector<std::pair<std::string, LevelMethod>> kMethods = {
     {"offset", LevelMethod::kOffset},
     {"plane", LevelMethod::kPlane},
     {"polynomial", LevelMethod::kPolynomial},
-    {"rows", LevelMethod::kRows}};
+    {"rows", LevelMethod::kRows},
+    {"row-differences", LevelMethod::kRowDifferences}};
 
 struct LevelParams {
   LevelMethod method = LevelMethod::kPlane;
   int order = 2;
+  bool scars = false;
+  double scar_threshold = 4;
+  int scar_min_length = 8;
 };
 
 class LevelStage final : public StageOf<LevelParams, LevelStage> {
@@ -30,9 +37,20 @@ class LevelStage final : public StageOf<LevelParams, LevelStage> {
         ParamSchema<LevelParams>()
             .choice("method", &LevelParams::method, kMethods,
                     "offset: subtract the mean; plane: least-squares plane; polynomial: surface "
-                    "of `order`; rows: subtract each scan line's median")
+                    "of `order`; rows: subtract each scan line's median; row-differences: align "
+                    "each scan line to the one before by the median of their differences (what "
+                    "the lines contain cancels between neighbours, so a background that varies "
+                    "along x or a feature over many lines does not shift them)")
             .integer("order", &LevelParams::order, Range::between(0, 8), "",
-                     "polynomial order (method: polynomial)");
+                     "polynomial order (method: polynomial)")
+            .flag("scars", &LevelParams::scars,
+                  "first repair scars: runs of pixels in a scan line that stand out from both "
+                  "neighbouring lines (replaced by their mean; the `repaired` output marks them)")
+            .real("scar_threshold", &LevelParams::scar_threshold, Range::above(0), "",
+                  "a scar pixel differs from both neighbours by more than this many robust "
+                  "sigmas of the vertical differences")
+            .integer("scar_min_length", &LevelParams::scar_min_length, Range::between(1, 10000),
+                     "px", "shortest run of such pixels taken for a scar");
     return s;
   }
   std::string name() const override { return "level"; }
@@ -42,18 +60,29 @@ class LevelStage final : public StageOf<LevelParams, LevelStage> {
   std::vector<PortSpec> ports() const override {
     return {
         PortSpec::in("map", ItemKind::kMap, "map to level"),
+        PortSpec::optionalIn("exclude", ItemKind::kLabelMap,
+                             "regions (> 0) left out of the background fit, e.g. electrodes or "
+                             "particles, on the map's grid"),
         PortSpec::out("map", ItemKind::kMap, "levelled map"),
-        PortSpec::optionalOut("background", ItemKind::kMap, "the removed background (when bound)")};
+        PortSpec::optionalOut("background", ItemKind::kMap, "the removed background (when bound)"),
+        PortSpec::optionalOut("repaired", ItemKind::kMap, "1 where a scar was repaired")};
   }
   void preflight(Preflight& pf) const override {
     pf.reads("map");
+    pf.readsIfBound("exclude");
+    if (pf.outputBound("repaired") && !params().scars)
+      pf.fail("the `repaired` output needs scars: true");
     pf.writes("map");
   }
   void run(RunContext& ctx) const override {
-    const Map& in = ctx.get<Map>("map");
+    Map in = ctx.get<Map>("map");
     const auto& p = params();
-    Map background =
-        p.method == LevelMethod::kRows ? rowBackground(ctx, in) : surfaceBackground(ctx, in);
+    if (p.scars) repair(ctx, in);
+    const Map fitted = fittedPart(ctx, in);
+    Map background = p.method == LevelMethod::kRows             ? rowBackground(ctx, fitted)
+                     : p.method == LevelMethod::kRowDifferences ? rowDifferences(ctx, fitted)
+                                                                : surfaceBackground(ctx, fitted);
+    background.mask = in.mask;
     Map out = in;
     for (std::size_t i = 0; i < out.values.size(); ++i) out.values[i] -= background.values[i];
     out.metadata.emplace_back("levelled", choiceName(kMethods, p.method));
@@ -62,6 +91,51 @@ class LevelStage final : public StageOf<LevelParams, LevelStage> {
   }
 
  private:
+  // Scars repaired in place, noted, and their mask put out when asked for.
+  void repair(RunContext& ctx, Map& m) const {
+    const ScarRepair r = repairScars(m, params().scar_threshold, params().scar_min_length);
+    ctx.note("scars_repaired", fmt::format("{} ({} pixels; vertical-difference sigma {:.4g} {})",
+                                           r.scars, r.pixels, r.difference_sigma, m.unit));
+    if (!ctx.outputBound("repaired")) return;
+    Map mask("repaired scars", m.grid, "1");
+    for (std::size_t i = 0; i < mask.values.size(); ++i) mask.values[i] = r.repaired[i];
+    ctx.put("repaired", std::move(mask));
+  }
+
+  // The map with the excluded regions' pixels invalid: what the background is fitted to.
+  static Map fittedPart(RunContext& ctx, const Map& in) {
+    if (!ctx.bound("exclude")) return in;
+    const LabelMap& ex = ctx.get<LabelMap>("exclude");
+    if (!ex.labels.sameSize(in.values)) {
+      throw ProcessingError(
+          fmt::format("the `exclude` regions are {} x {} px, the map {} x {}: "
+                      "resample them onto the map's grid",
+                      ex.width(), ex.height(), in.width(), in.height()));
+    }
+    Map f = in;
+    std::size_t left_out = 0;
+    for (std::size_t i = 0; i < f.mask.size(); ++i) {
+      if (ex.labels[i] > 0 && f.mask[i]) f.mask[i] = 0, ++left_out;
+    }
+    ctx.note("pixels_excluded_from_fit", std::to_string(left_out));
+    return f;
+  }
+
+  // Each scan line aligned to the one before (median of differences).
+  static Map rowDifferences(RunContext& ctx, const Map& in) {
+    Map background = emptyBackground(in);
+    int unmatched = 0;
+    const auto off = rowDifferenceOffsets(in, &unmatched);
+    for (int y = 0; y < in.height(); ++y) {
+      for (int x = 0; x < in.width(); ++x) background.values(x, y) = off[y];
+    }
+    if (unmatched)
+      ctx.warn(
+          fmt::format("{} rows share no valid pixel with the row above: not aligned", unmatched));
+    ctx.note("method", "row-differences (median of differences between neighbouring rows)");
+    return background;
+  }
+
   static Map emptyBackground(const Map& in) {
     Map background(in.name + " background", in.grid, in.unit);
     background.mask = in.mask;

@@ -15,6 +15,7 @@ void ionmap_register_spm(Registry& registry) {
   registry.addReader(spm::makeIbwReader(), "spm");
   registry.addReader(spm::makeNanoscopeReader(), "spm");
   registry.addStage(spm::makeProfileStage, "spm");
+  registry.addStage(spm::makePotentialStage, "spm");
   registry.addSample("kpfm-cross-section",
                      "cross-sectional KPFM across one interface (Height and Potential in .gwy, "
                      "the potential as TIFF), with tip blur, tilt, row offsets, scars and noise",

@@ -8,5 +8,6 @@
 namespace ionmap::spm {
 
 std::unique_ptr<Stage> makeProfileStage();
+std::unique_ptr<Stage> makePotentialStage();
 
 }  // namespace ionmap::spm

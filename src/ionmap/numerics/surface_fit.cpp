@@ -121,4 +121,33 @@ std::vector<double> rowMedians(const Map& map) {
   return med;
 }
 
+std::vector<double> rowDifferenceOffsets(const Map& map, int* unmatched) {
+  std::vector<double> off(map.height(), 0.0), d;
+  int missing = 0;
+  for (int y = 1; y < map.height(); ++y) {
+    d.clear();
+    for (int x = 0; x < map.width(); ++x) {
+      const double a = map.values(x, y), b = map.values(x, y - 1);
+      if (map.valid(x, y) && map.valid(x, y - 1) && std::isfinite(a) && std::isfinite(b))
+        d.push_back(a - b);
+    }
+    double step = 0;
+    if (d.empty()) {
+      ++missing;
+    } else {
+      const std::size_t mid = d.size() / 2;
+      std::nth_element(d.begin(), d.begin() + mid, d.end());
+      step = d[mid];
+      if (d.size() % 2 == 0) step = 0.5 * (step + *std::max_element(d.begin(), d.begin() + mid));
+    }
+    off[y] = off[y - 1] + step;
+  }
+  double mean = 0;
+  for (double o : off) mean += o;
+  mean /= std::max(1, map.height());
+  for (double& o : off) o -= mean;
+  if (unmatched) *unmatched = missing;
+  return off;
+}
+
 }  // namespace ionmap

@@ -146,6 +146,39 @@ TEST_F(StagesTest, LevelRowsRemovesScanLineOffsets) {
             (std::vector<double>{-2, -1, 0, 1, 2, -2, -1, 0, 1, 2, -2, -1, 0, 1, 2}));
 }
 
+// An electrode at +5 V over the right quarter would tilt a plane fitted to everything; left out
+// through `exclude`, the plane is the sample's own. A scar is repaired first and marked.
+TEST_F(StagesTest, LevelFitsAwayFromExcludedRegionsAndRepairsScars) {
+  csv("a.csv", 40, 20, [](int x, int y) {
+    const double u = (x + 0.5 - 20) * 0.5, v = (y + 0.5 - 10) * 0.5;
+    const double scar = (y == 9 && x >= 5 && x < 20) ? 0.8 : 0.0;
+    return (x >= 30 ? 5.0 : 0.0) + 0.3 * u - 0.2 * v + scar;
+  });
+  csv("e.csv", 40, 20, [](int x, int) { return x >= 30 ? 1 : 0; });
+  run("a: a.csv, e: e.csv",
+      std::string(kReadA) +
+          "  - {stage: read, id: re, in: {file: e}, params: {as: labels, pixel_size: 0.5}, out: "
+          "{labels: electrode}}\n"
+          "  - {stage: level, params: {scars: true, scar_min_length: 5}, in: {map: a, exclude: "
+          "electrode}, out: {map: flat, repaired: scars}}\n");
+  const auto flat = h5("/entry/flat/data");
+  const auto scars = h5("/entry/scars/data");
+  ASSERT_EQ(flat.size(), 800u);
+  for (int y = 0; y < 20; ++y) {
+    for (int x = 0; x < 40; ++x) {
+      const auto i = static_cast<std::size_t>(y * 40 + x);
+      EXPECT_NEAR(flat[i], x >= 30 ? 5.0 : 0.0, 1e-9) << x << ", " << y;
+      EXPECT_EQ(scars[i], (y == 9 && x >= 5 && x < 20) ? 1.0 : 0.0) << x << ", " << y;
+    }
+  }
+  EXPECT_NE(failure("a: a.csv",
+                    std::string(kReadA) +
+                        "  - {stage: level, in: {map: a}, out: {map: f, repaired: r}}\n",
+                    ErrorKind::kUsage)
+                .find("needs scars: true"),
+            std::string::npos);
+}
+
 TEST_F(StagesTest, LevelRejectsOutOfRangeOrderAndMapsWithoutValidPixels) {
   csv("a.csv", 4, 4, [](int, int) { return 1.0; });
   auto e =

@@ -9,6 +9,7 @@
 #include "../../test_util.hpp"
 #include "ionmap/core/error.hpp"
 #include "spm/interface_profile.hpp"
+#include "spm/potential.hpp"
 
 namespace ionmap {
 namespace {
@@ -71,6 +72,24 @@ TEST(InterfaceProfile, BadOptionsAndNonPotentialMapsAreRefused) {
         << e.what();
   }
   spm::requirePotential(Map("Potential", g, "mV"));
+}
+
+// kpfm-potential: the sign turned and the reference region's mean at zero, with its error.
+TEST(KpfmPotential, SignAndReferenceRegion) {
+  Grid g;
+  g.width = 4, g.height = 2;
+  Map cpd("CPD", g, "V");
+  for (int x = 0; x < 4; ++x) cpd.values(x, 0) = 0.5 + 0.1 * x, cpd.values(x, 1) = 0.7 + 0.1 * x;
+  Image<std::uint8_t> region(4, 2, 0);
+  region(0, 0) = region(0, 1) = 1;  // the electrode on the left: 0.5 and 0.7
+  const auto r = spm::referencePotential(cpd, true, &region);
+  EXPECT_NEAR(r.reference, -0.6, 1e-12);
+  EXPECT_NEAR(r.reference_error, 0.1, 1e-12);  // sd 0.1414 / sqrt(2)
+  EXPECT_EQ(r.reference_pixels, 2u);
+  EXPECT_NEAR(r.map.values(3, 0), -0.8 + 0.6, 1e-12);
+  EXPECT_NEAR(r.map.values(0, 1), -0.7 + 0.6, 1e-12);
+  Image<std::uint8_t> wrong(3, 2, 1);
+  EXPECT_THROW(spm::referencePotential(cpd, false, &wrong), ProcessingError);
 }
 
 std::filesystem::path kpfmSample() {
