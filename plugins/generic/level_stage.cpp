@@ -75,15 +75,15 @@ class LevelStage final : public StageOf<LevelParams, LevelStage> {
     pf.writes("map");
   }
   void run(RunContext& ctx) const override {
-    Map in = ctx.get<Map>("map");
     const auto& p = params();
-    if (p.scars) repair(ctx, in);
-    const Map fitted = fittedPart(ctx, in);
+    Map out = ctx.get<Map>("map");  // becomes the levelled map
+    if (p.scars) repair(ctx, out);
+    Map masked;  // the map without the excluded regions, when there are any
+    const Map& fitted = excludeRegions(ctx, out, masked) ? masked : out;
     Map background = p.method == LevelMethod::kRows             ? rowBackground(ctx, fitted)
                      : p.method == LevelMethod::kRowDifferences ? rowDifferences(ctx, fitted)
                                                                 : surfaceBackground(ctx, fitted);
-    background.mask = in.mask;
-    Map out = in;
+    background.mask = out.mask;
     for (std::size_t i = 0; i < out.values.size(); ++i) out.values[i] -= background.values[i];
     out.metadata.emplace_back("levelled", choiceName(kMethods, p.method));
     ctx.put("map", std::move(out));
@@ -102,9 +102,10 @@ class LevelStage final : public StageOf<LevelParams, LevelStage> {
     ctx.put("repaired", std::move(mask));
   }
 
-  // The map with the excluded regions' pixels invalid: what the background is fitted to.
-  static Map fittedPart(RunContext& ctx, const Map& in) {
-    if (!ctx.bound("exclude")) return in;
+  // When regions are excluded: `masked` is the map with their pixels invalid (what the
+  // background is fitted to), and the result is true.
+  static bool excludeRegions(RunContext& ctx, const Map& in, Map& masked) {
+    if (!ctx.bound("exclude")) return false;
     const LabelMap& ex = ctx.get<LabelMap>("exclude");
     if (!ex.labels.sameSize(in.values)) {
       throw ProcessingError(
@@ -112,13 +113,13 @@ class LevelStage final : public StageOf<LevelParams, LevelStage> {
                       "resample them onto the map's grid",
                       ex.width(), ex.height(), in.width(), in.height()));
     }
-    Map f = in;
+    masked = in;
     std::size_t left_out = 0;
-    for (std::size_t i = 0; i < f.mask.size(); ++i) {
-      if (ex.labels[i] > 0 && f.mask[i]) f.mask[i] = 0, ++left_out;
+    for (std::size_t i = 0; i < masked.mask.size(); ++i) {
+      if (ex.labels[i] > 0 && masked.mask[i]) masked.mask[i] = 0, ++left_out;
     }
     ctx.note("pixels_excluded_from_fit", std::to_string(left_out));
-    return f;
+    return true;
   }
 
   // Each scan line aligned to the one before (median of differences).

@@ -19,7 +19,7 @@ GwyObject parseObject(ByteCursor& c, int depth);
 // Reads `n` elements of `bytes` each after checking they are in the object.
 void needArray(ByteCursor& c, std::uint64_t n, std::uint64_t bytes, std::size_t end,
                const std::string& name) {
-  if (n * bytes > end - c.pos()) {
+  if (c.pos() > end || n * bytes > end - c.pos()) {
     c.fail(fmt::format("array '{}' of {} elements runs past the end of its object", name, n));
   }
 }
@@ -29,6 +29,10 @@ GwyComponent parseComponent(ByteCursor& c, int depth, std::size_t end) {
   k.offset = c.pos();
   k.name = c.cstring(4096, "component name");
   k.type = static_cast<char>(c.get<std::uint8_t>("component type"));
+  if (c.pos() > end) {  // before any size below is measured against what is left of the object
+    c.failAt(k.offset,
+             fmt::format("component '{}' starts past the end of the object that holds it", k.name));
+  }
   auto count = [&](std::uint64_t bytes) {
     const std::uint64_t n = c.get<std::uint32_t>("array length");
     needArray(c, n, bytes, end, k.name);
@@ -74,10 +78,11 @@ GwyComponent parseComponent(ByteCursor& c, int depth, std::size_t end) {
         k.numbers.push_back(static_cast<double>(c.get<std::int64_t>()));
       break;
     }
-    case 'D': {
+    case 'D': {  // image data: decoded in one sweep
       const auto n = count(8);
-      k.numbers.reserve(n);
-      for (std::uint64_t i = 0; i < n; ++i) k.numbers.push_back(c.get<double>());
+      k.numbers.resize(n);
+      const std::uint8_t* p = c.take(n * 8);
+      for (std::uint64_t i = 0; i < n; ++i) k.numbers[i] = c.decode<double>(p + 8 * i);
       break;
     }
     case 'S': {
@@ -139,10 +144,10 @@ struct Field {
   int xres = 0, yres = 0;
   double xreal = 0, yreal = 0, xoff = 0, yoff = 0;
   std::string xy_unit, z_unit;
-  const std::vector<double>* data = nullptr;
+  std::vector<double>* data = nullptr;
 };
 
-Field fieldOf(const GwyObject& o, const std::string& file) {
+Field fieldOf(GwyObject& o, const std::string& file) {
   if (o.type != "GwyDataField") {
     throw InputError(file, o.offset, fmt::format("expected a GwyDataField, found a {}", o.type));
   }
@@ -158,7 +163,7 @@ Field fieldOf(const GwyObject& o, const std::string& file) {
   f.xoff = numberOf(o, "xoff", file, false), f.yoff = numberOf(o, "yoff", file, false);
   f.xy_unit = unitOf(o, "si_unit_xy");
   f.z_unit = unitOf(o, "si_unit_z");
-  const GwyComponent* d = o.find("data");
+  GwyComponent* d = o.find("data");
   if (!d || d->type != 'D') {
     throw InputError(file, o.offset, "GwyDataField has no 'data' array of doubles");
   }
@@ -196,7 +201,7 @@ class GwyReader final : public Reader {
     return h == "GWYP" || h == "GWYO" ? 100 : 0;
   }
   Dataset load(const std::filesystem::path& path, const ReadOptions& options) const override {
-    return gwyDataset(parseGwy(path), path.string(), options);
+    return gwyDataset(parseGwy(path), path.string(), options);  // the data move into the maps
   }
 };
 
@@ -207,6 +212,10 @@ const GwyComponent* GwyObject::find(const std::string& name) const {
     if (c.name == name) return &c;
   }
   return nullptr;
+}
+
+GwyComponent* GwyObject::find(const std::string& name) {
+  return const_cast<GwyComponent*>(static_cast<const GwyObject&>(*this).find(name));
 }
 
 GwyObject parseGwy(const std::filesystem::path& file) {
@@ -229,12 +238,12 @@ GwyObject parseGwy(const std::filesystem::path& file) {
   return top;
 }
 
-Dataset gwyDataset(const GwyObject& top, const std::string& file, const ReadOptions& options) {
+Dataset gwyDataset(GwyObject top, const std::string& file, const ReadOptions& options) {
   if (top.type != "GwyContainer")
     throw InputError(file, top.offset,
                      "the top-level object is a " + top.type + ", not a GwyContainer");
-  std::map<int, const GwyComponent*> channels;  // by channel number
-  for (const auto& k : top.components) {
+  std::map<int, GwyComponent*> channels;  // by channel number
+  for (auto& k : top.components) {
     if (const int n = channelNumber(k.name); n >= 0 && k.type == 'o') channels[n] = &k;
   }
   if (channels.empty())
@@ -248,7 +257,7 @@ Dataset gwyDataset(const GwyObject& top, const std::string& file, const ReadOpti
                                  ? title->text
                                  : fmt::format("Channel {}", n);
     const Grid g = scanGrid(f.xres, f.yres, f.xreal, f.yreal, f.xy_unit, f.xoff, f.yoff);
-    Map m = channelMap(uniqueName(ds.maps, name), g, f.z_unit, *f.data, options);
+    Map m = channelMap(uniqueName(ds.maps, name), g, f.z_unit, std::move(*f.data), options);
     m.metadata.emplace_back("channel_id", std::to_string(n));
     if (const GwyComponent* mk = top.find(fmt::format("/{}/mask", n)); mk && mk->object) {
       const Field mf = fieldOf(*mk->object, file);

@@ -34,6 +34,7 @@ struct GwyObject {
   std::vector<GwyComponent> components;
   std::size_t offset = 0;
   const GwyComponent* find(const std::string& name) const;
+  GwyComponent* find(const std::string& name);
 };
 
 // The top-level object of a .gwy file. Throws InputError naming the file and byte offset.
@@ -41,7 +42,7 @@ GwyObject parseGwy(const std::filesystem::path& file);
 
 // Every data channel as a map named after its title, with metadata; a channel's mask (if any)
 // marks its pixels invalid.
-Dataset gwyDataset(const GwyObject& top, const std::string& file, const ReadOptions& options);
+Dataset gwyDataset(GwyObject top, const std::string& file, const ReadOptions& options);
 
 std::unique_ptr<Reader> makeGwyReader();
 

@@ -25,9 +25,11 @@ void localCoords(const Grid& g, int x, int y, double& u, double& v) {
 
 // Monomials x^i y^j in the documented order, for scaled coordinates.
 void monomials(int order, double u, double v, double* out) {
+  double pu[9] = {1}, pv[9] = {1};  // order ≤ 8
+  for (int i = 1; i <= order; ++i) pu[i] = pu[i - 1] * u, pv[i] = pv[i - 1] * v;
   int k = 0;
   for (int d = 0; d <= order; ++d) {
-    for (int i = d; i >= 0; --i) out[k++] = std::pow(u, i) * std::pow(v, d - i);
+    for (int i = d; i >= 0; --i) out[k++] = pu[i] * pv[d - i];
   }
 }
 
@@ -49,35 +51,67 @@ SurfaceFit fitPolynomialSurface(const Map& map, int order) {
   // Scale coordinates to about [-1, 1] so that the normal matrix stays well conditioned.
   const double su = std::max(1e-300, 0.5 * map.grid.extentX());
   const double sv = std::max(1e-300, 0.5 * map.grid.extentY());
-  Eigen::MatrixXd a(static_cast<Eigen::Index>(n), n_terms);
-  Eigen::VectorXd b(static_cast<Eigen::Index>(n));
-  Eigen::Index r = 0;
-  std::vector<double> row(n_terms);
-  for (int y = 0; y < map.height(); ++y) {
-    for (int x = 0; x < map.width(); ++x) {
-      if (!map.valid(x, y) || !std::isfinite(map.values(x, y))) continue;
-      double u, v;
-      localCoords(map.grid, x, y, u, v);
-      monomials(order, u / su, v / sv, row.data());
-      for (int k = 0; k < n_terms; ++k) a(r, k) = row[k];
-      b(r) = map.values(x, y);
-      ++r;
+  // Passes over the pixels, no N × terms matrix: the normal equations, then one step of
+  // iterative refinement on their residuals (as accurate as a QR of the full matrix for the
+  // orders allowed here, at a fraction of the memory and time), then the residual.
+  std::vector<double> row(n_terms), lower(n_terms * (n_terms + 1) / 2, 0.0), rhs(n_terms, 0.0);
+  auto forEachPixel = [&](auto&& f) {
+    for (int y = 0; y < map.height(); ++y) {
+      for (int x = 0; x < map.width(); ++x) {
+        if (!map.valid(x, y) || !std::isfinite(map.values(x, y))) continue;
+        double u, v;
+        localCoords(map.grid, x, y, u, v);
+        monomials(order, u / su, v / sv, row.data());
+        f(map.values(x, y));
+      }
     }
+  };
+  // Accumulates Aᵀ(value) and, when `normal`, the lower triangle of AᵀA.
+  auto accumulate = [&](const Eigen::VectorXd* c, bool normal) {
+    std::size_t count = 0;
+    std::fill(rhs.begin(), rhs.end(), 0.0);
+    forEachPixel([&](double value) {
+      double e = value;
+      if (c) {
+        for (int k = 0; k < n_terms; ++k) e -= row[k] * (*c)(k);
+      }
+      for (int i = 0; i < n_terms; ++i) rhs[i] += e * row[i];
+      if (normal) {
+        std::size_t at = 0;
+        for (int i = 0; i < n_terms; ++i) {
+          for (int j = 0; j <= i; ++j) lower[at++] += row[i] * row[j];
+        }
+      }
+      ++count;
+    });
+    return count;
+  };
+  const std::size_t r = accumulate(nullptr, true);
+  Eigen::MatrixXd ata(n_terms, n_terms);
+  std::size_t at = 0;
+  for (int i = 0; i < n_terms; ++i) {
+    for (int j = 0; j <= i; ++j) ata(i, j) = ata(j, i) = lower[at++];
   }
-  a.conservativeResize(r, Eigen::NoChange);
-  b.conservativeResize(r);
-  Eigen::ColPivHouseholderQR<Eigen::MatrixXd> qr(a);
+  const Eigen::ColPivHouseholderQR<Eigen::MatrixXd> qr(ata);
   if (qr.rank() < n_terms) {
     throw ProcessingError(
         fmt::format("map '{}': the valid pixels do not determine a surface of "
                     "order {} (rank {} of {}; are they all on one line?)",
                     map.name, order, qr.rank(), n_terms));
   }
-  const Eigen::VectorXd c = qr.solve(b);
+  Eigen::VectorXd c = qr.solve(Eigen::Map<const Eigen::VectorXd>(rhs.data(), n_terms));
+  accumulate(&c, false);  // refinement on the residuals
+  c += qr.solve(Eigen::Map<const Eigen::VectorXd>(rhs.data(), n_terms));
+  double ss = 0;
+  forEachPixel([&](double value) {
+    double e = value;
+    for (int k = 0; k < n_terms; ++k) e -= row[k] * c(k);
+    ss += e * e;
+  });
   SurfaceFit fit;
   fit.order = order;
-  fit.pixels_used = static_cast<std::size_t>(r);
-  fit.rms_residual = std::sqrt((a * c - b).squaredNorm() / static_cast<double>(r));
+  fit.pixels_used = r;
+  fit.rms_residual = std::sqrt(ss / static_cast<double>(r));
   int k = 0;
   for (int d = 0; d <= order; ++d) {
     for (int i = d; i >= 0; --i, ++k) {

@@ -32,7 +32,11 @@ constexpr FuzzReader kReaders[] = {{"tiff", "tiff", ".tif"},
                                    {"ctf", "ctf", ".ctf"},
                                    {"dm", "dm", ".dm4"},
                                    {"imzml", "imzml", ".imzML"},
-                                   {"ibd", "imzml", ".ibd"}};
+                                   {"ibd", "imzml", ".ibd"},
+                                   {"gwy", "gwy", ".gwy"},
+                                   {"sxm", "sxm", ".sxm"},
+                                   {"ibw", "ibw", ".ibw"},
+                                   {"nanoscope", "nanoscope", ".spm"}};
 
 TEST(FuzzRegressions, EveryFindingIsRefusedCleanly) {
   Registry registry;
