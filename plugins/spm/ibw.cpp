@@ -253,6 +253,9 @@ class IbwReader final : public Reader {
       return ds;
     }
     if (w.dims[3] > 0) c.failAt(64 + 68, "a 4-D wave: ionmap reads 1-D, 2-D and 3-D waves");
+    if (w.dims[0] > (1 << 20) || w.dims[1] > (1 << 20))
+      c.failAt(64 + 68, fmt::format("an image of {} x {} points (at most 2^20 a side)", w.dims[0],
+                                    w.dims[1]));
     const int nx = static_cast<int>(w.dims[0]), ny = static_cast<int>(w.dims[1]);
     const std::int64_t layers = std::max<std::int64_t>(1, w.dims[2]);
     const Grid g =

@@ -173,7 +173,8 @@ Image imageOf(const Section& s, const Header& h, const std::string& file, int in
   im.length_unit = parts.back() == "~m" ? "um" : parts.back();
   im.xreal = headerNumber(parts[0], file, "Scan Size");
   im.yreal = parts.size() >= 3 ? headerNumber(parts[1], file, "Scan Size") : im.xreal * im.h / im.w;
-  // Z: raw × hard scale (unit/LSB) × the named sensitivity (unit per V), in base SI units.
+  // Z: raw × the value of one LSB (lsbScale) × the named sensitivity (unit per V), in base SI
+  // units.
   const std::string* z = find(s, "Z scale");
   if (!z) throw InputError(file, fmt::format("image '{}' has no \\@2:Z scale", im.name));
   const auto [hard, hard_unit] = lsbScale(*z, im.bpp, file, im.name);

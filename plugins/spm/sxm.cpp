@@ -1,8 +1,6 @@
 #include "spm/sxm.hpp"
 
 #include <algorithm>
-#include <cstring>
-#include <map>
 
 #include <fmt/format.h>
 
@@ -161,13 +159,14 @@ class SxmReader final : public Reader {
     c.seek(h.data_offset);
     Dataset ds;
     ds.format = name();
+    const bool upward = dir == "up";
     for (const Channel& ch : channels) {
       for (int pass = 0; pass < (ch.both ? 2 : 1); ++pass) {
         const bool backward = pass == 1;
         std::vector<double> v(static_cast<std::size_t>(w) * ht);
         for (int y = 0; y < ht; ++y) {
           // Rows run from the bottom for an upward scan; a backward scan is stored mirrored.
-          const int row = dir == "up" ? ht - 1 - y : y;
+          const int row = upward ? ht - 1 - y : y;
           for (int x = 0; x < w; ++x) {
             const int col = backward ? w - 1 - x : x;
             v[static_cast<std::size_t>(row) * w + col] = c.get<float>();
