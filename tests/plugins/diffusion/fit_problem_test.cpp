@@ -59,5 +59,41 @@ TEST(DiffusionFitProblem, GradientCheckerAcceptsTheCostFunctionOfEveryProblemKin
   EXPECT_LT(worstJacobianError(network, c), 1e-5) << "network";
 }
 
+// The fit's statistical errors are (JᵀJ)⁻¹ of its own Jacobian (covariance.cpp), computed there
+// because the cluster-robust scale needs J and the per-pixel residuals anyway. They are the
+// numbers ceres::Covariance gives for the same cost function at the optimum.
+TEST(DiffusionFitProblem, StatisticalErrorsAreWhatCeresCovarianceGives) {
+  test::FitCase c = test::makeFitCase(0.01, 5, 24);
+  c.options.interval_level = 0;
+  c.options.label_ensemble = 0;
+  const FitResult r = fitDiffusion(c.f, c.sigma, c.mask, c.options);
+  const detail::Layout l = detail::layoutOf(c.options);
+  const detail::Data d =
+      detail::usableData(c.f, c.sigma, c.mask, c.options.domain, c.options.model);
+  const detail::Model m(c.options);
+  bdf2::WorkspacePool pool;
+  std::vector<double> x = r.values;
+  ceres::Problem::Options po;
+  po.cost_function_ownership = ceres::DO_NOT_TAKE_OWNERSHIP;
+  ceres::Problem problem(po);
+  detail::MapCost cost(m, l, d, pool);
+  problem.AddResidualBlock(&cost, nullptr, x.data());
+  ceres::Covariance::Options co;
+  co.algorithm_type = ceres::DENSE_SVD;
+  co.null_space_rank = -1;
+  ceres::Covariance cov(co);
+  const std::vector<std::pair<const double*, const double*>> blocks{{x.data(), x.data()}};
+  ASSERT_TRUE(cov.Compute(blocks, &problem));
+  const int n = l.size();
+  std::vector<double> cv(static_cast<std::size_t>(n * n));
+  ASSERT_TRUE(cov.GetCovarianceBlock(x.data(), x.data(), cv.data()));
+  ASSERT_EQ(r.statistical_errors.size(), static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    const double ceres_se = std::sqrt(cv[static_cast<std::size_t>(i * n + i)]);
+    EXPECT_NEAR(r.statistical_errors[static_cast<std::size_t>(i)], ceres_se, 1e-6 * ceres_se)
+        << r.names[static_cast<std::size_t>(i)];
+  }
+}
+
 }  // namespace
 }  // namespace ionmap::diffusion
