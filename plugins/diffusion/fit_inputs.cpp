@@ -4,32 +4,13 @@
 #include <algorithm>
 
 #include "ionmap/core/error.hpp"
+#include "ionmap/numerics/label_edges.hpp"
 
 namespace ionmap::diffusion {
 
 std::size_t maskNearBoundaries(const Image<std::int32_t>& labels, int margin,
                                Image<std::uint8_t>& mask) {
-  const int w = labels.width(), h = labels.height();
-  Image<std::uint8_t> near(w, h, 0);
-  for (int y = 0; y < h; ++y) {
-    for (int x = 0; x < w; ++x) {
-      const auto l = labels(x, y);
-      if ((x + 1 < w && labels(x + 1, y) != l) || (x > 0 && labels(x - 1, y) != l) ||
-          (y + 1 < h && labels(x, y + 1) != l) || (y > 0 && labels(x, y - 1) != l))
-        near(x, y) = 1;
-    }
-  }
-  for (int step = 1; step < margin; ++step) {  // grow by one pixel per step
-    Image<std::uint8_t> grown = near;
-    for (int y = 0; y < h; ++y) {
-      for (int x = 0; x < w; ++x) {
-        if ((x + 1 < w && near(x + 1, y)) || (x > 0 && near(x - 1, y)) ||
-            (y + 1 < h && near(x, y + 1)) || (y > 0 && near(x, y - 1)))
-          grown(x, y) = 1;
-      }
-    }
-    near = std::move(grown);
-  }
+  const Image<std::uint8_t> near = nearOtherLabels(labels, margin);
   std::size_t removed = 0;
   for (std::size_t i = 0; i < mask.size(); ++i) {
     if (near[i] && mask[i]) mask[i] = 0, ++removed;

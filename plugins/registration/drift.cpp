@@ -24,7 +24,7 @@ cv::Mat standardised(const Map& m) {
 }  // namespace
 
 DriftCorrection correctDrift(const std::vector<Map>& frames, Combine combine,
-                             const std::string& file) {
+                             const std::string& file, bool keep_aligned) {
   if (frames.size() < 2) throw InputError(file, "a drift series needs at least 2 frames (pages)");
   const Map& first = frames.front();
   if (!first.grid.calibrated)
@@ -52,6 +52,7 @@ DriftCorrection correctDrift(const std::vector<Map>& frames, Combine combine,
     for (std::size_t i = 0; i < aligned.values.size(); ++i) {
       if (aligned.mask[i]) out.combined.values[i] += aligned.values[i], ++count[i];
     }
+    if (keep_aligned) out.aligned.push_back(aligned);
   }
   for (std::size_t i = 0; i < count.size(); ++i) {
     const bool all = count[i] == static_cast<int>(frames.size());

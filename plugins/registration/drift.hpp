@@ -20,11 +20,12 @@ struct FrameShift {
 struct DriftCorrection {
   std::vector<FrameShift> shifts;  // one per frame
   Map combined;                    // valid where every aligned frame is
+  std::vector<Map> aligned;        // every frame on frame 0's grid (when asked for)
 };
 
 // Throws InputError(file, ...) when fewer than 2 frames are given or they differ in size,
 // ProcessingError when frame 0 has no pixel size. `file` names the series in messages.
 DriftCorrection correctDrift(const std::vector<Map>& frames, Combine combine,
-                             const std::string& file);
+                             const std::string& file, bool keep_aligned = false);
 
 }  // namespace ionmap::registration

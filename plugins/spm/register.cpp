@@ -5,6 +5,7 @@
 #include "spm/ibw.hpp"
 #include "spm/kpfm_sample.hpp"
 #include "spm/nanoscope.hpp"
+#include "spm/operando_sample.hpp"
 #include "spm/stages.hpp"
 #include "spm/sxm.hpp"
 
@@ -16,6 +17,14 @@ void ionmap_register_spm(Registry& registry) {
   registry.addReader(spm::makeNanoscopeReader(), "spm");
   registry.addStage(spm::makeProfileStage, "spm");
   registry.addStage(spm::makePotentialStage, "spm");
+  registry.addStage(spm::makeOperandoStage, "spm");
+  registry.addSample("kpfm-operando",
+                     "operando KPFM frames at five states of charge with drift, half the "
+                     "particles responding, their lithium maps, labels and truth",
+                     sampleWriter<spm::KpfmOperandoSpec>([](const auto& dir, const auto& spec) {
+                       spm::writeKpfmOperando(dir, spec);
+                     }),
+                     "spm");
   registry.addSample("kpfm-cross-section",
                      "cross-sectional KPFM across one interface (Height and Potential in .gwy, "
                      "the potential as TIFF), with tip blur, tilt, row offsets, scars and noise",

@@ -9,5 +9,6 @@ namespace ionmap::spm {
 
 std::unique_ptr<Stage> makeProfileStage();
 std::unique_ptr<Stage> makePotentialStage();
+std::unique_ptr<Stage> makeOperandoStage();
 
 }  // namespace ionmap::spm

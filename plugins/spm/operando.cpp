@@ -1,0 +1,155 @@
+#include "spm/operando.hpp"
+
+#include <cmath>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "ionmap/core/error.hpp"
+#include "ionmap/numerics/label_edges.hpp"
+
+namespace ionmap::spm {
+
+bool OperandoOptions::IsValid(std::string* error) const {
+  std::string why;
+  if (soc.size() < 2) why = "give the state of charge of every frame (at least 2)";
+  for (std::size_t i = 1; i < soc.size() && why.empty(); ++i) {
+    if (!(soc[i] != soc[0])) why = "the states of charge must not all be the same";
+  }
+  if (!(threshold >= 0)) why = "threshold must be >= 0";
+  if (!(min_z > 0)) why = "min_z must be > 0";
+  if (min_pixels < 2) why = "min_pixels must be at least 2";
+  if (edge_px < 0) why = "edge_px must be >= 0";
+  if (error) *error = why;
+  return why.empty();
+}
+
+namespace {
+
+struct Sums {
+  double s = 0, s2 = 0;
+  std::size_t n = 0;
+};
+
+// Per label and state: sums over the pixels valid in every state.
+std::map<int, std::vector<Sums>> sums(const std::vector<Map>& frames, const LabelMap& particles,
+                                      const std::vector<std::uint8_t>& everywhere) {
+  std::map<int, std::vector<Sums>> out;
+  for (std::size_t i = 0; i < everywhere.size(); ++i) {
+    const int l = particles.labels[i];
+    if (l <= 0 || !everywhere[i]) continue;
+    auto& v = out.try_emplace(l, frames.size()).first->second;
+    for (std::size_t k = 0; k < frames.size(); ++k) {
+      const double x = frames[k].values[i];
+      v[k].s += x, v[k].s2 += x * x, ++v[k].n;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+double interpolatedNoiseVariance(double dx_px, double dy_px) {
+  const double fx = dx_px - std::floor(dx_px), fy = dy_px - std::floor(dy_px);
+  return ((1 - fx) * (1 - fx) + fx * fx) * ((1 - fy) * (1 - fy) + fy * fy);
+}
+
+OperandoResult particleResponses(const std::vector<Map>& frames, const LabelMap& particles,
+                                 const std::vector<Map>& lithium, const OperandoOptions& o,
+                                 const std::vector<double>& noise_variance) {
+  if (std::string why; !o.IsValid(&why)) throw UsageError("operando options: " + why);
+  if (frames.size() != o.soc.size()) {
+    throw ProcessingError(fmt::format("{} frames but {} states of charge: give one SOC per frame",
+                                      frames.size(), o.soc.size()));
+  }
+  if (!lithium.empty() && lithium.size() != frames.size()) {
+    throw ProcessingError(fmt::format("{} lithium maps for {} KPFM frames: give one per state",
+                                      lithium.size(), frames.size()));
+  }
+  const std::size_t npx = particles.labels.size();
+  std::vector<std::uint8_t> everywhere(npx, 1);
+  auto require = [&](const Map& m, const std::string& what) {
+    if (!m.values.sameSize(particles.labels)) {
+      throw ProcessingError(
+          fmt::format("{} is {} x {} px, the particle labels {} x {}: put them "
+                      "on one grid (register / resample)",
+                      what, m.width(), m.height(), particles.width(), particles.height()));
+    }
+    for (std::size_t i = 0; i < npx; ++i)
+      everywhere[i] = everywhere[i] && m.mask[i] && std::isfinite(m.values[i]);
+  };
+  for (std::size_t k = 0; k < frames.size(); ++k) require(frames[k], fmt::format("frame {}", k));
+  const Image<std::uint8_t> near = nearOtherLabels(particles.labels, o.edge_px);
+  for (std::size_t i = 0; i < npx; ++i) everywhere[i] = everywhere[i] && !near[i];
+  for (std::size_t k = 0; k < lithium.size(); ++k)
+    require(lithium[k], fmt::format("lithium map {}", k));
+  const auto kpfm = sums(frames, particles, everywhere);
+  const auto li =
+      lithium.empty() ? std::map<int, std::vector<Sums>>() : sums(lithium, particles, everywhere);
+  OperandoResult r;
+  const std::size_t last = frames.size() - 1;
+  double socm = 0;
+  for (double s : o.soc) socm += s;
+  socm /= static_cast<double>(o.soc.size());
+  for (const auto& [label, v] : kpfm) {
+    if (v[0].n < static_cast<std::size_t>(o.min_pixels)) continue;
+    ParticleResponse p;
+    p.label = label;
+    p.pixels = v[0].n;
+    for (std::size_t k = 0; k < v.size(); ++k) {
+      const Sums& s = v[k];
+      const double mean = s.s / s.n;
+      const double var = std::max(0.0, (s.s2 - s.n * mean * mean) / (s.n - 1));
+      const double kept = k < noise_variance.size() ? noise_variance[k] : 1.0;
+      p.mean.push_back(mean);
+      p.se.push_back(std::sqrt(var / s.n / kept));
+    }
+    p.change = p.mean[last] - p.mean[0];
+    p.change_se = std::hypot(p.se[last], p.se[0]);
+    p.z = p.change_se > 0 ? p.change / p.change_se : INFINITY * (p.change > 0 ? 1 : -1);
+    p.responding = std::abs(p.change) > o.threshold && std::abs(p.z) > o.min_z;
+    // Weighted least-squares slope against SOC.
+    double sw = 0, swx = 0, swy = 0, swxx = 0, swxy = 0;
+    for (std::size_t k = 0; k < v.size(); ++k) {
+      const double w = 1 / std::max(p.se[k] * p.se[k], 1e-300), x = o.soc[k] - socm;
+      sw += w, swx += w * x, swy += w * p.mean[k], swxx += w * x * x, swxy += w * x * p.mean[k];
+    }
+    const double det = sw * swxx - swx * swx;
+    p.slope = det > 0 ? (sw * swxy - swx * swy) / det : NAN;
+    p.slope_se = det > 0 ? std::sqrt(sw / det) : NAN;
+    if (const auto it = li.find(label); it != li.end()) {
+      const auto& lv = it->second;
+      const double first = lv[0].s / lv[0].n;
+      for (const Sums& s : lv) p.lithium.push_back(first != 0 ? (s.s / s.n) / first : NAN);
+      auto se = [](const Sums& s) {
+        const double m = s.s / s.n;
+        return std::sqrt(std::max(0.0, (s.s2 - s.n * m * m) / (s.n - 1)) / s.n);
+      };
+      p.lithium_change = p.lithium[last] - 1;
+      const double rl = lv[last].s / lv[last].n;
+      // Relative change (L_last / L_0 − 1) with both means' errors propagated.
+      p.lithium_change_se =
+          first != 0 ? std::hypot(se(lv[last]) / first, rl * se(lv[0]) / (first * first)) : NAN;
+    }
+    r.responding += p.responding;
+    r.particles.push_back(std::move(p));
+  }
+  if (r.particles.empty())
+    throw ProcessingError("no particle has enough valid pixels in every state");
+  if (!lithium.empty() && r.particles.size() >= 3) {
+    double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+    const double n = static_cast<double>(r.particles.size());
+    for (const auto& p : r.particles) {
+      sx += p.change, sy += p.lithium_change, sxx += p.change * p.change;
+      syy += p.lithium_change * p.lithium_change, sxy += p.change * p.lithium_change;
+    }
+    const double cov = sxy - sx * sy / n, vx = sxx - sx * sx / n, vy = syy - sy * sy / n;
+    if (vx > 0 && vy > 0) {
+      r.correlation = cov / std::sqrt(vx * vy);
+      r.correlation_se = std::sqrt((1 - r.correlation * r.correlation) / (n - 2));
+    }
+  }
+  return r;
+}
+
+}  // namespace ionmap::spm

@@ -1,0 +1,108 @@
+// kpfm-operando: KPFM frames at several states of charge drift-corrected onto the first
+// (registration plugin), the particles' potential change and its significance, and with
+// in-situ ToF-SIMS lithium maps of the same states, the lithium change and its correlation with
+// the potential change (operando.hpp; tables in operando_report.cpp).
+#include <fmt/format.h>
+
+#include "ionmap/pipeline/registry.hpp"
+#include "registration/drift.hpp"
+#include "spm/interface_profile.hpp"
+#include "spm/operando.hpp"
+#include "spm/operando_report.hpp"
+#include "spm/stages.hpp"
+
+namespace ionmap::spm {
+namespace {
+
+struct OperandoParams {
+  OperandoOptions operando;
+  std::string unit;  // of the frames when the file has none
+  std::string plot = "operando";
+};
+
+class OperandoStage final : public StageOf<OperandoParams, OperandoStage> {
+ public:
+  static const ParamSchema<OperandoParams>& schema() {
+    using P = OperandoParams;
+    auto op = [](auto m) { return field(&P::operando, m); };
+    static const auto s =
+        ParamSchema<P>()
+            .reals("soc", op(&OperandoOptions::soc), 0, Range::between(0, 100), "%",
+                   "state of charge of every frame, in the file's order")
+            .real("threshold", op(&OperandoOptions::threshold), Range::atLeast(0), "V",
+                  "a particle responds when its potential changes by more than this from the "
+                  "first to the last state...")
+            .real("min_z", op(&OperandoOptions::min_z), Range::above(0), "",
+                  "...and by more than this many of its own standard errors")
+            .integer("min_pixels", op(&OperandoOptions::min_pixels), Range::between(2, 1000000),
+                     "px", "particles with fewer pixels valid in every state are left out")
+            .integer("edge_px", op(&OperandoOptions::edge_px), Range::between(0, 50), "px",
+                     "pixels this close to another particle are left out of the means (after "
+                     "drift correction they mix in the neighbour by the alignment's error)")
+            .text("unit", &P::unit, "unit of the frames when the file has none (e.g. V)")
+            .text("plot", &P::plot, "file prefix of the plots; empty = none");
+    return s;
+  }
+  std::string name() const override { return "kpfm-operando"; }
+  std::string summary() const override {
+    return "operando KPFM: drift-corrected frames across states of charge, per-particle "
+           "potential change, responding particles, correlation with the lithium change";
+  }
+  std::vector<PortSpec> ports() const override {
+    return {
+        PortSpec::inputFile("frames", "KPFM frames, one page or channel per state"),
+        PortSpec::in("particles", ItemKind::kLabelMap, "particle labels on the first frame's grid"),
+        PortSpec::optionalInputFile(
+            "lithium", "ToF-SIMS lithium maps of the same states on the first frame's grid"),
+        PortSpec::out("responses", ItemKind::kTable,
+                      "per particle: potential change, slope, significance, class, lithium"),
+        PortSpec::out("drift", ItemKind::kTable, "per frame: shift against frame 0 (um)")};
+  }
+  void preflight(Preflight& pf) const override {
+    if (std::string why; !params().operando.IsValid(&why)) pf.fail(why);
+    pf.readsFile("frames");
+    pf.readsFile("lithium");
+    pf.reads("particles");
+    pf.writes("responses");
+    pf.writes("drift");
+  }
+  void run(RunContext& ctx) const override {
+    const auto& p = params();
+    const auto frames_file = ctx.file("frames");
+    std::vector<Map> frames = loadMaps(ctx, frames_file);
+    requirePotential(frames.front());
+    const registration::DriftCorrection d = registration::correctDrift(
+        frames, registration::Combine::kMean, frames_file.string(), true);
+    const std::vector<Map> li =
+        ctx.bound("lithium") ? loadMaps(ctx, ctx.file("lithium")) : std::vector<Map>();
+    std::vector<double> kept;  // of the noise's variance after each frame's interpolation
+    for (const auto& s : d.shifts) {
+      kept.push_back(interpolatedNoiseVariance(s.dx / frames.front().grid.pixel_x,
+                                               s.dy / frames.front().grid.pixel_y));
+    }
+    const OperandoResult r =
+        particleResponses(d.aligned, ctx.get<LabelMap>("particles"), li, p.operando, kept);
+    for (const auto& [key, text] : operandoNotes(r, p.operando)) ctx.note(key, text);
+    for (const auto& w : operandoWarnings(d.shifts)) ctx.warn(w);
+    if (!p.plot.empty()) writeOperandoPlots(r, ctx.fileDir() / p.plot);
+    ctx.put("drift", driftTable(d.shifts));
+    ctx.put("responses", responseTable(r, frames.front().unit));
+  }
+
+ private:
+  std::vector<Map> loadMaps(RunContext& ctx, const std::filesystem::path& file) const {
+    ReadOptions ro;
+    ro.unit = params().unit;
+    Dataset ds = loadFile(ctx.registry().pickReader(file), file, ro);
+    if (ds.maps.empty()) throw InputError(file.string(), "holds no image");
+    return std::move(ds.maps);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Stage> makeOperandoStage() {
+  return std::make_unique<OperandoStage>();
+}
+
+}  // namespace ionmap::spm
