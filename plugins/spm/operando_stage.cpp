@@ -4,6 +4,8 @@
 // the potential change (operando.hpp; tables in operando_report.cpp).
 #include <fmt/format.h>
 
+#include "ionmap/core/error.hpp"
+#include "ionmap/numerics/resample.hpp"
 #include "ionmap/pipeline/registry.hpp"
 #include "registration/drift.hpp"
 #include "spm/interface_profile.hpp"
@@ -53,7 +55,12 @@ class OperandoStage final : public StageOf<OperandoParams, OperandoStage> {
         PortSpec::inputFile("frames", "KPFM frames, one page or channel per state"),
         PortSpec::in("particles", ItemKind::kLabelMap, "particle labels on the first frame's grid"),
         PortSpec::optionalInputFile(
-            "lithium", "ToF-SIMS lithium maps of the same states on the first frame's grid"),
+            "lithium",
+            "ToF-SIMS lithium maps of the same states (one page each), on the first "
+            "frame's grid or brought onto it by `lithium_transform`"),
+        PortSpec::optionalIn("lithium_transform", ItemKind::kTransform,
+                             "lithium-map-to-first-frame transform (e.g. from `register` of the "
+                             "SIMS total-ion image onto the first KPFM frame)"),
         PortSpec::out("responses", ItemKind::kTable,
                       "per particle: potential change, slope, significance, class, lithium"),
         PortSpec::out("drift", ItemKind::kTable, "per frame: shift against frame 0 (um)")};
@@ -61,7 +68,9 @@ class OperandoStage final : public StageOf<OperandoParams, OperandoStage> {
   void preflight(Preflight& pf) const override {
     if (std::string why; !params().operando.IsValid(&why)) pf.fail(why);
     pf.readsFile("frames");
-    pf.readsFile("lithium");
+    const bool lithium = !pf.readsFile("lithium").empty();
+    const bool transform = !pf.readsIfBound("lithium_transform").empty();
+    if (transform && !lithium) pf.fail("`lithium_transform` is only used with the `lithium` input");
     pf.reads("particles");
     pf.writes("responses");
     pf.writes("drift");
@@ -73,8 +82,7 @@ class OperandoStage final : public StageOf<OperandoParams, OperandoStage> {
     requirePotential(frames.front());
     const registration::DriftCorrection d = registration::correctDrift(
         frames, registration::Combine::kMean, frames_file.string(), true);
-    const std::vector<Map> li =
-        ctx.bound("lithium") ? loadMaps(ctx, ctx.file("lithium")) : std::vector<Map>();
+    const std::vector<Map> li = lithiumOn(ctx, frames.front().grid);
     std::vector<double> kept;  // of the noise's variance after each frame's interpolation
     for (const auto& s : d.shifts) {
       kept.push_back(interpolatedNoiseVariance(s.dx / frames.front().grid.pixel_x,
@@ -90,6 +98,21 @@ class OperandoStage final : public StageOf<OperandoParams, OperandoStage> {
   }
 
  private:
+  // The lithium maps, resampled onto the first frame's grid through the bound transform.
+  std::vector<Map> lithiumOn(RunContext& ctx, const Grid& grid) const {
+    if (!ctx.bound("lithium")) return {};
+    std::vector<Map> maps = loadMaps(ctx, ctx.file("lithium"));
+    if (!ctx.bound("lithium_transform")) return maps;
+    const Transform2D& t = ctx.get<Transform2D>("lithium_transform");
+    for (Map& m : maps) {
+      if (!m.grid.calibrated)
+        throw ProcessingError("the lithium maps carry no pixel size: a transform needs one");
+      m = resampleMap(m, grid, t, Interpolation::kLinear);
+    }
+    ctx.note("lithium_transform", t.describe());
+    return maps;
+  }
+
   std::vector<Map> loadMaps(RunContext& ctx, const std::filesystem::path& file) const {
     ReadOptions ro;
     ro.unit = params().unit;

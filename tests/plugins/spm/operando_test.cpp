@@ -4,9 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 
 #include "../../h5_util.hpp"
+#include "../../pipeline_runner.hpp"
 #include "../../test_util.hpp"
+#include "ionmap/io/tiff.hpp"
+#include "ionmap/numerics/resample.hpp"
 #include "spm/operando.hpp"
 #include "spm/operando_sample.hpp"
 
@@ -59,6 +63,73 @@ TEST(KpfmOperando, DriftClassesChangesAndCorrelationAreRecovered) {
   EXPECT_GT(rms, 0.6);
   EXPECT_LT(rms, 1.5);
   EXPECT_EQ(f.attr("/entry/particle_responses/change", "units"), "V");
+}
+
+// Lithium maps recorded on their own grid (shifted by 0.35, -0.2 um against the first KPFM
+// frame) and brought onto it through a bound transform give the same lithium changes as the
+// maps already in place.
+TEST(KpfmOperando, LithiumMapsAreBroughtOntoTheFrameThroughATransform) {
+  test::TempDir dir;
+  const auto sample = operandoSample();
+  std::vector<Map> pages;
+  for (const auto& p : tiff::readAll(sample / "lithium.tif")) {
+    Map m("Li", Grid{}, "counts");
+    m.grid.width = p.values.width(), m.grid.height = p.values.height();
+    m.grid.pixel_x = m.grid.pixel_y = 0.1;
+    m.values = p.values;
+    m.mask = Image<std::uint8_t>(m.width(), m.height(), 1);
+    pages.push_back(
+        resampleMap(m, m.grid, Transform2D::translation(0.35, -0.2), Interpolation::kLinear));
+  }
+  std::vector<tiff::WritePage> w;
+  for (auto& p : pages) {
+    for (std::size_t i = 0; i < p.values.size(); ++i) {
+      if (!p.mask[i]) p.values[i] = 0;  // outside the shifted field (such particles are skipped)
+    }
+    w.push_back({&p.values, "Li"});
+  }
+  tiff::write(dir / "shifted.tif", w, tiff::SampleType::kFloat32, 0.1, 0.1);
+  test::writeFile(dir / "t.yaml", Transform2D::translation(-0.35, 0.2).toYaml());
+  auto yaml = [&](bool shifted) {
+    std::string y =
+        "version: 1\ninputs: {frames: " + (sample / "kpfm_frames.tif").string() +
+        ", particles: " + (sample / "particles.tif").string() +
+        ", lithium: " + (shifted ? (dir / "shifted.tif") : (sample / "lithium.tif")).string() +
+        ", t: " + (dir / "t.yaml").string() + "}\nstages:\n" +
+        "  - {stage: read, in: {file: particles}, params: {as: labels}, out: {labels: p}}\n";
+    if (shifted)
+      y += "  - {stage: read, id: rt, in: {file: t}, params: {as: transform}, out: {transform: "
+           "t}}\n";
+    y += "  - {stage: kpfm-operando, params: {soc: [0, 25, 50, 75, 100], unit: V, plot: ''}, in: "
+         "{frames: frames, particles: p, lithium: lithium" +
+         std::string(shifted ? ", lithium_transform: t" : "") + "}, out: {responses: r}}\n";
+    return y;
+  };
+  test::runYaml(yaml(false), dir.path(), dir / "direct");
+  test::runYaml(yaml(true), dir.path(), dir / "moved");
+  test::H5File a((dir / "direct" / "results.h5").string()),
+      b((dir / "moved" / "results.h5").string());
+  const auto la = a.numbers("/entry/r/label"), lb = b.numbers("/entry/r/label");
+  const auto ca = a.numbers("/entry/r/lithium_change"), cb = b.numbers("/entry/r/lithium_change");
+  const auto ea = a.numbers("/entry/r/lithium_change_standard_error");
+  // Particles within 5 px of the field's edge see the shifted maps' missing border: skipped.
+  const Image<double> labels = tiff::readAll(sample / "particles.tif").front().values;
+  std::set<double> border;
+  for (int y = 0; y < labels.height(); ++y) {
+    for (int x = 0; x < labels.width(); ++x) {
+      if (x < 5 || y < 5 || x >= labels.width() - 5 || y >= labels.height() - 5)
+        border.insert(labels(x, y));
+    }
+  }
+  std::size_t compared = 0;
+  for (std::size_t i = 0; i < la.size(); ++i) {
+    for (std::size_t j = 0; j < lb.size(); ++j) {
+      if (la[i] != lb[j] || border.count(la[i])) continue;
+      EXPECT_LT(std::abs(ca[i] - cb[j]), 4 * ea[i]) << "particle " << la[i];
+      ++compared;
+    }
+  }
+  EXPECT_GE(compared, 15u);
 }
 
 TEST(KpfmOperando, BadInputIsRefusedNamingWhatIsWrong) {
