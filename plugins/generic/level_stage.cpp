@@ -122,47 +122,43 @@ class LevelStage final : public StageOf<LevelParams, LevelStage> {
     return true;
   }
 
+  // A background constant along each scan line (run() gives it the map's mask).
+  static Map perRow(const Map& in, const std::vector<double>& row_values) {
+    Map background(in.name + " background", in.grid, in.unit);
+    for (int y = 0; y < in.height(); ++y) {
+      for (int x = 0; x < in.width(); ++x) background.values(x, y) = row_values[y];
+    }
+    return background;
+  }
+
   // Each scan line aligned to the one before (median of differences).
   static Map rowDifferences(RunContext& ctx, const Map& in) {
-    Map background = emptyBackground(in);
     int unmatched = 0;
     const auto off = rowDifferenceOffsets(in, &unmatched);
-    for (int y = 0; y < in.height(); ++y) {
-      for (int x = 0; x < in.width(); ++x) background.values(x, y) = off[y];
-    }
     if (unmatched)
       ctx.warn(
           fmt::format("{} rows share no valid pixel with the row above: not aligned", unmatched));
     ctx.note("method", "row-differences (median of differences between neighbouring rows)");
-    return background;
-  }
-
-  static Map emptyBackground(const Map& in) {
-    Map background(in.name + " background", in.grid, in.unit);
-    background.mask = in.mask;
-    return background;
+    return perRow(in, off);
   }
 
   // Each scan line's median (a line without a valid pixel stays as it is, with a warning).
   static Map rowBackground(RunContext& ctx, const Map& in) {
-    Map background = emptyBackground(in);
-    const auto med = rowMedians(in);
+    auto med = rowMedians(in);
     int empty_rows = 0;
-    for (int y = 0; y < in.height(); ++y) {
-      if (!std::isfinite(med[y])) ++empty_rows;
-      for (int x = 0; x < in.width(); ++x)
-        background.values(x, y) = std::isfinite(med[y]) ? med[y] : 0.0;
+    for (double& m : med) {
+      if (!std::isfinite(m)) m = 0.0, ++empty_rows;
     }
     if (empty_rows)
       ctx.warn(fmt::format("{} rows have no valid pixel and were left as they are", empty_rows));
     ctx.note("method", "rows (median of each row)");
-    return background;
+    return perRow(in, med);
   }
 
   // A least-squares polynomial surface (order 0 offset, 1 plane, or `order`).
   Map surfaceBackground(RunContext& ctx, const Map& in) const {
     const auto& p = params();
-    Map background = emptyBackground(in);
+    Map background(in.name + " background", in.grid, in.unit);
     const int order = p.method == LevelMethod::kOffset  ? 0
                       : p.method == LevelMethod::kPlane ? 1
                                                         : p.order;

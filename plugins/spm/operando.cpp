@@ -29,6 +29,12 @@ namespace {
 struct Sums {
   double s = 0, s2 = 0;
   std::size_t n = 0;
+  double mean() const { return s / n; }
+  // Standard error of the mean from the pixels' spread.
+  double se() const {
+    const double m = mean();
+    return std::sqrt(std::max(0.0, (s2 - n * m * m) / (n - 1)) / n);
+  }
 };
 
 // Per label and state: sums over the pixels valid in every state.
@@ -97,12 +103,9 @@ OperandoResult particleResponses(const std::vector<Map>& frames, const LabelMap&
     p.label = label;
     p.pixels = v[0].n;
     for (std::size_t k = 0; k < v.size(); ++k) {
-      const Sums& s = v[k];
-      const double mean = s.s / s.n;
-      const double var = std::max(0.0, (s.s2 - s.n * mean * mean) / (s.n - 1));
       const double kept = k < noise_variance.size() ? noise_variance[k] : 1.0;
-      p.mean.push_back(mean);
-      p.se.push_back(std::sqrt(var / s.n / kept));
+      p.mean.push_back(v[k].mean());
+      p.se.push_back(v[k].se() / std::sqrt(kept));
     }
     p.change = p.mean[last] - p.mean[0];
     p.change_se = std::hypot(p.se[last], p.se[0]);
@@ -119,17 +122,13 @@ OperandoResult particleResponses(const std::vector<Map>& frames, const LabelMap&
     p.slope_se = det > 0 ? std::sqrt(sw / det) : NAN;
     if (const auto it = li.find(label); it != li.end()) {
       const auto& lv = it->second;
-      const double first = lv[0].s / lv[0].n;
-      for (const Sums& s : lv) p.lithium.push_back(first != 0 ? (s.s / s.n) / first : NAN);
-      auto se = [](const Sums& s) {
-        const double m = s.s / s.n;
-        return std::sqrt(std::max(0.0, (s.s2 - s.n * m * m) / (s.n - 1)) / s.n);
-      };
+      const double first = lv[0].mean(), final_mean = lv[last].mean();
+      for (const Sums& s : lv) p.lithium.push_back(first != 0 ? s.mean() / first : NAN);
       p.lithium_change = p.lithium[last] - 1;
-      const double rl = lv[last].s / lv[last].n;
       // Relative change (L_last / L_0 − 1) with both means' errors propagated.
       p.lithium_change_se =
-          first != 0 ? std::hypot(se(lv[last]) / first, rl * se(lv[0]) / (first * first)) : NAN;
+          first != 0 ? std::hypot(lv[last].se() / first, final_mean * lv[0].se() / (first * first))
+                     : NAN;
     }
     r.responding += p.responding;
     r.particles.push_back(std::move(p));
