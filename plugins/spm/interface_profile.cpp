@@ -37,33 +37,44 @@ bool InterfaceFitOptions::IsValid(std::string* error) const {
   return why.empty();
 }
 
-BandProfile bandProfile(const Map& m, const ProfileLine& line, double half_width_um,
-                        double step_um) {
-  const double len = line.length();
-  if (!(len > 0) || !(half_width_um > 0) || !(step_um > 0))
-    throw ProcessingError("the profile line needs a length, a band width and a step > 0");
-  const double ux = (line.x1 - line.x0) / len, uy = (line.y1 - line.y0) / len;
-  const int bins = static_cast<int>(std::floor(len / step_um));
-  std::vector<double> sum(bins, 0), sum2(bins, 0), n(bins, 0);
-  for (int y = 0; y < m.height(); ++y) {
-    for (int x = 0; x < m.width(); ++x) {
-      if (!m.valid(x, y) || !std::isfinite(m.values(x, y))) continue;
-      const Point2 p = m.grid.centre(x, y);
-      const double dx = p.x - line.x0, dy = p.y - line.y0;
-      const double s = dx * ux + dy * uy, t = -dx * uy + dy * ux;
-      if (std::abs(t) > half_width_um || s < 0) continue;
-      const int b = static_cast<int>(std::floor(s / step_um));
-      if (b >= bins) continue;
-      sum[b] += m.values(x, y), sum2[b] += m.values(x, y) * m.values(x, y), ++n[b];
-    }
+ProfileBins::ProfileBins(double length_um, double step_um)
+    : step_(step_um), bins_(step_um > 0 ? static_cast<int>(std::floor(length_um / step_um)) : 0) {
+  if (!(length_um > 0) || !(step_um > 0))
+    throw ProcessingError("the profile needs a length and a step > 0");
+}
+
+void ProfileBins::add(double s, double v, int scan_line) {
+  if (!(s >= 0) || !std::isfinite(v)) return;
+  const int b = static_cast<int>(std::floor(s / step_));
+  if (b < bins_) entries_.push_back({b, scan_line, s, v});
+}
+
+BandProfile ProfileBins::finish(const std::string& unit) const {
+  std::vector<double> sum(bins_, 0), n(bins_, 0), sum_s(bins_, 0);
+  for (const auto& e : entries_) sum[e.bin] += e.value, sum_s[e.bin] += e.s, ++n[e.bin];
+  // Each scan line's mean departure from the bin means: an offset common to all bins (what
+  // levelling left). Taken out, it neither swells every standard error nor, where a bin holds
+  // only some of the lines (a quarter-pixel bin along a tilted interface), moves that bin.
+  int lines = 0;
+  for (const auto& e : entries_) lines = std::max(lines, e.line + 1);
+  std::vector<double> offset(lines, 0), count(lines, 0);
+  for (const auto& e : entries_) {
+    if (e.line < 0) continue;
+    offset[e.line] += e.value - sum[e.bin] / n[e.bin], ++count[e.line];
+  }
+  for (int l = 0; l < lines; ++l) offset[l] = count[l] > 0 ? offset[l] / count[l] : 0.0;
+  std::vector<double> sum1(bins_, 0), sum2(bins_, 0);
+  for (const auto& e : entries_) {
+    const double v = e.value - (e.line >= 0 ? offset[e.line] : 0.0);
+    sum1[e.bin] += v, sum2[e.bin] += v * v;
   }
   BandProfile p;
-  p.unit = m.unit;
-  for (int b = 0; b < bins; ++b) {
+  p.unit = unit;
+  for (int b = 0; b < bins_; ++b) {
     if (n[b] < 3) continue;
-    const double mean = sum[b] / n[b];
+    const double mean = sum1[b] / n[b];
     const double var = std::max(0.0, (sum2[b] - n[b] * mean * mean) / (n[b] - 1));
-    p.s.push_back((b + 0.5) * step_um);
+    p.s.push_back(sum_s[b] / n[b]);  // where its pixels are: the bin centre only on average
     p.value.push_back(mean);
     p.se.push_back(std::sqrt(var / n[b]));
     p.pixels.push_back(n[b]);
@@ -79,6 +90,27 @@ BandProfile bandProfile(const Map& m, const ProfileLine& line, double half_width
                                   *std::min_element(p.value.begin(), p.value.end()));
   for (double& e : p.se) e = std::max(e, floor_se);
   return p;
+}
+
+BandProfile bandProfile(const Map& m, const ProfileLine& line, double half_width_um,
+                        double step_um) {
+  const double len = line.length();
+  if (!(len > 0) || !(half_width_um > 0) || !(step_um > 0))
+    throw ProcessingError("the profile line needs a length, a band width and a step > 0");
+  const double ux = (line.x1 - line.x0) / len, uy = (line.y1 - line.y0) / len;
+  ProfileBins bins(len, step_um);
+  // Scan lines (rows) cross a profile that runs mostly along x: their offsets can be told apart.
+  const bool along_rows = std::abs(ux) > std::abs(uy);
+  for (int y = 0; y < m.height(); ++y) {
+    for (int x = 0; x < m.width(); ++x) {
+      if (!m.valid(x, y)) continue;
+      const Point2 p = m.grid.centre(x, y);
+      const double dx = p.x - line.x0, dy = p.y - line.y0;
+      const double s = dx * ux + dy * uy, t = -dx * uy + dy * ux;
+      if (std::abs(t) <= half_width_um) bins.add(s, m.values(x, y), along_rows ? y : -1);
+    }
+  }
+  return bins.finish(m.unit);
 }
 
 void requirePotential(const Map& m) {
@@ -174,46 +206,63 @@ InterfaceFit fitInterfaces(const BandProfile& p, InterfaceModel model,
   const double step = p.s.size() > 1 ? (p.s.back() - p.s.front()) / (p.s.size() - 1) : 1;
   std::vector<double> q(nparams, 0.0);
   q[0] = p.value.front();
-  auto meanNear = [&](double at, int sign) {
-    double sum = 0;
-    int n = 0;
-    for (std::size_t i = 0; i < p.s.size(); ++i) {
-      const double d = (p.s[i] - at) * sign;
-      if (d > 3 * step && d < 10 * step) sum += p.value[i], ++n;
-    }
-    return n ? sum / n : 0.0;
-  };
-  for (int j = 0; j < o.interfaces; ++j) {
-    double* qi = q.data() + 2 + k * j;
-    qi[0] = meanNear(pos[j], +1) - meanNear(pos[j], -1);
-    qi[1] = pos[j];
-    qi[2] = std::log(2 * step);
-    if (k == 4) qi[3] = std::log(2 * step);
-  }
-  ceres::Problem problem;
-  auto* cost = new ceres::DynamicAutoDiffCostFunction<ProfileCost, 8>(
-      new ProfileCost{&p, model, o.interfaces});
-  cost->AddParameterBlock(nparams);
-  cost->SetNumResiduals(npts);
-  problem.AddResidualBlock(cost, nullptr, q.data());
   const double lo = p.s.front(), hi = p.s.back();
   const double log_min = std::log(step * 0.05), log_max = std::log(hi - lo);
-  for (int j = 0; j < o.interfaces; ++j) {
-    const int at = 2 + k * j;
-    problem.SetParameterLowerBound(q.data(), at + 1, lo);
-    problem.SetParameterUpperBound(q.data(), at + 1, hi);
-    for (int w = 2; w < k; ++w) {
-      q[at + w] = std::clamp(q[at + w], log_min, log_max);
-      problem.SetParameterLowerBound(q.data(), at + w, log_min);
-      problem.SetParameterUpperBound(q.data(), at + w, log_max);
+  // A problem started at q with the parameters' bounds; the widths clamped into them.
+  auto setUp = [&](ceres::Problem& problem, std::vector<double>& at_q) {
+    auto* cost = new ceres::DynamicAutoDiffCostFunction<ProfileCost, 8>(
+        new ProfileCost{&p, model, o.interfaces});
+    cost->AddParameterBlock(nparams);
+    cost->SetNumResiduals(npts);
+    problem.AddResidualBlock(cost, nullptr, at_q.data());
+    for (int j = 0; j < o.interfaces; ++j) {
+      const int at = 2 + k * j;
+      problem.SetParameterLowerBound(at_q.data(), at + 1, lo);
+      problem.SetParameterUpperBound(at_q.data(), at + 1, hi);
+      for (int w = 2; w < k; ++w) {
+        at_q[at + w] = std::clamp(at_q[at + w], log_min, log_max);
+        problem.SetParameterLowerBound(at_q.data(), at + w, log_min);
+        problem.SetParameterUpperBound(at_q.data(), at + w, log_max);
+      }
     }
-  }
+  };
   ceres::Solver::Options so;
   so.max_num_iterations = o.max_iterations;
   so.linear_solver_type = ceres::DENSE_QR;
   so.function_tolerance = 1e-12;
   so.parameter_tolerance = 1e-12;
   ceres::Solver::Summary summary;
+  // Several starting widths (2 and 8 points, a twentieth of the profile): a broad space-charge
+  // layer started as a sharp step can settle in a poor local minimum. The lowest cost wins.
+  double best_cost = INFINITY;
+  std::vector<double> best_q = q;
+  for (double start_width : {2 * step, 8 * step, (hi - lo) / 20}) {
+    std::vector<double> trial = q;
+    for (int j = 0; j < o.interfaces; ++j) {
+      double* qi = trial.data() + 2 + k * j;
+      const double reach = std::max(1.5 * start_width, 3 * step);
+      double before = 0, after = 0, nb = 0, na = 0;
+      for (std::size_t i = 0; i < p.s.size(); ++i) {
+        const double d = p.s[i] - pos[j];
+        if (d > reach && d < 3 * reach) after += p.value[i], ++na;
+        if (-d > reach && -d < 3 * reach) before += p.value[i], ++nb;
+      }
+      qi[0] = (na > 0 ? after / na : 0.0) - (nb > 0 ? before / nb : 0.0);
+      qi[1] = pos[j];
+      qi[2] = std::log(start_width);
+      if (k == 4) qi[3] = std::log(start_width);
+    }
+    {
+      ceres::Problem trial_problem;
+      setUp(trial_problem, trial);
+      ceres::Solver::Summary ts;
+      ceres::Solve(so, &trial_problem, &ts);
+      if (ts.final_cost < best_cost) best_cost = ts.final_cost, best_q = trial;
+    }
+  }
+  q = best_q;
+  ceres::Problem problem;
+  setUp(problem, q);
   ceres::Solve(so, &problem, &summary);
 
   InterfaceFit f;

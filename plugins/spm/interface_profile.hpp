@@ -24,7 +24,7 @@ struct ProfileLine {
 };
 
 struct BandProfile {
-  std::vector<double> s;      // µm from the line's start, bin centres
+  std::vector<double> s;      // µm from the line's start, mean of each bin's pixels
   std::vector<double> value;  // mean over the band
   std::vector<double> se;     // standard error of the mean (sd / sqrt(pixels))
   std::vector<double> pixels;
@@ -37,6 +37,29 @@ struct BandProfile {
 // narrow).
 BandProfile bandProfile(const Map& map, const ProfileLine& line, double half_width_um,
                         double step_um);
+
+// Values binned by their coordinate s in [0, length) into bins of `step`; finish() keeps bins of
+// 3 or more values with their mean, standard error and mean coordinate, and throws
+// ProcessingError when fewer than 8 remain. Values given their scan line (>= 0; for profiles that
+// cross the scan lines) have each line's mean offset from the bin means taken out before the
+// spread: an offset common to a whole line shifts all bins alike and is no error of the profile's
+// shape.
+class ProfileBins {
+ public:
+  ProfileBins(double length_um, double step_um);
+  // Ignored outside [0, length) or when not finite; scan_line -1 = none.
+  void add(double s, double value, int scan_line = -1);
+  BandProfile finish(const std::string& unit) const;
+
+ private:
+  struct Entry {
+    int bin, line;
+    double s, value;
+  };
+  double step_;
+  int bins_;
+  std::vector<Entry> entries_;
+};
 
 enum class InterfaceModel { kBlurredStep, kSpaceCharge };
 const char* modelName(InterfaceModel m);

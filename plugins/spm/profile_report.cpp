@@ -82,20 +82,63 @@ std::vector<std::string> fitWarnings(const InterfaceFit& f) {
   return out;
 }
 
-void writeProfilePlot(const BandProfile& p, const InterfaceFit& f,
+Table interfaceLineTable(const std::optional<InterfaceCurve>& c) {
+  Table t("interface line");
+  t.addNumerics({{"t", "um"}, {"found", "um"}, {"used", ""}, {"fitted", "um"}});
+  if (!c) {
+    t.description = "no interface was detected: the profile followed the given line";
+    return t;
+  }
+  t.description = fmt::format(
+      "per scan line: where the interface was found across {} (NaN: nothing stood out), "
+      "whether the fitted line used it, and where the line puts it",
+      c->across_x ? "x" : "y");
+  for (std::size_t i = 0; i < c->line_t.size(); ++i) {
+    t.addRow({c->line_t[i], c->line_u[i], c->line_used[i] ? 1.0 : 0.0, c->at(c->line_t[i])});
+  }
+  return t;
+}
+
+void writeProfilePlot(const BandProfile& p, const InterfaceFit& step, const InterfaceFit& charge,
                       const std::filesystem::path& png) {
-  LinePlot plot;
-  plot.x = p.s;
-  plot.y = p.value;
-  plot.y_error = p.se;
-  plot.y2 = f.prediction;
-  plot.markers = true;
-  plot.legend = "measured (band mean)";
-  plot.legend2 = fmt::format("{} model, chi2/nu {:.2f}", modelName(f.model), f.reduced_chi2);
-  plot.title = fmt::format("profile across the interface: {} model", modelName(f.model));
-  plot.x_label = "distance along the line (\xC2\xB5m)";
-  plot.y_label = fmt::format("potential ({})", p.unit.empty() ? "?" : p.unit);
-  writeLinePlot(plot, png);
+  Figure fig;
+  fig.title = fmt::format("profile across the interface: {} model preferred (BIC)",
+                          modelName(preferredModel(step, charge).model));
+  fig.x_label = "distance across the interface (\xC2\xB5m)";
+  const std::string unit = p.unit.empty() ? "?" : p.unit;
+  PlotPanel top;
+  top.include_zero = false;
+  top.y_label = fmt::format("potential ({})", unit);
+  PlotSeries measured;
+  measured.x = p.s;
+  measured.y = p.value;
+  measured.y_error = p.se;
+  measured.style = PlotSeries::Style::kMarkers;
+  measured.colour = 5;
+  measured.label = "measured (band mean +- se)";
+  top.series.push_back(measured);
+  PlotPanel bottom;
+  bottom.y_label = "residual / se";
+  bottom.zero_line = true;
+  int colour = 0;
+  for (const InterfaceFit* f : {&step, &charge}) {
+    PlotSeries model;
+    model.x = p.s;
+    model.y = f->prediction;
+    model.colour = colour;
+    model.thickness = 2;
+    model.label = fmt::format("{}, chi2/nu {:.2f}", modelName(f->model), f->reduced_chi2);
+    top.series.push_back(model);
+    PlotSeries r;
+    r.x = p.s;
+    for (std::size_t i = 0; i < p.s.size(); ++i)
+      r.y.push_back((p.value[i] - f->prediction[i]) / p.se[i]);
+    r.style = PlotSeries::Style::kLineAndMarkers;
+    r.colour = colour++;
+    bottom.series.push_back(r);
+  }
+  fig.panels = {top, bottom};
+  writeFigure(fig, png);
 }
 
 }  // namespace ionmap::spm

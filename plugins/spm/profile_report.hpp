@@ -2,10 +2,12 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ionmap/core/table.hpp"
+#include "spm/interface_detect.hpp"
 #include "spm/interface_profile.hpp"
 
 namespace ionmap::spm {
@@ -24,8 +26,12 @@ const InterfaceFit& preferredModel(const InterfaceFit& step, const InterfaceFit&
 // for the number of points), a width or decay length on its search bound.
 std::vector<std::string> fitWarnings(const InterfaceFit& f);
 
-// The measured profile with error bars and one model, as a PNG.
-void writeProfilePlot(const BandProfile& p, const InterfaceFit& f,
+// The measured profile with error bars and both models, their normalised residuals below.
+void writeProfilePlot(const BandProfile& p, const InterfaceFit& step, const InterfaceFit& charge,
                       const std::filesystem::path& png);
+
+// Per scan line: t, where the interface was found, whether it was used, where the line puts it;
+// no rows when nothing was detected.
+Table interfaceLineTable(const std::optional<InterfaceCurve>& c);
 
 }  // namespace ionmap::spm

@@ -24,6 +24,11 @@ int countColour(const cv::Mat& img, cv::Vec3b colour, int top, int bottom) {
   return n;
 }
 
+// The same within columns [left, right) only.
+int countColour(const cv::Mat& img, cv::Vec3b colour, int top, int bottom, int left, int right) {
+  return countColour(img(cv::Range(0, img.rows), cv::Range(left, right)), colour, top, bottom);
+}
+
 TEST(LinePlot, SecondSeriesIsDrawnInRedWhereItsValuesAre) {
   test::TempDir dir;
   LinePlot plot;
@@ -52,6 +57,59 @@ TEST(LinePlot, SecondSeriesIsDrawnInRedWhereItsValuesAre) {
   empty.title = "nothing";
   empty.y2 = {std::nan("")};
   EXPECT_THROW(writeLinePlot(empty, dir / "q.png"), ProcessingError);
+}
+
+// A figure of two panels: the model in red over the top panel's points, the residuals (green
+// markers) in the lower panel only; a polyline over a map quicklook is drawn in white.
+TEST(LinePlot, PanelsShareTheXAxisAndMapsCarryPolylines) {
+  test::TempDir dir;
+  Figure fig;
+  fig.title = "fit and residuals";
+  PlotPanel top, bottom;
+  PlotSeries data, model, residual;
+  for (int i = 0; i <= 20; ++i) {
+    data.x.push_back(i), model.x.push_back(i), residual.x.push_back(i);
+    data.y.push_back(1.0), model.y.push_back(1.0), residual.y.push_back(i % 2 ? 0.5 : -0.5);
+  }
+  data.style = PlotSeries::Style::kMarkers;
+  model.colour = 1;
+  model.thickness = 2;
+  residual.colour = 2;
+  residual.style = PlotSeries::Style::kMarkers;
+  top.series = {data, model};
+  bottom.series = {residual};
+  bottom.zero_line = true;
+  fig.panels = {top, bottom};
+  writeFigure(fig, dir / "f.png");
+  const cv::Mat img = cv::imread((dir / "f.png").string(), cv::IMREAD_COLOR);
+  ASSERT_FALSE(img.empty());
+  // Top panel: rows 64 … 444; lower panel: rows 474 … 624 (height 680).
+  EXPECT_EQ(img.rows, 680);
+  const cv::Vec3b red(40, 40, 210), green(60, 150, 40);
+  EXPECT_GT(countColour(img, red, 64, 444), 300);
+  EXPECT_EQ(countColour(img, red, 474, 680), 0);
+  // Inside the axes (columns 90 … 836); grey tick labels would pass for green at this tolerance.
+  EXPECT_GT(countColour(img, green, 474, 630, 90, 836), 50);
+  EXPECT_EQ(countColour(img, green, 64, 445, 90, 836), 0);
+  EXPECT_THROW(writeFigure(Figure{}, dir / "g.png"), ProcessingError);
+
+  Grid g;
+  g.width = g.height = 64;
+  g.pixel_x = g.pixel_y = 0.1;
+  Map m("potential", g, "V");  // all zero: one colour everywhere
+  QuicklookOptions o;
+  o.colormap = "gray";
+  o.polylines.push_back({{0.0, 3.2}, {6.4, 3.2}});  // across the middle
+  writeQuicklook(m, dir / "m.png", o);
+  const cv::Mat q = cv::imread((dir / "m.png").string(), cv::IMREAD_COLOR);
+  ASSERT_FALSE(q.empty());
+  // 64 px shown 8× (512 px) from (12, 40): the middle row is at y = 40 + 256.
+  const cv::Vec3b white(255, 255, 255);
+  EXPECT_GT(countColour(q, white, 294, 299, 12, 524), 400);
+  o.polylines.clear();
+  writeQuicklook(m, dir / "n.png", o);
+  const cv::Mat n = cv::imread((dir / "n.png").string(), cv::IMREAD_COLOR);
+  EXPECT_EQ(countColour(n, white, 294, 299, 12, 524), 0);
 }
 
 }  // namespace

@@ -197,10 +197,12 @@ void writePng(const cv::Mat& canvas, const std::filesystem::path& png) {
   io::writePng(png, canvas);
 }
 
-void drawTitle(cv::Mat& canvas, const std::string& title) {
+// The title in the band on top, shrunk to fit in `max_width` (default: the canvas's width).
+void drawTitle(cv::Mat& canvas, const std::string& title, int max_width = 0) {
   std::string t = title;
   double scale = 0.65;
-  while (scale > 0.35 && textWidth(t, scale) > canvas.cols - 2 * Layout::kMargin) scale -= 0.05;
+  if (max_width <= 0) max_width = canvas.cols - 2 * Layout::kMargin;
+  while (scale > 0.35 && textWidth(t, scale) > max_width) scale -= 0.05;
   drawText(canvas, t, {Layout::kMargin, 27}, scale, kBlack, 1);
 }
 
@@ -266,6 +268,21 @@ void writeQuicklook(const Map& map, const std::filesystem::path& png, const Quic
   }
   cv::Mat canvas;
   const Layout layout = placeImage(color, map.grid, true, cv::INTER_AREA, canvas);
+  if (!opt.polylines.empty()) {
+    const double scale = displayScale(map.width(), map.height());
+    const Transform2D to_pixel = map.grid.physicalToPixel();
+    cv::Mat image = canvas(layout.image);
+    for (const auto& line : opt.polylines) {
+      std::vector<cv::Point> pts;
+      for (const Point2& p : line) {
+        const Point2 q = to_pixel.apply(p);
+        pts.emplace_back(static_cast<int>(std::lround((q.x + 0.5) * scale)),
+                         static_cast<int>(std::lround((q.y + 0.5) * scale)));
+      }
+      cv::polylines(image, pts, false, kBlack, 4, cv::LINE_AA);
+      cv::polylines(image, pts, false, kWhite, 2, cv::LINE_AA);
+    }
+  }
 
   // Colorbar: top = hi, bottom = lo.
   cv::Mat ramp(layout.bar.height, 1, CV_8U);
@@ -298,7 +315,7 @@ void writeQuicklook(const Map& map, const std::filesystem::path& png, const Quic
   std::string title = opt.title;
   if (title.empty())
     title = map.name + (map.unit.empty() ? "" : " [" + units::pretty(map.unit) + "]");
-  drawTitle(canvas, title);
+  drawTitle(canvas, title, layout.bar.x - 2 * Layout::kMargin);  // clear of the unit's label
   writePng(canvas, png);
 }
 
@@ -351,107 +368,194 @@ std::vector<double> niceTicks(double lo, double hi, int target) {
 
 }  // namespace
 
-void writeLinePlot(const LinePlot& plot, const std::filesystem::path& png) {
-  constexpr int kW = 860, kH = 500, kLeft = 90, kRight = 24, kTop = 64, kBottom = 56;
+namespace {
+
+// Series colours (BGR): blue, red, green, orange, purple, grey, cyan, brown.
+cv::Scalar seriesColour(int k) {
+  static const cv::Scalar kPalette[] = {{160, 70, 20},  {40, 40, 210},  {60, 150, 40},
+                                        {20, 130, 240}, {150, 60, 140}, {110, 110, 110},
+                                        {190, 170, 30}, {40, 80, 140}};
+  return kPalette[((k % 8) + 8) % 8];
+}
+
+bool usable(double x, double y, bool log_y) {
+  return std::isfinite(x) && std::isfinite(y) && (!log_y || y > 0);
+}
+
+double at(const std::vector<double>& v, std::size_t i) {
+  return i < v.size() && std::isfinite(v[i]) ? v[i] : 0.0;
+}
+
+struct Axes {
   double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
-  auto ty = [&](double v) { return plot.log_y ? std::log10(v) : v; };
-  for (std::size_t i = 0; i < plot.x.size() && i < plot.y.size(); ++i) {
-    if (!std::isfinite(plot.x[i]) || !std::isfinite(plot.y[i]) || (plot.log_y && !(plot.y[i] > 0)))
-      continue;
-    const double e =
-        i < plot.y_error.size() && std::isfinite(plot.y_error[i]) ? plot.y_error[i] : 0.0;
-    x0 = std::min(x0, plot.x[i]), x1 = std::max(x1, plot.x[i]);
-    y0 = std::min(y0, ty(plot.y[i] - (plot.log_y ? 0 : e))), y1 = std::max(y1, ty(plot.y[i] + e));
-  }
-  for (std::size_t i = 0; i < plot.x.size() && i < plot.y2.size(); ++i) {
-    if (!std::isfinite(plot.x[i]) || !std::isfinite(plot.y2[i]) ||
-        (plot.log_y && !(plot.y2[i] > 0)))
-      continue;
-    x0 = std::min(x0, plot.x[i]), x1 = std::max(x1, plot.x[i]);
-    y0 = std::min(y0, ty(plot.y2[i])), y1 = std::max(y1, ty(plot.y2[i]));
-  }
-  if (!std::isfinite(x0))
-    throw ProcessingError("plot '" + plot.title + "': nothing finite to plot");
-  if (!(x1 > x0)) x0 -= 0.5, x1 += 0.5;
-  if (!plot.log_y) y0 = std::min(y0, 0.0);
-  if (!(y1 > y0)) y1 = y0 + 1;
-  y1 += 0.05 * (y1 - y0);
-  cv::Mat canvas(kH, kW, CV_8UC3, kWhite);
-  const cv::Rect area(kLeft, kTop, kW - kLeft - kRight, kH - kTop - kBottom);
-  auto px = [&](double x) {
+  bool log_y = false;
+  cv::Rect area;
+  double ty(double v) const { return log_y ? std::log10(v) : v; }
+  int px(double x) const {
     return area.x + static_cast<int>(std::lround((x - x0) / (x1 - x0) * area.width));
-  };
-  auto py = [&](double y) {
+  }
+  int py(double y) const {
     return area.y + area.height -
            static_cast<int>(std::lround((ty(y) - y0) / (y1 - y0) * area.height));
-  };
-  for (const auto& b : plot.bands) {
-    const int a = std::clamp(px(b.lo), area.x, area.x + area.width),
-              c = std::clamp(px(b.hi), area.x, area.x + area.width);
-    if (c <= a) continue;
-    cv::rectangle(canvas, {a, area.y}, {c, area.y + area.height}, cv::Scalar(170, 215, 255),
+  }
+};
+
+void extendX(Axes& a, const PlotPanel& panel) {
+  for (const auto& s : panel.series) {
+    for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
+      if (!usable(s.x[i], s.y[i], panel.log_y)) continue;
+      a.x0 = std::min(a.x0, s.x[i] - at(s.x_error, i));
+      a.x1 = std::max(a.x1, s.x[i] + at(s.x_error, i));
+    }
+  }
+}
+
+// The panel's y range; false when it has nothing finite.
+bool yRange(Axes& a, const PlotPanel& panel) {
+  a.log_y = panel.log_y;
+  for (const auto& s : panel.series) {
+    for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
+      if (!usable(s.x[i], s.y[i], panel.log_y)) continue;
+      const double e = at(s.y_error, i);
+      a.y0 = std::min(a.y0, a.ty(s.y[i] - (panel.log_y ? 0 : e)));
+      a.y1 = std::max(a.y1, a.ty(s.y[i] + e));
+    }
+  }
+  if (!std::isfinite(a.y0)) return false;
+  if (!panel.log_y && panel.include_zero) a.y0 = std::min(a.y0, 0.0), a.y1 = std::max(a.y1, 0.0);
+  if (!(a.y1 > a.y0)) a.y0 -= 0.5, a.y1 += 0.5;
+  const double pad = 0.05 * (a.y1 - a.y0);
+  a.y1 += pad;
+  if (!panel.include_zero && !panel.log_y) a.y0 -= pad;
+  return true;
+}
+
+void drawPanel(cv::Mat& canvas, const Axes& a, const PlotPanel& panel, bool x_tick_labels) {
+  const cv::Rect& area = a.area;
+  for (const auto& b : panel.bands) {
+    const int l = std::clamp(a.px(b.lo), area.x, area.x + area.width),
+              r = std::clamp(a.px(b.hi), area.x, area.x + area.width);
+    if (r <= l) continue;
+    cv::rectangle(canvas, {l, area.y}, {r, area.y + area.height}, cv::Scalar(170, 215, 255),
                   cv::FILLED);
-    drawText(canvas, b.label, {a + 2, area.y + 14}, 0.42, cv::Scalar(0, 90, 200));
+    drawText(canvas, b.label, {l + 2, area.y + 14}, 0.42, cv::Scalar(0, 90, 200));
   }
   cv::rectangle(canvas, area, kBlack, 1);
-  for (double t : niceTicks(x0, x1, 8)) {
-    const int x = px(t);
+  for (double t : niceTicks(a.x0, a.x1, 8)) {
+    const int x = a.px(t);
     cv::line(canvas, {x, area.y + area.height}, {x, area.y + area.height + 5}, kBlack, 1);
+    if (!x_tick_labels) continue;
     const std::string label = fmt::format("{:.6g}", t);
     drawText(canvas, label, {x - textWidth(label, 0.42) / 2, area.y + area.height + 20}, 0.42,
              kBlack);
   }
-  const auto yt = plot.log_y ? niceTicks(std::ceil(y0), std::floor(y1), 6) : niceTicks(y0, y1, 6);
+  const auto yt = a.log_y ? niceTicks(std::ceil(a.y0), std::floor(a.y1), 6)
+                          : niceTicks(a.y0, a.y1, area.height > 200 ? 6 : 3);
   for (double t : yt) {
-    const double v = plot.log_y ? std::pow(10.0, t) : t;
-    if (plot.log_y && std::abs(t - std::round(t)) > 1e-9) continue;
-    const int y = py(v);
+    const double v = a.log_y ? std::pow(10.0, t) : t;
+    if (a.log_y && std::abs(t - std::round(t)) > 1e-9) continue;
+    const int y = a.py(v);
     cv::line(canvas, {area.x - 5, y}, {area.x, y}, kBlack, 1);
     const std::string label = fmt::format("{:.4g}", v);
     drawText(canvas, label, {area.x - 8 - textWidth(label, 0.42), y + 5}, 0.42, kBlack);
   }
-  std::vector<cv::Point> pts;
-  for (std::size_t i = 0; i < plot.x.size() && i < plot.y.size(); ++i) {
-    if (!std::isfinite(plot.x[i]) || !std::isfinite(plot.y[i]) || (plot.log_y && !(plot.y[i] > 0)))
-      continue;
-    pts.emplace_back(px(plot.x[i]), py(plot.y[i]));
-    if (i < plot.y_error.size() && std::isfinite(plot.y_error[i]) && !plot.log_y) {
-      cv::line(canvas, {pts.back().x, py(plot.y[i] - plot.y_error[i])},
-               {pts.back().x, py(plot.y[i] + plot.y_error[i])}, cv::Scalar(90, 90, 90), 1,
-               cv::LINE_AA);
+  if (panel.zero_line && !a.log_y && a.y0 < 0 && a.y1 > 0) {
+    cv::line(canvas, {area.x, a.py(0)}, {area.x + area.width, a.py(0)}, kGrey, 1, cv::LINE_AA);
+  }
+  for (std::size_t k = 0; k < panel.series.size(); ++k) {
+    const auto& s = panel.series[k];
+    const cv::Scalar c = seriesColour(s.colour);
+    std::vector<cv::Point> pts;
+    for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
+      if (!usable(s.x[i], s.y[i], a.log_y)) continue;
+      pts.emplace_back(a.px(s.x[i]), a.py(s.y[i]));
+      const cv::Scalar bar = s.style == PlotSeries::Style::kMarkers ? c : cv::Scalar(90, 90, 90);
+      if (const double e = at(s.y_error, i); e > 0 && !a.log_y)
+        cv::line(canvas, {pts.back().x, a.py(s.y[i] - e)}, {pts.back().x, a.py(s.y[i] + e)}, bar, 1,
+                 cv::LINE_AA);
+      if (const double e = at(s.x_error, i); e > 0)
+        cv::line(canvas, {a.px(s.x[i] - e), pts.back().y}, {a.px(s.x[i] + e), pts.back().y}, bar, 1,
+                 cv::LINE_AA);
+    }
+    if (s.style != PlotSeries::Style::kMarkers)
+      cv::polylines(canvas, pts, false, c, s.thickness, cv::LINE_AA);
+    if (s.style != PlotSeries::Style::kLine) {
+      for (const auto& p : pts) cv::circle(canvas, p, 3, c, cv::FILLED, cv::LINE_AA);
     }
   }
-  const cv::Scalar blue(160, 70, 20), red(40, 40, 210);
-  cv::polylines(canvas, pts, false, blue, 1, cv::LINE_AA);
-  if (plot.markers) {
-    for (const auto& p : pts) cv::circle(canvas, p, 3, blue, cv::FILLED, cv::LINE_AA);
+  int legend_w = 0;
+  for (const auto& s : panel.series) legend_w = std::max(legend_w, textWidth(s.label, 0.45));
+  const int lx = area.x + area.width - 10 - legend_w - 30;
+  int ly = area.y + 18;
+  for (const auto& s : panel.series) {
+    if (s.label.empty()) continue;
+    const cv::Scalar c = seriesColour(s.colour);
+    if (s.style == PlotSeries::Style::kLine)
+      cv::line(canvas, {lx, ly - 5}, {lx + 20, ly - 5}, c, s.thickness, cv::LINE_AA);
+    else
+      cv::circle(canvas, {lx + 10, ly - 5}, 3, c, cv::FILLED, cv::LINE_AA);
+    drawText(canvas, s.label, {lx + 26, ly}, 0.45, kBlack);
+    ly += 20;
   }
-  std::vector<cv::Point> pts2;
-  for (std::size_t i = 0; i < plot.x.size() && i < plot.y2.size(); ++i) {
-    if (std::isfinite(plot.x[i]) && std::isfinite(plot.y2[i]) && (!plot.log_y || plot.y2[i] > 0))
-      pts2.emplace_back(px(plot.x[i]), py(plot.y2[i]));
-  }
-  cv::polylines(canvas, pts2, false, red, 2, cv::LINE_AA);
-  if (!plot.legend.empty() || !plot.legend2.empty()) {
-    const int lx = area.x + area.width - 10 -
-                   std::max(textWidth(plot.legend, 0.45), textWidth(plot.legend2, 0.45)) - 30;
-    int ly = area.y + 18;
-    if (!plot.legend.empty()) {
-      cv::circle(canvas, {lx + 10, ly - 5}, 3, blue, cv::FILLED, cv::LINE_AA);
-      drawText(canvas, plot.legend, {lx + 26, ly}, 0.45, kBlack);
-      ly += 20;
-    }
-    if (!plot.legend2.empty()) {
-      cv::line(canvas, {lx, ly - 5}, {lx + 20, ly - 5}, red, 2, cv::LINE_AA);
-      drawText(canvas, plot.legend2, {lx + 26, ly}, 0.45, kBlack);
-    }
-  }
-  drawText(canvas, plot.x_label,
-           {area.x + area.width / 2 - textWidth(plot.x_label, 0.5) / 2, kH - 12}, 0.5, kBlack);
   // y label above the axis (OpenCV has no rotated text)
-  drawText(canvas, plot.y_label, {8, kTop - 10}, 0.45, kBlack);
-  drawTitle(canvas, plot.title);
+  drawText(canvas, panel.y_label, {8, area.y - 8}, 0.45, kBlack);
+}
+
+}  // namespace
+
+void writeFigure(const Figure& fig, const std::filesystem::path& png) {
+  constexpr int kW = 860, kLeft = 90, kRight = 24, kTop = 64, kBottom = 56, kMain = 380,
+                kLower = 150, kGap = 30;
+  if (fig.panels.empty()) throw ProcessingError("plot '" + fig.title + "': no panel");
+  Axes shared;
+  for (const auto& p : fig.panels) extendX(shared, p);
+  if (!std::isfinite(shared.x0))
+    throw ProcessingError("plot '" + fig.title + "': nothing finite to plot");
+  if (!(shared.x1 > shared.x0)) shared.x0 -= 0.5, shared.x1 += 0.5;
+  const int n = static_cast<int>(fig.panels.size());
+  const int h = kTop + kMain + (n - 1) * (kGap + kLower) + kBottom;
+  cv::Mat canvas(h, kW, CV_8UC3, kWhite);
+  int top = kTop;
+  for (int k = 0; k < n; ++k) {
+    Axes a = shared;
+    const int ph = k == 0 ? kMain : kLower;
+    a.area = cv::Rect(kLeft, top, kW - kLeft - kRight, ph);
+    if (yRange(a, fig.panels[k])) drawPanel(canvas, a, fig.panels[k], k == n - 1);
+    top += ph + kGap;
+  }
+  drawText(canvas, fig.x_label,
+           {kLeft + (kW - kLeft - kRight) / 2 - textWidth(fig.x_label, 0.5) / 2, h - 12}, 0.5,
+           kBlack);
+  drawTitle(canvas, fig.title);
   writePng(canvas, png);
+}
+
+void writeLinePlot(const LinePlot& plot, const std::filesystem::path& png) {
+  Figure fig;
+  fig.title = plot.title;
+  fig.x_label = plot.x_label;
+  PlotPanel panel;
+  panel.y_label = plot.y_label;
+  panel.log_y = plot.log_y;
+  panel.bands = plot.bands;
+  PlotSeries measured;
+  measured.x = plot.x;
+  measured.y = plot.y;
+  measured.y_error = plot.y_error;
+  measured.label = plot.legend;
+  measured.style = plot.markers ? PlotSeries::Style::kLineAndMarkers : PlotSeries::Style::kLine;
+  panel.series.push_back(std::move(measured));
+  if (!plot.y2.empty()) {
+    PlotSeries model;
+    model.x = plot.x;
+    model.y = plot.y2;
+    model.colour = 1;
+    model.thickness = 2;
+    model.label = plot.legend2;
+    panel.series.push_back(std::move(model));
+  }
+  fig.panels.push_back(std::move(panel));
+  writeFigure(fig, png);
 }
 
 }  // namespace ionmap

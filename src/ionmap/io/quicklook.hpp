@@ -16,6 +16,9 @@ struct QuicklookOptions {
   double vmin = 0.0, vmax = 0.0;         // used when vmin < vmax; else percentiles
   double clip_percent = 1.0;             // auto range: [p, 100 − p] percentiles of valid values
   const LabelMap* boundaries = nullptr;  // draw region boundaries (same grid size required)
+  // Lines drawn over the map (e.g. a profile line, a detected interface): points in the map's
+  // physical coordinates (µm), white with a dark outline.
+  std::vector<std::vector<Point2>> polylines;
 };
 
 // True for a bare file name ending in ".png" (no folders): what stages may write into --out.
@@ -53,5 +56,31 @@ struct LinePlot {
 };
 // Throws ProcessingError when there is nothing finite to plot.
 void writeLinePlot(const LinePlot& plot, const std::filesystem::path& png);
+
+// Figures with several series per panel and panels stacked under a shared x axis (e.g. a fit
+// over measured points, with the residuals below).
+struct PlotSeries {
+  enum class Style { kLine, kMarkers, kLineAndMarkers };
+  std::vector<double> x, y;
+  std::vector<double> y_error, x_error;  // optional, same length as x/y
+  std::string label;                     // in the key; "" = not in it
+  Style style = Style::kLine;
+  int colour = 0;  // 0 blue, 1 red, 2 green, 3 orange, 4 purple, 5 grey, 6 cyan, 7 brown
+  int thickness = 1;
+};
+struct PlotPanel {
+  std::vector<PlotSeries> series;
+  std::string y_label;
+  bool log_y = false;
+  bool include_zero = true;  // the y axis reaches 0
+  bool zero_line = false;    // a grey line at y = 0 (residuals)
+  std::vector<PlotBand> bands;
+};
+struct Figure {
+  std::string title, x_label;
+  std::vector<PlotPanel> panels;  // the first is the tall one; the others below it
+};
+// Throws ProcessingError when no panel has anything finite to plot.
+void writeFigure(const Figure& figure, const std::filesystem::path& png);
 
 }  // namespace ionmap

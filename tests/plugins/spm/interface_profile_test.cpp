@@ -125,6 +125,24 @@ TEST(KpfmPipeline, TheBundledCrossSectionIsRecoveredWithinItsErrors) {
   EXPECT_EQ(f.attr("/entry/interface_fit/step_dV", "units"), "V");
   EXPECT_EQ(f.attr("/entry/interface_fit/step_slope", "units"), "V/um");
   EXPECT_EQ(f.numbers("/entry/interface_fit/step_preferred")[0], 1.0);
+  // The interface was found on the height channel on every scan line, straight across x.
+  const auto found = f.numbers("/entry/interface_line/found");
+  const auto used = f.numbers("/entry/interface_line/used");
+  ASSERT_EQ(found.size(), 64u);
+  for (std::size_t i = 0; i < found.size(); ++i) {
+    EXPECT_NEAR(found[i], 3.5, 0.05) << "scan line " << i;
+    EXPECT_EQ(used[i], 1.0);
+  }
+  EXPECT_EQ(f.attr("/entry/interface_line/found", "units"), "um");
+  for (const char* png : {"interface-profile-fits.png", "interface-profile-map.png"})
+    EXPECT_GT(std::filesystem::file_size(out / png), 5000u) << png;
+
+  // A line of one's own and a detected interface at once: refused before any work.
+  test::TempDir both;
+  const auto b = test::runIonmap(
+      {"run", pipeline.string(), "--set", "profile.line=[0,1,8,1]", "--out", both.path().string()});
+  EXPECT_EQ(b.exit_code, 2) << b.err;
+  EXPECT_NE(b.err.find("either `line` or `detect`"), std::string::npos) << b.err;
 
   // The height channel bound where the potential belongs: exit 1, named, nothing written.
   test::TempDir wrong;
