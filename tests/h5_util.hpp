@@ -3,6 +3,7 @@
 
 #include <hdf5.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -51,6 +52,27 @@ class H5File {
       out = s;
     if (s) H5free_memory(s);
     H5Tclose(mt);
+    H5Dclose(d);
+    return out;
+  }
+  // A 1-D dataset of variable-length strings (a table's text column).
+  std::vector<std::string> texts(const std::string& path) const {
+    std::vector<std::string> out;
+    hid_t d = H5Dopen2(id_, path.c_str(), H5P_DEFAULT);
+    if (d < 0) return out;
+    hid_t sp = H5Dget_space(d);
+    const hssize_t n = H5Sget_simple_extent_npoints(sp);
+    hid_t ft = H5Dget_type(d);
+    hid_t mt = H5Tget_native_type(ft, H5T_DIR_DEFAULT);
+    std::vector<char*> v(static_cast<std::size_t>(std::max<hssize_t>(n, 0)), nullptr);
+    if (n > 0 && H5Tis_variable_str(mt) > 0 &&
+        H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) >= 0) {
+      for (char* s : v) out.emplace_back(s ? s : "");
+      H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, v.data());
+    }
+    H5Tclose(mt);
+    H5Tclose(ft);
+    H5Sclose(sp);
     H5Dclose(d);
     return out;
   }

@@ -1,5 +1,6 @@
 #include "spm/operando.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -62,7 +63,8 @@ double interpolatedNoiseVariance(double dx_px, double dy_px) {
 
 OperandoResult particleResponses(const std::vector<Map>& frames, const LabelMap& particles,
                                  const std::vector<Map>& lithium, const OperandoOptions& o,
-                                 const std::vector<double>& noise_variance) {
+                                 const std::vector<double>& noise_variance,
+                                 const LabelMap* phases) {
   if (std::string why; !o.IsValid(&why)) throw UsageError("operando options: " + why);
   if (frames.size() != o.soc.size()) {
     throw ProcessingError(fmt::format("{} frames but {} states of charge: give one SOC per frame",
@@ -89,6 +91,18 @@ OperandoResult particleResponses(const std::vector<Map>& frames, const LabelMap&
   for (std::size_t i = 0; i < npx; ++i) everywhere[i] = everywhere[i] && !near[i];
   for (std::size_t k = 0; k < lithium.size(); ++k)
     require(lithium[k], fmt::format("lithium map {}", k));
+  if (phases && !phases->labels.sameSize(particles.labels)) {
+    throw ProcessingError(fmt::format(
+        "the phase map is {} x {} px, the particle labels {} x {}: put them on one grid",
+        phases->width(), phases->height(), particles.width(), particles.height()));
+  }
+  // Per particle: pixels in each phase (all its pixels, edges included).
+  std::map<int, std::map<int, std::size_t>> phase_pixels;
+  if (phases) {
+    for (std::size_t i = 0; i < npx; ++i) {
+      if (particles.labels[i] > 0) ++phase_pixels[particles.labels[i]][phases->labels[i]];
+    }
+  }
   const auto kpfm = sums(frames, particles, everywhere);
   const auto li =
       lithium.empty() ? std::map<int, std::vector<Sums>>() : sums(lithium, particles, everywhere);
@@ -130,6 +144,14 @@ OperandoResult particleResponses(const std::vector<Map>& frames, const LabelMap&
           first != 0 ? std::hypot(lv[last].se() / first, final_mean * lv[0].se() / (first * first))
                      : NAN;
     }
+    if (const auto it = phase_pixels.find(label); it != phase_pixels.end()) {
+      std::size_t total = 0, best = 0;
+      for (const auto& [phase, n] : it->second) {
+        total += n;
+        if (phase > 0 && n > best) best = n, p.phase = phase;
+      }
+      p.phase_fraction = total ? static_cast<double>(best) / total : 0.0;
+    }
     r.responding += p.responding;
     r.particles.push_back(std::move(p));
   }
@@ -149,6 +171,51 @@ OperandoResult particleResponses(const std::vector<Map>& frames, const LabelMap&
     }
   }
   return r;
+}
+
+std::string phaseName(int phase, const std::vector<std::string>& names) {
+  if (phase <= 0) return "no phase";
+  if (phase <= static_cast<int>(names.size())) return names[phase - 1];
+  return fmt::format("phase {}", phase);
+}
+
+std::vector<PhaseSummary> phaseSummaries(const OperandoResult& r,
+                                         const std::vector<std::string>& names) {
+  std::map<int, std::vector<const ParticleResponse*>> by_phase;
+  for (const auto& p : r.particles) by_phase[p.phase].push_back(&p);
+  std::vector<PhaseSummary> out;
+  for (const auto& [phase, ps] : by_phase) {
+    PhaseSummary s;
+    s.phase = phase;
+    s.name = phaseName(phase, names);
+    s.particles = static_cast<int>(ps.size());
+    std::vector<double> dv, dli;
+    for (const auto* p : ps) {
+      s.responding += p->responding;
+      dv.push_back(p->change);
+      if (std::isfinite(p->lithium_change)) dli.push_back(p->lithium_change);
+    }
+    // Wilson score interval (z = 1.96) of the responding fraction.
+    const double n = s.particles, f = s.responding / n, z = 1.959964, z2 = z * z;
+    const double centre = (f + z2 / (2 * n)) / (1 + z2 / n);
+    const double half = z / (1 + z2 / n) * std::sqrt(f * (1 - f) / n + z2 / (4 * n * n));
+    s.responding_lo = std::max(0.0, centre - half), s.responding_hi = std::min(1.0, centre + half);
+    auto meanSe = [](const std::vector<double>& v, double& mean, double& se) {
+      if (v.empty()) return;
+      double sum = 0, sum2 = 0;
+      for (double x : v) sum += x, sum2 += x * x;
+      const double k = static_cast<double>(v.size());
+      mean = sum / k;
+      se = v.size() > 1 ? std::sqrt(std::max(0.0, (sum2 - k * mean * mean) / (k - 1)) / k) : NAN;
+    };
+    meanSe(dv, s.mean_change, s.mean_change_se);
+    meanSe(dli, s.mean_lithium_change, s.mean_lithium_change_se);
+    std::sort(dv.begin(), dv.end());
+    s.median_change =
+        dv.size() % 2 ? dv[dv.size() / 2] : 0.5 * (dv[dv.size() / 2 - 1] + dv[dv.size() / 2]);
+    out.push_back(std::move(s));
+  }
+  return out;
 }
 
 }  // namespace ionmap::spm

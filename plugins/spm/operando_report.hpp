@@ -21,7 +21,13 @@ std::vector<std::pair<std::string, std::string>> operandoNotes(const OperandoRes
 // Frames that matched frame 0 weakly (their drift, and every change measured on them, is
 // doubtful).
 std::vector<std::string> operandoWarnings(const std::vector<registration::FrameShift>& shifts);
-// <prefix>-changes.png: every particle's potential change with its error, sorted.
-void writeOperandoPlots(const OperandoResult& r, const std::filesystem::path& prefix);
+// Per phase: particles, responding (fraction and Wilson interval), mean ± se and median change,
+// mean lithium change.
+Table phaseTable(const std::vector<PhaseSummary>& phases, const std::string& unit);
+// <prefix>-changes.png: every particle's potential change with its error, sorted, by class;
+// <prefix>-traces.png: every particle's potential against SOC, relative to its first state;
+// <prefix>-dv-dli.png (with lithium maps): potential change against lithium change by class.
+void writeOperandoPlots(const OperandoResult& r, const std::vector<double>& soc,
+                        const std::string& unit, const std::filesystem::path& prefix);
 
 }  // namespace ionmap::spm

@@ -22,18 +22,22 @@ KpfmOperandoTruth writeKpfmOperando(const std::filesystem::path& dir, const Kpfm
   ms.grain_size_um = s.particle_um;
   const LabelMap labels = grains::makeMicrostructure(ms).truth;
   SplitMix64 rng(s.seed * 7919 + 1);
-  // Per particle: a base potential, and for every other particle (at random) a response.
+  // Per particle: a phase (60 % active material, the rest electrolyte), a base potential, and
+  // for active particles a response, except one in five that lost contact (isolated).
   std::map<int, double> base, change;
+  std::map<int, int> phase;
   KpfmOperandoTruth t;
   for (std::size_t i = 0; i < labels.labels.size(); ++i) base.emplace(labels.labels[i], 0.0);
   for (auto& [l, b] : base) {
     b = -0.2 + 0.4 * rng.uniform();
-    const bool responds = rng.uniform() < 0.5;
+    phase[l] = rng.uniform() < 0.6 ? 2 : 1;
+    const bool responds = phase[l] == 2 && rng.uniform() < 0.8;
     // Charging delithiates the active particles and raises their potential.
     const double dv = responds ? 0.05 + 0.1 * rng.uniform() : 0;
     change[l] = dv;
     t.labels.push_back(l);
     t.responding.push_back(responds);
+    t.phase.push_back(phase[l]);
     t.change_V.push_back(dv);
   }
   const double last = s.soc.back(), first = s.soc.front();
@@ -76,6 +80,10 @@ KpfmOperandoTruth writeKpfmOperando(const std::filesystem::path& dir, const Kpfm
   for (std::size_t i = 0; i < lab.size(); ++i) lab[i] = labels.labels[i];
   tiff::write(dir / "particles.tif", {{&lab, "particles"}}, tiff::SampleType::kUInt16, s.pixel_um,
               s.pixel_um);
+  Image<double> ph(labels.width(), labels.height(), 0.0);
+  for (std::size_t i = 0; i < ph.size(); ++i) ph[i] = phase[labels.labels[i]];
+  tiff::write(dir / "phases.tif", {{&ph, "phases: 1 electrolyte, 2 active material"}},
+              tiff::SampleType::kUInt16, s.pixel_um, s.pixel_um);
   std::ofstream y(dir / "truth.yaml");
   y << fmt::format(
       "# kpfm-operando sample (ionmap simulate kpfm-operando)\nseed: {}\nsoc_percent: [", s.seed);
@@ -86,11 +94,11 @@ KpfmOperandoTruth writeKpfmOperando(const std::filesystem::path& dir, const Kpfm
   for (std::size_t k = 0; k < s.soc.size(); ++k)
     y << fmt::format("  - [{:.6f}, {:.6f}]\n", t.drift_x_um[k], t.drift_y_um[k]);
   y << "# per particle: label, responds (potential and lithium change with SOC), dV first -> last "
-       "(V)\n"
+       "(V), phase (1 electrolyte, 2 active material)\n"
        "particles:\n";
   for (std::size_t i = 0; i < t.labels.size(); ++i)
-    y << fmt::format("  - [{}, {}, {:.6f}]\n", t.labels[i], t.responding[i] ? "true" : "false",
-                     t.change_V[i]);
+    y << fmt::format("  - [{}, {}, {:.6f}, {}]\n", t.labels[i], t.responding[i] ? "true" : "false",
+                     t.change_V[i], t.phase[i]);
   return t;
 }
 

@@ -1,7 +1,8 @@
 // The "kpfm-operando" sample: KPFM frames of a composite electrode at five states of charge,
-// each drifted by a known sub-pixel shift, half of the particles changing their potential with
-// SOC and losing lithium (in-situ ToF-SIMS maps of the same states, on the first frame's grid),
-// the particle labels, and the truth.
+// each drifted by a known sub-pixel shift; the particles are active material (60 %) or
+// electrolyte, and four in five active particles change their potential with SOC and lose
+// lithium (in-situ ToF-SIMS maps of the same states, on the first frame's grid); the particle
+// labels, the phase map and the truth.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +25,7 @@ struct KpfmOperandoSpec {
 struct KpfmOperandoTruth {
   std::vector<int> labels;                     // particles
   std::vector<bool> responding;                // per particle
+  std::vector<int> phase;                      // per particle: 1 electrolyte, 2 active
   std::vector<double> change_V;                // potential change first → last state
   std::vector<double> drift_x_um, drift_y_um;  // per frame (frame 0: 0)
 };

@@ -18,7 +18,8 @@ namespace {
 
 struct OperandoParams {
   OperandoOptions operando;
-  std::string unit;  // of the frames when the file has none
+  std::string unit;         // of the frames when the file has none
+  std::string phase_names;  // comma-separated, for phases 1, 2, …
   std::string plot = "operando";
 };
 
@@ -42,6 +43,9 @@ class OperandoStage final : public StageOf<OperandoParams, OperandoStage> {
                      "pixels this close to another particle are left out of the means (after "
                      "drift correction they mix in the neighbour by the alignment's error)")
             .text("unit", &P::unit, "unit of the frames when the file has none (e.g. V)")
+            .text("phase_names", &P::phase_names,
+                  "names of the phases 1, 2, ... of the `phases` map, comma-separated (e.g. "
+                  "\"electrolyte, active material\")")
             .text("plot", &P::plot, "file prefix of the plots; empty = none");
     return s;
   }
@@ -58,12 +62,19 @@ class OperandoStage final : public StageOf<OperandoParams, OperandoStage> {
             "lithium",
             "ToF-SIMS lithium maps of the same states (one page each), on the first "
             "frame's grid or brought onto it by `lithium_transform`"),
+        PortSpec::optionalIn("phases", ItemKind::kLabelMap,
+                             "phase of every pixel (1, 2, ...) on the first frame's grid: each "
+                             "particle takes the phase of most of its pixels, and the `phases` "
+                             "table summarises each phase"),
         PortSpec::optionalIn("lithium_transform", ItemKind::kTransform,
                              "lithium-map-to-first-frame transform (e.g. from `register` of the "
                              "SIMS total-ion image onto the first KPFM frame)"),
         PortSpec::out("responses", ItemKind::kTable,
                       "per particle: potential change, slope, significance, class, lithium"),
-        PortSpec::out("drift", ItemKind::kTable, "per frame: shift against frame 0 (um)")};
+        PortSpec::out("drift", ItemKind::kTable, "per frame: shift against frame 0 (um)"),
+        PortSpec::optionalOut("phases", ItemKind::kTable,
+                              "per phase: particles, responding fraction, mean change, lithium "
+                              "(needs the `phases` input)")};
   }
   void preflight(Preflight& pf) const override {
     if (std::string why; !params().operando.IsValid(&why)) pf.fail(why);
@@ -72,6 +83,14 @@ class OperandoStage final : public StageOf<OperandoParams, OperandoStage> {
     const bool transform = !pf.readsIfBound("lithium_transform").empty();
     if (transform && !lithium) pf.fail("`lithium_transform` is only used with the `lithium` input");
     pf.reads("particles");
+    const bool phases = !pf.readsIfBound("phases").empty();
+    if (pf.outputBound("phases") && !phases)
+      pf.fail("the `phases` table needs the `phases` input (a map of each pixel's phase)");
+    if (!params().phase_names.empty() && !phases)
+      pf.fail("`phase_names` name the phases of the `phases` input, which is not bound");
+    for (const auto& n : splitNames(params().phase_names)) {
+      if (n.empty()) pf.fail("`phase_names` has an empty name (two commas, or one at an end)");
+    }
     pf.writes("responses");
     pf.writes("drift");
   }
@@ -88,16 +107,43 @@ class OperandoStage final : public StageOf<OperandoParams, OperandoStage> {
       kept.push_back(interpolatedNoiseVariance(s.dx / frames.front().grid.pixel_x,
                                                s.dy / frames.front().grid.pixel_y));
     }
+    OperandoOptions o = p.operando;
+    o.phase_names = splitNames(p.phase_names);
+    const LabelMap* phases = ctx.bound("phases") ? &ctx.get<LabelMap>("phases") : nullptr;
     const OperandoResult r =
-        particleResponses(d.aligned, ctx.get<LabelMap>("particles"), li, p.operando, kept);
-    for (const auto& [key, text] : operandoNotes(r, p.operando)) ctx.note(key, text);
+        particleResponses(d.aligned, ctx.get<LabelMap>("particles"), li, o, kept, phases);
+    for (const auto& [key, text] : operandoNotes(r, o)) ctx.note(key, text);
     for (const auto& w : operandoWarnings(d.shifts)) ctx.warn(w);
-    if (!p.plot.empty()) writeOperandoPlots(r, ctx.fileDir() / p.plot);
+    const std::string unit = frames.front().unit;
+    if (!p.plot.empty()) writeOperandoPlots(r, o.soc, unit, ctx.fileDir() / p.plot);
+    if (phases) {
+      const auto summaries = phaseSummaries(r, o.phase_names);
+      for (const auto& s : summaries) {
+        ctx.note(
+            "phase_" + std::to_string(s.phase),
+            fmt::format("{}: {} of {} particles respond, mean change {:.4g} +- {:.2g} {}", s.name,
+                        s.responding, s.particles, s.mean_change, s.mean_change_se, unit));
+      }
+      if (ctx.outputBound("phases")) ctx.put("phases", phaseTable(summaries, unit));
+    }
     ctx.put("drift", driftTable(d.shifts));
-    ctx.put("responses", responseTable(r, frames.front().unit));
+    ctx.put("responses", responseTable(r, unit));
   }
 
  private:
+  static std::vector<std::string> splitNames(const std::string& text) {
+    std::vector<std::string> out;
+    std::size_t at = 0;
+    while (at <= text.size() && !text.empty()) {
+      const std::size_t comma = std::min(text.find(',', at), text.size());
+      std::string name = text.substr(at, comma - at);
+      const auto b = name.find_first_not_of(" \t"), e = name.find_last_not_of(" \t");
+      out.push_back(b == std::string::npos ? "" : name.substr(b, e - b + 1));
+      at = comma + 1;
+    }
+    return out;
+  }
+
   // The lithium maps, resampled onto the first frame's grid through the bound transform.
   std::vector<Map> lithiumOn(RunContext& ctx, const Grid& grid) const {
     if (!ctx.bound("lithium")) return {};

@@ -25,7 +25,8 @@ TEST(KpfmOperando, CommittedSampleIsWhatSimulateWrites) {
   test::TempDir out;
   const auto r = test::runIonmap({"simulate", "kpfm-operando", "--out", out.path().string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  for (const char* name : {"kpfm_frames.tif", "lithium.tif", "particles.tif", "truth.yaml"})
+  for (const char* name :
+       {"kpfm_frames.tif", "lithium.tif", "particles.tif", "phases.tif", "truth.yaml"})
     EXPECT_EQ(test::readFile(out / name), test::readFile(operandoSample() / name)) << name;
 }
 
@@ -63,6 +64,44 @@ TEST(KpfmOperando, DriftClassesChangesAndCorrelationAreRecovered) {
   EXPECT_GT(rms, 0.6);
   EXPECT_LT(rms, 1.5);
   EXPECT_EQ(f.attr("/entry/particle_responses/change", "units"), "V");
+
+  // Phases: every particle's phase as the truth says; per phase, the responding count and mean
+  // change of the particles the truth puts there (no electrolyte particle responds).
+  const auto phase = f.numbers("/entry/particle_responses/phase");
+  int truth_responding[3] = {0, 0, 0}, truth_particles[3] = {0, 0, 0};
+  double truth_change[3] = {0, 0, 0};
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    std::size_t t = 0;
+    while (truth.labels[t] != static_cast<int>(labels[i])) ++t;
+    EXPECT_EQ(static_cast<int>(phase[i]), truth.phase[t]) << "particle " << labels[i];
+    ++truth_particles[truth.phase[t]];
+    truth_responding[truth.phase[t]] += truth.responding[t];
+    truth_change[truth.phase[t]] += truth.change_V[t];
+  }
+  const auto ph = f.numbers("/entry/phase_summary/phase");
+  const auto n = f.numbers("/entry/phase_summary/particles");
+  const auto resp = f.numbers("/entry/phase_summary/responding");
+  const auto mean = f.numbers("/entry/phase_summary/mean_change");
+  const auto mean_se = f.numbers("/entry/phase_summary/mean_change_standard_error");
+  const auto lo = f.numbers("/entry/phase_summary/responding_fraction_lo");
+  const auto hi = f.numbers("/entry/phase_summary/responding_fraction_hi");
+  ASSERT_EQ(ph.size(), 2u);
+  EXPECT_EQ(f.texts("/entry/phase_summary/name"),
+            (std::vector<std::string>{"electrolyte", "active material"}));
+  for (std::size_t k = 0; k < 2; ++k) {
+    const int at = static_cast<int>(ph[k]);
+    EXPECT_EQ(n[k], truth_particles[at]);
+    EXPECT_NEAR(resp[k], truth_responding[at], 1.0);
+    // The truth's mean over the same particles lies within 3 standard errors (the errors are
+    // the spread of the particles, far above each particle's own).
+    EXPECT_LT(std::abs(mean[k] - truth_change[at] / truth_particles[at]), 3 * mean_se[k] + 1e-3);
+    EXPECT_LE(lo[k], resp[k] / n[k]);
+    EXPECT_GE(hi[k], resp[k] / n[k]);
+  }
+  EXPECT_EQ(resp[0], 0.0);  // electrolyte
+  EXPECT_GT(resp[1], 0.6 * n[1]);
+  for (const char* png : {"operando-changes.png", "operando-traces.png", "operando-dv-dli.png"})
+    EXPECT_GT(std::filesystem::file_size(out / png), 5000u) << png;
 }
 
 // Lithium maps recorded on their own grid (shifted by 0.35, -0.2 um against the first KPFM
@@ -146,6 +185,27 @@ TEST(KpfmOperando, BadInputIsRefusedNamingWhatIsWrong) {
   std::string why;
   EXPECT_FALSE(o.IsValid(&why));
   EXPECT_NE(why.find("must not all be the same"), std::string::npos) << why;
+  // A phase name left empty; a phase map on another grid than the particles.
+  const auto e =
+      test::runIonmap({"run", pipeline.string(), "--set",
+                       "operando.phase_names=electrolyte,,active", "--out", out.path().string()});
+  EXPECT_EQ(e.exit_code, 2) << e.err;
+  EXPECT_NE(e.err.find("empty name"), std::string::npos) << e.err;
+  Grid g;
+  g.width = g.height = 16;
+  LabelMap particles("particles", g), wrong("phases", Grid{8, 8});
+  for (int y = 0; y < 16; ++y) {
+    for (int x = 0; x < 16; ++x) particles.labels(x, y) = 1;
+  }
+  std::vector<Map> frames(2, Map("potential", g, "V"));
+  spm::OperandoOptions two;
+  two.soc = {0, 100};
+  try {
+    spm::particleResponses(frames, particles, {}, two, {}, &wrong);
+    ADD_FAILURE() << "a phase map of another size was taken";
+  } catch (const ProcessingError& err) {
+    EXPECT_NE(std::string(err.what()).find("phase map is 8 x 8"), std::string::npos) << err.what();
+  }
   // The fraction of white noise's variance that linear interpolation keeps.
   EXPECT_DOUBLE_EQ(spm::interpolatedNoiseVariance(0, 0), 1.0);
   EXPECT_DOUBLE_EQ(spm::interpolatedNoiseVariance(0.5, 0.5), 0.25);
