@@ -200,22 +200,6 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
     return map;
   }
 
-  // "<file>.pixelsize.txt": a number and a length unit ("0.1 um", "100 nm"); 0 when absent.
-  static double sidecarPixelSize(const std::filesystem::path& file) {
-    const std::filesystem::path side = file.string() + ".pixelsize.txt";
-    std::ifstream in(side);
-    if (!in) return 0;
-    double v = 0;
-    std::string unit;
-    if (!(in >> v >> unit) || !(v > 0)) {
-      throw InputError(side.string(), "expected a pixel size and its unit, e.g. \"0.1 um\"");
-    }
-    const auto f = units::lengthToMicrometres(unit);
-    if (!f)
-      throw InputError(side.string(), "unknown length unit '" + unit + "' (use m, mm, um, nm)");
-    return v * *f;
-  }
-
   // Channel names from the parameter, else from "<file>.channels.txt" (one name per line).
   std::vector<std::string> channelNames(const std::filesystem::path& file) const {
     std::vector<std::string> names;

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <opencv2/imgproc.hpp>
+
 #include "ionmap/core/cv_bridge.hpp"
 #include "ionmap/core/error.hpp"
 #include "ionmap/numerics/resample.hpp"
@@ -13,13 +15,19 @@
 namespace ionmap::registration {
 
 namespace {
-// The frame standardised over its valid pixels (invalid ones at the mean): what is correlated.
+// The frame standardised over its valid pixels (invalid ones at the mean) and smoothed by a
+// Gaussian of σ = 1 pixel: what is correlated. Phase correlation whitens the spectrum, so that
+// the noise of the highest frequencies would weigh as much as the image; on noisy frames (KPFM
+// with tens of mV of noise) its peak then moved by up to half a pixel. Smoothing both frames
+// alike moves nothing and takes the noise out.
 cv::Mat standardised(const Map& m) {
   cv::Mat v = cvb::view(m.values).clone();
   cv::Scalar mean, sd;
   cv::meanStdDev(v, mean, sd, cvb::view(m.mask));
   v.setTo(mean[0], cvb::view(m.mask) == 0);
-  return cv::Mat((v - mean[0]) / std::max(sd[0], 1e-300));
+  cv::Mat s = (v - mean[0]) / std::max(sd[0], 1e-300);
+  cv::GaussianBlur(s, s, {0, 0}, 1.0, 1.0, cv::BORDER_REFLECT);
+  return s;
 }
 }  // namespace
 

@@ -284,7 +284,7 @@ class DriftStage final : public StageOf<DriftParams, DriftStage> {
   void run(RunContext& ctx) const override {
     const auto path = ctx.file("file");
     ReadOptions ro;
-    ro.pixel_x = params().pixel_size;
+    ro.pixel_x = params().pixel_size > 0 ? params().pixel_size : sidecarPixelSize(path);
     const Dataset ds = loadFile(ctx.registry().pickReader(path), path, ro);
     DriftCorrection d = correctDrift(ds.maps, params().combine, path.string());
     Table t("drift");

@@ -19,6 +19,7 @@ namespace {
 struct OperandoParams {
   OperandoOptions operando;
   std::string unit;         // of the frames when the file has none
+  double pixel_size = 0;    // um, when the files have none
   std::string phase_names;  // comma-separated, for phases 1, 2, …
   std::string plot = "operando";
 };
@@ -43,6 +44,9 @@ class OperandoStage final : public StageOf<OperandoParams, OperandoStage> {
                      "pixels this close to another particle are left out of the means (after "
                      "drift correction they mix in the neighbour by the alignment's error)")
             .text("unit", &P::unit, "unit of the frames when the file has none (e.g. V)")
+            .real("pixel_size", &P::pixel_size, Range::atLeast(0), "um",
+                  "pixel size of the frames and lithium maps; 0 = from the files or a sidecar "
+                  "<file>.pixelsize.txt")
             .text("phase_names", &P::phase_names,
                   "names of the phases 1, 2, ... of the `phases` map, comma-separated (e.g. "
                   "\"electrolyte, active material\")")
@@ -162,6 +166,7 @@ class OperandoStage final : public StageOf<OperandoParams, OperandoStage> {
   std::vector<Map> loadMaps(RunContext& ctx, const std::filesystem::path& file) const {
     ReadOptions ro;
     ro.unit = params().unit;
+    ro.pixel_x = params().pixel_size > 0 ? params().pixel_size : sidecarPixelSize(file);
     Dataset ds = loadFile(ctx.registry().pickReader(file), file, ro);
     if (ds.maps.empty()) throw InputError(file.string(), "holds no image");
     return std::move(ds.maps);

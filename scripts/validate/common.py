@@ -26,3 +26,21 @@ def main_job_stage(stage=None, stage_id=None):
         if (stage is None or s["stage"] == stage) and (stage_id is None or s.get("id") == stage_id):
             return s
     raise SystemExit(f"{MAIN_JOB} has no stage {stage or ''} {stage_id or ''}")
+
+
+def write_tiff(path, data, pixel_um):
+    """A TIFF (one page per plane of a 3-D array) and its sidecar <path>.pixelsize.txt, as
+    ionmap's readers take a pixel size for files without one."""
+    import tifffile
+
+    tifffile.imwrite(path, data, photometric="minisblack")
+    with open(path + ".pixelsize.txt", "w") as f:
+        f.write(f"{pixel_um} um\n")
+
+
+def write_truth(out, truth):
+    import json
+
+    with open(os.path.join(out, "truth.json"), "w") as f:
+        json.dump(truth, f, indent=1)
+    return truth

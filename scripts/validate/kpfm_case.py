@@ -22,10 +22,14 @@ import argparse
 import json
 import os
 
+import sys
+
 import numpy as np
-import tifffile
 from scipy import ndimage
 from scipy.special import erfc
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import write_tiff, write_truth  # noqa: E402
 
 FINE = 8  # fine cells per pixel (a side)
 
@@ -119,13 +123,8 @@ def finish(out, rng, truth, clean, width, height, pixel):
     img = clean + rows[:, None] + rng.normal(0, noise, (height, width))
     truth["noise"] = noise
     os.makedirs(out, exist_ok=True)
-    tif = os.path.join(out, "potential.tif")
-    tifffile.imwrite(tif, img.astype(np.float32))
-    with open(tif + ".pixelsize.txt", "w") as f:
-        f.write(f"{pixel} um\n")
-    with open(os.path.join(out, "truth.json"), "w") as f:
-        json.dump(truth, f, indent=1)
-    return truth
+    write_tiff(os.path.join(out, "potential.tif"), img.astype(np.float32), pixel)
+    return write_truth(out, truth)
 
 
 if __name__ == "__main__":

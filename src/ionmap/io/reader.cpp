@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "ionmap/core/error.hpp"
+#include "ionmap/core/units.hpp"
 
 namespace ionmap {
 
@@ -103,6 +104,20 @@ Dataset loadFile(const Reader& reader, const std::filesystem::path& path,
                      "out of memory while reading this file (corrupt sizes in its header, or "
                      "a file too large for this machine)");
   }
+}
+
+double sidecarPixelSize(const std::filesystem::path& file) {
+  const std::filesystem::path side = file.string() + ".pixelsize.txt";
+  std::ifstream in(side);
+  if (!in) return 0;
+  double v = 0;
+  std::string unit;
+  if (!(in >> v >> unit) || !(v > 0)) {
+    throw InputError(side.string(), "expected a pixel size and its unit, e.g. \"0.1 um\"");
+  }
+  const auto f = units::lengthToMicrometres(unit);
+  if (!f) throw InputError(side.string(), "unknown length unit '" + unit + "' (use m, mm, um, nm)");
+  return v * *f;
 }
 
 }  // namespace ionmap

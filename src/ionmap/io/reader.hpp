@@ -42,6 +42,11 @@ struct ReadOptions {
   bool verify_checksums = true;            // verify checksums a file declares (imzML SHA-1/MD5)
 };
 
+// The pixel size in a sidecar "<file>.pixelsize.txt" beside `file`: a number and a length unit
+// ("0.1 um", "100 nm"), in µm; 0 when there is no sidecar. Throws InputError naming the sidecar
+// when it is there but unreadable.
+double sidecarPixelSize(const std::filesystem::path& file);
+
 class Reader {
  public:
   virtual ~Reader() = default;
