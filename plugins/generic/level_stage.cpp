@@ -28,6 +28,7 @@ struct LevelParams {
   bool scars = false;
   double scar_threshold = 4;
   int scar_min_length = 8;
+  int scar_max_width = 1;
 };
 
 class LevelStage final : public StageOf<LevelParams, LevelStage> {
@@ -50,7 +51,11 @@ class LevelStage final : public StageOf<LevelParams, LevelStage> {
                   "a scar pixel differs from both neighbours by more than this many robust "
                   "sigmas of the vertical differences")
             .integer("scar_min_length", &LevelParams::scar_min_length, Range::between(1, 10000),
-                     "px", "shortest run of such pixels taken for a scar");
+                     "px", "shortest run of such pixels taken for a scar")
+            .integer("scar_max_width", &LevelParams::scar_max_width, Range::between(1, 8), "px",
+                     "scars up to this many scan lines tall: every line of the band stands out "
+                     "from both lines enclosing it (replaced by the straight line between "
+                     "them); 1 = single lines only, so that thin features along x are kept");
     return s;
   }
   std::string name() const override { return "level"; }
@@ -93,7 +98,8 @@ class LevelStage final : public StageOf<LevelParams, LevelStage> {
  private:
   // Scars repaired in place, noted, and their mask put out when asked for.
   void repair(RunContext& ctx, Map& m) const {
-    const ScarRepair r = repairScars(m, params().scar_threshold, params().scar_min_length);
+    const ScarRepair r =
+        repairScars(m, params().scar_threshold, params().scar_min_length, params().scar_max_width);
     ctx.note("scars_repaired", fmt::format("{} ({} pixels; vertical-difference sigma {:.4g} {})",
                                            r.scars, r.pixels, r.difference_sigma, m.unit));
     if (!ctx.outputBound("repaired")) return;

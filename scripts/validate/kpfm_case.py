@@ -21,7 +21,6 @@ Usage: kpfm_case.py OUT_DIR --seed N --kind step|space-charge [--geometry straig
 import argparse
 import json
 import os
-
 import sys
 
 import numpy as np

@@ -15,7 +15,6 @@ Usage: operando_case.py OUT_DIR --seed N
 import argparse
 import json
 import os
-
 import sys
 
 import numpy as np

@@ -81,5 +81,56 @@ TEST(Scars, ScarsAreRepairedAndNothingElse) {
   EXPECT_EQ(m.values(50, 30), clean.values(50, 30) + 0.2);
 }
 
+// Scars two and three lines tall (+0.1 over 25 px) on 10 mV noise over a tilt along y: with
+// max_width 1 none is found (each line has a scarred neighbour); with max_width 3 both are
+// repaired to the line between the enclosing rows, a single-line scar still to their mean, and
+// a feature four lines tall (wider than max_width) is kept.
+TEST(Scars, ScarsOfSeveralLinesAreRepairedUpToTheirWidth) {
+  Grid g;
+  g.width = 120, g.height = 60;
+  Map m("m", g, "V");
+  SplitMix64 rng(12);
+  for (int y = 0; y < g.height; ++y) {
+    for (int x = 0; x < g.width; ++x) m.values(x, y) = 0.002 * y + 0.01 * rng.gauss();
+  }
+  const Map clean = m;
+  struct Band {
+    int y, rows, x;
+  };
+  const Band bands[] = {{10, 2, 10}, {25, 3, 60}, {40, 1, 30}, {50, 4, 80}};
+  for (const Band& b : bands) {
+    for (int y = b.y; y < b.y + b.rows; ++y) {
+      for (int x = b.x; x < b.x + 25; ++x) m.values(x, y) += 0.1;
+    }
+  }
+  Map narrow = m;
+  const ScarRepair one = repairScars(narrow, 4, 8, 1);
+  EXPECT_EQ(one.scars, 1);  // only the single line
+  const ScarRepair r = repairScars(m, 4, 8, 3);
+  EXPECT_EQ(r.scars, 3);
+  for (const Band& b : bands) {
+    std::size_t repaired = 0;
+    for (int y = b.y; y < b.y + b.rows; ++y) {
+      for (int x = b.x; x < b.x + 25; ++x) {
+        repaired += r.repaired(x, y);
+        if (!r.repaired(x, y)) continue;
+        const double a = clean.values(x, b.y - 1), c = clean.values(x, b.y + b.rows);
+        const double t = static_cast<double>(y - b.y + 1) / (b.rows + 1);
+        EXPECT_NEAR(m.values(x, y), a + (c - a) * t, 1e-12);
+      }
+    }
+    if (b.rows <= 3)
+      EXPECT_GE(repaired, 23u * b.rows) << "band at row " << b.y;
+    else
+      EXPECT_EQ(repaired, 0u) << "the four-line feature was taken for a scar";
+  }
+  std::size_t total = 0;
+  for (int y = 0; y < g.height; ++y) {
+    for (int x = 0; x < g.width; ++x) total += r.repaired(x, y);
+  }
+  EXPECT_EQ(total, r.pixels);
+  EXPECT_LE(total, 25u * 6);  // nothing outside the three bands
+}
+
 }  // namespace
 }  // namespace ionmap

@@ -6,7 +6,7 @@
 
 namespace ionmap {
 
-ScarRepair repairScars(Map& m, double threshold, int min_length) {
+ScarRepair repairScars(Map& m, double threshold, int min_length, int max_width) {
   ScarRepair r;
   r.repaired = Image<std::uint8_t>(m.width(), m.height(), 0);
   auto ok = [&](int x, int y) { return m.valid(x, y) && std::isfinite(m.values(x, y)); };
@@ -32,35 +32,47 @@ ScarRepair repairScars(Map& m, double threshold, int min_length) {
   }
   const double limit = threshold * std::max(r.difference_sigma, 1e-12 * (1 + scale));
   const Map before = m;  // decisions on the data as measured, not on repaired rows
-  for (int y = 1; y + 1 < m.height(); ++y) {
-    // +1 / −1: the pixel sticks out above / below both neighbours; 0: it does not.
-    auto side = [&](int x) {
-      if (!ok(x, y) || !ok(x, y - 1) || !ok(x, y + 1)) return 0;
-      // Measured against the typical step between rows (a tilt along y is no scar).
-      const double up = before.values(x, y) - before.values(x, y - 1) - centre;
-      const double down = before.values(x, y) - before.values(x, y + 1) + centre;
-      if (up > limit && down > limit) return 1;
-      if (up < -limit && down < -limit) return -1;
-      return 0;
-    };
-    int x = 0;
-    while (x < m.width()) {
-      const int s = side(x);
-      if (s == 0) {
-        ++x;
-        continue;
-      }
-      int end = x;
-      while (end < m.width() && side(end) == s) ++end;
-      if (end - x >= min_length) {
-        for (int k = x; k < end; ++k) {
-          m.values(k, y) = 0.5 * (before.values(k, y - 1) + before.values(k, y + 1));
-          r.repaired(k, y) = 1;
+  // Bands of w rows (1 ≤ w ≤ max_width), narrowest first: a column of the band sticks out when
+  // every one of its rows lies beyond the limit on the same side of both rows that enclose the
+  // band (y − 1 and y + w), measured against the typical step between rows.
+  for (int w = 1; w <= std::max(1, max_width); ++w) {
+    for (int y = 1; y + w < m.height(); ++y) {
+      auto side = [&](int x) {
+        if (!ok(x, y - 1) || !ok(x, y + w)) return 0;
+        int sign = 0;
+        for (int i = 0; i < w; ++i) {
+          if (!ok(x, y + i) || r.repaired(x, y + i)) return 0;
+          const double v = before.values(x, y + i);
+          const double up = v - before.values(x, y - 1) - centre * (i + 1);
+          const double down = v - before.values(x, y + w) + centre * (w - i);
+          const int si = up > limit && down > limit ? 1 : (up < -limit && down < -limit ? -1 : 0);
+          if (si == 0 || (sign != 0 && si != sign)) return 0;
+          sign = si;
         }
-        r.pixels += static_cast<std::size_t>(end - x);
-        ++r.scars;
+        return sign;
+      };
+      int x = 0;
+      while (x < m.width()) {
+        const int sd = side(x);
+        if (sd == 0) {
+          ++x;
+          continue;
+        }
+        int end = x;
+        while (end < m.width() && side(end) == sd) ++end;
+        if (end - x >= min_length) {
+          for (int k = x; k < end; ++k) {
+            const double a = before.values(k, y - 1), b = before.values(k, y + w);
+            for (int i = 0; i < w; ++i) {
+              m.values(k, y + i) = a + (b - a) * (i + 1) / (w + 1);
+              r.repaired(k, y + i) = 1;
+            }
+          }
+          r.pixels += static_cast<std::size_t>(end - x) * w;
+          ++r.scars;
+        }
+        x = end;
       }
-      x = end;
     }
   }
   return r;
