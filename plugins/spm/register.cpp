@@ -19,8 +19,9 @@ void ionmap_register_spm(Registry& registry) {
   registry.addStage(spm::makePotentialStage, "spm");
   registry.addStage(spm::makeOperandoStage, "spm");
   registry.addSample("kpfm-operando",
-                     "operando KPFM frames at five states of charge with drift, half the "
-                     "particles responding, their lithium maps, labels and truth",
+                     "operando KPFM frames at five states of charge with drift, active-material "
+                     "and electrolyte particles (four in five active ones responding), their "
+                     "lithium maps, labels, phase map and truth",
                      sampleWriter<spm::KpfmOperandoSpec>([](const auto& dir, const auto& spec) {
                        spm::writeKpfmOperando(dir, spec);
                      }),
