@@ -44,6 +44,7 @@ seed transform data/samples/*/*.yaml
   seed ang "$SHARED"/ang/*.ang
   seed ctf "$SHARED"/ctf/*.ctf
   seed dm "$SHARED"/dm/*
+  seed tdms "$SHARED"/tdms/*.tdms
 }
 # Small files of every kind (also when ../shared is missing).
 /usr/bin/python3 - "$C" <<'PY'
@@ -124,6 +125,22 @@ dimt = b"".join(head(21, b"") + b"%%%%" + be(1) + be(5) + struct.pack("<I", d) f
 img = group(b"ImageData", group(b"Calibrations", group(b"Dimension", cal, 2), 1) + data +
             i32(b"DataType", 2) + group(b"Dimensions", dimt, 2), 4)
 put("dm", "small.dm3", be(3) + be(0) + be(1) + b"\0\1" + be(1) + group(b"ImageList", group(b"", img, 1), 1))
+# TDMS: one little-endian segment (a float64 and a string channel, properties), a second that
+# reuses its metadata, and a big-endian interleaved file.
+def tdms(toc, meta, data, big=False):
+    e = ">" if big else "<"
+    return b"TDSm" + struct.pack("<I", toc) + struct.pack(e + "IQQ", 4713, len(meta) + len(data), len(meta)) + meta + data
+def tstr(s, e="<"): return struct.pack(e + "I", len(s)) + s
+def tobj(path, index, props=b"", nprops=0, e="<"): return tstr(path, e) + index + struct.pack(e + "I", nprops) + props
+none = struct.pack("<I", 0xFFFFFFFF)
+meta = struct.pack("<I", 4) + tobj(b"/", none, tstr(b"name") + struct.pack("<I", 0x20) + tstr(b"map"), 1) + \
+    tobj(b"/'g'", none) + tobj(b"/'g'/'I (A)'", struct.pack("<IIIQ", 20, 10, 1, 3)) + \
+    tobj(b"/'g'/'s'", struct.pack("<IIIQQ", 28, 0x20, 1, 2, 11))
+data = struct.pack("<3d", 1e-12, 2e-12, 3e-12) + struct.pack("<2I", 1, 3) + b"abc"
+put("tdms", "small.tdms", tdms(0x0E, meta, data) + tdms(0x08, b"", data))
+bm = struct.pack(">I", 2) + tobj(b"/'g'/'a'", struct.pack(">IIIQ", 20, 3, 1, 2), e=">") + \
+    tobj(b"/'g'/'b'", struct.pack(">IIIQ", 20, 9, 1, 2), e=">")
+put("tdms", "interleaved.tdms", tdms(0x6E, bm, struct.pack(">ifif", 1, 0.5, 2, 1.5), True))
 PY
 
 dict_of() {
@@ -132,6 +149,7 @@ dict_of() {
     matrix-text|transform|iontof-text) echo text;; imzml|ibd) echo imzml;; ang|ctf) echo ebsd;;
     dm) echo dm;;
     gwy|sxm|ibw|nanoscope) echo spm;;
+    tdms) echo tdms;;
   esac
 }
 PAIR=""

@@ -33,7 +33,8 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
         ParamSchema<ReadParams>()
             .moved("input", "bind the file as a port instead: `in: {file: <name under inputs:>}`")
             .text("channel", &ReadParams::channel,
-                  "channel (page) name or 0-based index; empty = the first")
+                  "channel (page) name or 0-based index; with as: table, the table (e.g. a TDMS "
+                  "group); empty = the first")
             .choice("as", &ReadParams::as,
                     {"map", "labels", "spectra", "table", "transform", "orientations"},
                     "`map` for values, `labels` for an integer label image, `spectra` for a "
@@ -258,28 +259,37 @@ class ReadStage final : public StageOf<ReadParams, ReadStage> {
 
   void putTable(RunContext& ctx, Dataset& ds, const std::string& file) const {
     if (ds.tables.empty()) throw InputError(file, "holds no table (as: table)");
-    Table t = std::move(ds.tables.front());
+    std::vector<std::string> names;
+    for (const auto& t : ds.tables) names.push_back(t.name);
+    Table t = std::move(ds.tables[pickNamed(names, file, "table")]);
     if (!params().name.empty()) t.name = params().name;
     ctx.note("rows", std::to_string(t.rows()));
     ctx.put("table", std::move(t));
   }
 
   std::size_t pick(const Dataset& ds, const std::string& file) const {
+    std::vector<std::string> names;
+    for (const auto& m : ds.maps) names.push_back(m.name);
+    return pickNamed(names, file, "channel");
+  }
+
+  // The `channel` parameter as a name or an index into `names` (0 when not given).
+  std::size_t pickNamed(const std::vector<std::string>& names, const std::string& file,
+                        const char* what) const {
     const std::string& ch = params().channel;
     if (ch.empty()) return 0;
-    for (std::size_t i = 0; i < ds.maps.size(); ++i) {
-      if (ds.maps[i].name == ch) return i;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == ch) return i;
     }
     char* end = nullptr;
     const long idx = std::strtol(ch.c_str(), &end, 10);
-    if (end == ch.c_str() + ch.size() && idx >= 0 &&
-        static_cast<std::size_t>(idx) < ds.maps.size()) {
+    if (end == ch.c_str() + ch.size() && idx >= 0 && static_cast<std::size_t>(idx) < names.size()) {
       return static_cast<std::size_t>(idx);
     }
-    std::string names;
-    for (const auto& m : ds.maps) names += (names.empty() ? "" : ", ") + m.name;
-    throw UsageError(fmt::format("'{}' has no channel '{}'; channels: {} (or an index 0-{})", file,
-                                 ch, names, ds.maps.size() - 1));
+    std::string list;
+    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+    throw UsageError(fmt::format("'{}' has no {} '{}'; {}s: {} (or an index 0-{})", file, what, ch,
+                                 what, list, names.size() - 1));
   }
 
   static LabelMap toLabels(const Map& m, const std::string& file) {

@@ -72,7 +72,6 @@ namespace {
 std::string unsupportedFormat(const std::filesystem::path&, const std::vector<std::uint8_t>& head) {
   const std::string h(head.begin(), head.end());
   auto starts = [&](const char* magic) { return h.rfind(magic, 0) == 0; };
-  if (starts("TDSm")) return "an NI TDMS file";
   if (starts("\\*Force file list")) return "a Bruker/Veeco Nanoscope force-curve file";
   if (starts("[DataSet]")) return "a Nanosurf .nid file";
   if (starts("\x89HDF\r\n\x1a\n")) return "an HDF5 file (ionmap reads its own results with h5py)";

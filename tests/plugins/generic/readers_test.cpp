@@ -410,9 +410,9 @@ TEST_F(ReadersTest, NaNCellsAreMaskedAndCounted) {
 // Formats users bring that ionmap does not read yet are named, not "unrecognised".
 TEST_F(ReadersTest, KnownButUnsupportedFormatsAreNamed) {
   const std::vector<std::pair<std::string, std::string>> files = {
-      {"a.tdms", std::string("TDSm") + std::string(24, '\1')},
+      {"a.spm", "\\*Force file list\r\n\\Version: 0x09400202\r\n"},
       {"a.nid", "[DataSet]\r\nVersion=2\r\n"}};
-  const std::vector<std::string> names = {"TDMS", "Nanosurf"};
+  const std::vector<std::string> names = {"force-curve", "Nanosurf"};
   for (std::size_t i = 0; i < files.size(); ++i) {
     test::writeFile(dir / files[i].first, files[i].second);
     std::string error;
