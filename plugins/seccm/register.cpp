@@ -1,9 +1,11 @@
-// The SECCM plugin: NI TDMS files (the container LabVIEW-based SECCM rigs write).
+// The SECCM plugin: NI TDMS files (the container LabVIEW-based SECCM rigs write) and landings.
 #include "ionmap/pipeline/registry.hpp"
+#include "seccm/stages.hpp"
 #include "seccm/tdms_reader.hpp"
 
 namespace ionmap {
 void ionmap_register_seccm(Registry& registry) {
   registry.addReader(seccm::makeTdmsReader(), "seccm");
+  registry.addStage(seccm::makeLandingsStage, "seccm");
 }
 }  // namespace ionmap

@@ -1,0 +1,194 @@
+#include "seccm/landings.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "ionmap/core/error.hpp"
+#include "ionmap/core/units.hpp"
+
+namespace ionmap::seccm {
+namespace {
+
+std::string trimmed(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// "X (um)" → "x"; "dt(s)" → "dt".
+std::string baseName(const std::string& name) {
+  std::string n = trimmed(name);
+  if (n.size() > 2 && n.back() == ')') {
+    const auto open = n.rfind('(');
+    if (open != std::string::npos && open > 0) n = trimmed(n.substr(0, open));
+  }
+  return lower(n);
+}
+
+// The column's unit: its own, else a trailing "(unit)" in its name.
+std::string unitOf(const Column& c) {
+  if (!c.unit.empty()) return c.unit;
+  const std::string n = trimmed(c.name);
+  if (n.size() > 2 && n.back() == ')') {
+    const auto open = n.rfind('(');
+    if (open != std::string::npos) return trimmed(n.substr(open + 1, n.size() - open - 2));
+  }
+  return "";
+}
+
+const Column* find(const Table& t, const std::string& wanted) {
+  if (wanted.empty()) return nullptr;
+  for (const auto& c : t.columns) {
+    if (baseName(c.name) == baseName(wanted) && !c.is_text) return &c;
+  }
+  return nullptr;
+}
+
+const Column& require(const Table& t, const std::string& wanted, const char* role) {
+  if (const Column* c = find(t, wanted)) return *c;
+  std::string names;
+  for (const auto& c : t.columns) names += (names.empty() ? "" : ", ") + trimmed(c.name);
+  throw ProcessingError(fmt::format(
+      "table '{}' has no numeric column '{}' for the {} (columns: {}); name it in the stage's "
+      "parameters",
+      t.name, wanted, role, names));
+}
+
+// Factor to µm, V, A or s for a column (`base` "um" for lengths); no unit is taken as the base.
+double factor(const Table& t, const Column& c, const std::string& base, const char* kind) {
+  const std::string u = unitOf(c);
+  const std::optional<double> f = u.empty()      ? std::optional<double>(1.0)
+                                  : base == "um" ? units::lengthToMicrometres(u)
+                                                 : prefixedFactor(u, base);
+  if (!f)
+    throw ProcessingError(fmt::format(
+        "table '{}', column '{}': unit '{}' is not a {} ({})", t.name, trimmed(c.name), u, kind,
+        base == "um" ? "m, mm, um, nm" : "e.g. " + base + ", m" + base + ", n" + base));
+  return *f;
+}
+
+}  // namespace
+
+std::optional<double> prefixedFactor(const std::string& unit, const std::string& base) {
+  std::string u = trimmed(unit);
+  if (u.size() < base.size() || u.compare(u.size() - base.size(), base.size(), base) != 0)
+    return std::nullopt;
+  const std::string prefix = u.substr(0, u.size() - base.size());
+  if (prefix.empty()) return 1.0;
+  if (prefix == "f") return 1e-15;
+  if (prefix == "p") return 1e-12;
+  if (prefix == "n") return 1e-9;
+  if (prefix == "u" || prefix == "\xC2\xB5" || prefix == "\xCE\xBC") return 1e-6;
+  if (prefix == "m") return 1e-3;
+  if (prefix == "k") return 1e3;
+  if (prefix == "M") return 1e6;
+  return std::nullopt;
+}
+
+bool LandingOptions::IsValid(std::string* error) const {
+  std::string why;
+  if (x.empty() || y.empty() || potential.empty() || current.empty())
+    why = "name the x, y, potential and current columns";
+  if (!(position_tolerance_um > 0)) why = "position_tolerance must be > 0";
+  if (min_samples < 1) why = "min_samples must be at least 1";
+  if (error) *error = why;
+  return why.empty();
+}
+
+CurveSet landingsFromTable(const Table& t, const LandingOptions& o, LandingSummary* summary) {
+  if (std::string why; !o.IsValid(&why)) throw UsageError("SECCM landings: " + why);
+  t.checkConsistent();
+  const Column& x = require(t, o.x, "x position");
+  const Column& y = require(t, o.y, "y position");
+  const Column& e = require(t, o.potential, "potential");
+  const Column& i = require(t, o.current, "current");
+  const Column* time = o.time.empty() ? nullptr : &require(t, o.time, "time");
+  const Column* z = find(t, o.z);
+  const Column* point = o.point.empty() ? nullptr : &require(t, o.point, "landing id");
+  const Column* state = o.state.empty() ? nullptr : &require(t, o.state, "feedback state");
+  const double fx = factor(t, x, "um", "length"), fy = factor(t, y, "um", "length");
+  const double fe = factor(t, e, "V", "potential"), fi = factor(t, i, "A", "current");
+  const double ft = time ? factor(t, *time, "s", "time") : 1.0;
+  const double fz = z ? factor(t, *z, "um", "length") : 1.0;
+
+  CurveSet out;
+  out.name = t.name;
+  out.channels = {{"t", "s"}, {"E", "V"}, {"I", "A"}};
+  if (z) out.channels.push_back({"Z", "um"});
+  out.metadata.emplace_back("source_table", t.name);
+  LandingSummary s;
+  s.samples = t.rows();
+  Curve cur;
+  double t_acc = 0, t_first = 0;
+  auto close = [&] {
+    if (cur.samples.empty() || cur.samples[0].empty()) return;
+    if (static_cast<int>(cur.samples[0].size()) < o.min_samples) {
+      ++s.short_landings;
+    } else {
+      s.used += cur.samples[0].size();
+      out.curves.push_back(std::move(cur));
+    }
+    cur = Curve{};
+  };
+  bool in_landing = false;
+  for (std::size_t r = 0; r < t.rows(); ++r) {
+    const bool contact =
+        !state || std::lround(state->numbers[r]) == static_cast<long>(o.contact_state);
+    if (!contact) {
+      ++s.out_of_contact;
+      close();
+      in_landing = false;
+      continue;
+    }
+    const double px = x.numbers[r] * fx, py = y.numbers[r] * fy;
+    bool fresh = !in_landing;
+    if (in_landing) {
+      if (point) {
+        fresh = point->numbers[r] != point->numbers[r - 1];
+      } else {
+        fresh = std::abs(px - cur.x) > o.position_tolerance_um ||
+                std::abs(py - cur.y) > o.position_tolerance_um;
+      }
+    }
+    if (fresh) {
+      close();
+      cur.x = px, cur.y = py;
+      cur.samples.assign(out.channels.size(), {});
+      t_acc = 0;
+      t_first = time ? time->numbers[r] * ft : 0.0;
+      in_landing = true;
+    }
+    const std::size_t k = cur.samples[0].size();
+    double tv = static_cast<double>(k);
+    if (time) {
+      if (o.time_is_increment) {
+        if (k > 0) t_acc += time->numbers[r] * ft;
+        tv = t_acc;
+      } else {
+        tv = time->numbers[r] * ft - t_first;
+      }
+    }
+    cur.samples[0].push_back(tv);
+    cur.samples[1].push_back(e.numbers[r] * fe);
+    cur.samples[2].push_back(i.numbers[r] * fi);
+    if (z) cur.samples[3].push_back(z->numbers[r] * fz);
+  }
+  close();
+  if (summary) *summary = s;
+  if (out.curves.empty())
+    throw ProcessingError(fmt::format(
+        "table '{}': no landing found in {} samples ({} out of contact, {} landings shorter than "
+        "{} samples)",
+        t.name, s.samples, s.out_of_contact, s.short_landings, o.min_samples));
+  out.checkConsistent();
+  return out;
+}
+
+}  // namespace ionmap::seccm
