@@ -7,5 +7,6 @@ namespace ionmap {
 void ionmap_register_seccm(Registry& registry) {
   registry.addReader(seccm::makeTdmsReader(), "seccm");
   registry.addStage(seccm::makeLandingsStage, "seccm");
+  registry.addStage(seccm::makeAnalyseStage, "seccm");
 }
 }  // namespace ionmap

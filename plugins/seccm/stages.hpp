@@ -8,5 +8,6 @@
 namespace ionmap::seccm {
 
 std::unique_ptr<Stage> makeLandingsStage();
+std::unique_ptr<Stage> makeAnalyseStage();
 
 }  // namespace ionmap::seccm

@@ -68,7 +68,9 @@ std::string pipeline() {
          "    out: {table: samples}\n"
          "  - stage: seccm-landings\n    id: landings\n    params: {state: State, contact_state: "
          "1}\n"
-         "    in: {table: samples}\n    out: {curves: landings}\n";
+         "    in: {table: samples}\n    out: {curves: landings}\n"
+         "  - stage: seccm-analyse\n    in: {curves: landings}\n"
+         "    out: {landings: fits, current: current, conductance: conductance}\n";
 }
 
 TEST(SeccmLandings, ARigsTdmsFileGivesOneCurvePerLanding) {
@@ -99,6 +101,18 @@ TEST(SeccmLandings, ARigsTdmsFileGivesOneCurvePerLanding) {
     // Landing 3's current is 1.3 nS times its potential, whatever unit the file used.
     const std::size_t at = static_cast<std::size_t>(off[3]) + 7;
     EXPECT_NEAR(i[at], 1.3e-9 * e[at], 1e-21);
+    // seccm-analyse: every landing's conductance on the 4 x 3 landing grid (2 um pitch), the
+    // serpentine order undone.
+    const auto g = f.numbers("/entry/conductance/data");
+    ASSERT_EQ(g.size(), 12u);
+    for (int k = 0; k < kCols * kRows; ++k) {
+      const auto [px, py] = landingPosition(k);
+      const int cell =
+          static_cast<int>((py - 20) / kPitch) * kCols + static_cast<int>((px - 10) / kPitch);
+      EXPECT_NEAR(g[cell], 1e-9 * (1 + 0.1 * k), 1e-9 * 1e-6) << "landing " << k;
+    }
+    EXPECT_EQ(f.numbers("/entry/fits/samples")[0], kContact - 3);  // 5 ms spike skipped at 2 ms
+    EXPECT_TRUE(std::filesystem::exists(dir / "out" / "seccm-conductance.png"));
   }
 }
 

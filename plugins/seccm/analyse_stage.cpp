@@ -1,0 +1,143 @@
+// seccm-analyse: per landing, the current (at a potential or the plateau), the conductance of a
+// straight-line I-E fit and a verdict; and maps of current, conductance and apparent resistance
+// on the landing grid (landing_fit.hpp).
+#include <fmt/format.h>
+
+#include "ionmap/io/quicklook.hpp"
+#include "seccm/landing_fit.hpp"
+#include "seccm/stages.hpp"
+
+namespace ionmap::seccm {
+namespace {
+
+struct AnalyseParams {
+  LandingFitOptions fit;
+  std::string current_at = "plateau";  // plateau | potential
+  double potential = 0;                // V
+  std::string plot = "seccm";
+};
+
+Table landingTable(const std::vector<LandingResult>& r, const LandingGrid& g) {
+  Table t("landings");
+  t.description =
+      "per landing: position, samples kept, current with its standard error, the straight-line "
+      "I-E fit (conductance, intercept, R^2, residual) and why a landing is not used";
+  t.addNumerics({{"landing", ""},
+                 {"x", "um"},
+                 {"y", "um"},
+                 {"samples", ""},
+                 {"current", "A"},
+                 {"current_standard_error", "A"},
+                 {"conductance", "S"},
+                 {"conductance_standard_error", "S"},
+                 {"intercept", "A"},
+                 {"r2", ""},
+                 {"residual_rms", "A"},
+                 {"good", ""}});
+  t.addText("flag");
+  for (std::size_t k = 0; k < r.size(); ++k) {
+    std::string flag = r[k].flag;
+    if (flag.empty() && g.cell[k] < 0) flag = "repeated landing on an earlier one's cell";
+    t.addRow({static_cast<double>(k), r[k].x, r[k].y, static_cast<double>(r[k].samples),
+              r[k].current, r[k].current_se, r[k].conductance, r[k].conductance_se, r[k].intercept,
+              r[k].r2, r[k].residual_rms, r[k].good() ? 1.0 : 0.0, flag});
+  }
+  return t;
+}
+
+class AnalyseStage final : public StageOf<AnalyseParams, AnalyseStage> {
+ public:
+  static const ParamSchema<AnalyseParams>& schema() {
+    using P = AnalyseParams;
+    auto f = [](auto m) { return field(&P::fit, m); };
+    static const auto s =
+        ParamSchema<P>()
+            .real("skip", f(&LandingFitOptions::skip_s), Range::atLeast(0), "s",
+                  "samples within this time of touchdown are left out (the capacitive spike)")
+            .choice("current_at", &P::current_at, {"plateau", "potential"},
+                    "plateau: the mean current of every kept sample (a held potential); "
+                    "potential: the mean over the samples near `potential`")
+            .real("potential", &P::potential, Range::any(), "V",
+                  "with current_at: potential, the potential the current is taken at")
+            .real("potential_tolerance", f(&LandingFitOptions::potential_tolerance_V),
+                  Range::above(0), "V", "samples within this of `potential` count")
+            .real("saturation", f(&LandingFitOptions::saturation_A), Range::atLeast(0), "A",
+                  "a landing whose |current| reaches this is flagged saturated (0 = no check)")
+            .integer("min_samples", f(&LandingFitOptions::min_samples), Range::between(2, 1000000),
+                     "", "landings with fewer kept samples are flagged failed")
+            .text("plot", &P::plot, "file prefix of the map quicklooks; empty = none");
+    return s;
+  }
+  std::string name() const override { return "seccm-analyse"; }
+  std::string summary() const override {
+    return "SECCM per landing: current, I-E conductance and verdict; maps on the landing grid";
+  }
+  std::vector<PortSpec> ports() const override {
+    return {PortSpec::in("curves", ItemKind::kCurveSet, "landings (seccm-landings)"),
+            PortSpec::out("landings", ItemKind::kTable, "per landing: current, fit, verdict"),
+            PortSpec::out("current", ItemKind::kMap, "current per landing (A) on the landing grid"),
+            PortSpec::optionalOut("conductance", ItemKind::kMap,
+                                  "I-E conductance per landing (S) on the landing grid"),
+            PortSpec::optionalOut("resistance", ItemKind::kMap,
+                                  "apparent resistance 1/conductance (Ohm) on the landing grid")};
+  }
+  void preflight(Preflight& pf) const override {
+    if (std::string why; !params().fit.IsValid(&why)) pf.fail(why);
+    if (!params().plot.empty() && params().plot.find_first_of("/\\") != std::string::npos)
+      pf.fail("`plot` must be a plain file name prefix");
+    pf.reads("curves");
+    pf.writes("landings");
+    pf.writes("current");
+  }
+  void run(RunContext& ctx) const override {
+    const auto& p = params();
+    LandingFitOptions o = p.fit;
+    o.potential_V = p.current_at == "potential" ? p.potential : NAN;
+    const CurveSet& curves = ctx.get<CurveSet>("curves");
+    const std::vector<LandingResult> r = fitLandings(curves, o);
+    std::vector<double> x, y;
+    for (const auto& l : r) x.push_back(l.x), y.push_back(l.y);
+    const LandingGrid g = landingGrid(x, y);
+    int good = 0;
+    for (std::size_t k = 0; k < r.size(); ++k) good += r[k].good() && g.cell[k] >= 0;
+    ctx.note("landings", fmt::format("{} of {} used", good, r.size()));
+    ctx.note("grid", g.grid.describe());
+    if (g.repeated)
+      ctx.warn(
+          fmt::format("{} landing(s) fell on a cell an earlier landing took: left out of "
+                      "the maps",
+                      g.repeated));
+    if (good == 0)
+      throw ProcessingError(
+          fmt::format("none of the {} landings is usable (see the `landings` "
+                      "table's flags)",
+                      r.size()));
+    if (good < 0.8 * static_cast<double>(r.size()))
+      ctx.warn(fmt::format("only {} of {} landings are usable (see the `landings` table's flags)",
+                           good, r.size()));
+    Map current =
+        landingMap(g, r, "current", "A", [](const LandingResult& l) { return l.current; });
+    Map conductance =
+        landingMap(g, r, "conductance", "S", [](const LandingResult& l) { return l.conductance; });
+    if (!p.plot.empty()) {
+      writeQuicklook(current, ctx.fileDir() / (p.plot + "-current.png"));
+      if (conductance.countValid() > 0)
+        writeQuicklook(conductance, ctx.fileDir() / (p.plot + "-conductance.png"));
+    }
+    if (ctx.outputBound("resistance")) {
+      ctx.put("resistance", landingMap(g, r, "resistance", "Ohm",
+                                       [](const LandingResult& l) { return 1.0 / l.conductance; }));
+    }
+    if (ctx.outputBound("conductance")) ctx.put("conductance", std::move(conductance));
+    ctx.put("current", std::move(current));
+    ctx.put("landings", landingTable(r, g));
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Stage> makeAnalyseStage() {
+  return std::make_unique<AnalyseStage>();
+}
+
+}  // namespace ionmap::seccm

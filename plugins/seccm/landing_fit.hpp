@@ -1,0 +1,57 @@
+// Per-landing analysis of SECCM curves: the samples after the capacitive touchdown spike, the
+// current at a requested potential or the plateau's mean with its standard error, a straight-line
+// fit of I against E (conductance, intercept, R², residual), and a verdict for each landing
+// (too few samples, saturated current, no potential range to fit); and the landing grid, on
+// which per-landing values become maps with a pitch like any other map.
+#pragma once
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "ionmap/core/curve_set.hpp"
+#include "ionmap/core/map.hpp"
+
+namespace ionmap::seccm {
+
+struct LandingFitOptions {
+  double skip_s = 0.005;  // samples within this time of touchdown are left out (capacitive spike)
+  // Current at this potential (mean over samples within `potential_tolerance_V` of it); NaN =
+  // the mean over every sample kept (a plateau at a held potential).
+  double potential_V = NAN;
+  double potential_tolerance_V = 0.005;
+  double saturation_A = 0;  // |I| at or above this in any kept sample: saturated (0 = no check)
+  int min_samples = 5;      // fewer kept samples: failed
+  bool IsValid(std::string* error) const;
+};
+
+struct LandingResult {
+  double x = 0, y = 0;                                   // µm
+  int samples = 0;                                       // kept
+  double current = NAN, current_se = NAN;                // A
+  double conductance = NAN, conductance_se = NAN;        // S (dI/dE)
+  double intercept = NAN, r2 = NAN, residual_rms = NAN;  // A, 1, A
+  std::string flag;  // "" = good; else why the landing is not used
+  bool good() const { return flag.empty(); }
+};
+
+// Throws UsageError for invalid options and ProcessingError when the curve set lacks a t, E or I
+// channel.
+std::vector<LandingResult> fitLandings(const CurveSet& curves, const LandingFitOptions& options);
+
+// The raster the landings lie on: its pitch along x and y is the median spacing of the distinct
+// positions (positions closer than 0.3 of the typical step count as one), the origin the first
+// position minus half a pitch. Throws ProcessingError when fewer than 2 distinct
+// positions along both axes make no raster.
+struct LandingGrid {
+  Grid grid;
+  std::vector<int> cell;  // per landing: its pixel (row-major), or -1 when another landing has it
+  int repeated = 0;       // landings that fell on a cell an earlier one took
+};
+LandingGrid landingGrid(const std::vector<double>& x, const std::vector<double>& y);
+
+// A map of one value per landing on that grid; cells without a good landing are invalid.
+Map landingMap(const LandingGrid& g, const std::vector<LandingResult>& r, const std::string& name,
+               const std::string& unit, double (*value)(const LandingResult&));
+
+}  // namespace ionmap::seccm
