@@ -12,6 +12,7 @@ namespace {
 
 struct AnalyseParams {
   LandingFitOptions fit;
+  ContactModel contact;
   std::string current_at = "plateau";  // plateau | potential
   double potential = 0;                // V
   std::string plot = "seccm";
@@ -33,6 +34,11 @@ Table landingTable(const std::vector<LandingResult>& r, const LandingGrid& g) {
                  {"intercept", "A"},
                  {"r2", ""},
                  {"residual_rms", "A"},
+                 {"resistance", "Ohm"},
+                 {"resistance_standard_error", "Ohm"},
+                 {"conductivity", "S/cm"},
+                 {"conductivity_standard_error", "S/cm"},
+                 {"conductivity_systematic_error", "S/cm"},
                  {"good", ""}});
   t.addText("flag");
   for (std::size_t k = 0; k < r.size(); ++k) {
@@ -40,7 +46,9 @@ Table landingTable(const std::vector<LandingResult>& r, const LandingGrid& g) {
     if (flag.empty() && g.cell[k] < 0) flag = "repeated landing on an earlier one's cell";
     t.addRow({static_cast<double>(k), r[k].x, r[k].y, static_cast<double>(r[k].samples),
               r[k].current, r[k].current_se, r[k].conductance, r[k].conductance_se, r[k].intercept,
-              r[k].r2, r[k].residual_rms, r[k].good() ? 1.0 : 0.0, flag});
+              r[k].r2, r[k].residual_rms, r[k].resistance, r[k].resistance_se, r[k].conductivity,
+              r[k].conductivity_se, r[k].conductivity_systematic_se, r[k].good() ? 1.0 : 0.0,
+              flag});
   }
   return t;
 }
@@ -65,6 +73,32 @@ class AnalyseStage final : public StageOf<AnalyseParams, AnalyseStage> {
                   "a landing whose |current| reaches this is flagged saturated (0 = no check)")
             .integer("min_samples", f(&LandingFitOptions::min_samples), Range::between(2, 1000000),
                      "", "landings with fewer kept samples are flagged failed")
+            .choice("contact", field(&P::contact, &ContactModel::kind),
+                    {{"none", ContactModel::Kind::kNone},
+                     {"spreading", ContactModel::Kind::kSpreading},
+                     {"thin-film", ContactModel::Kind::kThinFilm}},
+                    "local conductivity from each landing's resistance: spreading, "
+                    "sigma = 1/(4 a (R - R_pipette - R_ct)) for a thick conductor; thin-film, "
+                    "sigma = h/(pi a^2 (R - R_pipette - R_ct)) for a film h << a on a reversible "
+                    "back contact; none = resistance only")
+            .real("radius", field(&P::contact, &ContactModel::radius_um), Range::atLeast(0), "um",
+                  "contact (droplet) radius a")
+            .real("radius_error", field(&P::contact, &ContactModel::radius_error_um),
+                  Range::atLeast(0), "um", "standard error of the radius (systematic)")
+            .real("pipette_resistance", field(&P::contact, &ContactModel::pipette_ohm),
+                  Range::atLeast(0), "Ohm", "resistance of the pipette R_pipette")
+            .real("pipette_resistance_error", field(&P::contact, &ContactModel::pipette_error_ohm),
+                  Range::atLeast(0), "Ohm", "its standard error (systematic)")
+            .real("charge_transfer_resistance",
+                  field(&P::contact, &ContactModel::charge_transfer_ohm), Range::atLeast(0), "Ohm",
+                  "interfacial charge-transfer resistance R_ct")
+            .real("film_thickness", field(&P::contact, &ContactModel::film_um), Range::atLeast(0),
+                  "um", "film thickness h (contact: thin-film)")
+            .real("film_thickness_error", field(&P::contact, &ContactModel::film_error_um),
+                  Range::atLeast(0), "um", "its standard error (systematic)")
+            .real("rest_potential", field(&P::contact, &ContactModel::rest_potential_V),
+                  Range::any(), "V",
+                  "held potentials: R = (E - rest_potential)/I (swept landings use 1/G)")
             .text("plot", &P::plot, "file prefix of the map quicklooks; empty = none");
     return s;
   }
@@ -79,10 +113,16 @@ class AnalyseStage final : public StageOf<AnalyseParams, AnalyseStage> {
             PortSpec::optionalOut("conductance", ItemKind::kMap,
                                   "I-E conductance per landing (S) on the landing grid"),
             PortSpec::optionalOut("resistance", ItemKind::kMap,
-                                  "apparent resistance 1/conductance (Ohm) on the landing grid")};
+                                  "landing resistance (Ohm): 1/G, or (E - rest)/I at a held "
+                                  "potential, on the landing grid"),
+            PortSpec::optionalOut("conductivity", ItemKind::kMap,
+                                  "local conductivity (S/cm) from the contact model")};
   }
   void preflight(Preflight& pf) const override {
     if (std::string why; !params().fit.IsValid(&why)) pf.fail(why);
+    if (std::string why; !params().contact.IsValid(&why)) pf.fail(why);
+    if (pf.outputBound("conductivity") && params().contact.kind == ContactModel::Kind::kNone)
+      pf.fail("the `conductivity` map needs a contact model (contact: spreading or thin-film)");
     if (!params().plot.empty() && params().plot.find_first_of("/\\") != std::string::npos)
       pf.fail("`plot` must be a plain file name prefix");
     pf.reads("curves");
@@ -94,7 +134,13 @@ class AnalyseStage final : public StageOf<AnalyseParams, AnalyseStage> {
     LandingFitOptions o = p.fit;
     o.potential_V = p.current_at == "potential" ? p.potential : NAN;
     const CurveSet& curves = ctx.get<CurveSet>("curves");
-    const std::vector<LandingResult> r = fitLandings(curves, o);
+    std::vector<LandingResult> r = fitLandings(curves, o);
+    if (const int below = resistanceAndConductivity(r, p.contact)) {
+      ctx.warn(fmt::format(
+          "{} landing(s) have a resistance no larger than R_pipette + R_ct = {:.4g} Ohm: no "
+          "conductivity for them (is the pipette's resistance right?)",
+          below, p.contact.pipette_ohm + p.contact.charge_transfer_ohm));
+    }
     std::vector<double> x, y;
     for (const auto& l : r) x.push_back(l.x), y.push_back(l.y);
     const LandingGrid g = landingGrid(x, y);
@@ -126,7 +172,14 @@ class AnalyseStage final : public StageOf<AnalyseParams, AnalyseStage> {
     }
     if (ctx.outputBound("resistance")) {
       ctx.put("resistance", landingMap(g, r, "resistance", "Ohm",
-                                       [](const LandingResult& l) { return 1.0 / l.conductance; }));
+                                       [](const LandingResult& l) { return l.resistance; }));
+    }
+    if (ctx.outputBound("conductivity")) {
+      Map sigma = landingMap(g, r, "conductivity", "S/cm",
+                             [](const LandingResult& l) { return l.conductivity; });
+      if (!p.plot.empty() && sigma.countValid() > 0)
+        writeQuicklook(sigma, ctx.fileDir() / (p.plot + "-conductivity.png"));
+      ctx.put("conductivity", std::move(sigma));
     }
     if (ctx.outputBound("conductance")) ctx.put("conductance", std::move(conductance));
     ctx.put("current", std::move(current));

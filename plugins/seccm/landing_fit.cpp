@@ -73,6 +73,7 @@ std::vector<LandingResult> fitLandings(const CurveSet& c, const LandingFitOption
       sxx += (ek[k] - em) * (ek[k] - em);
       sxy += (ek[k] - em) * (ik[k] - im);
     }
+    r.potential = em;
     const double range =
         *std::max_element(ek.begin(), ek.end()) - *std::min_element(ek.begin(), ek.end());
     if (range > 1e-6) {
@@ -91,6 +92,52 @@ std::vector<LandingResult> fitLandings(const CurveSet& c, const LandingFitOption
     out.push_back(r);
   }
   return out;
+}
+
+bool ContactModel::IsValid(std::string* error) const {
+  std::string why;
+  if (kind != Kind::kNone && !(radius_um > 0)) why = "the contact model needs a radius > 0";
+  if (kind == Kind::kThinFilm && !(film_um > 0)) why = "the thin-film model needs a thickness > 0";
+  if (radius_error_um < 0 || pipette_error_ohm < 0 || film_error_um < 0 || pipette_ohm < 0 ||
+      charge_transfer_ohm < 0)
+    why = "resistances and errors must be >= 0";
+  if (error) *error = why;
+  return why.empty();
+}
+
+int resistanceAndConductivity(std::vector<LandingResult>& r, const ContactModel& m) {
+  if (std::string why; !m.IsValid(&why)) throw UsageError("SECCM contact model: " + why);
+  int below = 0;
+  for (auto& l : r) {
+    if (std::isfinite(l.conductance)) {
+      l.resistance = 1.0 / l.conductance;
+      l.resistance_se = l.conductance_se / (l.conductance * l.conductance);
+    } else if (std::isfinite(l.current) && l.current != 0) {
+      l.resistance = (l.potential - m.rest_potential_V) / l.current;
+      l.resistance_se = std::abs(l.resistance) * l.current_se / std::abs(l.current);
+    }
+    if (m.kind == ContactModel::Kind::kNone || !l.good() || !std::isfinite(l.resistance)) continue;
+    const double contact = l.resistance - m.pipette_ohm - m.charge_transfer_ohm;
+    if (!(contact > 0)) {
+      ++below;
+      continue;
+    }
+    const double a = m.radius_um * 1e-4;  // cm
+    const double rel_stat = std::abs(l.resistance_se / contact);
+    double rel_sys2 = 0;
+    if (m.kind == ContactModel::Kind::kSpreading) {
+      l.conductivity = 1.0 / (4 * a * contact);
+      rel_sys2 = std::pow(m.radius_error_um / m.radius_um, 2);
+    } else {
+      l.conductivity = m.film_um * 1e-4 / (M_PI * a * a * contact);
+      rel_sys2 = std::pow(2 * m.radius_error_um / m.radius_um, 2) +
+                 std::pow(m.film_error_um / m.film_um, 2);
+    }
+    rel_sys2 += std::pow(m.pipette_error_ohm / contact, 2);
+    l.conductivity_se = l.conductivity * rel_stat;
+    l.conductivity_systematic_se = l.conductivity * std::sqrt(rel_sys2);
+  }
+  return below;
 }
 
 namespace {

@@ -31,9 +31,36 @@ struct LandingResult {
   double current = NAN, current_se = NAN;                // A
   double conductance = NAN, conductance_se = NAN;        // S (dI/dE)
   double intercept = NAN, r2 = NAN, residual_rms = NAN;  // A, 1, A
-  std::string flag;  // "" = good; else why the landing is not used
+  double potential = NAN;                                // V, mean of the kept samples
+  // From resistanceAndConductivity():
+  double resistance = NAN, resistance_se = NAN;  // Ω
+  double conductivity = NAN;                     // S/cm
+  double conductivity_se = NAN;                  // S/cm, from this landing's own noise
+  double conductivity_systematic_se = NAN;       // S/cm, from the contact's radius, pipette, film
+  std::string flag;                              // "" = good; else why the landing is not used
   bool good() const { return flag.empty(); }
 };
+
+// How a landing's resistance becomes a local conductivity (PHYSICS.md §2): R = R_pipette +
+// R_contact + R_ct, with R_contact = 1/(4 σ a) for a disk of radius a on a thick conductor
+// (spreading) or h/(π a² σ) on a film of thickness h ≪ a over a reversible back contact.
+struct ContactModel {
+  enum class Kind { kNone, kSpreading, kThinFilm } kind = Kind::kNone;
+  double radius_um = 0, radius_error_um = 0;
+  double pipette_ohm = 0, pipette_error_ohm = 0;
+  double charge_transfer_ohm = 0;
+  double film_um = 0, film_error_um = 0;
+  double rest_potential_V = 0;  // held potentials: R = (E − rest) / I
+  bool IsValid(std::string* error) const;
+};
+
+// Per landing: R = 1/G where the potential was swept, else (E − rest)/I, with its error; with a
+// contact model, σ with its error from the landing's own noise and, apart, the systematic error
+// that the radius, the pipette's resistance and the film's thickness give every landing alike
+// (what matters for an absolute σ, not for comparing landings of one map). The radius enters
+// the thin-film σ squared: its relative error counts twice. A good landing whose resistance is
+// not above R_pipette + R_ct gets no σ; returns how many did not.
+int resistanceAndConductivity(std::vector<LandingResult>& r, const ContactModel& m);
 
 // Throws UsageError for invalid options and ProcessingError when the curve set lacks a t, E or I
 // channel.

@@ -84,6 +84,43 @@ TEST(SeccmFit, ConductanceErrorsHoldOverManyLandings) {
   EXPECT_NEAR(std::sqrt(s2 / 400), 1.0, 0.1);
 }
 
+// PHYSICS.md §2's example: sigma = 1e-3 S/cm under a 0.5 um contact gives R_spread = 5 MOhm;
+// with a 13 MOhm pipette the landing measures 18 MOhm, and the conductivity comes back with its
+// systematic error from the radius (10 %) and the pipette (1 of 5 MOhm, 20 %). On a 0.1 um
+// film under a 5 um contact, R = h/(pi a^2 sigma) = 12.73 kOhm, and the radius error counts
+// twice.
+TEST(SeccmFit, ContactModelsGiveTheConductivityAndItsErrors) {
+  SplitMix64 rng(2);
+  const CurveSet s = set({landing(0, 0, 0, 1 / 18e6, 41, 0, rng),
+                          landing(2, 0, 0, 0, 41, 0, rng, 0.5),      // held at 0.5 V, no current
+                          landing(4, 0, 0, 1 / 10e6, 41, 0, rng)});  // below the pipette's
+  auto r = seccm::fitLandings(s, {});
+  seccm::ContactModel m;
+  m.kind = seccm::ContactModel::Kind::kSpreading;
+  m.radius_um = 0.5, m.radius_error_um = 0.05;
+  m.pipette_ohm = 13e6, m.pipette_error_ohm = 1e6;
+  EXPECT_EQ(seccm::resistanceAndConductivity(r, m), 1);
+  EXPECT_NEAR(r[0].resistance, 18e6, 1.0);
+  EXPECT_NEAR(r[0].conductivity, 1e-3, 1e-9);
+  EXPECT_NEAR(r[0].conductivity_systematic_se, 1e-3 * std::sqrt(0.1 * 0.1 + 0.2 * 0.2), 1e-9);
+  EXPECT_NEAR(r[0].conductivity_se, 0.0, 1e-12);  // noise-free
+  EXPECT_TRUE(std::isnan(r[1].resistance));       // no current at a held potential
+  EXPECT_TRUE(r[2].good());                       // a landing, just no conductivity
+  EXPECT_TRUE(std::isnan(r[2].conductivity));
+
+  const double film_r = 0.1e-4 / (M_PI * 5e-4 * 5e-4 * 1e-3);
+  auto f = seccm::fitLandings(set({landing(0, 0, 0, 1 / film_r, 41, 0, rng)}), {});
+  seccm::ContactModel film;
+  film.kind = seccm::ContactModel::Kind::kThinFilm;
+  film.radius_um = 5, film.radius_error_um = 0.25, film.film_um = 0.1;
+  seccm::resistanceAndConductivity(f, film);
+  EXPECT_NEAR(f[0].resistance, 12732.4, 0.1);
+  EXPECT_NEAR(f[0].conductivity, 1e-3, 1e-9);
+  EXPECT_NEAR(f[0].conductivity_systematic_se, 1e-3 * 2 * 0.05, 1e-9);
+  film.film_um = 0;
+  EXPECT_THROW(seccm::resistanceAndConductivity(f, film), UsageError);
+}
+
 TEST(SeccmFit, TheLandingGridFollowsThePositions) {
   // A 4 x 3 serpentine raster at 2 um pitch from (10, 20), positions jittered by up to 0.05 um.
   SplitMix64 rng(3);
