@@ -8,5 +8,6 @@ void ionmap_register_seccm(Registry& registry) {
   registry.addReader(seccm::makeTdmsReader(), "seccm");
   registry.addStage(seccm::makeLandingsStage, "seccm");
   registry.addStage(seccm::makeAnalyseStage, "seccm");
+  registry.addStage(seccm::makeClassesStage, "seccm");
 }
 }  // namespace ionmap

@@ -9,5 +9,6 @@ namespace ionmap::seccm {
 
 std::unique_ptr<Stage> makeLandingsStage();
 std::unique_ptr<Stage> makeAnalyseStage();
+std::unique_ptr<Stage> makeClassesStage();
 
 }  // namespace ionmap::seccm

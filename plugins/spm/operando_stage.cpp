@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "ionmap/core/error.hpp"
+#include "ionmap/core/text.hpp"
 #include "ionmap/numerics/resample.hpp"
 #include "ionmap/pipeline/registry.hpp"
 #include "registration/drift.hpp"
@@ -135,19 +136,6 @@ class OperandoStage final : public StageOf<OperandoParams, OperandoStage> {
   }
 
  private:
-  static std::vector<std::string> splitNames(const std::string& text) {
-    std::vector<std::string> out;
-    std::size_t at = 0;
-    while (at <= text.size() && !text.empty()) {
-      const std::size_t comma = std::min(text.find(',', at), text.size());
-      std::string name = text.substr(at, comma - at);
-      const auto b = name.find_first_not_of(" \t"), e = name.find_last_not_of(" \t");
-      out.push_back(b == std::string::npos ? "" : name.substr(b, e - b + 1));
-      at = comma + 1;
-    }
-    return out;
-  }
-
   // The lithium maps, resampled onto the first frame's grid through the bound transform.
   std::vector<Map> lithiumOn(RunContext& ctx, const Grid& grid) const {
     if (!ctx.bound("lithium")) return {};

@@ -103,6 +103,10 @@ Summary describe(const std::vector<double>& values, double level, int resamples,
   std::vector<double> sorted = v;
   std::sort(sorted.begin(), sorted.end());
   s.median = quantile(sorted, 0.5), s.q1 = quantile(sorted, 0.25), s.q3 = quantile(sorted, 0.75);
+  if (resamples <= 0) {
+    s.ci_lo = s.ci_hi = NAN;
+    return s;
+  }
   SplitMix64 rng(seed);
   std::vector<double> means;
   means.reserve(static_cast<std::size_t>(resamples));

@@ -16,7 +16,8 @@ struct Summary {
   double mean = 0, sd = 0, median = 0, q1 = 0, q3 = 0;  // quartiles by linear interpolation
   double ci_lo = 0, ci_hi = 0;  // percentile bootstrap interval of the mean (describe())
 };
-// NaN values are left out. The bootstrap uses `resamples` draws seeded by `seed`.
+// NaN values are left out. The bootstrap uses `resamples` draws seeded by `seed` (0: no
+// interval, NaN).
 Summary describe(const std::vector<double>& values, double level = 0.95, int resamples = 2000,
                  std::uint64_t seed = 1);
 
