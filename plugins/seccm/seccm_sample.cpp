@@ -1,0 +1,148 @@
+#include "seccm/seccm_sample.hpp"
+
+#include <cmath>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "ionmap/core/transform2d.hpp"
+#include "ionmap/io/tiff.hpp"
+#include "ionmap/numerics/random.hpp"
+#include "seccm/tdms.hpp"
+
+namespace ionmap::seccm {
+namespace {
+
+// The film in the landing frame (µm): band index across the stripes (even [100], odd [001]).
+int bandOf(double x, double y, const SeccmSampleSpec& s) {
+  const double a = s.band_angle_deg * M_PI / 180;
+  const double u = x * std::cos(a) - y * std::sin(a);
+  return static_cast<int>(std::floor(u / (0.5 * s.period_um)));
+}
+
+// A grain boundary: the line y = 0.35 x + 2.5 (µm), 0.3 um wide, at half the conductivity.
+double boundaryFactor(double x, double y) {
+  const double d = std::abs(y - 0.35 * x - 2.5) / std::sqrt(1 + 0.35 * 0.35);
+  return d < 0.15 ? 0.5 : 1.0;
+}
+
+}  // namespace
+
+int SeccmSampleTruth::band(double x, double y) const {
+  return bandOf(x, y, spec);
+}
+
+double SeccmSampleTruth::sigma(double x, double y) const {
+  return band_sigma.at(static_cast<std::size_t>(bandOf(x, y, spec) - band_first)) *
+         boundaryFactor(x, y);
+}
+
+SeccmSampleTruth writeSeccmSample(const std::filesystem::path& dir, const SeccmSampleSpec& s) {
+  std::filesystem::create_directories(dir);
+  SplitMix64 rng(s.seed * 104729 + 17);
+  // Per band (domain), its conductivity: the class's, scattered.
+  const int band_lo = bandOf(0, s.landings_y * s.pitch_um, s) - 2;
+  const int band_hi = bandOf(s.landings_x * s.pitch_um, 0, s) + 2;
+  std::vector<double> band_sigma;
+  for (int b = band_lo; b <= band_hi; ++b) {
+    const double nominal = ((b % 2) + 2) % 2 == 0 ? s.sigma_100 : s.sigma_001;
+    band_sigma.push_back(nominal * (1 + s.domain_scatter * rng.gauss()));
+  }
+  auto sigmaAt = [&](double x, double y) {
+    return band_sigma[static_cast<std::size_t>(bandOf(x, y, s) - band_lo)] * boundaryFactor(x, y);
+  };
+
+  TdmsChannel cur, volt, xs, ys, zs, dt, line, state;
+  cur.name = "Current1 (A)", cur.type = kTdsDouble;
+  volt.name = "V1 (V) ", volt.type = kTdsSingle;  // the rig's trailing space
+  xs.name = "X (um)", xs.type = kTdsSingle;
+  ys.name = "Y (um)", ys.type = kTdsSingle;
+  zs.name = "Z (um)", zs.type = kTdsSingle;
+  dt.name = "dt(s)", dt.type = kTdsSingle;
+  line.name = "Line Number", line.type = kTdsU16;
+  state.name = "State", state.type = kTdsI8;
+  int failed = 0;
+  const int contact_samples = 25;
+  for (int j = 0; j < s.landings_y; ++j) {
+    for (int k = 0; k < s.landings_x; ++k) {
+      const int i = j % 2 ? s.landings_x - 1 - k : k;  // serpentine
+      const double x = (i + 0.5) * s.pitch_um, y = (j + 0.5) * s.pitch_um;
+      const double a_cm = s.radius_um * (1 + s.radius_scatter * rng.gauss()) * 1e-4;
+      const double r_total = s.pipette_ohm + 1.0 / (4 * sigmaAt(x, y) * a_cm);
+      const bool lost = rng.uniform() < s.failed;
+      failed += lost;
+      auto add = [&](int st, double e, double z, double c) {
+        xs.numbers.push_back(x), ys.numbers.push_back(y), zs.numbers.push_back(z);
+        volt.numbers.push_back(static_cast<float>(e));
+        cur.numbers.push_back(c);
+        dt.numbers.push_back(0.002);
+        line.numbers.push_back(j);
+        state.numbers.push_back(st);
+      };
+      for (int n = 0; n < 5; ++n) add(0, 0.0, 2.0 - 0.4 * n, 2e-12 * rng.gauss());  // approach
+      const int in_contact = lost ? 2 : contact_samples;
+      for (int n = 0; n < in_contact; ++n) {
+        const double e = 0.05 + 0.2 * n / (contact_samples - 1);
+        const double spike = 5e-9 * std::exp(-0.002 * n / 0.001);  // capacitive, 1 ms
+        const double i_true = e / r_total;
+        add(1, e, 0.0, i_true * (1 + s.noise * rng.gauss()) + 2e-12 * rng.gauss() + spike);
+      }
+      for (int n = 0; n < 3; ++n) add(2, 0.0, 0.4 * (n + 1), 2e-12 * rng.gauss());  // retract
+    }
+  }
+  TdmsFile f;
+  f.properties.push_back({"name", kTdsString, "SECCM hopping map (ionmap simulate seccm)", 0});
+  f.properties.push_back({"pitch_um", kTdsDouble, fmt::format("{}", s.pitch_um), s.pitch_um});
+  f.groups.push_back({"SECCM", {}, {cur, volt, xs, ys, zs, dt, line, state}});
+  TdmsLayout layout;
+  layout.values_per_segment = static_cast<std::size_t>(s.landings_x) * 33;  // a segment per line
+  const auto bytes = writeTdms(f, layout);
+  std::ofstream(dir / "seccm_map.tdms", std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
+
+  // The reference: the stripes traced on a TEM image, in its own frame.
+  const Transform2D to_tem = Transform2D::fromMatrix(
+      {std::cos(s.tem_rotation_deg * M_PI / 180), -std::sin(s.tem_rotation_deg * M_PI / 180),
+       s.tem_dx_um, std::sin(s.tem_rotation_deg * M_PI / 180),
+       std::cos(s.tem_rotation_deg * M_PI / 180), s.tem_dy_um},
+      Transform2D::Kind::kRigid);
+  const Transform2D from_tem = to_tem.inverse();
+  const int n = static_cast<int>(std::lround(s.tem_size_um / s.tem_pixel_um));
+  Image<double> classes(n, n, 0.0);
+  for (int r = 0; r < n; ++r) {
+    for (int c = 0; c < n; ++c) {
+      const Point2 p = from_tem.apply({(c + 0.5) * s.tem_pixel_um, (r + 0.5) * s.tem_pixel_um});
+      const bool on_film = p.x >= -1 && p.y >= -1 && p.x <= s.landings_x * s.pitch_um + 1 &&
+                           p.y <= s.landings_y * s.pitch_um + 1;
+      classes(c, r) = on_film ? (((bandOf(p.x, p.y, s) % 2) + 2) % 2 == 0 ? 1 : 2) : 0;
+    }
+  }
+  tiff::write(dir / "tem_classes.tif", {{&classes, "classes: 1 [100], 2 [001]"}},
+              tiff::SampleType::kUInt16, s.tem_pixel_um, s.tem_pixel_um);
+  std::ofstream(dir / "landing_to_tem.yaml")
+      << to_tem.toYaml("SECCM landing frame (um) to the TEM reference (um), as drawn");
+
+  std::ofstream y(dir / "truth.yaml");
+  y << fmt::format(
+      "# seccm sample (ionmap simulate seccm)\nseed: {}\nlandings: [{}, {}]\npitch_um: {}\n"
+      "sigma_100_S_per_cm: {}\nsigma_001_S_per_cm: {}\nperiod_um: {}\nband_angle_deg: {}\n"
+      "radius_um: {}\nradius_scatter: {}\npipette_ohm: {}\nfailed_landings: {}\n"
+      "# the band of a point (x, y) of the landing frame: floor((x cos a - y sin a) / (period/2)),"
+      " even = [100] (class 1), odd = [001] (class 2); its conductivity (S/cm), from band {}:\n"
+      "band_sigma: [",
+      s.seed, s.landings_x, s.landings_y, s.pitch_um, s.sigma_100, s.sigma_001, s.period_um,
+      s.band_angle_deg, s.radius_um, s.radius_scatter, s.pipette_ohm, failed, band_lo);
+  for (std::size_t b = 0; b < band_sigma.size(); ++b)
+    y << (b ? ", " : "") << fmt::format("{:.6e}", band_sigma[b]);
+  y << "]\nband_first: " << band_lo
+    << "\n# grain boundary: the line y = 0.35 x + 2.5 um, 0.3 um wide, at half the conductivity\n";
+  SeccmSampleTruth t;
+  t.spec = s;
+  t.band_first = band_lo;
+  t.band_sigma = band_sigma;
+  t.failed = failed;
+  return t;
+}
+
+}  // namespace ionmap::seccm

@@ -1,0 +1,47 @@
+// The "seccm" sample: a hopping-mode SECCM map of a solid-electrolyte film with stripe domains
+// of two orientations ([100], conductive; [001], less so) at a fixed period and direction, a
+// few grain boundaries of lower conductivity, per-landing scatter of the contact radius, a
+// pipette resistance, capacitive touchdown spikes, noise and some failed landings — written as
+// a TDMS file as a LabVIEW rig writes it (approach, contact and retract samples with a feedback
+// state, serpentine raster); the domains traced on a TEM-like reference (a label image of the
+// classes) in its own frame, the landing-to-TEM transform, and the truth.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <vector>
+
+namespace ionmap::seccm {
+
+struct SeccmSampleSpec {
+  std::uint64_t seed = 4;
+  int landings_x = 30, landings_y = 30;
+  double pitch_um = 0.4;
+  double sigma_100 = 1e-3, sigma_001 = 0.3e-3;    // S/cm
+  double period_um = 2.4;                         // of the [100]/[001] bands, half each
+  double band_angle_deg = 20;                     // of the bands' direction from y
+  double domain_scatter = 0.05;                   // relative sigma offset per domain
+  double radius_um = 0.5, radius_scatter = 0.05;  // contact radius and its relative scatter
+  double pipette_ohm = 13e6;
+  double noise = 0.01;   // relative current noise per sample
+  double failed = 0.03;  // share of landings that lose contact at once
+  double tem_pixel_um = 0.05;
+  double tem_rotation_deg = 3, tem_dx_um = 1.0, tem_dy_um = 1.0;  // landing → TEM frame
+  double tem_size_um = 14;
+};
+
+// What the sample was made of: each band's conductivity, so that a landing's true σ can be
+// told from its position in the landing frame.
+struct SeccmSampleTruth {
+  SeccmSampleSpec spec;
+  int band_first = 0;
+  std::vector<double> band_sigma;  // S/cm, band_first, band_first + 1, …
+  int failed = 0;
+  int band(double x_um, double y_um) const;      // even: [100] (class 1), odd: [001] (class 2)
+  double sigma(double x_um, double y_um) const;  // with the grain boundary
+};
+
+SeccmSampleTruth writeSeccmSample(const std::filesystem::path& dir,
+                                  const SeccmSampleSpec& spec = {});
+
+}  // namespace ionmap::seccm

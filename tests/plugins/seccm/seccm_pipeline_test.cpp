@@ -1,0 +1,69 @@
+// The bundled SECCM sample through pipelines/seccm-orientation.yaml: the committed files are what
+// `ionmap simulate seccm` writes; each class's mean conductivity agrees with the truth at the
+// same landings within its standard error; the classes differ, by the block bootstrap over
+// domains; failed landings are left out and counted.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "../../h5_util.hpp"
+#include "../../test_util.hpp"
+#include "seccm/seccm_sample.hpp"
+
+namespace ionmap {
+namespace {
+
+std::filesystem::path seccmSample() {
+  return test::sourceDir() / "data" / "samples" / "seccm";
+}
+
+TEST(SeccmPipeline, CommittedSampleIsWhatSimulateWrites) {
+  test::TempDir out;
+  const auto r = test::runIonmap({"simulate", "seccm", "--out", out.path().string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* name :
+       {"seccm_map.tdms", "tem_classes.tif", "landing_to_tem.yaml", "truth.yaml"})
+    EXPECT_EQ(test::readFile(out / name), test::readFile(seccmSample() / name)) << name;
+}
+
+TEST(SeccmPipeline, ClassConductivitiesAreRecoveredAndCompared) {
+  test::TempDir truth_dir, out;
+  const seccm::SeccmSampleTruth truth = seccm::writeSeccmSample(truth_dir.path());
+  const auto pipeline = test::sourceDir() / "pipelines" / "seccm-orientation.yaml";
+  const auto r = test::runIonmap({"run", pipeline.string(), "--out", out.path().string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  test::H5File f((out / "results.h5").string());
+  const auto x = f.numbers("/entry/landing_classes/x"), y = f.numbers("/entry/landing_classes/y");
+  const auto value = f.numbers("/entry/landing_classes/value");
+  const auto cls = f.numbers("/entry/landing_classes/class");
+  const auto share = f.numbers("/entry/landing_classes/share");
+  ASSERT_GE(x.size(), 800u);  // 900 landings less the failed ones
+  // Per class, over the landings the pipeline put in it: measured mean against the true mean at
+  // the same places, within 3 standard errors of the measured mean.
+  for (int c = 1; c <= 2; ++c) {
+    double sm = 0, sm2 = 0, st = 0, n = 0;
+    int wrong_class = 0;
+    for (std::size_t k = 0; k < x.size(); ++k) {
+      if (cls[k] != c || share[k] < 0.75) continue;
+      const int band_class = ((truth.band(x[k], y[k]) % 2) + 2) % 2 + 1;
+      wrong_class += band_class != c;
+      sm += value[k], sm2 += value[k] * value[k], st += truth.sigma(x[k], y[k]), ++n;
+    }
+    ASSERT_GT(n, 200) << "class " << c;
+    EXPECT_EQ(wrong_class, 0) << "class " << c;
+    const double mean = sm / n, se = std::sqrt((sm2 / n - mean * mean) / (n - 1));
+    EXPECT_LT(std::abs(mean - st / n), 3 * se) << "class " << c << ": " << mean << " vs " << st / n;
+  }
+  const auto means = f.numbers("/entry/class_statistics/mean");
+  ASSERT_EQ(means.size(), 2u);
+  EXPECT_NEAR(means[0] / means[1], 1e-3 / 0.3e-3, 0.1 * 1e-3 / 0.3e-3);
+  EXPECT_LT(f.numbers("/entry/class_comparisons/block_p")[0], 0.01);
+  EXPECT_GE(f.numbers("/entry/class_comparisons/domains_a")[0], 5);
+  EXPECT_EQ(f.attr("/entry/class_statistics/mean", "units"), "S/cm");
+  // The failed landings (two samples in contact) are named in the run's warnings.
+  EXPECT_NE(r.err.find(std::to_string(truth.failed) + " landing(s) shorter"), std::string::npos)
+      << r.err;
+}
+
+}  // namespace
+}  // namespace ionmap
