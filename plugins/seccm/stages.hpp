@@ -10,5 +10,6 @@ namespace ionmap::seccm {
 std::unique_ptr<Stage> makeLandingsStage();
 std::unique_ptr<Stage> makeAnalyseStage();
 std::unique_ptr<Stage> makeClassesStage();
+std::unique_ptr<Stage> makeBandsStage();
 
 }  // namespace ionmap::seccm

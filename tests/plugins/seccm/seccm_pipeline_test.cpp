@@ -60,6 +60,17 @@ TEST(SeccmPipeline, ClassConductivitiesAreRecoveredAndCompared) {
   EXPECT_LT(f.numbers("/entry/class_comparisons/block_p")[0], 0.01);
   EXPECT_GE(f.numbers("/entry/class_comparisons/domains_a")[0], 5);
   EXPECT_EQ(f.attr("/entry/class_statistics/mean", "units"), "S/cm");
+  // The bands: period 2.4 um at 20 deg within 3 standard errors (and 1 %), agreeing with the
+  // domains on the reference.
+  const double period = f.number("/entry/bands/map_period");
+  const double period_se = f.number("/entry/bands/map_period_errors");
+  EXPECT_LT(std::abs(period - 2.4), std::max(3 * period_se, 0.0)) << period << " +- " << period_se;
+  EXPECT_NEAR(period, 2.4, 0.024);
+  EXPECT_LT(std::abs(f.number("/entry/bands/map_angle") - 20),
+            3 * f.number("/entry/bands/map_angle_errors"));
+  EXPECT_LT(std::abs(f.number("/entry/bands/period_difference_z")), 3);
+  EXPECT_LT(std::abs(f.number("/entry/bands/angle_difference_z")), 3);
+  EXPECT_TRUE(std::filesystem::exists(out / "bands-spectrum.png"));
   // The failed landings (two samples in contact) are named in the run's warnings.
   EXPECT_NE(r.err.find(std::to_string(truth.failed) + " landing(s) shorter"), std::string::npos)
       << r.err;
