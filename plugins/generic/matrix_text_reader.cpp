@@ -206,7 +206,129 @@ class MatrixTextReader : public Reader {
   }
 };
 
+// "I (nA)" or "I [nA]" → {"I", "nA"}; "x" → {"x", ""}.
+std::pair<std::string, std::string> nameAndUnit(const std::string& header) {
+  const std::string h = trim(header);
+  for (const auto& [open, close] : {std::pair<char, char>{'(', ')'}, {'[', ']'}}) {
+    if (h.size() > 2 && h.back() == close) {
+      const auto at = h.rfind(open);
+      if (at != std::string::npos && at > 0)
+        return {trim(h.substr(0, at)), trim(h.substr(at + 1, h.size() - at - 2))};
+    }
+  }
+  return {h, ""};
+}
+
+// The first line that is neither blank nor a '#' comment, split; empty when there is none.
+std::vector<std::string> firstRow(const std::string& text, char& delim) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    line = trim(line);
+    if (line.empty() || line[0] == '#') continue;
+    delim = pickDelimiter(line);
+    return split(line, delim);
+  }
+  return {};
+}
+
+// Tables with a header row of column names (units as "name (unit)" or "name [unit]"), then one
+// row per record: SECCM long and wide tables, exported spreadsheets.
+class CsvTableReader : public Reader {
+ public:
+  std::string name() const override { return "csv-table"; }
+  std::string description() const override {
+    return "tables as text with a header row of names (units as 'name (unit)' or 'name "
+           "[unit]'): CSV, TSV, semicolon (decimal commas) or whitespace; numeric and text "
+           "columns";
+  }
+  int score(const std::filesystem::path& path, const std::vector<std::uint8_t>& h) const override {
+    if (!looksLikeText(h)) return 0;
+    const std::string ext = lowerExtension(path);
+    if (ext != "csv" && ext != "tsv" && ext != "txt" && ext != "dat") return 0;
+    char d = 0;
+    const auto head = firstRow(std::string(h.begin(), h.end()), d);
+    if (head.size() < 2) return 0;
+    for (const auto& tok : head) {
+      double v;
+      if (tok.empty() || parseNumber(tok, d == ';' || d == '\t', v)) return 0;  // not all names
+    }
+    return 70;  // above matrix-text, which refuses a header row of names
+  }
+
+  Dataset load(const std::filesystem::path& path, const ReadOptions&) const override {
+    const std::string file = path.string();
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec) throw InputError(file, "cannot read file size: " + ec.message());
+    if (size > kMaxTextBytes)
+      throw InputError(file, fmt::format("{} bytes is too large for a text table (limit {} bytes)",
+                                         size, kMaxTextBytes));
+    checkMemory(path, size * 8, "the table's values");
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw InputError(file, "cannot open");
+    std::vector<std::string> header;
+    std::vector<std::vector<std::string>> cells;
+    char delim = 0;
+    std::string line;
+    int line_no = 0;
+    std::vector<int> line_of;
+    while (std::getline(in, line)) {
+      ++line_no;
+      const std::string t = trim(line);
+      if (t.empty() || t[0] == '#') continue;
+      if (header.empty()) {
+        delim = pickDelimiter(t);
+        header = split(t, delim);
+        continue;
+      }
+      auto row = split(t, delim);
+      if (row.size() + 1 == header.size() && delim != ' ' && t.back() == delim)
+        row.emplace_back();  // an empty last cell
+      if (row.size() != header.size())
+        throw InputError(file, fmt::format("line {}: {} cells, the header has {} columns", line_no,
+                                           row.size(), header.size()));
+      cells.push_back(std::move(row));
+      line_of.push_back(line_no);
+    }
+    if (header.empty() || cells.empty()) throw InputError(file, "no header row and data rows");
+    Table t(path.stem().string());
+    t.description = fmt::format("{} rows from {}", cells.size(), path.filename().string());
+    const bool comma = delim == ';' || delim == '\t';
+    for (std::size_t c = 0; c < header.size(); ++c) {
+      const auto [col_name, unit] = nameAndUnit(header[c]);
+      bool numeric = true;
+      for (const auto& row : cells) {
+        double v;
+        numeric = numeric && (row[c].empty() || parseNumber(row[c], comma, v));
+      }
+      if (numeric) {
+        auto& col = t.columns[t.addNumeric(col_name, unit)];
+        for (const auto& row : cells) {
+          double v = std::nan("");
+          if (!row[c].empty()) parseNumber(row[c], comma, v);
+          col.numbers.push_back(v);
+        }
+      } else {
+        auto& col = t.columns[t.addText(col_name)];
+        for (const auto& row : cells) col.texts.push_back(row[c]);
+      }
+    }
+    Dataset ds;
+    ds.format = name();
+    ds.metadata.emplace_back("delimiter", delim == '\t'  ? "tab"
+                                          : delim == ' ' ? "whitespace"
+                                                         : std::string(1, delim));
+    ds.tables.push_back(std::move(t));
+    return ds;
+  }
+};
+
 }  // namespace
+
+std::unique_ptr<Reader> makeCsvTableReader() {
+  return std::make_unique<CsvTableReader>();
+}
 
 std::unique_ptr<Reader> makeMatrixTextReader() {
   return std::make_unique<MatrixTextReader>();

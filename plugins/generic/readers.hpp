@@ -11,6 +11,7 @@ namespace ionmap::generic {
 std::unique_ptr<Reader> makeTiffReader();
 std::unique_ptr<Reader> makeImageReader();
 std::unique_ptr<Reader> makeMatrixTextReader();
+std::unique_ptr<Reader> makeCsvTableReader();
 std::unique_ptr<Reader> makeTransformYamlReader();
 
 // Applies the pipeline's pixel size and unit to a freshly read map, and names it.

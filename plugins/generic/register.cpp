@@ -11,6 +11,7 @@ void ionmap_register_generic(Registry& registry) {
   registry.addReader(generic::makeTiffReader(), plugin);
   registry.addReader(generic::makeImageReader(), plugin);
   registry.addReader(generic::makeMatrixTextReader(), plugin);
+  registry.addReader(generic::makeCsvTableReader(), plugin);
   registry.addReader(generic::makeTransformYamlReader(), plugin);
   registry.addStage(generic::makeReadStage, plugin);
   registry.addStage(generic::makeLevelStage, plugin);

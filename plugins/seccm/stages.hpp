@@ -11,5 +11,6 @@ std::unique_ptr<Stage> makeLandingsStage();
 std::unique_ptr<Stage> makeAnalyseStage();
 std::unique_ptr<Stage> makeClassesStage();
 std::unique_ptr<Stage> makeBandsStage();
+std::unique_ptr<Stage> makeWideStage();
 
 }  // namespace ionmap::seccm

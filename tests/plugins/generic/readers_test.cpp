@@ -395,10 +395,37 @@ TEST_F(ReadersTest, TextMatrixErrorsNameLineAndColumn) {
   test::writeFile(dir / "word.csv", "1,2\n3,abc\n");
   EXPECT_NE(loadError(dir / "word.csv").find("line 2, column 2: expected a number, got 'abc'"),
             std::string::npos);
+  // A header row of names that is not a '#' comment: read as a table (csv-table), not a matrix.
   test::writeFile(dir / "header.csv", "x,y\n1,2\n");
-  EXPECT_NE(loadError(dir / "header.csv").find("a header row?"), std::string::npos);
+  EXPECT_EQ(load(dir / "header.csv").format, "csv-table");
+  test::writeFile(dir / "header.dat", "1 2\nx y\n");  // names below numbers: still a matrix
+  EXPECT_NE(loadError(dir / "header.dat").find("expected a number"), std::string::npos);
   test::writeFile(dir / "empty.csv", "# nothing\n");
   EXPECT_NE(loadError(dir / "empty.csv").find("no numeric rows"), std::string::npos);
+}
+
+// Tables with a header row: units from "name (unit)" or "name [unit]", numeric and text
+// columns, empty cells as NaN (numeric) or "" (text), decimal commas with semicolons, and a
+// ragged row refused naming its line.
+TEST_F(ReadersTest, CsvTablesGiveNamedColumnsWithUnits) {
+  test::writeFile(dir / "long.csv",
+                  "# SECCM long table\npoint,x (um),E [mV],I (nA),note\n0,1.5,100,2.5,ok\n"
+                  "0,1.5,200,,\n1,2.0,100,0.5,spike\n");
+  const Dataset ds = load(dir / "long.csv");
+  ASSERT_EQ(ds.tables.size(), 1u);
+  const Table& t = ds.tables[0];
+  EXPECT_EQ(t.rows(), 3u);
+  EXPECT_EQ(t.column("x").unit, "um");
+  EXPECT_EQ(t.column("E").unit, "mV");
+  EXPECT_EQ(t.column("I").unit, "nA");
+  EXPECT_TRUE(std::isnan(t.column("I").numbers[1]));
+  EXPECT_TRUE(t.column("note").is_text);
+  EXPECT_EQ(t.column("note").texts, (std::vector<std::string>{"ok", "", "spike"}));
+  test::writeFile(dir / "semi.csv", "E (V);I (A)\n0,5;1,25\n");
+  EXPECT_EQ(load(dir / "semi.csv").tables[0].column("I").numbers[0], 1.25);
+  test::writeFile(dir / "ragged2.csv", "a,b,c\n1,2,3\n4,5\n");
+  EXPECT_NE(loadError(dir / "ragged2.csv").find("line 3: 2 cells, the header has 3 columns"),
+            std::string::npos);
 }
 
 TEST_F(ReadersTest, NaNCellsAreMaskedAndCounted) {
