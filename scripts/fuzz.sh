@@ -15,7 +15,7 @@ RUNS=${FUZZ_RUNS:-1000000}
 JOBS=${FUZZ_JOBS:-2}
 READERS=("$@")
 [ ${#READERS[@]} -eq 0 ] && READERS=(tiff image-png image-jpeg image-bmp matrix-text transform \
-  imzml ibd iontof-text ang ctf dm gwy sxm ibw nanoscope)
+  imzml ibd iontof-text ang ctf dm gwy sxm ibw nanoscope tdms csv-table)
 
 bash scripts/install-deps.sh
 if ! command -v clang++ >/dev/null; then
@@ -67,6 +67,8 @@ for fmt, reader in (("png", "image-png"), ("jpg", "image-jpeg"), ("bmp", "image-
 put("matrix-text", "gwy.txt", b"# Channel: Potential\n# Width: 2.000 um\n# Height: 1.000 um\n"
     b"# Value units: V\n0.1\t0.2\t0.3\t0.4\n0.5\t0.6\t0.7\t0.8\n")
 put("matrix-text", "semi.csv", b"1,5;2,5\n3,0;4,0\n")
+put("csv-table", "long.csv", b"# SECCM\npoint,x (um),E [mV],I (nA),note\n0,1.5,100,2.5,ok\n0,1.5,200,,\n")
+put("csv-table", "semi.csv", b"E (V);I (A)\n0,5;1,25\n0,6;1,5\n")
 put("ang", "small.ang", b"# XSTEP: 0.5\n# YSTEP: 0.5\n# NCOLS_ODD: 2\n# NCOLS_EVEN: 2\n"
     b"# NROWS: 2\n# GRID: SqrGrid\n# Phase 1\n# MaterialName Iron\n# Symmetry 43\n"
     b"0.1 0.2 0.3 0 0 100 0.9 1\n0.1 0.2 0.3 0.5 0 100 0.9 1\n"
@@ -146,7 +148,7 @@ PY
 dict_of() {
   case $1 in
     tiff) echo tiff;; image-png) echo png;; image-jpeg) echo jpeg;; image-bmp) echo bmp;;
-    matrix-text|transform|iontof-text) echo text;; imzml|ibd) echo imzml;; ang|ctf) echo ebsd;;
+    matrix-text|csv-table|transform|iontof-text) echo text;; imzml|ibd) echo imzml;; ang|ctf) echo ebsd;;
     dm) echo dm;;
     gwy|sxm|ibw|nanoscope) echo spm;;
     tdms) echo tdms;;
