@@ -1,9 +1,8 @@
 // seccm-analyse: per landing, the current (at a potential or the plateau), the conductance of a
 // straight-line I-E fit and a verdict; and maps of current, conductance and apparent resistance
-// on the landing grid (landing_fit.hpp).
+// on the landing grid (landing_fit.hpp); the runner draws every map's quicklook.
 #include <fmt/format.h>
 
-#include "ionmap/io/quicklook.hpp"
 #include "seccm/landing_fit.hpp"
 #include "seccm/stages.hpp"
 
@@ -15,7 +14,6 @@ struct AnalyseParams {
   ContactModel contact;
   std::string current_at = "plateau";  // plateau | potential
   double potential = 0;                // V
-  std::string plot = "seccm";
 };
 
 Table landingTable(const std::vector<LandingResult>& r, const LandingGrid& g) {
@@ -98,8 +96,7 @@ class AnalyseStage final : public StageOf<AnalyseParams, AnalyseStage> {
                   Range::atLeast(0), "um", "its standard error (systematic)")
             .real("rest_potential", field(&P::contact, &ContactModel::rest_potential_V),
                   Range::any(), "V",
-                  "held potentials: R = (E - rest_potential)/I (swept landings use 1/G)")
-            .text("plot", &P::plot, "file prefix of the map quicklooks; empty = none");
+                  "held potentials: R = (E - rest_potential)/I (swept landings use 1/G)");
     return s;
   }
   std::string name() const override { return "seccm-analyse"; }
@@ -123,8 +120,6 @@ class AnalyseStage final : public StageOf<AnalyseParams, AnalyseStage> {
     if (std::string why; !params().contact.IsValid(&why)) pf.fail(why);
     if (pf.outputBound("conductivity") && params().contact.kind == ContactModel::Kind::kNone)
       pf.fail("the `conductivity` map needs a contact model (contact: spreading or thin-film)");
-    if (!params().plot.empty() && params().plot.find_first_of("/\\") != std::string::npos)
-      pf.fail("`plot` must be a plain file name prefix");
     pf.reads("curves");
     pf.writes("landings");
     pf.writes("current");
@@ -165,11 +160,6 @@ class AnalyseStage final : public StageOf<AnalyseParams, AnalyseStage> {
         landingMap(g, r, "current", "A", [](const LandingResult& l) { return l.current; });
     Map conductance =
         landingMap(g, r, "conductance", "S", [](const LandingResult& l) { return l.conductance; });
-    if (!p.plot.empty()) {
-      writeQuicklook(current, ctx.fileDir() / (p.plot + "-current.png"));
-      if (conductance.countValid() > 0)
-        writeQuicklook(conductance, ctx.fileDir() / (p.plot + "-conductance.png"));
-    }
     if (ctx.outputBound("resistance")) {
       ctx.put("resistance", landingMap(g, r, "resistance", "Ohm",
                                        [](const LandingResult& l) { return l.resistance; }));
@@ -177,8 +167,6 @@ class AnalyseStage final : public StageOf<AnalyseParams, AnalyseStage> {
     if (ctx.outputBound("conductivity")) {
       Map sigma = landingMap(g, r, "conductivity", "S/cm",
                              [](const LandingResult& l) { return l.conductivity; });
-      if (!p.plot.empty() && sigma.countValid() > 0)
-        writeQuicklook(sigma, ctx.fileDir() / (p.plot + "-conductivity.png"));
       ctx.put("conductivity", std::move(sigma));
     }
     if (ctx.outputBound("conductance")) ctx.put("conductance", std::move(conductance));

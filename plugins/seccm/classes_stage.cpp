@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "ionmap/core/text.hpp"
+#include "ionmap/io/quicklook.hpp"
 #include "seccm/classes.hpp"
 #include "seccm/stages.hpp"
 
@@ -12,7 +13,54 @@ namespace {
 struct ClassParams {
   ClassOptions classes;
   std::string class_names;  // comma-separated
+  std::string plot = "classes";
 };
+
+// Every landing's value by class (jittered), each class's mean with its interval beside it.
+void writeClassPlot(const std::vector<LandingClass>& l, const Table& per_class,
+                    const ClassOptions& o, const std::string& unit,
+                    const std::filesystem::path& png) {
+  Figure fig;
+  fig.title = "landings by class: values, and mean with its bootstrap interval";
+  fig.x_label = "class";
+  PlotPanel panel;
+  panel.y_label = unit.empty() ? "value" : "value (" + unit + ")";
+  const auto& cls = per_class.column("class").numbers;
+  const auto& mean = per_class.column("mean").numbers;
+  const auto& lo = per_class.column("ci_lo").numbers;
+  const auto& hi = per_class.column("ci_hi").numbers;
+  const auto& names = per_class.column("name").texts;
+  for (std::size_t k = 0; k < cls.size(); ++k) {
+    PlotSeries pts;
+    pts.style = PlotSeries::Style::kMarkers;
+    pts.colour = static_cast<int>(k) % 2 ? 3 : 0;
+    pts.label = fmt::format("{} = {}: n {}", k + 1, names[k],
+                            static_cast<int>(per_class.column("n").numbers[k]));
+    unsigned jitter = 12345;
+    for (const auto& c : l) {
+      if (c.cls != static_cast<int>(cls[k]) || c.share < o.min_share) continue;
+      jitter = jitter * 1103515245u + 12345u;
+      pts.x.push_back(static_cast<double>(k + 1) - 0.3 + 0.4 * ((jitter >> 16) % 1000) / 1000.0);
+      pts.y.push_back(c.value);
+    }
+    PlotSeries ci;
+    ci.x = {k + 1.25, k + 1.25};
+    ci.y = {lo[k], hi[k]};
+    ci.colour = 1;
+    ci.thickness = 4;
+    PlotSeries m;
+    m.x = {k + 1.25};
+    m.y = {mean[k]};
+    m.style = PlotSeries::Style::kMarkers;
+    m.colour = 1;
+    if (k == 0) m.label = "mean and interval";
+    panel.series.push_back(std::move(pts));
+    panel.series.push_back(std::move(ci));
+    panel.series.push_back(std::move(m));
+  }
+  fig.panels = {panel};
+  writeFigure(fig, png);
+}
 
 Table landingClassTable(const std::vector<LandingClass>& l, const std::vector<std::string>& names,
                         const std::string& unit) {
@@ -56,7 +104,10 @@ class ClassesStage final : public StageOf<ClassParams, ClassesStage> {
             .real("level", c(&ClassOptions::level), Range::between(0.5, 0.999), "",
                   "confidence of the intervals")
             .integer("resamples", c(&ClassOptions::resamples), Range::between(100, 100000), "",
-                     "bootstrap resamples");
+                     "bootstrap resamples")
+            .text("plot", &P::plot,
+                  "file prefix of the quicklooks (<prefix>-values.png: values by class; "
+                  "<prefix>-landings.png: the landings on the reference); empty = none");
     return s;
   }
   std::string name() const override { return "seccm-classes"; }
@@ -110,6 +161,26 @@ class ClassesStage final : public StageOf<ClassParams, ClassesStage> {
                       "onto the reference",
                       placed, landings.size()));
     ClassTables tables = classStatistics(landings, o, m.unit);
+    if (!params().plot.empty()) {
+      writeClassPlot(landings, tables.per_class, o, m.unit,
+                     ctx.fileDir() / (params().plot + "-values.png"));
+      // The reference with a cross at every landing's centre.
+      QuicklookOptions look;
+      look.title = "landings on the reference classes";
+      look.colormap = "cividis";
+      const double arm = 0.2 * m.grid.pixel_x;  // a fifth of the landing pitch
+      for (const auto& c : landings) {
+        look.polylines.push_back({{c.rx - arm, c.ry}, {c.rx + arm, c.ry}});
+        look.polylines.push_back({{c.rx, c.ry - arm}, {c.rx, c.ry + arm}});
+      }
+      const LabelMap& ref = ctx.get<LabelMap>("classes");
+      Map shown("classes", ref.grid, "1");
+      for (std::size_t i = 0; i < shown.values.size(); ++i) {
+        shown.values[i] = ref.labels[i];
+        shown.mask[i] = ref.labels[i] > 0;
+      }
+      writeQuicklook(shown, ctx.fileDir() / (params().plot + "-landings.png"), look);
+    }
     ctx.put("landings", landingClassTable(landings, o.names, m.unit));
     ctx.put("classes", std::move(tables.per_class));
     ctx.put("comparisons", std::move(tables.comparisons));

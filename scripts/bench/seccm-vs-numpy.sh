@@ -21,7 +21,7 @@ stages:
   - {stage: read, id: read, in: {file: map}, params: {as: table}, out: {table: samples}}
   - {stage: seccm-landings, id: landings, params: {state: State, contact_state: 1},
      in: {table: samples}, out: {curves: landings}}
-  - {stage: seccm-analyse, id: analyse, params: {plot: ""}, in: {curves: landings},
+  - {stage: seccm-analyse, id: analyse, in: {curves: landings},
      out: {landings: fits, current: current, conductance: g}}
 YAML
 echo "map: $N x $N landings, 33 samples each, TDMS $(du -h "$WORK/map.tdms" | cut -f1), $(nproc) cores, numpy $(/usr/bin/python3 -c 'import numpy; print(numpy.__version__)')"

@@ -112,7 +112,7 @@ TEST(SeccmLandings, ARigsTdmsFileGivesOneCurvePerLanding) {
       EXPECT_NEAR(g[cell], 1e-9 * (1 + 0.1 * k), 1e-9 * 1e-6) << "landing " << k;
     }
     EXPECT_EQ(f.numbers("/entry/fits/samples")[0], kContact - 3);  // 5 ms spike skipped at 2 ms
-    EXPECT_TRUE(std::filesystem::exists(dir / "out" / "seccm-conductance.png"));
+    EXPECT_TRUE(std::filesystem::exists(dir / "out" / "conductance.png"));
   }
 }
 
