@@ -1,16 +1,21 @@
 #include "seccm/bands.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include <ceres/ceres.h>
 #include <fmt/format.h>
+#include <Eigen/Dense>
 #include <opencv2/core.hpp>
 
 #include "ionmap/core/error.hpp"
 
 namespace ionmap::seccm {
 namespace {
+
+// The sandwich estimate's reach across the bands, in periods.
+constexpr double kStripeBandwidth = 2.0;
 
 struct WaveResidual {
   double x, y, v;
@@ -94,8 +99,34 @@ Bands findBands(const Map& m) {
   }
   std::nth_element(powers.begin(), powers.begin() + powers.size() / 2, powers.end());
   b.spectrum_peak_ratio = best / std::max(powers[powers.size() / 2], 1e-300);
-  // Start: the peak's frequency; amplitude and phase by linear least squares at that frequency.
+  // Start: the peak's frequency, refined on a grid of a tenth of a bin within ±1 bin by the
+  // unwindowed periodogram (the least-squares cost of a plane wave has side lobes one bin
+  // apart; a start off by half a bin may settle in one); amplitude and phase by linear least
+  // squares at that frequency.
   double p[5] = {mean, 0, 0, best_x / (w * m.grid.pixel_x), best_y / (h * m.grid.pixel_y)};
+  {
+    std::vector<std::array<double, 3>> pts;  // x, y, value − mean
+    for (int y = 0; y < h; ++y) {
+      for (int x = 0; x < w; ++x) {
+        if (!m.valid(x, y) || !std::isfinite(m.values(x, y))) continue;
+        const Point2 q = m.grid.centre(x, y);
+        pts.push_back({q.x, q.y, m.values(x, y) - mean});
+      }
+    }
+    const double dfx = 1.0 / (w * m.grid.pixel_x), dfy = 1.0 / (h * m.grid.pixel_y);
+    double top = -1, kx0 = p[3], ky0 = p[4];
+    for (int i = -10; i <= 10; ++i) {
+      for (int j = -10; j <= 10; ++j) {
+        const double kx = kx0 + 0.1 * i * dfx, ky = ky0 + 0.1 * j * dfy;
+        double re = 0, im = 0;
+        for (const auto& q : pts) {
+          const double th = 2 * M_PI * (kx * q[0] + ky * q[1]);
+          re += q[2] * std::cos(th), im += q[2] * std::sin(th);
+        }
+        if (re * re + im * im > top) top = re * re + im * im, p[3] = kx, p[4] = ky;
+      }
+    }
+  }
   {
     double scc = 0, sss = 0, scs = 0, svc = 0, svs = 0;
     for (int y = 0; y < h; ++y) {
@@ -114,37 +145,109 @@ Bands findBands(const Map& m) {
     p[1] = std::hypot(ac, as);
     p[2] = std::atan2(-as, ac);
   }
-  ceres::Problem problem;
-  for (int y = 0; y < h; ++y) {
-    for (int x = 0; x < w; ++x) {
-      if (!m.valid(x, y) || !std::isfinite(m.values(x, y))) continue;
-      const Point2 q = m.grid.centre(x, y);
-      problem.AddResidualBlock(new ceres::AutoDiffCostFunction<WaveResidual, 1, 5>(
-                                   new WaveResidual{q.x, q.y, m.values(x, y)}),
-                               nullptr, p);
+  // The plane wave fitted to the valid pixels from `start`.
+  auto fit = [&](const double* start, double* out, ceres::Problem& problem) {
+    std::copy(start, start + 5, out);
+    for (int y = 0; y < h; ++y) {
+      for (int x = 0; x < w; ++x) {
+        if (!m.valid(x, y) || !std::isfinite(m.values(x, y))) continue;
+        const Point2 q = m.grid.centre(x, y);
+        problem.AddResidualBlock(new ceres::AutoDiffCostFunction<WaveResidual, 1, 5>(
+                                     new WaveResidual{q.x, q.y, m.values(x, y)}),
+                                 nullptr, out);
+      }
     }
-  }
-  ceres::Solver::Options so;
-  so.linear_solver_type = ceres::DENSE_QR;
-  so.max_num_iterations = 100;
-  ceres::Solver::Summary summary;
-  ceres::Solve(so, &problem, &summary);
+    ceres::Solver::Options so;
+    so.linear_solver_type = ceres::DENSE_QR;
+    so.max_num_iterations = 100;
+    ceres::Solver::Summary summary;
+    ceres::Solve(so, &problem, &summary);
+    return summary;
+  };
+  double fitted[5];
+  ceres::Problem problem;
+  const ceres::Solver::Summary summary = fit(p, fitted, problem);
   b.converged = summary.termination_type == ceres::CONVERGENCE;
   b.pixels = n;
-  b.mean = p[0];
-  b.amplitude = std::abs(p[1]);
-  b.kx = p[3], b.ky = p[4];
+  b.mean = fitted[0];
+  b.amplitude = std::abs(fitted[1]);
+  b.kx = fitted[3], b.ky = fitted[4];
+  // Errors: the fit's curvature scaled by the residual scatter treats the residuals as
+  // independent, which the bands' own structure (square profiles, domain-to-domain scatter)
+  // is not; the sandwich estimate below sees it, and the larger of the two is reported.
   const double s2 = 2 * summary.final_cost / std::max(1, n - 5);
   ceres::Covariance::Options co;
   co.algorithm_type = ceres::DENSE_SVD;
   co.null_space_rank = -1;
   ceres::Covariance cov(co);
-  std::vector<std::pair<const double*, const double*>> blocks{{p, p}};
+  std::vector<std::pair<const double*, const double*>> blocks{{fitted, fitted}};
   if (cov.Compute(blocks, &problem)) {
     double c[25];
-    cov.GetCovarianceBlock(p, p, c);
+    cov.GetCovarianceBlock(fitted, fitted, c);
     b.amplitude_se = std::sqrt(c[6] * s2);
     b.cov_xx = c[18] * s2, b.cov_xy = c[19] * s2, b.cov_yy = c[24] * s2;
+  }
+  {
+    // A stripe pattern's residuals are shared along the stripes (each domain's own offset, its
+    // profile): a sandwich estimate whose weights fall off with the distance across the bands
+    // only, over kStripeBandwidth periods (Bartlett), instead of taking the pixels as
+    // independent.
+    const double kk = b.kx * b.kx + b.ky * b.ky, kn = std::sqrt(kk);
+    struct Row {
+      double u, r;
+      Eigen::Matrix<double, 5, 1> j;
+    };
+    std::vector<Row> rows;
+    Eigen::Matrix<double, 5, 5> jtj = Eigen::Matrix<double, 5, 5>::Zero();
+    for (int y = 0; y < h; ++y) {
+      for (int x = 0; x < w; ++x) {
+        if (!m.valid(x, y) || !std::isfinite(m.values(x, y))) continue;
+        const Point2 q = m.grid.centre(x, y);
+        const double th = 2 * M_PI * (fitted[3] * q.x + fitted[4] * q.y) + fitted[2];
+        const double c = std::cos(th), sn = std::sin(th);
+        Row r;
+        r.r = m.values(x, y) - (fitted[0] + fitted[1] * c);
+        r.j << -1, -c, fitted[1] * sn, fitted[1] * sn * 2 * M_PI * q.x,
+            fitted[1] * sn * 2 * M_PI * q.y;
+        r.u = (b.kx * q.x + b.ky * q.y) / kn;
+        jtj += r.j * r.j.transpose();
+        rows.push_back(r);
+      }
+    }
+    // Σ_ij w(|u_i − u_j|) r_i r_j J_i J_jᵀ with the rows summed into bins of a twentieth of
+    // the bandwidth along u (exact but for the kernel's value inside a bin): fast on any map.
+    const double bandwidth = kStripeBandwidth / kn;
+    const double bin = bandwidth / 20;
+    double u_min = INFINITY, u_max = -INFINITY;
+    for (const auto& r : rows) u_min = std::min(u_min, r.u), u_max = std::max(u_max, r.u);
+    const int nbins = static_cast<int>((u_max - u_min) / bin) + 1;
+    std::vector<Eigen::Matrix<double, 5, 1>> sums(static_cast<std::size_t>(nbins),
+                                                  Eigen::Matrix<double, 5, 1>::Zero());
+    for (const auto& r : rows) sums[static_cast<std::size_t>((r.u - u_min) / bin)] += r.r * r.j;
+    Eigen::Matrix<double, 5, 5> meat = Eigen::Matrix<double, 5, 5>::Zero();
+    for (int a = 0; a < nbins; ++a) {
+      meat += sums[a] * sums[a].transpose();
+      for (int c = a + 1; c < nbins && (c - a) * bin < bandwidth; ++c) {
+        const double wgt = 1 - (c - a) * bin / bandwidth;
+        const Eigen::Matrix<double, 5, 5> cross = sums[a] * sums[c].transpose();
+        meat += wgt * (cross + cross.transpose());
+      }
+    }
+    const Eigen::Matrix<double, 5, 5> bread = jtj.inverse();
+    const Eigen::Matrix<double, 5, 5> hac = bread * meat * bread;
+    const double along_fit =
+        (b.kx * b.kx * b.cov_xx + 2 * b.kx * b.ky * b.cov_xy + b.ky * b.ky * b.cov_yy) / kk;
+    const double along_hac =
+        (b.kx * b.kx * hac(3, 3) + 2 * b.kx * b.ky * hac(3, 4) + b.ky * b.ky * hac(4, 4)) / kk;
+    const double across_fit =
+        (b.ky * b.ky * b.cov_xx - 2 * b.kx * b.ky * b.cov_xy + b.kx * b.kx * b.cov_yy) / kk;
+    const double across_hac =
+        (b.ky * b.ky * hac(3, 3) - 2 * b.kx * b.ky * hac(3, 4) + b.kx * b.kx * hac(4, 4)) / kk;
+    if (std::isfinite(along_hac + across_hac) && along_hac + across_hac > along_fit + across_fit) {
+      b.cov_xx = hac(3, 3), b.cov_xy = hac(3, 4), b.cov_yy = hac(4, 4);
+      b.errors_from_stripes = true;
+    }
+    if (std::isfinite(hac(1, 1))) b.amplitude_se = std::max(b.amplitude_se, std::sqrt(hac(1, 1)));
   }
   periodAndAngle(b);
   return b;

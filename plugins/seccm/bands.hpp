@@ -2,8 +2,9 @@
 // the strongest peak of the map's 2-D power spectrum (Hann-windowed, mean removed) as a start,
 // then a plane wave v = m + A cos(2π k·r + φ) fitted to the valid pixels by least squares
 // (Ceres), whose wave vector k gives the period 1/|k| and the direction of the bands with
-// standard errors from the curvature of the fit (scaled by the residual variance, since the
-// bands are not pure sinusoids).
+// standard errors: the larger of the fit's curvature (scaled by the residual variance) and a
+// sandwich estimate whose residual correlations fall off across the bands over one period and
+// not along them (a stripe domain's own offset and profile are shared along the stripe).
 #pragma once
 
 #include <string>
@@ -23,6 +24,7 @@ struct Bands {
   double mean = 0;
   double spectrum_peak_ratio = 0;  // the peak's power over the median power: < 5 = no clear bands
   int pixels = 0;
+  bool errors_from_stripes = false;  // the along-stripes sandwich estimate was the larger
   bool converged = false;
   // The wave vector (cycles/µm) and its covariance, for carrying the result into another frame.
   double kx = 0, ky = 0, cov_xx = 0, cov_xy = 0, cov_yy = 0;

@@ -62,6 +62,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
                           : reader == "sxm"         ? ".sxm"
                           : reader == "ibw"         ? ".ibw"
                           : reader == "nanoscope"   ? ".spm"
+                          : reader == "tdms"        ? ".tdms"
+                          : reader == "csv-table"   ? ".csv"
                                                     : "";
   if (ext.empty()) {
     std::cerr << "unknown fuzz reader '" << reader << "'\n";

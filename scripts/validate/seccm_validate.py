@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Runs pipelines/seccm-orientation.yaml on independent cases from seccm_case.py over many seeds
+(the contact radius and pipette resistance given as a user would after calibration) and
+compares with the truth:
+  - per class, the mean conductivity against the mean of the true conductivities the same
+    landings' disks saw: z = mean difference / its standard error (paired by landing);
+  - the bands' period and direction against the truth: z = difference / standard error;
+  - the classes told apart by the block bootstrap over domains (p < 0.05);
+  - every landing in the class of its band.
+Over the seeds each z must have a mean within +-3/sqrt(n) and an RMS between 0.6 and 1.5.
+Prints a table per case and a summary; exit 1 when a check fails.
+
+Usage: seccm_validate.py WORKDIR --ionmap EXE [--seeds 1-10]
+"""
+import argparse
+import math
+import os
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import ROOT, seeds_of  # noqa: E402
+import seccm_case  # noqa: E402
+
+PIPELINE = os.path.join(ROOT, "pipelines", "seccm-orientation.yaml")
+
+
+def run_case(work, ionmap, seed):
+    case = os.path.join(work, f"seccm-{seed}")
+    t = seccm_case.make(case, seed)
+    out = os.path.join(case, "out")
+    args = [ionmap, "run", PIPELINE, "--out", out,
+            "--input", f"map={case}/map.tdms", "--input", f"classes={case}/classes.tif",
+            "--input", f"transform={case}/to_reference.yaml",
+            "--set", f"analyse.radius={t['radius_um']}",
+            "--set", f"analyse.pipette_resistance={t['pipette_ohm']}",
+            "--set", f"classes.radius={t['radius_um']}"]
+    r = subprocess.run(args, capture_output=True, text=True, env=dict(os.environ, CI="true"))
+    if r.returncode not in (0, 3):
+        raise SystemExit(f"ionmap failed on {case}: {r.stderr}")
+    truth = {(round(l["x"], 6), round(l["y"], 6)): l for l in t["landings"]}
+    with h5py.File(os.path.join(out, "results.h5"), "r") as f:
+        e = f["/entry"]
+        lc = e["landing_classes"]
+        x, y, v = lc["x"][()], lc["y"][()], lc["value"][()]
+        cls, share = lc["class"][()], lc["share"][()]
+        zs, wrong = [], 0
+        for c in (1, 2):
+            sel = (cls == c) & (share >= 0.75)
+            meas = v[sel]
+            tv = []
+            for xi, yi in zip(x[sel], y[sel]):
+                lt = truth[(round(float(xi), 6), round(float(yi), 6))]
+                tv.append(lt["sigma"])
+                wrong += (lt["band"] % 2 == 0) != (c == 1)
+            # Paired: each landing's measured against its own truth (the domains' spread is in
+            # both and is no error of the measurement).
+            d = meas - np.asarray(tv)
+            zs.append(d.mean() / (d.std(ddof=1) / math.sqrt(len(d))))
+        b = e["bands"]
+        zp = (b["map_period"][()] - t["period_um"]) / b["map_period_errors"][()]
+        da = (b["map_angle"][()] - t["angle_deg"] + 90) % 180 - 90
+        za = da / b["map_angle_errors"][()]
+        p = float(e["class_comparisons/block_p"][0])
+    return {"seed": seed, "z1": float(zs[0]), "z2": float(zs[1]), "zp": float(zp),
+            "za": float(za), "p": p, "wrong": wrong, "ratio": t["sigma_class1"] / t["sigma_class2"]}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("work")
+    ap.add_argument("--ionmap", default=os.path.join(ROOT, "build", "ionmap"))
+    ap.add_argument("--seeds", default="1-10")
+    a = ap.parse_args()
+    cases = [run_case(a.work, a.ionmap, s) for s in seeds_of(a.seeds)]
+    print("| seed | sigma ratio | z class 1 | z class 2 | z period | z angle | block p | "
+          "landings in the wrong class |")
+    print("|---|---|---|---|---|---|---|---|")
+    for c in cases:
+        print(f"| {c['seed']} | {c['ratio']:.2f} | {c['z1']:+.2f} | {c['z2']:+.2f} | "
+              f"{c['zp']:+.2f} | {c['za']:+.2f} | {c['p']:.2g} | {c['wrong']} |")
+    ok = all(c["wrong"] == 0 and c["p"] < 0.05 for c in cases)
+    n = len(cases)
+    print("\n| quantity | seeds | mean z | RMS z | verdict |\n|---|---|---|---|---|")
+    for key, name in (("z1", "class 1 mean"), ("z2", "class 2 mean"), ("zp", "band period"),
+                      ("za", "band direction")):
+        zs = [c[key] for c in cases]
+        mean, rms = sum(zs) / n, math.sqrt(sum(z * z for z in zs) / n)
+        good = abs(mean) <= 3 / math.sqrt(n) and 0.6 <= rms <= 1.5
+        ok = ok and good
+        print(f"| {name} | {n} | {mean:+.2f} | {rms:.2f} | {'ok' if good else 'FAIL'} |")
+    print("\nevery landing in its band's class and the classes told apart (block p < 0.05): "
+          f"{'yes' if all(c['wrong'] == 0 and c['p'] < 0.05 for c in cases) else 'NO'}")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
