@@ -328,6 +328,11 @@ TdmsFile parseTdms(const std::vector<std::uint8_t>& bytes, const std::string& fi
           ix.count = c.get<std::uint64_t>("number of values");
           if (ix.type == kTdsString) {
             ix.bytes = c.get<std::uint64_t>("string data size");
+            // Each string has a 4-byte end offset before the characters.
+            if (ix.count > ix.bytes / 4)
+              c.failAt(body + 16, fmt::format("{} strings cannot fit in {} bytes (each needs a "
+                                              "4-byte offset)",
+                                              ix.count, ix.bytes));
           } else {
             const std::size_t size = valueSize(ix.type);
             if (size == 0)
@@ -426,7 +431,8 @@ TdmsFile parseTdms(const std::vector<std::uint8_t>& bytes, const std::string& fi
         TdmsChannel& ch = *targets[k];
         if (o.index.type == kTdsString) {
           // n end offsets, then the concatenated strings.
-          c.need(n * 4, "string offsets");
+          if (n > c.left() / 4)
+            c.fail(fmt::format("{} string offsets run past the end of the file", n));
           std::vector<std::uint32_t> ends(n);
           for (auto& e : ends) e = c.get<std::uint32_t>();
           const std::size_t base = c.pos();

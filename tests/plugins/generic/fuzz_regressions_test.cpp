@@ -36,7 +36,9 @@ constexpr FuzzReader kReaders[] = {{"tiff", "tiff", ".tif"},
                                    {"gwy", "gwy", ".gwy"},
                                    {"sxm", "sxm", ".sxm"},
                                    {"ibw", "ibw", ".ibw"},
-                                   {"nanoscope", "nanoscope", ".spm"}};
+                                   {"nanoscope", "nanoscope", ".spm"},
+                                   {"tdms", "tdms", ".tdms"},
+                                   {"csv-table", "csv-table", ".csv"}};
 
 TEST(FuzzRegressions, EveryFindingIsRefusedCleanly) {
   Registry registry;
