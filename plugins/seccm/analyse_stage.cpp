@@ -105,6 +105,9 @@ class AnalyseStage final : public StageOf<AnalyseParams, AnalyseStage> {
   }
   std::vector<PortSpec> ports() const override {
     return {PortSpec::in("curves", ItemKind::kCurveSet, "landings (seccm-landings)"),
+            PortSpec::optionalIn("calibration", ItemKind::kTable,
+                                 "seccm-calibrate's radius and pipette resistance with their "
+                                 "errors (instead of the parameters)"),
             PortSpec::out("landings", ItemKind::kTable, "per landing: current, fit, verdict"),
             PortSpec::out("current", ItemKind::kMap, "current per landing (A) on the landing grid"),
             PortSpec::optionalOut("conductance", ItemKind::kMap,
@@ -117,7 +120,18 @@ class AnalyseStage final : public StageOf<AnalyseParams, AnalyseStage> {
   }
   void preflight(Preflight& pf) const override {
     if (std::string why; !params().fit.IsValid(&why)) pf.fail(why);
-    if (std::string why; !params().contact.IsValid(&why)) pf.fail(why);
+    const bool calibration = !pf.readsIfBound("calibration").empty();
+    const ContactModel& c = params().contact;
+    if (calibration) {
+      if (c.kind == ContactModel::Kind::kNone)
+        pf.fail("a `calibration` is for a contact model: set contact: spreading or thin-film");
+      if (c.radius_um > 0 || c.pipette_ohm > 0)
+        pf.fail(
+            "give the radius and pipette resistance either as parameters or through the "
+            "`calibration` port, not both");
+    } else if (std::string why; !c.IsValid(&why)) {
+      pf.fail(why);
+    }
     if (pf.outputBound("conductivity") && params().contact.kind == ContactModel::Kind::kNone)
       pf.fail("the `conductivity` map needs a contact model (contact: spreading or thin-film)");
     pf.reads("curves");
@@ -130,11 +144,31 @@ class AnalyseStage final : public StageOf<AnalyseParams, AnalyseStage> {
     o.potential_V = p.current_at == "potential" ? p.potential : NAN;
     const CurveSet& curves = ctx.get<CurveSet>("curves");
     std::vector<LandingResult> r = fitLandings(curves, o);
-    if (const int below = resistanceAndConductivity(r, p.contact)) {
+    ContactModel contact = p.contact;
+    if (ctx.bound("calibration")) {
+      const Table& cal = ctx.get<Table>("calibration");
+      const auto& q = cal.column("quantity").texts;
+      const auto& v = cal.column("value").numbers;
+      const auto& e = cal.column("standard_error").numbers;
+      bool radius = false, pipette = false;
+      for (std::size_t i = 0; i < q.size(); ++i) {
+        if (q[i] == "radius")
+          contact.radius_um = v[i], contact.radius_error_um = e[i], radius = true;
+        if (q[i] == "pipette_resistance")
+          contact.pipette_ohm = v[i], contact.pipette_error_ohm = e[i], pipette = true;
+      }
+      if (!radius || !pipette)
+        throw ProcessingError("the `calibration` table lacks a radius or pipette_resistance row");
+      ctx.note(
+          "calibration",
+          fmt::format("radius {:.4g} +- {:.2g} um, pipette {:.4g} +- {:.2g} Ohm", contact.radius_um,
+                      contact.radius_error_um, contact.pipette_ohm, contact.pipette_error_ohm));
+    }
+    if (const int below = resistanceAndConductivity(r, contact)) {
       ctx.warn(fmt::format(
           "{} landing(s) have a resistance no larger than R_pipette + R_ct = {:.4g} Ohm: no "
           "conductivity for them (is the pipette's resistance right?)",
-          below, p.contact.pipette_ohm + p.contact.charge_transfer_ohm));
+          below, contact.pipette_ohm + contact.charge_transfer_ohm));
     }
     std::vector<double> x, y;
     for (const auto& l : r) x.push_back(l.x), y.push_back(l.y);

@@ -1,6 +1,7 @@
 #include "seccm/landing_fit.hpp"
 
 #include <algorithm>
+#include <array>
 
 #include <fmt/format.h>
 
@@ -138,6 +139,45 @@ int resistanceAndConductivity(std::vector<LandingResult>& r, const ContactModel&
     l.conductivity_systematic_se = l.conductivity * std::sqrt(rel_sys2);
   }
   return below;
+}
+
+Calibration calibrateContact(const std::vector<double>& ra, double sa,
+                             const std::vector<double>& rb, double sb) {
+  auto meanSe = [](const std::vector<double>& v, const char* which) {
+    std::vector<double> f;
+    for (double x : v) {
+      if (std::isfinite(x)) f.push_back(x);
+    }
+    if (f.size() < 2)
+      throw ProcessingError(
+          fmt::format("calibration: reference {} has {} landings with a "
+                      "resistance (need 2)",
+                      which, f.size()));
+    double s = 0, s2 = 0;
+    for (double x : f) s += x, s2 += x * x;
+    const double n = static_cast<double>(f.size()), m = s / n;
+    return std::array<double, 3>{m, std::sqrt(std::max(0.0, (s2 - n * m * m) / (n - 1)) / n), n};
+  };
+  if (!(sa > 0) || !(sb > 0) || sa == sb)
+    throw UsageError("calibration: two different reference conductivities > 0 are needed");
+  const auto [ma, ea, na] = meanSe(ra, "a");
+  const auto [mb, eb, nb] = meanSe(rb, "b");
+  const double xa = 1 / (4 * sa), xb = 1 / (4 * sb);  // Ohm·cm
+  const double slope = (ma - mb) / (xa - xb);         // 1/a, 1/cm
+  if (!(slope > 0))
+    throw ProcessingError(fmt::format(
+        "calibration: the references' resistances ({:.4g} and {:.4g} Ohm) do not fall with their "
+        "conductivities ({:.3g} and {:.3g} S/cm): no positive radius",
+        ma, mb, sa, sb));
+  Calibration c;
+  c.radius_um = 1e4 / slope;
+  const double slope_se = std::hypot(ea, eb) / std::abs(xa - xb);
+  c.radius_error_um = c.radius_um * slope_se / slope;
+  c.pipette_ohm = ma - slope * xa;
+  // R_p = (ma·xb − mb·xa)/(xb − xa): ∂/∂ma = xb/(xb − xa), ∂/∂mb = −xa/(xb − xa)
+  c.pipette_error_ohm = std::hypot(ea * xb, eb * xa) / std::abs(xb - xa);
+  c.landings_a = static_cast<int>(na), c.landings_b = static_cast<int>(nb);
+  return c;
 }
 
 namespace {

@@ -66,6 +66,19 @@ int resistanceAndConductivity(std::vector<LandingResult>& r, const ContactModel&
 // channel.
 std::vector<LandingResult> fitLandings(const CurveSet& curves, const LandingFitOptions& options);
 
+// The contact's radius and the pipette's resistance from calibration landings on two references
+// of known conductivity (spreading contact): R = R_pipette + (1/a)·1/(4σ), a straight line in
+// 1/(4σ) through the two references' mean resistances; the errors from each mean's standard
+// error (the landings' spread / √n) by the delta method. Throws ProcessingError when a
+// reference has fewer than 2 resistances or the line gives a radius ≤ 0.
+struct Calibration {
+  double radius_um = 0, radius_error_um = 0;
+  double pipette_ohm = 0, pipette_error_ohm = 0;
+  int landings_a = 0, landings_b = 0;
+};
+Calibration calibrateContact(const std::vector<double>& resistance_a, double sigma_a_S_cm,
+                             const std::vector<double>& resistance_b, double sigma_b_S_cm);
+
 // The raster the landings lie on: its pitch along x and y is the median spacing of the distinct
 // positions (positions closer than 0.3 of the typical step count as one), the origin the first
 // position minus half a pitch. Throws ProcessingError when fewer than 2 distinct

@@ -12,6 +12,7 @@ void ionmap_register_seccm(Registry& registry) {
   registry.addStage(seccm::makeClassesStage, "seccm");
   registry.addStage(seccm::makeBandsStage, "seccm");
   registry.addStage(seccm::makeWideStage, "seccm");
+  registry.addStage(seccm::makeCalibrateStage, "seccm");
   registry.addSample("seccm",
                      "hopping-mode SECCM map (TDMS) of a film with [100]/[001] stripe domains, a "
                      "grain boundary, radius scatter, pipette resistance, spikes, noise and "

@@ -12,5 +12,6 @@ std::unique_ptr<Stage> makeAnalyseStage();
 std::unique_ptr<Stage> makeClassesStage();
 std::unique_ptr<Stage> makeBandsStage();
 std::unique_ptr<Stage> makeWideStage();
+std::unique_ptr<Stage> makeCalibrateStage();
 
 }  // namespace ionmap::seccm
