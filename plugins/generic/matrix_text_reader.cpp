@@ -8,6 +8,7 @@
 
 #include "generic/readers.hpp"
 #include "ionmap/core/error.hpp"
+#include "ionmap/core/text.hpp"
 #include "ionmap/core/units.hpp"
 
 namespace ionmap::generic {
@@ -205,19 +206,6 @@ class MatrixTextReader : public Reader {
     return ds;
   }
 };
-
-// "I (nA)" or "I [nA]" → {"I", "nA"}; "x" → {"x", ""}.
-std::pair<std::string, std::string> nameAndUnit(const std::string& header) {
-  const std::string h = trim(header);
-  for (const auto& [open, close] : {std::pair<char, char>{'(', ')'}, {'[', ']'}}) {
-    if (h.size() > 2 && h.back() == close) {
-      const auto at = h.rfind(open);
-      if (at != std::string::npos && at > 0)
-        return {trim(h.substr(0, at)), trim(h.substr(at + 1, h.size() - at - 2))};
-    }
-  }
-  return {h, ""};
-}
 
 // The first line that is neither blank nor a '#' comment, split; empty when there is none.
 std::vector<std::string> firstRow(const std::string& text, char& delim) {

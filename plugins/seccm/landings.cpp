@@ -7,15 +7,11 @@
 #include <fmt/format.h>
 
 #include "ionmap/core/error.hpp"
+#include "ionmap/core/text.hpp"
 #include "ionmap/core/units.hpp"
 
 namespace ionmap::seccm {
 namespace {
-
-std::string trimmed(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
 
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -24,23 +20,12 @@ std::string lower(std::string s) {
 
 // "X (um)" → "x"; "dt(s)" → "dt".
 std::string baseName(const std::string& name) {
-  std::string n = trimmed(name);
-  if (n.size() > 2 && n.back() == ')') {
-    const auto open = n.rfind('(');
-    if (open != std::string::npos && open > 0) n = trimmed(n.substr(0, open));
-  }
-  return lower(n);
+  return lower(nameAndUnit(name).first);
 }
 
 // The column's unit: its own, else a trailing "(unit)" in its name.
 std::string unitOf(const Column& c) {
-  if (!c.unit.empty()) return c.unit;
-  const std::string n = trimmed(c.name);
-  if (n.size() > 2 && n.back() == ')') {
-    const auto open = n.rfind('(');
-    if (open != std::string::npos) return trimmed(n.substr(open + 1, n.size() - open - 2));
-  }
-  return "";
+  return c.unit.empty() ? nameAndUnit(c.name).second : c.unit;
 }
 
 const Column* find(const Table& t, const std::string& wanted) {

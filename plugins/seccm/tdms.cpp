@@ -299,7 +299,6 @@ TdmsFile parseTdms(const std::vector<std::uint8_t>& bytes, const std::string& fi
       const auto n = c.get<std::uint32_t>("object count");
       if (n > (data_at - c.pos()) / 8)
         c.fail(fmt::format("{} objects cannot fit in {} bytes of metadata", n, data_at - c.pos()));
-      std::vector<std::string> listed;
       for (std::uint32_t k = 0; k < n; ++k) {
         const std::size_t path_at = c.pos();
         const std::string path = readString(c, "object path");
@@ -357,7 +356,6 @@ TdmsFile parseTdms(const std::vector<std::uint8_t>& bytes, const std::string& fi
         o.count_now = has_data ? o.index.count : 0;
         if (has_data && std::find(active.begin(), active.end(), path) == active.end())
           active.push_back(path);
-        listed.push_back(path);
         const auto props = c.get<std::uint32_t>("property count");
         if (props > (data_at - c.pos()) / 9)
           c.fail(fmt::format("{} properties cannot fit in the metadata", props));

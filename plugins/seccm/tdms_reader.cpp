@@ -5,15 +5,11 @@
 #include <fmt/format.h>
 
 #include "ionmap/core/error.hpp"
+#include "ionmap/core/text.hpp"
 #include "ionmap/io/byte_cursor.hpp"
 
 namespace ionmap::seccm {
 namespace {
-
-std::string trimmed(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
 
 class TdmsReader final : public Reader {
  public:
@@ -77,22 +73,11 @@ class TdmsReader final : public Reader {
 std::string channelUnit(const TdmsChannel& ch) {
   if (const TdmsProperty* p = ch.property("unit_string"); p && !trimmed(p->text).empty())
     return trimmed(p->text);
-  const std::string n = trimmed(ch.name);
-  if (n.size() > 2 && n.back() == ')') {
-    const auto open = n.rfind('(');
-    if (open != std::string::npos && open > 0)
-      return trimmed(n.substr(open + 1, n.size() - open - 2));
-  }
-  return "";
+  return nameAndUnit(ch.name).second;
 }
 
 std::string channelBaseName(const TdmsChannel& ch) {
-  const std::string n = trimmed(ch.name);
-  if (n.size() > 2 && n.back() == ')') {
-    const auto open = n.rfind('(');
-    if (open != std::string::npos && open > 0) return trimmed(n.substr(0, open));
-  }
-  return n;
+  return nameAndUnit(ch.name).first;
 }
 
 std::unique_ptr<Reader> makeTdmsReader() {

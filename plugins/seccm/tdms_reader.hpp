@@ -12,10 +12,10 @@ namespace ionmap::seccm {
 
 std::unique_ptr<Reader> makeTdmsReader();
 
-// A channel's unit: its `unit_string` property (NI's convention), else a trailing "(unit)" in
-// its name ("Current1 (A)" → "A"), else "".
+// A channel's unit: its `unit_string` property (NI's convention), else a trailing "(unit)" or
+// "[unit]" in its name ("Current1 (A)" → "A"), else "".
 std::string channelUnit(const TdmsChannel& ch);
-// The name without surrounding blanks and without a trailing "(unit)".
+// The name without surrounding blanks and without a trailing "(unit)" or "[unit]".
 std::string channelBaseName(const TdmsChannel& ch);
 
 }  // namespace ionmap::seccm

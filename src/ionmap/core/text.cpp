@@ -18,4 +18,21 @@ std::vector<std::string> splitNames(const std::string& text) {
   return out;
 }
 
+std::string trimmed(const std::string& text) {
+  const auto b = text.find_first_not_of(" \t\r\n"), e = text.find_last_not_of(" \t\r\n");
+  return b == std::string::npos ? "" : text.substr(b, e - b + 1);
+}
+
+std::pair<std::string, std::string> nameAndUnit(const std::string& header) {
+  const std::string h = trimmed(header);
+  for (const auto& [open, close] : {std::pair<char, char>{'(', ')'}, {'[', ']'}}) {
+    if (h.size() > 2 && h.back() == close) {
+      const auto at = h.rfind(open);
+      if (at != std::string::npos && at > 0)
+        return {trimmed(h.substr(0, at)), trimmed(h.substr(at + 1, h.size() - at - 2))};
+    }
+  }
+  return {h, ""};
+}
+
 }  // namespace ionmap
