@@ -86,6 +86,12 @@ LandmarkFit fitLandmarks(const std::vector<Point2>& fixed, const std::vector<Poi
     ss += fit.residual.back() * fit.residual.back();
   }
   fit.rms = std::sqrt(ss / n);
+  const int params = kind == Transform2D::Kind::kAffine       ? 6
+                     : kind == Transform2D::Kind::kSimilarity ? 4
+                     : kind == Transform2D::Kind::kRigid      ? 3
+                                                              : 2;
+  const int dof = 2 * static_cast<int>(n) - params;
+  fit.uncertainty = dof > 0 ? std::sqrt(ss / dof * params / n) : std::nan("");
   std::vector<double> sorted = fit.residual;
   std::sort(sorted.begin(), sorted.end());
   const double med = sorted[n / 2];

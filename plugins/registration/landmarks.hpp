@@ -15,6 +15,9 @@ struct LandmarkFit {
   std::vector<double> residual;  // µm, |T(moving_i) − fixed_i|
   std::vector<bool> outlier;     // residual > max(3 × 1.4826 × MAD, 1e-9) (with ≥ 4 points)
   double rms = 0;                // µm
+  // The transform's RMS position error over the marks (µm): σ̂ √(p / n), with σ̂² the residual
+  // sum of squares over its 2n − p degrees of freedom; NaN when the marks fix it exactly.
+  double uncertainty = 0;
 };
 
 // Throws UsageError when there are fewer points than the family needs (translation 1,

@@ -44,6 +44,7 @@ Table registrationReport(const RegisterResult& r, const LandmarkFit* landmarks,
     for (bool o : landmarks->outlier) outliers += o;
     t.addRow({"landmark_rms_residual", landmarks->rms, "um"});
     t.addRow({"landmark_outliers", static_cast<double>(outliers), ""});
+    t.addRow({"landmark_uncertainty", landmarks->uncertainty, "um"});
   }
   const TileCheck& tc = r.tiles;
   t.addRow({"ncc", r.ncc, ""});

@@ -182,7 +182,7 @@ class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
     for (const auto& [key, value] : registrationNotes(r)) ctx.note(key, value);
     const RegistrationVerdict verdict = judgeRegistration(r, {p.min_ncc, p.min_tile_agreement});
     ctx.note("quality", verdict.good ? "good" : "poor");
-    checkOverlapAndTiles(ctx, r);
+    checkOverlapAndTiles(ctx, r, landmarks ? &*landmarks : nullptr);
     const std::string failed = verdict.message(p.options.preprocess == Preprocess::kValleys);
     // A failed check, not a warning: whatever is computed from this transform downstream is
     // not fit for use, and the run says so (and stops here unless on_failure: continue).
@@ -230,14 +230,20 @@ class RegisterStage final : public StageOf<RegisterParams, RegisterStage> {
   }
 
   // Too little overlap is an error (no transform to trust); too little for tiles, a warning.
-  void checkOverlapAndTiles(RunContext& ctx, const RegisterResult& r) const {
+  void checkOverlapAndTiles(RunContext& ctx, const RegisterResult& r,
+                            const LandmarkFit* landmarks) const {
     if (r.overlap < params().min_overlap) {
       throw ProcessingError(
           fmt::format("the registered maps overlap on only {:.1f}% of the fixed field (min_overlap "
                       "{:.1f}%): no trustworthy transform",
                       100 * r.overlap, 100 * params().min_overlap));
     }
-    if (r.tiles.tiles_used < 4) {
+    if (r.tiles.tiles_used < 4 && landmarks && std::isfinite(landmarks->uncertainty)) {
+      // Marks over-determine the transform: their residuals give its error.
+      ctx.note("uncertainty",
+               fmt::format("{:.3g} um from {} landmarks ({} usable tiles)", landmarks->uncertainty,
+                           landmarks->residual.size(), r.tiles.tiles_used));
+    } else if (r.tiles.tiles_used < 4) {
       ctx.warn(fmt::format(
           "the overlap is too small to cut into tiles ({} usable): the transform could not be "
           "cross-checked and has no uncertainty estimate",

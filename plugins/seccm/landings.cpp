@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <regex>
 
 #include <fmt/format.h>
 
@@ -85,6 +86,119 @@ bool LandingOptions::IsValid(std::string* error) const {
   if (min_samples < 1) why = "min_samples must be at least 1";
   if (error) *error = why;
   return why.empty();
+}
+
+Point2um positionFromFileName(const std::string& file_name, const LandingOptions& o) {
+  // The pattern as a regular expression: literal text escaped, {x}/{y} a decimal number (with
+  // '.' or 'p' as the point), {col}/{row} an integer.
+  static const std::string kNumber = "([-+]?[0-9]+(?:[.p][0-9]+)?)", kIndex = "([0-9]+)";
+  std::string re;
+  std::vector<std::string> fields;
+  for (std::size_t i = 0; i < o.file_position.size();) {
+    if (o.file_position[i] == '{') {
+      const std::size_t close = o.file_position.find('}', i);
+      const std::string f =
+          close == std::string::npos ? "" : o.file_position.substr(i + 1, close - i - 1);
+      if (f != "x" && f != "y" && f != "col" && f != "row")
+        throw UsageError(
+            fmt::format("file_position '{}': placeholders are {{x}}, {{y}} (um) or "
+                        "{{col}}, {{row}} (with file_pitch)",
+                        o.file_position));
+      re += f == "x" || f == "y" ? kNumber : kIndex;
+      fields.push_back(f);
+      i = close + 1;
+      continue;
+    }
+    const char c = o.file_position[i++];
+    if (std::string("\\^$.|?*+()[]{}").find(c) != std::string::npos) re += '\\';
+    re += c;
+  }
+  const bool xy = std::count(fields.begin(), fields.end(), "x") == 1 &&
+                  std::count(fields.begin(), fields.end(), "y") == 1;
+  const bool rc = std::count(fields.begin(), fields.end(), "col") == 1 &&
+                  std::count(fields.begin(), fields.end(), "row") == 1;
+  if (fields.size() != 2 || !(xy || rc))
+    throw UsageError(fmt::format("file_position '{}' needs {{x}} and {{y}}, or {{col}} and {{row}}",
+                                 o.file_position));
+  if (rc && !(o.file_pitch_um > 0))
+    throw UsageError("file_position with {col} and {row} needs file_pitch (um) > 0");
+  std::smatch m;
+  const std::regex pattern(re);
+  if (!std::regex_search(file_name, m, pattern))
+    throw InputError(file_name,
+                     fmt::format("the name does not match file_position '{}'", o.file_position));
+  Point2um p;
+  for (std::size_t k = 0; k < 2; ++k) {
+    std::string v = m[k + 1].str();
+    std::replace(v.begin(), v.end(), 'p', '.');
+    const double d = std::stod(v);
+    const std::string& f = fields[k];
+    if (f == "x") p.x = d;
+    if (f == "y") p.y = d;
+    if (f == "col") p.x = (d + 0.5) * o.file_pitch_um;
+    if (f == "row") p.y = (d + 0.5) * o.file_pitch_um;
+  }
+  return p;
+}
+
+CurveSet landingsFromFiles(const std::vector<LandingFile>& files, const LandingOptions& o,
+                           LandingSummary* summary) {
+  if (files.empty()) throw ProcessingError("SECCM landings: the folder holds no landing file");
+  CurveSet out;
+  LandingSummary total;
+  for (const LandingFile& f : files) {
+    Table t = f.table;
+    LandingOptions one = o;
+    one.point.clear();
+    if (!o.file_position.empty()) {
+      // The position of the name, as two constant columns the table reader then finds.
+      const Point2um p = positionFromFileName(f.name, o);
+      auto& cx = t.columns[t.addNumeric("__x", "um")];
+      cx.numbers.assign(t.rows(), p.x);
+      auto& cy = t.columns[t.addNumeric("__y", "um")];
+      cy.numbers.assign(t.rows(), p.y);
+      one.x = "__x", one.y = "__y";
+      one.position_tolerance_um = 1e300;  // one landing per file
+    }
+    // A landing that lost contact at once is counted and left out, as in one long table.
+    std::size_t in_contact = t.rows();
+    if (const Column* st = o.state.empty() ? nullptr : find(t, o.state); st && !st->is_text)
+      in_contact = static_cast<std::size_t>(
+          std::count(st->numbers.begin(), st->numbers.end(), o.contact_state));
+    if (in_contact < static_cast<std::size_t>(o.min_samples)) {
+      ++total.short_landings, total.samples += t.rows();
+      continue;
+    }
+    LandingSummary s;
+    CurveSet c;
+    try {
+      c = landingsFromTable(t, one, &s);
+    } catch (const Error& e) {
+      throw InputError(f.name, e.what());
+    }
+    if (c.curves.size() != 1)
+      throw InputError(f.name, fmt::format("{} landings in one landing file (its x and y "
+                                           "columns move: give a file_position pattern instead)",
+                                           c.curves.size()));
+    if (out.curves.empty()) {
+      out.channels = c.channels;
+      out.name = "landing files";
+      out.metadata.emplace_back("layout", "one file per landing");
+    } else if (c.channels.size() != out.channels.size()) {
+      throw InputError(f.name, fmt::format("{} channels where the first file has {}",
+                                           c.channels.size(), out.channels.size()));
+    }
+    out.curves.push_back(std::move(c.curves.front()));
+    total.samples += s.samples, total.used += s.used, total.out_of_contact += s.out_of_contact;
+    total.short_landings += s.short_landings;
+  }
+  if (out.curves.empty())
+    throw ProcessingError(
+        fmt::format("SECCM landings: none of the {} landing files has {} samples in contact",
+                    files.size(), o.min_samples));
+  out.metadata.emplace_back("files", std::to_string(files.size()));
+  if (summary) *summary = total;
+  return out;
 }
 
 CurveSet landingsFromTable(const Table& t, const LandingOptions& o, LandingSummary* summary) {

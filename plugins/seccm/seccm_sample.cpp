@@ -109,19 +109,47 @@ SeccmSampleTruth writeSeccmSample(const std::filesystem::path& dir, const SeccmS
       Transform2D::Kind::kRigid);
   const Transform2D from_tem = to_tem.inverse();
   const int n = static_cast<int>(std::lround(s.tem_size_um / s.tem_pixel_um));
-  Image<double> classes(n, n, 0.0);
+  // Fiducial marks: crosses the pipette deposited just outside the raster, at stage positions
+  // the rig logged (exact in the landing frame).
+  const double w = s.landings_x * s.pitch_um, h = s.landings_y * s.pitch_um;
+  const std::vector<Point2> marks = {
+      {-0.6, -0.6}, {w + 0.3, -0.6}, {-0.6, h + 0.3}, {w + 0.3, h + 0.3}};
+  auto onMark = [&](const Point2& p) {
+    for (const Point2& m : marks) {
+      const double dx = std::abs(p.x - m.x), dy = std::abs(p.y - m.y);
+      if ((dx < 0.4 && dy < 0.07) || (dy < 0.4 && dx < 0.07)) return true;
+    }
+    return false;
+  };
+  Image<double> classes(n, n, 0.0), image(n, n, 0.0);
   for (int r = 0; r < n; ++r) {
     for (int c = 0; c < n; ++c) {
       const Point2 p = from_tem.apply({(c + 0.5) * s.tem_pixel_um, (r + 0.5) * s.tem_pixel_um});
-      const bool on_film = p.x >= -1 && p.y >= -1 && p.x <= s.landings_x * s.pitch_um + 1 &&
-                           p.y <= s.landings_y * s.pitch_um + 1;
-      classes(c, r) = on_film ? (((bandOf(p.x, p.y, s) % 2) + 2) % 2 == 0 ? 1 : 2) : 0;
+      const bool on_film = p.x >= -1 && p.y >= -1 && p.x <= w + 1 && p.y <= h + 1;
+      const bool class1 = ((bandOf(p.x, p.y, s) % 2) + 2) % 2 == 0;
+      classes(c, r) = on_film ? (class1 ? 1 : 2) : 0;
+      // Diffraction contrast: [100] brighter than [001], the boundary darker, the marks dark.
+      double v = !on_film ? 0.25 : boundaryFactor(p.x, p.y) < 1 ? 0.35 : class1 ? 0.62 : 0.45;
+      if (onMark(p)) v = 0.08;
+      image(c, r) = std::round(4000 * std::max(0.0, v + s.tem_noise * rng.gauss()));
     }
   }
   tiff::write(dir / "tem_classes.tif", {{&classes, "classes: 1 [100], 2 [001]"}},
               tiff::SampleType::kUInt16, s.tem_pixel_um, s.tem_pixel_um);
+  tiff::write(dir / "tem_image.tif", {{&image, "TEM bright field (counts)"}},
+              tiff::SampleType::kUInt16, s.tem_pixel_um, s.tem_pixel_um);
   std::ofstream(dir / "landing_to_tem.yaml")
-      << to_tem.toYaml("SECCM landing frame (um) to the TEM reference (um), as drawn");
+      << to_tem.toYaml("SECCM landing frame (um) to the TEM reference (um), the truth");
+  // The marks as a user picks them on the image (with the click scatter), against the stage
+  // positions the rig logged.
+  std::ofstream lm(dir / "landmarks.csv");
+  lm << "# fiducial marks: fixed = picked on tem_image.tif, moving = SECCM stage position\n"
+        "fixed_x (um),fixed_y (um),moving_x (um),moving_y (um)\n";
+  for (const Point2& m : marks) {
+    const Point2 t = to_tem.apply(m);
+    lm << fmt::format("{:.3f},{:.3f},{:.3f},{:.3f}\n", t.x + s.fiducial_click_um * rng.gauss(),
+                      t.y + s.fiducial_click_um * rng.gauss(), m.x, m.y);
+  }
 
   std::ofstream y(dir / "truth.yaml");
   y << fmt::format(

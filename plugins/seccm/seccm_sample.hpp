@@ -4,7 +4,10 @@
 // pipette resistance, capacitive touchdown spikes, noise and some failed landings — written as
 // a TDMS file as a LabVIEW rig writes it (approach, contact and retract samples with a feedback
 // state, serpentine raster); the domains traced on a TEM-like reference (a label image of the
-// classes) in its own frame, the landing-to-TEM transform, and the truth.
+// classes) in its own frame; the TEM-like image itself (diffraction contrast of the two
+// classes, the darker boundary, and four cross-shaped marks the pipette deposited at known
+// stage positions before the raster); the marks' positions in both frames as a user picks them
+// on the image (landmarks.csv); the true landing-to-TEM transform, and the truth.
 #pragma once
 
 #include <cstdint>
@@ -27,7 +30,9 @@ struct SeccmSampleSpec {
   double failed = 0.03;  // share of landings that lose contact at once
   double tem_pixel_um = 0.05;
   double tem_rotation_deg = 3, tem_dx_um = 1.0, tem_dy_um = 1.0;  // landing → TEM frame
-  double tem_size_um = 14;
+  double tem_size_um = 15;
+  double tem_noise = 0.04;          // of the image, against a [100]/[001] contrast of 0.17
+  double fiducial_click_um = 0.03;  // scatter of the marks' positions as picked on the image
 };
 
 // What the sample was made of: each band's conductivity, so that a landing's true σ can be

@@ -7,7 +7,9 @@ radius) integrated on a grid 10 times finer than the disk to give the conductivi
 sweep with a capacitive spike, relative and absolute current noise and some failed landings;
 written as a big-endian, interleaved TDMS file (written here with struct, one segment per
 raster row) in serpentine order; the classes drawn on a reference image under a random rigid
-transform; and the truth as JSON (every landing's sigma as seen through its disk).
+transform, with a TEM-like image of the same field (class contrast, the boundary, four fiducial
+crosses) and the crosses as a user picks them (landmarks.csv, with click scatter); and the truth
+as JSON (every landing's sigma as seen through its disk, the true transform).
 
 Usage: seccm_case.py OUT_DIR --seed N
 """
@@ -143,13 +145,39 @@ def make(out, seed):
     tifffile.imwrite(os.path.join(out, "classes.tif"), classes)
     with open(os.path.join(out, "classes.tif.pixelsize.txt"), "w") as f:
         f.write(f"{ref_px} um\n")
+    # The TEM-like image of the same field: diffraction contrast of the classes (random
+    # contrast and noise), a dark boundary, dark crosses the pipette left at four stage positions
+    # just outside the raster; the crosses as a user picks them (click scatter 0.02-0.05 um).
+    marks = [(-0.6, -0.6), (size + 0.3, -0.6), (-0.6, size + 0.3), (size + 0.3, size + 0.3)]
+    contrast, img_noise = rng.uniform(0.1, 0.25), rng.uniform(0.03, 0.06)
+    img = np.where(on, np.where(band(px, py) % 2 == 0, 0.45 + contrast, 0.45), 0.25)
+    gb_d = np.abs(py - gb_slope * px - gb_icpt) / math.hypot(1, gb_slope)
+    img = np.where(on & (gb_d < 0.1), 0.33, img)
+    for mx, my in marks:
+        dx, dy = np.abs(px - mx), np.abs(py - my)
+        img = np.where(((dx < 0.4) & (dy < 0.07)) | ((dy < 0.4) & (dx < 0.07)), 0.08, img)
+    img = img + img_noise * rng.standard_normal(img.shape)
+    tifffile.imwrite(os.path.join(out, "image.tif"),
+                     np.clip(np.round(img * 4000), 0, 65535).astype(np.uint16))
+    with open(os.path.join(out, "image.tif.pixelsize.txt"), "w") as f:
+        f.write(f"{ref_px} um\n")
+    click = rng.uniform(0.02, 0.05)
+    with open(os.path.join(out, "landmarks.csv"), "w") as f:
+        f.write("fixed_x (um),fixed_y (um),moving_x (um),moving_y (um)\n")
+        for mx, my in marks:
+            qx = np.cos(rot) * mx - np.sin(rot) * my + tx + click * rng.standard_normal()
+            qy = np.sin(rot) * mx + np.cos(rot) * my + ty + click * rng.standard_normal()
+            f.write(f"{qx:.4f},{qy:.4f},{mx:.4f},{my:.4f}\n")
     with open(os.path.join(out, "to_reference.yaml"), "w") as f:
         f.write("ionmap_transform:\n  kind: rigid\n  matrix: [%.17g, %.17g, %.17g, %.17g, %.17g, "
                 "%.17g]\n" % (np.cos(rot), -np.sin(rot), tx, np.sin(rot), np.cos(rot), ty))
     truth = {"seed": seed, "landings_per_side": n, "pitch_um": pitch, "period_um": period,
              "angle_deg": float(np.degrees(angle)), "sigma_class1": sigma1,
              "sigma_class2": sigma2, "radius_um": radius, "pipette_ohm": pipette,
-             "failed": failed, "landings": truth_landings}
+             "failed": failed, "click_um": click,
+             "to_reference": [float(np.cos(rot)), float(-np.sin(rot)), tx, float(np.sin(rot)),
+                              float(np.cos(rot)), ty],
+             "landings": truth_landings}
     return write_truth(out, truth)
 
 

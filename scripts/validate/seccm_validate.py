@@ -34,7 +34,7 @@ def run_case(work, ionmap, seed):
     out = os.path.join(case, "out")
     args = [ionmap, "run", PIPELINE, "--out", out,
             "--input", f"map={case}/map.tdms", "--input", f"classes={case}/classes.tif",
-            "--input", f"transform={case}/to_reference.yaml",
+            "--input", f"image={case}/image.tif", "--input", f"landmarks={case}/landmarks.csv",
             "--set", f"analyse.radius={t['radius_um']}",
             "--set", f"analyse.pipette_resistance={t['pipette_ohm']}",
             "--set", f"classes.radius={t['radius_um']}"]
@@ -65,8 +65,21 @@ def run_case(work, ionmap, seed):
         da = (b["map_angle"][()] - t["angle_deg"] + 90) % 180 - 90
         za = da / b["map_angle_errors"][()]
         p = float(e["class_comparisons/block_p"][0])
+        # The landing grid on the image through the picked marks: the RMS error over the
+        # raster's corners and centre against the true transform, and what the stage states.
+        lin, tr = e["landing_to_tem/linear"][()], e["landing_to_tem/translation"][()]
+        a, b_, tx, c, d_, ty = t["to_reference"]
+        side = t["landings_per_side"] * t["pitch_um"]
+        errs = []
+        for qx, qy in ((0, 0), (side, 0), (0, side), (side, side), (side / 2, side / 2)):
+            fx, fy = lin[0, 0] * qx + lin[0, 1] * qy + tr[0], lin[1, 0] * qx + lin[1, 1] * qy + tr[1]
+            errs.append((fx - (a * qx + b_ * qy + tx)) ** 2 + (fy - (c * qx + d_ * qy + ty)) ** 2)
+        reg_err = math.sqrt(sum(errs) / len(errs))
+        reg_unc = float(e["registration/landmark_uncertainty"][()])
+        reg_good = int(e["registration/quality_good"][()]) == 1
     return {"seed": seed, "z1": float(zs[0]), "z2": float(zs[1]), "zp": float(zp),
-            "za": float(za), "p": p, "wrong": wrong, "ratio": t["sigma_class1"] / t["sigma_class2"]}
+            "za": float(za), "p": p, "wrong": wrong, "ratio": t["sigma_class1"] / t["sigma_class2"],
+            "reg_err": reg_err, "reg_unc": reg_unc, "reg_good": reg_good}
 
 
 def main():
@@ -77,12 +90,20 @@ def main():
     a = ap.parse_args()
     cases = [run_case(a.work, a.ionmap, s) for s in seeds_of(a.seeds)]
     print("| seed | sigma ratio | z class 1 | z class 2 | z period | z angle | block p | "
-          "landings in the wrong class |")
-    print("|---|---|---|---|---|---|---|---|")
+          "landings in the wrong class | registration error (um) | stated (um) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for c in cases:
         print(f"| {c['seed']} | {c['ratio']:.2f} | {c['z1']:+.2f} | {c['z2']:+.2f} | "
-              f"{c['zp']:+.2f} | {c['za']:+.2f} | {c['p']:.2g} | {c['wrong']} |")
+              f"{c['zp']:+.2f} | {c['za']:+.2f} | {c['p']:.2g} | {c['wrong']} | "
+              f"{c['reg_err']:.3f} | {c['reg_unc']:.3f} |")
     ok = all(c["wrong"] == 0 and c["p"] < 0.05 for c in cases)
+    # The registration: good by its own checks, within 0.15 um everywhere, and its stated error
+    # of the size of the error it makes (RMS ratio within 0.5-2).
+    ratio = math.sqrt(sum((c["reg_err"] / c["reg_unc"]) ** 2 for c in cases) / len(cases))
+    reg_ok = all(c["reg_good"] and c["reg_err"] < 0.15 for c in cases) and 0.5 <= ratio <= 2
+    ok = ok and reg_ok
+    print(f"\nregistration through the marks: worst error {max(c['reg_err'] for c in cases):.3f} "
+          f"um, RMS of error / stated {ratio:.2f}: {'ok' if reg_ok else 'FAIL'}")
     n = len(cases)
     print("\n| quantity | seeds | mean z | RMS z | verdict |\n|---|---|---|---|---|")
     for key, name in (("z1", "class 1 mean"), ("z2", "class 2 mean"), ("zp", "band period"),

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -54,7 +55,34 @@ std::string isoTime(std::chrono::system_clock::time_point t) {
   return fmt::format("{}.{:03d}Z", buf, static_cast<int>(ms));
 }
 
+namespace {
+std::string hexDigest(const std::string& text) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr) != 1)
+    throw ProcessingError("OpenSSL could not compute a SHA-256 digest");
+  std::string hex;
+  for (unsigned int i = 0; i < len; ++i) hex += fmt::format("{:02x}", md[i]);
+  return hex;
+}
+}  // namespace
+
 std::string sha256File(const std::filesystem::path& file) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec)) {
+    // A folder: the digest of its sorted list of "relative path <tab> sha256" lines, so that a
+    // renamed, added, removed or changed file changes it.
+    std::vector<std::string> lines;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(file)) {
+      if (!e.is_regular_file()) continue;
+      lines.push_back(std::filesystem::relative(e.path(), file).generic_string() + "\t" +
+                      sha256File(e.path()) + "\n");
+    }
+    std::sort(lines.begin(), lines.end());
+    std::string all;
+    for (const auto& l : lines) all += l;
+    return hexDigest(all);
+  }
   std::ifstream in(file, std::ios::binary);
   if (!in) {
     throw InputError(file.string(),

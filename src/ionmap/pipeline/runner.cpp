@@ -184,7 +184,12 @@ void hashInputs(const Plan& plan, RunRecord& run) {
       in.path = std::filesystem::absolute(path).string();
       in.sha256 = provenance::sha256File(path);
       std::error_code ec;
-      in.size_bytes = std::filesystem::file_size(path, ec);
+      if (std::filesystem::is_directory(path, ec)) {
+        for (const auto& e : std::filesystem::recursive_directory_iterator(path))
+          if (e.is_regular_file()) in.size_bytes += e.file_size();
+      } else {
+        in.size_bytes = std::filesystem::file_size(path, ec);
+      }
       log::info(fmt::format("input {} = {} (sha256 {})", name, in.path, in.sha256));
       run.inputs.push_back(std::move(in));
     }

@@ -10,7 +10,7 @@
 namespace ionmap {
 
 std::string portKindName(const PortSpec& p) {
-  return p.file ? "input file" : itemKindName(p.kind);
+  return p.folder ? "input folder" : p.file ? "input file" : itemKindName(p.kind);
 }
 
 std::string StageBinding::context() const {
@@ -115,7 +115,7 @@ void Preflight::recordBoundOptionalOutputs() {
   }
 }
 
-std::filesystem::path Preflight::inputFile(const std::string& input_name) {
+std::filesystem::path Preflight::inputFile(const std::string& input_name, bool folder) {
   auto it = inputs_.find(input_name);
   if (it == inputs_.end()) {
     std::string known;
@@ -124,13 +124,16 @@ std::filesystem::path Preflight::inputFile(const std::string& input_name) {
                      known.empty() ? "" : " (declared: " + known + ")"));
   }
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(it->second, ec)) {
+  const bool ok = folder ? std::filesystem::is_directory(it->second, ec)
+                         : std::filesystem::is_regular_file(it->second, ec);
+  if (!ok) {
     // A missing input file is an input error (exit 1) whether it is found missing here or
     // once the run has started.
     throw InputError(it->second.string(),
                      fmt::format("{}: input '{}': {}", context(), input_name,
-                                 std::filesystem::exists(it->second, ec) ? "is not a regular file"
-                                                                         : "does not exist"));
+                                 !std::filesystem::exists(it->second, ec) ? "does not exist"
+                                 : folder                                 ? "is not a folder"
+                                          : "is not a regular file"));
   }
   inputs_used_.push_back(input_name);
   return it->second;
@@ -147,7 +150,7 @@ std::filesystem::path Preflight::readsFile(const std::string& name) {
                     "under `inputs:`",
                     name, name));
   }
-  return inputFile(it->second);
+  return inputFile(it->second, p.folder);
 }
 
 void Preflight::fail(const std::string& message) const {

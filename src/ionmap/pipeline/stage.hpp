@@ -32,7 +32,8 @@ struct PortSpec {
   bool optional = false;
   std::string help;
   bool needs_pixel_size = false;
-  bool file = false;  // an input file (bound to a name under `inputs:`), not a workspace item
+  bool file = false;    // an input file (bound to a name under `inputs:`), not a workspace item
+  bool folder = false;  // with `file`: the input is a folder (of files), not a regular file
   PortSpec needingPixelSize() const {
     PortSpec p = *this;
     p.needs_pixel_size = true;
@@ -58,6 +59,11 @@ struct PortSpec {
   static PortSpec optionalInputFile(std::string name, std::string help) {
     PortSpec p = inputFile(std::move(name), std::move(help));
     p.optional = true;
+    return p;
+  }
+  static PortSpec optionalInputFolder(std::string name, std::string help) {
+    PortSpec p = optionalInputFile(std::move(name), std::move(help));
+    p.folder = true;
     return p;
   }
 };
@@ -94,7 +100,7 @@ class Preflight {
   std::string writes(const std::string& port);
   // True when the pipeline binds this output port in `out:` (for optional outputs).
   bool outputBound(const std::string& port) const { return binding_.out.count(port) != 0; }
-  std::filesystem::path inputFile(const std::string& input_name);
+  std::filesystem::path inputFile(const std::string& input_name, bool folder = false);
   // An input-file port: the path of the input it is bound to (checked to exist); for an
   // optional port that is not bound, an empty path.
   std::filesystem::path readsFile(const std::string& port);

@@ -1,9 +1,11 @@
 // EBSD: orientation maths, the real .ang/.ctf files and corrupted copies, segmentation.
+#include <algorithm>
 #include <cmath>
 #include <set>
 
 #include <gtest/gtest.h>
 
+#include "ebsd/orientation_classes.hpp"
 #include "ebsd/segment_ebsd.hpp"
 #include "h5_util.hpp"
 #include "ionmap/core/error.hpp"
@@ -273,6 +275,131 @@ TEST(SegmentEbsd, SyntheticQuadrantsAreFourGrainsWithTheirMeanOrientations) {
   EXPECT_LT(
       misorientationDeg(s.grains[0].mean, fromBunge(10 * kDeg, 20 * kDeg, 30 * kDeg), Laue::kCubic),
       0.5);
+}
+
+// --- orientation classes ---------------------------------------------------------------------
+
+// Bunge's g as the product of three passive elementary rotations, built here on its own.
+Vec3 crystalOfSampleZ(double p1, double P, double p2) {
+  auto rz = [](double a) {
+    return std::array<std::array<double, 3>, 3>{
+        {{std::cos(a), std::sin(a), 0}, {-std::sin(a), std::cos(a), 0}, {0, 0, 1}}};
+  };
+  auto rx = [](double a) {
+    return std::array<std::array<double, 3>, 3>{
+        {{1, 0, 0}, {0, std::cos(a), std::sin(a)}, {0, -std::sin(a), std::cos(a)}}};
+  };
+  auto mul = [](const auto& a, const auto& b) {
+    std::array<std::array<double, 3>, 3> c{};
+    for (int i = 0; i < 3; ++i)
+      for (int j = 0; j < 3; ++j)
+        for (int k = 0; k < 3; ++k) c[i][j] += a[i][k] * b[k][j];
+    return c;
+  };
+  const auto g = mul(rz(p2), mul(rx(P), rz(p1)));
+  return {g[0][2], g[1][2], g[2][2]};
+}
+
+TEST(OrientationClasses, SampleNormalInTheCrystalFrameAndAnglesWithSymmetry) {
+  auto near = [](const Vec3& a, const Vec3& b) {
+    return std::abs(a[0] - b[0]) < 1e-12 && std::abs(a[1] - b[1]) < 1e-12 &&
+           std::abs(a[2] - b[2]) < 1e-12;
+  };
+  EXPECT_TRUE(near(sampleToCrystal(0, 0, 0, {0, 0, 1}), Vec3{0, 0, 1}));
+  EXPECT_TRUE(near(sampleToCrystal(0, M_PI / 2, 0, {0, 0, 1}), Vec3{0, 1, 0}));
+  for (int i = 0; i < 50; ++i) {
+    const double p1 = i * 0.37, P = std::fmod(i * 0.71, M_PI), p2 = i * 1.13;
+    EXPECT_TRUE(near(sampleToCrystal(p1, P, p2, {0, 0, 1}), crystalOfSampleZ(p1, P, p2))) << i;
+  }
+  const double s3 = 1 / std::sqrt(3.0);
+  const Vec3 n111{s3, s3, s3};
+  EXPECT_TRUE(near(sampleToCrystal(0, std::acos(s3), M_PI / 4, {0, 0, 1}), n111));
+  EXPECT_NEAR(angleToDirectionDeg(n111, {1, 1, 1}, Laue::kCubic), 0, 1e-6);
+  EXPECT_NEAR(angleToDirectionDeg(n111, {0, 0, 1}, Laue::kCubic), 54.7356, 1e-4);
+  EXPECT_NEAR(angleToDirectionDeg(n111, {1, 0, 1}, Laue::kCubic), 35.2644, 1e-4);
+  // [010] is [100] in a tetragonal crystal but not [001]; in a cubic one it is all three.
+  EXPECT_NEAR(angleToDirectionDeg({0, 1, 0}, {1, 0, 0}, Laue::kTetragonal), 0, 1e-6);
+  EXPECT_NEAR(angleToDirectionDeg({0, 1, 0}, {0, 0, 1}, Laue::kTetragonal), 90, 1e-6);
+  EXPECT_NEAR(angleToDirectionDeg({0, 1, 0}, {0, 0, 1}, Laue::kCubic), 0, 1e-6);
+  EXPECT_NEAR(angleToDirectionDeg({0, 1, 0}, {0, 0, 1}, Laue::kTriclinic), 90, 1e-6);
+  EXPECT_NEAR(angleToDirectionDeg({0, 0, -1}, {0, 0, 1}, Laue::kTriclinic), 0, 1e-6);
+}
+
+TEST(OrientationClasses, DirectionsAreParsedStrictly) {
+  const auto d = parseDirections("[100], [1-10]; [1 0 12]");
+  ASSERT_EQ(d.size(), 3u);
+  EXPECT_EQ(d[1].name, "[1-10]");
+  EXPECT_EQ(d[1].uvw, (Vec3{1, -1, 0}));
+  EXPECT_EQ(d[2].uvw, (Vec3{1, 0, 12}));
+  for (const char* bad : {"[10]", "100", "[000]", "[1x0]", "[100], 001", ""}) {
+    EXPECT_THROW(parseDirections(bad), UsageError) << bad;
+  }
+}
+
+TEST(OrientationClasses, TetragonalStripesAreTheirClassesAndFarPointsNone) {
+  EbsdData d;
+  d.grid.width = 12, d.grid.height = 4;
+  d.phases.push_back({1, "LLTO", Laue::kTetragonal});
+  d.phi1 = d.Phi = d.phi2 = d.quality = Image<double>(12, 4, 0.0);
+  d.phase = Image<std::int32_t>(12, 4, 1);
+  for (int y = 0; y < 4; ++y) {
+    for (int x = 0; x < 12; ++x) {
+      d.phi1(x, y) = 0.3 * x;                                  // in-plane spin: no effect
+      if (x >= 4 && x < 8) d.Phi(x, y) = 90 * kDeg;            // c in plane: [100] normal
+      if (x >= 8) d.Phi(x, y) = 45 * kDeg;                     // halfway: 45° from both
+      if (x == 0 && y == 0) d.phase(x, y) = 0, ++d.unindexed;  // not indexed
+    }
+  }
+  const auto dirs = parseDirections("[100], [001]");
+  const OrientationClasses c = classifyOrientations(d, dirs, {0, 0, 1}, 40);
+  EXPECT_EQ(c.classes.labels(0, 0), 0);
+  EXPECT_EQ(c.classes.labels(1, 0), 2);
+  EXPECT_EQ(c.classes.labels(5, 2), 1);
+  EXPECT_EQ(c.classes.labels(9, 1), 0);
+  EXPECT_EQ(c.points, (std::vector<std::size_t>{16, 15}));
+  EXPECT_EQ(c.beyond, 16u);
+  EXPECT_NEAR(c.mean_angle_deg[0], 0, 1e-6);
+}
+
+// The real two-phase map (cubic ferrite and austenite) in [001] / [101] / [111] classes, against
+// the classes read off the sorted components of the normal (the standard triangle), per point.
+TEST(OrientationClasses, StageOnARealAngMapAgreesWithTheStandardTriangle) {
+  REQUIRE_SHARED();
+  test::TempDir dir;
+  const auto file = real("ang/sdss_ferrite_austenite.ang");
+  test::runYaml("version: 1\ninputs: {e: " + file.string() +
+                    "}\nstages:\n  - {stage: read, in: {file: e}, params: {as: orientations}, "
+                    "out: {orientations: ebsd}}\n"
+                    "  - {stage: ebsd-classes, in: {orientations: ebsd}, params: {directions: "
+                    "\"[001], [101], [111]\"}, out: {classes: ipf, table: ipf_table}}\n",
+                dir.path(), dir / "out");
+  test::H5File f((dir / "out" / "results.h5").string());
+  const auto labels = f.numbers("/entry/ipf/labels");
+  const EbsdData d = readAng(file);
+  ASSERT_EQ(labels.size(), static_cast<std::size_t>(d.grid.width * d.grid.height));
+  std::size_t mismatched = 0, counted[4] = {0, 0, 0, 0};
+  for (int y = 0; y < d.grid.height; ++y) {
+    for (int x = 0; x < d.grid.width; ++x) {
+      int expected = 0;
+      if (d.phase(x, y) != 0) {
+        Vec3 v = crystalOfSampleZ(d.phi1(x, y), d.Phi(x, y), d.phi2(x, y));
+        for (double& c : v) c = std::abs(c);
+        std::sort(v.begin(), v.end());  // v[2] the largest
+        const double c001 = v[2], c101 = (v[2] + v[1]) / std::sqrt(2.0),
+                     c111 = (v[0] + v[1] + v[2]) / std::sqrt(3.0);
+        expected = c001 >= c101 && c001 >= c111 ? 1 : c101 >= c111 ? 2 : 3;
+      }
+      const int got = static_cast<int>(labels[static_cast<std::size_t>(y * d.grid.width + x)]);
+      mismatched += got != expected;
+      ++counted[got];
+    }
+  }
+  EXPECT_EQ(mismatched, 0u);
+  for (int k = 1; k <= 3; ++k) EXPECT_GT(counted[k], 100u) << "class " << k;
+  const auto share = f.numbers("/entry/ipf_table/share");
+  ASSERT_EQ(share.size(), 3u);
+  EXPECT_NEAR(share[0] + share[1] + share[2], 1.0, 1e-12);
+  EXPECT_EQ(f.attr("/entry/ipf_table/mean_angle", "units"), "deg");
 }
 
 }  // namespace

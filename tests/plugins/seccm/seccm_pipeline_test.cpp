@@ -1,7 +1,8 @@
 // The bundled SECCM sample through pipelines/seccm-orientation.yaml: the committed files are what
 // `ionmap simulate seccm` writes; each class's mean conductivity agrees with the truth at the
 // same landings within its standard error; the classes differ, by the block bootstrap over
-// domains; failed landings are left out and counted.
+// domains; failed landings are left out and counted; the landing grid is put on the TEM image
+// through fiducial marks, within 0.1 um of the truth.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -21,8 +22,8 @@ TEST(SeccmPipeline, CommittedSampleIsWhatSimulateWrites) {
   test::TempDir out;
   const auto r = test::runIonmap({"simulate", "seccm", "--out", out.path().string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  for (const char* name :
-       {"seccm_map.tdms", "tem_classes.tif", "landing_to_tem.yaml", "truth.yaml"})
+  for (const char* name : {"seccm_map.tdms", "tem_classes.tif", "tem_image.tif", "landmarks.csv",
+                           "landing_to_tem.yaml", "truth.yaml"})
     EXPECT_EQ(test::readFile(out / name), test::readFile(seccmSample() / name)) << name;
 }
 
@@ -71,6 +72,26 @@ TEST(SeccmPipeline, ClassConductivitiesAreRecoveredAndCompared) {
   EXPECT_LT(std::abs(f.number("/entry/bands/period_difference_z")), 3);
   EXPECT_LT(std::abs(f.number("/entry/bands/angle_difference_z")), 3);
   EXPECT_TRUE(std::filesystem::exists(out / "bands-spectrum.png"));
+  // The landing grid on the TEM image, through the fiducial marks: within 0.1 um of the true
+  // transform over the whole raster, its stated error of the size of the marks' click scatter
+  // (0.03 um), and confirmed by the image (the bands against the diffraction contrast).
+  const auto lin = f.numbers("/entry/landing_to_tem/linear");
+  const auto tr = f.numbers("/entry/landing_to_tem/translation");
+  ASSERT_EQ(lin.size(), 4u);
+  const double a = 3 * M_PI / 180;
+  for (double px : {0.0, 12.0}) {
+    for (double py : {0.0, 12.0}) {
+      const double fx = lin[0] * px + lin[1] * py + tr[0], fy = lin[2] * px + lin[3] * py + tr[1];
+      const double tx = std::cos(a) * px - std::sin(a) * py + 1,
+                   ty = std::sin(a) * px + std::cos(a) * py + 1;
+      EXPECT_LT(std::hypot(fx - tx, fy - ty), 0.1) << px << ", " << py;
+    }
+  }
+  EXPECT_NEAR(f.number("/entry/registration/landmark_uncertainty"), 0.03, 0.025);
+  EXPECT_EQ(f.attr("/entry/registration/landmark_uncertainty", "units"), "um");
+  EXPECT_GT(f.number("/entry/registration/ncc"), 0.5);
+  EXPECT_EQ(f.number("/entry/registration/quality_good"), 1);
+  EXPECT_EQ(r.err.find("could not be cross-checked"), std::string::npos) << r.err;
   // The failed landings (two samples in contact) are named in the run's warnings.
   EXPECT_NE(r.err.find(std::to_string(truth.failed) + " landing(s) shorter"), std::string::npos)
       << r.err;
