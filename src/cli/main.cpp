@@ -1,5 +1,5 @@
 // The `ionmap` program: thin subcommands over the core library.
-//   run, validate, stages, inspect, simulate
+//   run, validate, stages, inspect, simulate, campaign (validate, run, aggregate)
 // Exit codes: 0 success, 1 processing/input error, 2 usage or validation error.
 #include <cmath>
 #include <cstdlib>
@@ -11,6 +11,9 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "ionmap/campaign/aggregate.hpp"
+#include "ionmap/campaign/campaign_run.hpp"
+#include "ionmap/campaign/manifest.hpp"
 #include "ionmap/core/error.hpp"
 #include "ionmap/core/log.hpp"
 #include "ionmap/core/units.hpp"
@@ -218,6 +221,30 @@ int realMain(int argc, char** argv) {
   simulate->add_option("--out", out_dir, "folder to write into")->required();
   simulate->add_option("--seed", seed, "random seed (default: the one the committed sample uses)");
 
+  std::string manifest;
+  int jobs = 1, dataset_threads = 1;
+  std::vector<std::string> only;
+  auto* campaign = app.add_subcommand(
+      "campaign", "run a pipeline over the datasets of a campaign manifest, and aggregate");
+  campaign->require_subcommand(1);
+  auto* c_validate = campaign->add_subcommand(
+      "validate", "check every dataset of a manifest (files, conditions, pipeline) before work");
+  c_validate->add_option("manifest", manifest, "campaign manifest (YAML)")->required();
+  auto* c_run = campaign->add_subcommand(
+      "run", "run every dataset not already done (content hash) into --out/<id>");
+  c_run->add_option("manifest", manifest, "campaign manifest (YAML)")->required();
+  c_run->add_option("--out", out_dir, "campaign output folder")->required();
+  c_run->add_option("--jobs", jobs, "datasets at a time (default 1)")->check(CLI::Range(1, 256));
+  c_run
+      ->add_option("--threads-per-dataset", dataset_threads,
+                   "threads of each dataset's run (default 1: results do not depend on --jobs)")
+      ->check(CLI::Range(1, 1024));
+  c_run->add_option("--only", only, "run only these dataset ids");
+  auto* c_aggregate = campaign->add_subcommand(
+      "aggregate", "gather every dataset's quantities, run the manifest's analyses");
+  c_aggregate->add_option("folder", out_dir, "campaign output folder (of campaign run)")
+      ->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -291,6 +318,45 @@ int realMain(int argc, char** argv) {
     return 0;
   }
   if (*inspect) return cmdInspect(reg, file, pixel_size, reader_name);
+  if (*campaign) {
+    if (*c_aggregate) {
+      const auto a = campaign::aggregateCampaign(out_dir);
+      for (const auto& w : a.warnings) log::warn(w);
+      std::cout << fmt::format(
+          "aggregated {} of {} dataset(s), {} quantities: {}\n", a.with_results, a.datasets,
+          a.quantities,
+          (std::filesystem::absolute(out_dir) / "campaign").lexically_normal().string());
+      return 0;
+    }
+    std::vector<std::string> problems;
+    const campaign::Manifest m = campaign::loadManifest(manifest, problems);
+    campaign::checkDatasets(m, reg, problems);
+    if (!problems.empty()) {
+      for (const auto& p : problems) std::cerr << "error: " << p << "\n";
+      std::cerr << fmt::format("{}: {} problem(s); nothing was run\n", manifest, problems.size());
+      return 2;
+    }
+    if (*c_validate) {
+      std::cout << fmt::format("{}: valid ({} datasets, {} conditions, {} analyses)\n", manifest,
+                               m.datasets.size(), m.conditions.size(), m.analyses.size());
+      return 0;
+    }
+    campaign::CampaignOptions o;
+    o.out_dir = out_dir;
+    o.program = std::filesystem::read_symlink("/proc/self/exe");
+    o.jobs = jobs;
+    o.threads_per_dataset = dataset_threads;
+    o.only = only;
+    const auto s = campaign::runCampaign(m, o);
+    std::cout << fmt::format(
+        "campaign '{}': {} ran, {} skipped (already done), {} with failed checks, {} failed, "
+        "{:.1f} s\n",
+        m.name, s.ran, s.skipped, s.checks_failed, s.failed, s.seconds);
+    for (const auto& d : s.outcomes) {
+      if (d.state == "failed") std::cerr << fmt::format("failed: {}: {}\n", d.id, d.message);
+    }
+    return s.failed ? 1 : s.checks_failed ? 3 : 0;
+  }
   if (*simulate) {
     seed = reg.writeSample(sample, out_dir, seed);
     std::cout << fmt::format("wrote sample '{}' (seed {}) to {}\n", sample, seed, out_dir);

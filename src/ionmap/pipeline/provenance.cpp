@@ -55,8 +55,15 @@ std::string isoTime(std::chrono::system_clock::time_point t) {
   return fmt::format("{}.{:03d}Z", buf, static_cast<int>(ms));
 }
 
-namespace {
-std::string hexDigest(const std::string& text) {
+void describeProgram(RunRecord& run) {
+  run.version = programVersion();
+  run.git_commit = gitCommit();
+  run.build_type = buildType();
+  run.compiler = compiler();
+  run.host = hostName();
+}
+
+std::string sha256Text(const std::string& text) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr) != 1)
@@ -65,7 +72,6 @@ std::string hexDigest(const std::string& text) {
   for (unsigned int i = 0; i < len; ++i) hex += fmt::format("{:02x}", md[i]);
   return hex;
 }
-}  // namespace
 
 std::string sha256File(const std::filesystem::path& file) {
   std::error_code ec;
@@ -81,7 +87,7 @@ std::string sha256File(const std::filesystem::path& file) {
     std::sort(lines.begin(), lines.end());
     std::string all;
     for (const auto& l : lines) all += l;
-    return hexDigest(all);
+    return sha256Text(all);
   }
   std::ifstream in(file, std::ios::binary);
   if (!in) {

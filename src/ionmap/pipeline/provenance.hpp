@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <string>
 
+#include "ionmap/io/results_store.hpp"
+
 namespace ionmap::provenance {
 
 const char* programVersion();  // "0.1.0"
@@ -21,5 +23,9 @@ inline std::string isoTimeNow() {
 
 // Streams the file through SHA-256 (OpenSSL); throws InputError when it can't be read.
 std::string sha256File(const std::filesystem::path& file);
+// The program's own part of a run record: version, commit, build type, compiler, host.
+void describeProgram(RunRecord& run);
+// The sha256 (hex) of a text.
+std::string sha256Text(const std::string& text);
 
 }  // namespace ionmap::provenance

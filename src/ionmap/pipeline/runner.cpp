@@ -157,11 +157,7 @@ struct KeepLog {
 RunRecord startRecord(const Plan& plan, const RunOptions& options, int threads,
                       Clock::time_point t0) {
   RunRecord run;
-  run.version = provenance::programVersion();
-  run.git_commit = provenance::gitCommit();
-  run.build_type = provenance::buildType();
-  run.compiler = provenance::compiler();
-  run.host = provenance::hostName();
+  provenance::describeProgram(run);
   run.command_line = options.command_line;
   run.pipeline_file = plan.spec.file.string();
   run.pipeline_name = plan.spec.name;

@@ -1,0 +1,65 @@
+// Running a campaign: every dataset of a manifest through its pipeline, each in its own folder
+// of the output, in parallel, each as its own `ionmap run` process (a dataset that crashes or
+// runs out of memory takes only itself down). A content hash — program version and commit, the
+// pipeline file, the dataset's overrides and the sha256 of every input and of its companion
+// files (exchange.ibd beside exchange.imzML) — marks a finished dataset; a rerun skips those whose hash still matches and redoes the rest, so a campaign
+// killed at any point finishes with the same results when started again.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "ionmap/campaign/manifest.hpp"
+
+namespace ionmap {
+class Registry;
+}
+
+namespace ionmap::campaign {
+
+// Every row planned against its pipeline with its own inputs and overrides (files exist and are
+// recognised, parameters valid), problems appended as "manifest:LINE: dataset 'ID': ...".
+void checkDatasets(const Manifest& m, const Registry& registry, std::vector<std::string>& problems);
+
+// The content hash of a dataset (hex sha256); `file_digests` caches input digests by path.
+std::string datasetHash(const DatasetSpec& d,
+                        std::vector<std::pair<std::string, std::string>>& file_digests);
+
+// The `ionmap run` arguments of a dataset (after the program name).
+std::vector<std::string> runArguments(const DatasetSpec& d, const std::filesystem::path& out_dir,
+                                      int threads);
+
+struct CampaignOptions {
+  std::filesystem::path out_dir;
+  std::filesystem::path program;  // the ionmap executable the datasets run with
+  int jobs = 1;                   // datasets at a time
+  int threads_per_dataset = 1;    // each dataset's --threads (1: results independent of jobs)
+  std::vector<std::string> only;  // run only these ids (empty: all)
+};
+
+struct DatasetOutcome {
+  std::string id;
+  std::string state;  // done | skipped | checks_failed | failed
+  int exit_code = 0;
+  double seconds = 0;
+  std::string message;  // the error or the failed checks, from the dataset's log
+  std::string hash;
+};
+
+struct CampaignSummary {
+  std::vector<DatasetOutcome> outcomes;  // in manifest order
+  std::size_t ran = 0, skipped = 0, failed = 0, checks_failed = 0;
+  double seconds = 0;
+};
+
+// The marker a finished dataset leaves in its folder, and what it holds.
+constexpr const char* kDoneMarker = "campaign-dataset.json";
+// The hash recorded in a dataset folder's marker, "" when there is none.
+std::string recordedHash(const std::filesystem::path& dataset_dir);
+
+// Runs (or skips) every dataset; writes OUT/campaign.yaml (the manifest as run) and
+// OUT/campaign-status.json. Throws only for problems of the campaign as a whole.
+CampaignSummary runCampaign(const Manifest& m, const CampaignOptions& options);
+
+}  // namespace ionmap::campaign

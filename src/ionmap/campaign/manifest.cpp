@@ -1,0 +1,226 @@
+#include "ionmap/campaign/manifest.hpp"
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "ionmap/core/error.hpp"
+
+namespace ionmap::campaign {
+namespace {
+
+int lineOf(const YAML::Node& n) {
+  return n.Mark().line + 1;
+}
+
+bool strictNumber(const std::string& text, double& v) {
+  if (text.empty()) return false;
+  char* end = nullptr;
+  v = std::strtod(text.c_str(), &end);
+  return end && *end == '\0' && std::isfinite(v);
+}
+
+std::filesystem::path resolvePipeline(const std::string& name, const std::filesystem::path& base) {
+  const std::filesystem::path p(name);
+  if (p.is_absolute()) return p;
+  std::error_code ec;
+  if (std::filesystem::exists(base / p, ec)) return std::filesystem::absolute(base / p);
+  const auto bundled = bundledPipelineDir() / p;
+  if (!bundledPipelineDir().empty() && std::filesystem::exists(bundled, ec)) return bundled;
+  return std::filesystem::absolute(base / p);  // reported missing by the caller
+}
+
+}  // namespace
+
+const Condition* Manifest::condition(const std::string& n) const {
+  for (const auto& c : conditions)
+    if (c.name == n) return &c;
+  return nullptr;
+}
+
+std::filesystem::path bundledPipelineDir() {
+  if (const char* env = std::getenv("IONMAP_PIPELINES"); env && *env) return env;
+#ifdef IONMAP_PIPELINE_DIR
+  return IONMAP_PIPELINE_DIR;
+#else
+  return {};
+#endif
+}
+
+Manifest loadManifest(const std::filesystem::path& file, std::vector<std::string>& problems) {
+  Manifest m;
+  m.file = std::filesystem::absolute(file);
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw InputError(file.string(), "cannot open the campaign manifest");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  m.text = ss.str();
+  YAML::Node root;
+  try {
+    root = YAML::Load(m.text);
+  } catch (const YAML::Exception& e) {
+    throw UsageError(fmt::format("{}:{}: not YAML: {}", file.string(), e.mark.line + 1, e.msg));
+  }
+  if (!root.IsMap()) throw UsageError(file.string() + ": a campaign manifest is a YAML mapping");
+  const std::filesystem::path base = m.file.parent_path();
+  auto problem = [&](int line, const std::string& what) {
+    problems.push_back(fmt::format("{}:{}: {}", file.string(), line, what));
+  };
+  static const std::set<std::string> kTop = {"campaign", "pipeline", "conditions",
+                                             "datasets", "analyses", "description"};
+  for (const auto& kv : root) {
+    const auto key = kv.first.as<std::string>();
+    if (!kTop.count(key))
+      problem(lineOf(kv.first), fmt::format("unknown key '{}' (expected one of campaign, "
+                                            "pipeline, conditions, datasets, analyses)",
+                                            key));
+  }
+  m.name = root["campaign"] ? root["campaign"].as<std::string>() : file.stem().string();
+  const std::string default_pipeline = root["pipeline"] ? root["pipeline"].as<std::string>() : "";
+
+  if (const auto c = root["conditions"]) {
+    if (!c.IsMap()) {
+      problem(lineOf(c), "`conditions` maps each condition to its unit, e.g. {temperature: K}");
+    } else {
+      for (const auto& kv : c) {
+        const auto name = kv.first.as<std::string>();
+        const auto unit = kv.second.IsScalar() ? kv.second.as<std::string>() : "";
+        if (unit.empty())
+          problem(lineOf(kv.first), fmt::format("condition '{}' has no unit (write its unit, or "
+                                                "1 for a number without one)",
+                                                name));
+        m.conditions.push_back({name, unit});
+      }
+    }
+  }
+
+  const auto ds = root["datasets"];
+  if (!ds || !ds.IsSequence() || ds.size() == 0)
+    throw UsageError(file.string() + ": `datasets` must list at least one dataset");
+  std::set<std::string> ids;
+  static const std::set<std::string> kRow = {"id",     "sample", "conditions",
+                                             "inputs", "set",    "pipeline"};
+  for (const auto& row : ds) {
+    DatasetSpec d;
+    d.line = lineOf(row);
+    if (!row.IsMap()) {
+      problem(d.line, "a dataset is a mapping with id, sample, conditions, inputs, set");
+      continue;
+    }
+    d.id = row["id"] && row["id"].IsScalar() ? row["id"].as<std::string>() : "";
+    const std::string who = d.id.empty() ? "dataset" : fmt::format("dataset '{}'", d.id);
+    if (d.id.empty()) problem(d.line, "a dataset has no `id`");
+    if (!d.id.empty() && d.id.find_first_of("/\\ \t") != std::string::npos)
+      problem(d.line, fmt::format("{}: an id names a folder: no slashes or blanks", who));
+    if (!d.id.empty() && !ids.insert(d.id).second)
+      problem(d.line, fmt::format("{}: the id is used twice", who));
+    for (const auto& kv : row) {
+      const auto key = kv.first.as<std::string>();
+      if (!kRow.count(key))
+        problem(lineOf(kv.first), fmt::format("{}: unknown key '{}'", who, key));
+    }
+    d.sample = row["sample"] ? row["sample"].as<std::string>() : "";
+    if (const auto c = row["conditions"]) {
+      for (const auto& kv : c) {
+        const auto name = kv.first.as<std::string>();
+        const auto text = kv.second.IsScalar() ? kv.second.as<std::string>() : "";
+        double v = 0;
+        if (!m.condition(name)) {
+          problem(lineOf(kv.first),
+                  fmt::format("{}: unknown condition '{}' (declare it with its unit under "
+                              "`conditions:`)",
+                              who, name));
+        } else if (!strictNumber(text, v)) {
+          problem(lineOf(kv.second),
+                  fmt::format("{}: condition '{}' is '{}', not a number", who, name, text));
+        } else {
+          d.conditions[name] = v;
+        }
+      }
+    }
+    for (const auto& c : m.conditions) {
+      if (!d.conditions.count(c.name) && !(row["conditions"] && row["conditions"][c.name]))
+        problem(d.line, fmt::format("{}: no value for condition '{}' ({})", who, c.name, c.unit));
+    }
+    if (const auto i = row["inputs"]) {
+      for (const auto& kv : i) {
+        const auto role = kv.first.as<std::string>();
+        const std::filesystem::path p = base / kv.second.as<std::string>();
+        std::error_code ec;
+        if (!std::filesystem::exists(p, ec))
+          problem(lineOf(kv.second),
+                  fmt::format("{}: input '{}': {} does not exist", who, role, p.string()));
+        d.inputs[role] = std::filesystem::absolute(p).lexically_normal();
+      }
+    }
+    if (const auto s = row["set"]) {
+      for (const auto& kv : s) {
+        YAML::Emitter e;
+        e << YAML::Flow << kv.second;
+        d.sets.emplace_back(kv.first.as<std::string>(), e.c_str());
+      }
+    }
+    const std::string pipe = row["pipeline"] ? row["pipeline"].as<std::string>() : default_pipeline;
+    if (pipe.empty()) {
+      problem(d.line,
+              fmt::format("{}: no pipeline (give `pipeline:` at the top or per dataset)", who));
+    } else {
+      d.pipeline = resolvePipeline(pipe, base);
+      std::error_code ec;
+      if (!std::filesystem::exists(d.pipeline, ec))
+        problem(d.line, fmt::format("{}: pipeline '{}' not found beside the manifest{}", who, pipe,
+                                    bundledPipelineDir().empty()
+                                        ? ""
+                                        : " nor in " + bundledPipelineDir().string()));
+    }
+    m.datasets.push_back(std::move(d));
+  }
+
+  if (const auto a = root["analyses"]) {
+    for (const auto& item : a) {
+      if (!item.IsMap() || item.size() != 1) {
+        problem(lineOf(item),
+                "an analysis is one of {arrhenius: {...}}, {pool: {...}}, "
+                "{trend: {...}}");
+        continue;
+      }
+      AnalysisSpec s;
+      s.kind = item.begin()->first.as<std::string>();
+      const auto body = item.begin()->second;
+      s.quantity = body["quantity"] ? body["quantity"].as<std::string>() : "";
+      const char* cond_key = s.kind == "arrhenius" ? "temperature"
+                             : s.kind == "pool"    ? "by"
+                             : s.kind == "trend"   ? "against"
+                                                   : nullptr;
+      if (!cond_key) {
+        problem(lineOf(item),
+                fmt::format("unknown analysis '{}' (arrhenius, pool, trend)", s.kind));
+        continue;
+      }
+      s.condition = body[cond_key] ? body[cond_key].as<std::string>() : "";
+      if (s.quantity.empty())
+        problem(lineOf(item), fmt::format("{}: name the `quantity` (table.row, e.g. "
+                                          "diffusion_fit.D_bulk)",
+                                          s.kind));
+      if (s.kind != "pool" && s.condition.empty())
+        problem(lineOf(item), fmt::format("{}: name the condition `{}`", s.kind, cond_key));
+      if (!s.condition.empty() && !m.condition(s.condition))
+        problem(lineOf(item),
+                fmt::format("{}: '{}' is not a declared condition", s.kind, s.condition));
+      if (s.kind == "arrhenius" && m.condition(s.condition) &&
+          m.condition(s.condition)->unit != "K")
+        problem(lineOf(item), fmt::format("arrhenius: the temperature '{}' must be in K (it is "
+                                          "in {})",
+                                          s.condition, m.condition(s.condition)->unit));
+      m.analyses.push_back(s);
+    }
+  }
+  return m;
+}
+
+}  // namespace ionmap::campaign

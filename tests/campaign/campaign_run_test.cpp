@@ -1,0 +1,162 @@
+// Campaigns end to end through the `ionmap campaign` commands: a manifest's problems listed all
+// at once before any work; the bundled sample campaign (12 ToF-SIMS datasets at 3 temperatures)
+// run in parallel, aggregated, its Arrhenius activation energies recovered within their errors;
+// killed at random moments and restarted, it finishes with the same results, redoing only the
+// unfinished datasets; a dataset that fails does not stop the others.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "../test_util.hpp"
+#include "ionmap/campaign/campaign_run.hpp"
+#include "ionmap/numerics/random.hpp"
+
+namespace ionmap {
+namespace {
+
+// analyses.csv → (analysis/quantity/result) → {value, standard error}.
+std::map<std::string, std::pair<double, double>> analyses(const std::filesystem::path& csv) {
+  std::map<std::string, std::pair<double, double>> out;
+  std::ifstream in(csv);
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) {
+    std::vector<std::string> c(1);
+    for (char ch : line) {
+      if (ch == ',')
+        c.emplace_back();
+      else
+        c.back().push_back(ch);
+    }
+    if (c.size() < 7) continue;
+    out[c[0] + "/" + c[1] + "/" + c[2] + "/" + c[3]] = {
+        std::stod(c[4]), c[5].empty() || c[5] == "nan" ? std::nan("") : std::stod(c[5])};
+  }
+  return out;
+}
+
+std::size_t finishedDatasets(const std::filesystem::path& out) {
+  std::size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(out))
+    n += e.is_directory() && std::filesystem::exists(e.path() / campaign::kDoneMarker);
+  return n;
+}
+
+TEST(Campaign, ManifestProblemsAreListedAllAtOnceAndNothingRuns) {
+  test::TempDir dir;
+  test::writeFile(dir / "a.tif", "not really a tiff");
+  test::writeFile(dir / "m.yaml",
+                  "campaign: broken\npipeline: diffusion-synthetic.yaml\n"
+                  "conditions: {temperature: K, soc: }\n"
+                  "datasets:\n"
+                  "  - id: one\n    conditions: {temperature: 300, soc: 0.5}\n"
+                  "    inputs: {grains: missing.tif}\n"
+                  "  - id: one\n    conditions: {temperature: warm, soc: 0.5, pressure: 2}\n"
+                  "  - id: three\n    conditions: {temperature: 300, soc: 0.5}\n"
+                  "    inputs: {grains: a.tif}\n    set: {exchange.D_bulk: -1}\n");
+  const auto r = test::runIonmap({"campaign", "validate", (dir / "m.yaml").string()});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  for (const char* expected : {"condition 'soc' has no unit", "dataset 'one': input 'grains':",
+                               "missing.tif does not exist", "dataset 'one': the id is used twice",
+                               "condition 'temperature' is 'warm', not a number",
+                               "unknown condition 'pressure'", "dataset 'three':"}) {
+    EXPECT_NE(r.err.find(expected), std::string::npos) << expected << "\n" << r.err;
+  }
+  const auto run = test::runIonmap(
+      {"campaign", "run", (dir / "m.yaml").string(), "--out", (dir / "out").string()});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_FALSE(std::filesystem::exists(dir / "out"));
+}
+
+TEST(Campaign, SampleCampaignRecoversArrheniusAndResumesAfterKills) {
+  test::TempDir dir;
+  const auto data = dir / "data";
+  ASSERT_EQ(test::runIonmap({"simulate", "campaign", "--out", data.string()}).exit_code, 0);
+  const auto manifest = (data / "manifest.yaml").string();
+  const auto v = test::runIonmap({"campaign", "validate", manifest});
+  ASSERT_EQ(v.exit_code, 0) << v.err;
+
+  // Uninterrupted, two at a time.
+  const auto full = dir / "full";
+  auto r = test::runIonmap({"campaign", "run", manifest, "--out", full.string(), "--jobs", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("12 ran, 0 skipped"), std::string::npos) << r.out;
+  r = test::runIonmap({"campaign", "aggregate", full.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto a = analyses(full / "campaign" / "analyses.csv");
+  // Truth (data/truth.yaml): E_a 0.5 eV for D_bulk, 0.7 eV for kappa.
+  const auto ed = a.at("arrhenius/diffusion_fit.D_bulk//activation_energy");
+  const auto ek = a.at("arrhenius/diffusion_fit.kappa//activation_energy");
+  EXPECT_LT(std::abs(ed.first - 0.5), 3 * ed.second) << ed.first << " +- " << ed.second;
+  EXPECT_LT(std::abs(ek.first - 0.7), 3 * ek.second) << ek.first << " +- " << ek.second;
+  EXPECT_LT(ed.second, 0.05);
+  EXPECT_LT(ek.second, 0.1);
+  for (const char* f : {"quantities.csv", "datasets.csv", "campaign.h5"})
+    EXPECT_TRUE(std::filesystem::exists(full / "campaign" / f)) << f;
+  const std::string tidy = test::readFile(full / "campaign" / "quantities.csv");
+  EXPECT_EQ(tidy.rfind("dataset,sample,temperature [K],exchange_time [s],state,quantity,value,"
+                       "standard_error,unit\n",
+                       0),
+            0u)
+      << tidy.substr(0, 200);
+
+  // A run again does nothing.
+  r = test::runIonmap({"campaign", "run", manifest, "--out", full.string(), "--jobs", "2"});
+  EXPECT_NE(r.out.find("0 ran, 12 skipped"), std::string::npos) << r.out;
+
+  // Killed at random moments, then finished: the same numbers, and only what was unfinished
+  // is redone.
+  const auto killed = dir / "killed";
+  SplitMix64 rng(5);
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      setenv("CI", "true", 1);
+      freopen("/dev/null", "w", stdout);
+      freopen("/dev/null", "w", stderr);
+      execl(IONMAP_EXE, IONMAP_EXE, "campaign", "run", manifest.c_str(), "--out", killed.c_str(),
+            "--jobs", "2", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(300 + static_cast<int>(3000 * rng.uniform())));
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the children die with it
+  const std::size_t done_before = finishedDatasets(killed);
+  r = test::runIonmap({"campaign", "run", manifest, "--out", killed.string(), "--jobs", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find(fmt::format("{} ran, {} skipped", 12 - done_before, done_before)),
+            std::string::npos)
+      << r.out << " (finished before: " << done_before << ")";
+  ASSERT_EQ(test::runIonmap({"campaign", "aggregate", killed.string()}).exit_code, 0);
+  EXPECT_EQ(test::readFile(killed / "campaign" / "quantities.csv"), tidy);
+  EXPECT_EQ(test::readFile(killed / "campaign" / "analyses.csv"),
+            test::readFile(full / "campaign" / "analyses.csv"));
+
+  // A dataset whose input is cut short fails; the others are done; aggregation says so.
+  const auto ibd = data / "T623-r2" / "exchange.ibd";
+  const std::string bytes = test::readFile(ibd);
+  test::writeFile(ibd, bytes.substr(0, bytes.size() / 3));
+  r = test::runIonmap({"campaign", "run", manifest, "--out", killed.string(), "--jobs", "2"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("0 ran, 11 skipped"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("failed: T623-r2: error:"), std::string::npos) << r.err;
+  r = test::runIonmap({"campaign", "aggregate", killed.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("dataset 'T623-r2' has no results (failed"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace ionmap
