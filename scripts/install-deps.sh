@@ -2,8 +2,9 @@
 # Installs everything ionmap needs to build, test and make its plots, from Debian 12's
 # packages only. Idempotent: packages already present are left alone, and apt is not
 # touched at all when nothing is missing.
-#   --tests  also the reference tools the tests compare against (Gwyddion, which reads and
-#            converts every SPM format ionmap reads)
+#   --tests  also the reference tools the tests compare against or run under (Gwyddion, which
+#            reads and converts every SPM format ionmap reads; Chromium, which opens the HTML
+#            reports; Snakemake, which runs campaigns on a cluster)
 set -euo pipefail
 
 PACKAGES=(
@@ -14,7 +15,7 @@ PACKAGES=(
   python3-numpy python3-h5py python3-matplotlib python3-scipy python3-tifffile python3-yaml
 )
 if [ "${1:-}" = "--tests" ]; then
-  PACKAGES+=(gwyddion)
+  PACKAGES+=(gwyddion chromium snakemake)
 fi
 
 missing=()

@@ -11,6 +11,8 @@
 
 #include "ionmap/campaign/campaign_run.hpp"
 #include "ionmap/core/error.hpp"
+#include "ionmap/core/units.hpp"
+#include "ionmap/io/html_report.hpp"
 #include "ionmap/io/quicklook.hpp"
 #include "ionmap/io/results_store.hpp"
 #include "ionmap/numerics/campaign_fits.hpp"
@@ -54,6 +56,91 @@ std::string slug(std::string s) {
   for (char& c : s)
     if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
   return s;
+}
+
+// The campaign's page: what ran and what failed first, the analyses and their plots, then every
+// dataset (in pages of 100, collapsed) with its conditions, state and a link to its own report.
+std::string campaignReport(const Manifest& m, const AggregateSummary& s,
+                           const std::filesystem::path& dir) {
+  std::map<std::string, std::size_t> by_state;
+  const Column& state = s.datasets_table.column("state");
+  const Column& message = s.datasets_table.column("message");
+  for (const auto& st : state.texts) ++by_state[st];
+  std::string b = fmt::format(
+      "<h1>Campaign {} <span class=\"note\">{} datasets &middot; ionmap "
+      "{}</span></h1>\n",
+      html::escape(m.name), m.datasets.size(), html::escape(provenance::programVersion()));
+  const bool all_done = by_state["done"] == m.datasets.size();
+  std::string counts;
+  for (const auto& [k, n] : by_state)
+    counts += fmt::format("{}{}: {}", counts.empty() ? "" : ", ", k, n);
+  b += fmt::format("<p class=\"verdict {}\">{}</p>\n", all_done ? "good" : "warn",
+                   html::escape(counts));
+  if (!s.warnings.empty() || !all_done) {
+    b += "<h2>Problems</h2><ul class=\"problems\">\n";
+    for (std::size_t i = 0; i < state.texts.size(); ++i) {
+      if (state.texts[i] == "done") continue;
+      b += fmt::format("<li><b>{}</b> ({}): {}</li>\n",
+                       html::escape(s.datasets_table.column("dataset").texts[i]),
+                       html::escape(state.texts[i]), html::escape(message.texts[i]));
+    }
+    for (const auto& w : s.warnings) b += "<li>" + html::escape(w) + "</li>\n";
+    b += "</ul>\n";
+  }
+  if (s.analyses.rows()) {
+    // The headline numbers first: each value with its error, then the plots, then every number.
+    b += "<h2>Analyses</h2>\n<ul>\n";
+    const Table& a = s.analyses;
+    for (std::size_t r = 0; r < a.rows(); ++r) {
+      const std::string& what = a.column("result").texts[r];
+      if (what != "activation_energy" && what != "prefactor" && what != "mean" && what != "slope")
+        continue;
+      b += fmt::format(
+          "<li>{} of <b>{}</b>{}: {} = {:.4g} &plusmn; {:.2g} {}</li>\n",
+          html::escape(a.column("analysis").texts[r]), html::escape(a.column("quantity").texts[r]),
+          a.column("group").texts[r].empty()
+              ? ""
+              : " (" + html::escape(a.column("group").texts[r]) + ")",
+          html::escape(what), a.column("value").numbers[r], a.column("standard_error").numbers[r],
+          html::escape(units::pretty(a.column("unit").texts[r])));
+    }
+    b += "</ul>\n";
+    std::vector<std::filesystem::path> pngs;
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+      if (e.path().extension() == ".png") pngs.push_back(e.path());
+    std::sort(pngs.begin(), pngs.end());
+    for (const auto& p : pngs) b += html::embeddedPng(p, p.filename().string());
+    b += "<details><summary>every number of the analyses (analyses.csv)</summary>\n" +
+         html::table(s.analyses, 10000) + "</details>\n";
+  }
+  b += "<h2>Conditions</h2><p>";
+  for (const auto& c : m.conditions)
+    b += fmt::format("{} ({}) &nbsp; ", html::escape(c.name), html::escape(c.unit));
+  b += "</p>\n<h2>Datasets</h2>\n";
+  const Table& d = s.datasets_table;
+  constexpr std::size_t kPage = 100;
+  for (std::size_t first = 0; first < d.rows(); first += kPage) {
+    const std::size_t last = std::min(d.rows(), first + kPage);
+    b += fmt::format("<details{}><summary>datasets {}&ndash;{}</summary>\n<table><thead><tr>",
+                     d.rows() <= kPage ? " open" : "", first + 1, last);
+    for (const Column& c : d.columns)
+      b += "<th>" + html::escape(c.name) +
+           (c.unit.empty() ? "" : " (" + html::escape(c.unit) + ")") + "</th>";
+    b += "<th>report</th></tr></thead><tbody>\n";
+    for (std::size_t r = first; r < last; ++r) {
+      b += "<tr>";
+      for (const Column& c : d.columns)
+        b += c.is_text ? "<td>" + html::escape(c.texts[r]) + "</td>"
+                       : fmt::format("<td class=\"num\">{:.6g}</td>", c.numbers[r]);
+      const std::string id = d.column("dataset").texts[r];
+      b += fmt::format("<td><a href=\"../{0}/report.html\">{0}</a></td></tr>\n", html::escape(id));
+    }
+    b += "</tbody></table></details>\n";
+  }
+  b += fmt::format("<h2>Provenance</h2><p>manifest {} &middot; ionmap {} ({}) &middot; {}</p>\n",
+                   html::escape(m.file.string()), html::escape(provenance::programVersion()),
+                   html::escape(provenance::gitCommit()), html::escape(provenance::isoTimeNow()));
+  return html::page("Campaign " + m.name + " — ionmap", b);
 }
 
 }  // namespace
@@ -260,7 +347,7 @@ AggregateSummary aggregateCampaign(const std::filesystem::path& out_dir) {
               a.quantity, f.line.chi2, f.line.dof, f.line.p_lack_of_fit, f.line.scale));
         // Plot: ln q against 1000/T with the line.
         Figure fig;
-        fig.title = fmt::format("Arrhenius: {}  (E_a = {:.3f} ± {:.3f} eV)", a.quantity,
+        fig.title = fmt::format("Arrhenius: {}  (E_a = {:.3f} +- {:.3f} eV)", a.quantity,
                                 f.activation_eV, f.activation_se);
         fig.x_label = "1000 / T (1/K)";
         PlotPanel p;
@@ -365,8 +452,11 @@ AggregateSummary aggregateCampaign(const std::filesystem::path& out_dir) {
     w.writeTable("datasets", dt, "campaign aggregate");
     w.writeTable("quantities", t, "campaign aggregate");
     if (at.rows()) w.writeTable("analyses", at, "campaign aggregate");
+    w.close();
   }
   s.files.push_back("campaign.h5");
+  std::ofstream(staging / "report.html") << campaignReport(m, s, staging);
+  s.files.push_back("report.html");
   const auto final_dir = out_dir / "campaign";
   std::filesystem::remove_all(final_dir);
   std::filesystem::rename(staging, final_dir);

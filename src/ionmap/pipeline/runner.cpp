@@ -18,6 +18,7 @@
 #include "ionmap/core/error.hpp"
 #include "ionmap/core/log.hpp"
 #include "ionmap/core/progress.hpp"
+#include "ionmap/io/html_report.hpp"
 #include "ionmap/io/quicklook.hpp"
 #include "ionmap/io/results_store.hpp"
 #include "ionmap/pipeline/provenance.hpp"
@@ -367,12 +368,19 @@ RunSummary runPlan(Plan& plan, const Registry& registry, const RunOptions& optio
   std::vector<std::string> failed_checks;
   runStages(plan, registry, ws, staging.dir(), threads, run, failed_checks);
   Progress progress("writing outputs", 2 * ws.names().size());
-  const std::vector<std::string> staged = writeAutomaticFiles(ws, staging.dir(), progress);
+  std::vector<std::string> staged = writeAutomaticFiles(ws, staging.dir(), progress);
   const auto t1 = Clock::now();
   run.end_time = provenance::isoTime(t1);
   run.duration_s = seconds(t0, t1);
   run.failed_checks = failed_checks;
   writeResults(staging.dir() / "results.h5", run, ws, progress);
+  {  // report.html: the page a scientist opens first (quicklooks, tables, verdict, provenance)
+    std::vector<std::pair<std::string, const Table*>> tables;
+    for (const auto& name : ws.names())
+      if (const Table* t = std::get_if<Table>(&ws.item(name))) tables.emplace_back(name, t);
+    writeText(staging.dir() / "report.html", html::runReport(run, tables, staging.dir()));
+    staged.push_back("report.html");
+  }
   // Move into place; results.h5 last, so its presence means the run completed.
   RunSummary summary;
   for (const auto& fn : staged) {
