@@ -6,7 +6,10 @@ compares with the truth:
     landings' disks saw: z = mean difference / its standard error (paired by landing);
   - the bands' period and direction against the truth: z = difference / standard error;
   - the classes told apart by the block bootstrap over domains (p < 0.05);
-  - every landing in the class of its band.
+  - every landing in the class of its band;
+  - the landing grid registered onto the TEM-like image through the picked fiducial marks: good
+    by its own checks, within 0.15 um of the true transform over the raster, and its stated
+    error of the size of the error it makes (RMS of error / stated within 0.5-2).
 Over the seeds each z must have a mean within +-3/sqrt(n) and an RMS between 0.6 and 1.5.
 Prints a table per case and a summary; exit 1 when a check fails.
 

@@ -1,6 +1,7 @@
 // The `ionmap` program: thin subcommands over the core library.
 //   run, validate, stages, inspect, simulate, campaign (validate, run, aggregate)
 // Exit codes: 0 success, 1 processing/input error, 2 usage or validation error.
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
@@ -240,6 +241,14 @@ int realMain(int argc, char** argv) {
                    "threads of each dataset's run (default 1: results do not depend on --jobs)")
       ->check(CLI::Range(1, 1024));
   c_run->add_option("--only", only, "run only these dataset ids");
+  auto* c_plan = campaign->add_subcommand(
+      "plan",
+      "print every dataset's content hash, whether it is done, and its job's resources "
+      "(JSON, for Snakemake)");
+  c_plan->add_option("manifest", manifest, "campaign manifest (YAML)")->required();
+  c_plan->add_option("--out", out_dir, "campaign output folder")->required();
+  c_plan->add_option("--threads-per-dataset", dataset_threads, "threads of each dataset's run")
+      ->check(CLI::Range(1, 1024));
   auto* c_aggregate = campaign->add_subcommand(
       "aggregate", "gather every dataset's quantities, run the manifest's analyses");
   c_aggregate->add_option("folder", out_dir, "campaign output folder (of campaign run)")
@@ -330,7 +339,12 @@ int realMain(int argc, char** argv) {
     }
     std::vector<std::string> problems;
     const campaign::Manifest m = campaign::loadManifest(manifest, problems);
-    campaign::checkDatasets(m, reg, problems);
+    campaign::checkDatasets(m, reg, problems, *c_run ? only : std::vector<std::string>{});
+    for (const auto& id : *c_run ? only : std::vector<std::string>{}) {
+      if (std::none_of(m.datasets.begin(), m.datasets.end(),
+                       [&](const campaign::DatasetSpec& d) { return d.id == id; }))
+        problems.push_back(fmt::format("--only {}: no dataset of the manifest has this id", id));
+    }
     if (!problems.empty()) {
       for (const auto& p : problems) std::cerr << "error: " << p << "\n";
       std::cerr << fmt::format("{}: {} problem(s); nothing was run\n", manifest, problems.size());
@@ -339,6 +353,10 @@ int realMain(int argc, char** argv) {
     if (*c_validate) {
       std::cout << fmt::format("{}: valid ({} datasets, {} conditions, {} analyses)\n", manifest,
                                m.datasets.size(), m.conditions.size(), m.analyses.size());
+      return 0;
+    }
+    if (*c_plan) {
+      std::cout << campaign::planJson(campaign::planCampaign(m, out_dir, dataset_threads));
       return 0;
     }
     campaign::CampaignOptions o;

@@ -191,7 +191,12 @@ AggregateSummary aggregateCampaign(const std::filesystem::path& out_dir) {
   if (!src)
     throw InputError((out_dir / "campaign-source.json").string(),
                      "not a campaign folder (run `ionmap campaign run MANIFEST --out DIR` first)");
-  const auto source = nlohmann::json::parse(src);
+  nlohmann::json source;
+  try {
+    source = nlohmann::json::parse(src);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError((out_dir / "campaign-source.json").string(), e.what());
+  }
   std::vector<std::string> problems;
   const Manifest m = loadManifest(source.at("manifest").get<std::string>(), problems);
   s.datasets = m.datasets.size();
@@ -217,9 +222,16 @@ AggregateSummary aggregateCampaign(const std::filesystem::path& out_dir) {
   dt.addText("message");
   dt.addNumeric("quantities", "");
 
+  // The last outcome of every dataset that ran (one file each: Snakemake jobs write their own).
   std::map<std::string, nlohmann::json> status;
-  if (std::ifstream st(out_dir / "campaign-status.json"); st) {
-    for (const auto& j : nlohmann::json::parse(st)) status[j.value("id", "")] = j;
+  for (const DatasetSpec& d : m.datasets) {
+    if (std::ifstream st(out_dir / "logs" / (d.id + ".status.json")); st) {
+      try {
+        status[d.id] = nlohmann::json::parse(st);
+      } catch (const nlohmann::json::exception&) {
+        s.warnings.push_back(fmt::format("dataset '{}': its status file cannot be read", d.id));
+      }
+    }
   }
   // A dataset's leading cells of a row (id, sample, conditions, state); the next column's index.
   auto pushDataset = [&](Table& table, const DatasetSpec& d, const std::string& state) {
@@ -237,11 +249,17 @@ AggregateSummary aggregateCampaign(const std::filesystem::path& out_dir) {
   for (const DatasetSpec& d : m.datasets) {
     const auto dir = out_dir / d.id;
     std::string state = "not run", message;
-    std::ifstream marker(dir / kDoneMarker);
-    if (marker) {
-      const auto j = nlohmann::json::parse(marker);
-      state = j.value("state", "done");
-    } else if (status.count(d.id)) {
+    // A marker that cannot be read (cut short by a full disk) counts as no marker.
+    bool marker = false;
+    if (std::ifstream in(dir / kDoneMarker); in) {
+      try {
+        state = nlohmann::json::parse(in).value("state", "done");
+        marker = true;
+      } catch (const nlohmann::json::exception&) {
+        state = "not run";
+      }
+    }
+    if (!marker && status.count(d.id)) {
       state = status[d.id].value("state", "not run");
       message = status[d.id].value("message", "");
     }

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -39,7 +40,9 @@ PipelineSpec specOf(const DatasetSpec& d) {
 
 // Writes `text` to `path` through a temporary file and a rename: never half-written.
 void writeAtomically(const std::filesystem::path& path, const std::string& text) {
-  const auto tmp = path.string() + ".tmp";
+  // Several campaign processes (Snakemake jobs) may write the same file: each its own temporary.
+  static std::atomic<unsigned> counter{0};
+  const auto tmp = fmt::format("{}.tmp-{}-{}", path.string(), getpid(), counter++);
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out << text;
@@ -69,16 +72,24 @@ int runChild(const std::filesystem::path& program, const std::vector<std::string
   std::vector<char*> argv;
   for (auto& a : all) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // The environment, with progress bars off, built before fork: between fork and exec the
+  // child of a multi-threaded process may only make async-signal-safe calls (no malloc).
+  std::vector<std::string> env_text = {"IONMAP_NO_PROGRESS=1"};
+  for (char** e = environ; *e; ++e)
+    if (std::strncmp(*e, "IONMAP_NO_PROGRESS=", 19) != 0) env_text.emplace_back(*e);
+  std::vector<char*> envp;
+  for (auto& e : env_text) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const std::string log_path = log.string();
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid < 0) throw ProcessingError("cannot start a dataset's process (fork failed)");
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);
-    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) dup2(fd, STDOUT_FILENO), dup2(fd, STDERR_FILENO), close(fd);
-    setenv("IONMAP_NO_PROGRESS", "1", 1);
-    execv(argv[0], argv.data());
+    execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
   int status = 0;
@@ -91,9 +102,10 @@ int runChild(const std::filesystem::path& program, const std::vector<std::string
 
 }  // namespace
 
-void checkDatasets(const Manifest& m, const Registry& registry,
-                   std::vector<std::string>& problems) {
+void checkDatasets(const Manifest& m, const Registry& registry, std::vector<std::string>& problems,
+                   const std::vector<std::string>& only) {
   for (const DatasetSpec& d : m.datasets) {
+    if (!only.empty() && std::find(only.begin(), only.end(), d.id) == only.end()) continue;
     if (d.pipeline.empty() || !std::filesystem::exists(d.pipeline)) continue;  // said already
     bool missing = false;
     for (const auto& [role, path] : d.inputs) missing = missing || !std::filesystem::exists(path);
@@ -168,6 +180,41 @@ std::string recordedHash(const std::filesystem::path& dir) {
   }
 }
 
+std::vector<PlannedDataset> planCampaign(const Manifest& m, const std::filesystem::path& out_dir,
+                                         int threads) {
+  std::vector<PlannedDataset> plan;
+  std::vector<std::pair<std::string, std::string>> digests;
+  for (const DatasetSpec& d : m.datasets) {
+    PlannedDataset p;
+    p.id = d.id;
+    p.hash = datasetHash(d, digests);
+    p.done = recordedHash(out_dir / d.id) == p.hash;
+    p.threads = threads;
+    // Memory: the run holds its inputs a few times over (decoded maps, spectra, models) beside
+    // the program itself; a generous estimate for a scheduler, not a limit ionmap enforces.
+    std::uintmax_t bytes = 0;
+    const PipelineSpec spec = specOf(d);
+    std::error_code ec;
+    for (const auto& [name, path] : spec.inputs) {
+      if (std::filesystem::is_regular_file(path, ec)) bytes += std::filesystem::file_size(path, ec);
+    }
+    p.mem_mb = 512 + static_cast<int>(4 * bytes / (1024 * 1024));
+    plan.push_back(p);
+  }
+  return plan;
+}
+
+std::string planJson(const std::vector<PlannedDataset>& plan) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& p : plan)
+    j.push_back({{"id", p.id},
+                 {"hash", p.hash},
+                 {"done", p.done},
+                 {"threads", p.threads},
+                 {"mem_mb", p.mem_mb}});
+  return j.dump(2) + "\n";
+}
+
 CampaignSummary runCampaign(const Manifest& m, const CampaignOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   std::filesystem::create_directories(o.out_dir / "logs");
@@ -221,6 +268,13 @@ CampaignSummary runCampaign(const Manifest& m, const CampaignOptions& o) {
       out.message = problemLines(log_file);
       ++failed;
     }
+    const nlohmann::json st = {{"id", d.id},
+                               {"state", out.state},
+                               {"exit_code", out.exit_code},
+                               {"seconds", out.seconds},
+                               {"message", out.message},
+                               {"hash", out.hash}};
+    writeAtomically(o.out_dir / "logs" / (d.id + ".status.json"), st.dump(2) + "\n");
     const std::size_t n = ++finished;
     {
       std::lock_guard<std::mutex> lock(mutex);

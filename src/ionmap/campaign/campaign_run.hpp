@@ -2,8 +2,9 @@
 // of the output, in parallel, each as its own `ionmap run` process (a dataset that crashes or
 // runs out of memory takes only itself down). A content hash — program version and commit, the
 // pipeline file, the dataset's overrides and the sha256 of every input and of its companion
-// files (exchange.ibd beside exchange.imzML) — marks a finished dataset; a rerun skips those whose hash still matches and redoes the rest, so a campaign
-// killed at any point finishes with the same results when started again.
+// files (exchange.ibd beside exchange.imzML) — marks a finished dataset; a rerun skips those whose
+// hash still matches and redoes the rest, so a campaign killed at any point finishes with the same
+// results when started again.
 #pragma once
 
 #include <filesystem>
@@ -20,7 +21,9 @@ namespace ionmap::campaign {
 
 // Every row planned against its pipeline with its own inputs and overrides (files exist and are
 // recognised, parameters valid), problems appended as "manifest:LINE: dataset 'ID': ...".
-void checkDatasets(const Manifest& m, const Registry& registry, std::vector<std::string>& problems);
+// `only`: just these ids (a Snakemake job checks its own row, not all of them again).
+void checkDatasets(const Manifest& m, const Registry& registry, std::vector<std::string>& problems,
+                   const std::vector<std::string>& only = {});
 
 // The content hash of a dataset (hex sha256); `file_digests` caches input digests by path.
 std::string datasetHash(const DatasetSpec& d,
@@ -58,8 +61,22 @@ constexpr const char* kDoneMarker = "campaign-dataset.json";
 // The hash recorded in a dataset folder's marker, "" when there is none.
 std::string recordedHash(const std::filesystem::path& dataset_dir);
 
-// Runs (or skips) every dataset; writes OUT/campaign.yaml (the manifest as run) and
-// OUT/campaign-status.json. Throws only for problems of the campaign as a whole.
+// What a scheduler needs to know of every dataset before running it (`ionmap campaign plan`):
+// its content hash, whether OUT already holds its results for that hash, and the resources of
+// its job (threads; memory estimated from the size of its inputs).
+struct PlannedDataset {
+  std::string id, hash;
+  bool done = false;
+  int threads = 1, mem_mb = 512;
+};
+std::vector<PlannedDataset> planCampaign(const Manifest& m, const std::filesystem::path& out_dir,
+                                         int threads);
+// The plan as a JSON array of {id, hash, done, threads, mem_mb}.
+std::string planJson(const std::vector<PlannedDataset>& plan);
+
+// Runs (or skips) every dataset; writes OUT/campaign.yaml (the manifest as run),
+// OUT/logs/<id>.log and OUT/logs/<id>.status.json per dataset run, and OUT/campaign-status.json.
+// Throws only for problems of the campaign as a whole.
 CampaignSummary runCampaign(const Manifest& m, const CampaignOptions& options);
 
 }  // namespace ionmap::campaign

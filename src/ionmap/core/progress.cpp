@@ -49,8 +49,12 @@ void Progress::draw(std::size_t done, bool final) {
   char bar[kWidth + 1];
   for (int i = 0; i < kWidth; ++i) bar[i] = i < filled ? '#' : '.';
   bar[kWidth] = '\0';
-  std::fprintf(stderr, "\r%-24.24s [%s] %5.1f%%  %.1f s%s", label_.c_str(), bar, 100.0 * frac, secs,
-               final ? "\n" : "");
+  // Counts (done of total) and, while running, the time left at the pace so far.
+  char eta[32] = "";
+  if (!final && frac > 0.02)
+    std::snprintf(eta, sizeof eta, ", %.0f s left", secs * (1 - frac) / frac);
+  std::fprintf(stderr, "\r%-24.24s [%s] %zu/%zu  %.1f s%s%s", label_.c_str(), bar, done, total_,
+               secs, eta, final ? "\n" : "   ");
   std::fflush(stderr);
 }
 
