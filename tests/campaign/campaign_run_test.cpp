@@ -77,6 +77,54 @@ TEST(Campaign, ManifestProblemsAreListedAllAtOnceAndNothingRuns) {
   EXPECT_FALSE(std::filesystem::exists(dir / "out"));
 }
 
+// The same campaign as YAML and as a CSV table under a YAML header plans to the same datasets
+// with the same hashes; a CSV's problems name its own lines.
+TEST(Campaign, ACsvManifestMeansWhatItsYamlTwinMeans) {
+  test::TempDir dir;
+  const auto basic = test::samplesDir();
+  const std::string laser = (basic / "laser.tif").string(),
+                    grains = (basic / "grains.tif").string(), kpfm = (basic / "kpfm.csv").string();
+  test::writeFile(dir / "m.yaml",
+                  "campaign: twins\npipeline: kpfm-grain-stats.yaml\n"
+                  "conditions: {soc: \"%\", temperature: K}\ndatasets:\n"
+                  "  - {id: a, sample: s1, conditions: {soc: 10, temperature: 300},\n"
+                  "     inputs: {laser: " +
+                      laser + ", grains: " + grains + ", kpfm: " + kpfm +
+                      "}, set: {read-kpfm.pixel_size: 0.4}}\n"
+                      "  - {id: b, sample: s1, conditions: {soc: 90, temperature: 300}}\n");
+  test::writeFile(dir / "m.csv",
+                  "# campaign: twins\n# pipeline: kpfm-grain-stats.yaml\n"
+                  "id,sample,soc [%],temperature [K],input:laser,input:grains,input:kpfm,"
+                  "set:read-kpfm.pixel_size\n"
+                  "a,s1,10,300," +
+                      laser + "," + grains + "," + kpfm +
+                      ",0.4\n"
+                      "b,s1,90,300,,,,\n");
+  const auto y = test::runIonmap(
+      {"campaign", "plan", (dir / "m.yaml").string(), "--out", (dir / "o").string()});
+  const auto c = test::runIonmap(
+      {"campaign", "plan", (dir / "m.csv").string(), "--out", (dir / "o").string()});
+  ASSERT_EQ(y.exit_code, 0) << y.err;
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(y.out, c.out);
+  EXPECT_NE(y.out.find("\"id\": \"b\""), std::string::npos) << y.out;
+
+  test::writeFile(dir / "bad.csv",
+                  "# campaign: bad\n# pipeline: kpfm-grain-stats.yaml\n"
+                  "id,sample,soc,temperature [K]\n"
+                  "a,s1,10,300\n"
+                  "b,s1,90\n"
+                  "a,s1,90,warm\n");
+  const auto bad = test::runIonmap({"campaign", "validate", (dir / "bad.csv").string()});
+  EXPECT_EQ(bad.exit_code, 2);
+  for (const char* expected :
+       {"bad.csv:3: condition 'soc' has no unit", "bad.csv:5: 3 cells, the header has 4 columns",
+        "bad.csv:6: dataset 'a': the id is used twice",
+        "bad.csv:6: dataset 'a': condition 'temperature' is 'warm', not a number"}) {
+    EXPECT_NE(bad.err.find(expected), std::string::npos) << expected << "\n" << bad.err;
+  }
+}
+
 TEST(Campaign, SampleCampaignRecoversArrheniusAndResumesAfterKills) {
   test::TempDir dir;
   const auto data = dir / "data";

@@ -1,5 +1,7 @@
 #include "ionmap/campaign/manifest.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -8,14 +10,107 @@
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 #include "ionmap/core/error.hpp"
+#include "ionmap/core/text.hpp"
 
 namespace ionmap::campaign {
 namespace {
 
-int lineOf(const YAML::Node& n) {
-  return n.Mark().line + 1;
+// One CSV line (RFC 4180 quotes).
+std::vector<std::string> csvCells(const std::string& line) {
+  std::vector<std::string> out(1);
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        out.back() += '"', ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        out.back() += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      out.emplace_back();
+    } else if (c != '\r') {
+      out.back() += c;
+    }
+  }
+  for (auto& cell : out) cell = trimmed(cell);
+  return out;
+}
+
+std::string quotedYaml(const std::string& text) {
+  return nlohmann::json(text).dump();  // a JSON string is a YAML double-quoted scalar
+}
+
+// A manifest as a CSV table under a YAML header in '#' lines: the header gives campaign,
+// pipeline and analyses; the table's columns are id, sample, pipeline, `NAME [unit]` (a
+// condition), `input:ROLE` and `set:STAGE.KEY`. Rewritten as the YAML manifest it means, with
+// `line_map` taking each YAML line back to the CSV line it came from.
+std::string csvManifestAsYaml(const std::string& text, const std::string& file,
+                              std::vector<int>& line_map, std::vector<std::string>& problems) {
+  std::istringstream in(text);
+  std::string line, yaml;
+  int csv_line = 0;
+  auto emit = [&](const std::string& y) {
+    yaml += y + "\n";
+    line_map.push_back(csv_line);
+  };
+  std::vector<std::string> header;
+  while (std::getline(in, line)) {
+    ++csv_line;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (header.empty() && !line.empty() && line[0] == '#') {
+      emit(line.size() > 1 && line[1] == ' ' ? line.substr(2) : line.substr(1));
+      continue;
+    }
+    if (trimmed(line).empty()) continue;
+    const auto cells = csvCells(line);
+    if (header.empty()) {
+      header = cells;
+      std::string c;
+      for (const auto& h : header) {
+        if (h == "id" || h == "sample" || h == "pipeline" || h.rfind("input:", 0) == 0 ||
+            h.rfind("set:", 0) == 0)
+          continue;
+        const auto [name, unit] = nameAndUnit(h);
+        c += (c.empty() ? "" : ", ") + quotedYaml(name) + ": " + quotedYaml(unit);
+      }
+      emit("conditions: {" + c + "}");
+      emit("datasets:");
+      continue;
+    }
+    if (cells.size() != header.size()) {
+      problems.push_back(fmt::format("{}:{}: {} cells, the header has {} columns", file, csv_line,
+                                     cells.size(), header.size()));
+      continue;
+    }
+    std::string row, cond, inputs, sets;
+    for (std::size_t i = 0; i < header.size(); ++i) {
+      const std::string& h = header[i];
+      const std::string& v = cells[i];
+      if (h == "id" || h == "sample" || h == "pipeline") {
+        row += h + ": " + quotedYaml(v) + ", ";
+      } else if (h.rfind("input:", 0) == 0) {
+        if (!v.empty())
+          inputs += (inputs.empty() ? "" : ", ") + quotedYaml(h.substr(6)) + ": " + quotedYaml(v);
+      } else if (h.rfind("set:", 0) == 0) {
+        if (!v.empty())
+          sets += (sets.empty() ? "" : ", ") + quotedYaml(h.substr(4)) + ": " + quotedYaml(v);
+      } else {
+        cond +=
+            (cond.empty() ? "" : ", ") + quotedYaml(nameAndUnit(h).first) + ": " + quotedYaml(v);
+      }
+    }
+    emit("  - {" + row + "conditions: {" + cond + "}, inputs: {" + inputs + "}, set: {" + sets +
+         "}}");
+  }
+  return yaml;
 }
 
 bool strictNumber(const std::string& text, double& v) {
@@ -60,11 +155,25 @@ Manifest loadManifest(const std::filesystem::path& file, std::vector<std::string
   std::stringstream ss;
   ss << in.rdbuf();
   m.text = ss.str();
+  std::string ext = file.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  std::vector<int> line_map;  // YAML line (1-based) → line of the file, for a CSV manifest
+  const std::string yaml =
+      ext == ".csv" ? csvManifestAsYaml(m.text, file.string(), line_map, problems) : m.text;
+  auto fileLine = [&](int yaml_line) {
+    return line_map.empty() ? yaml_line
+           : yaml_line >= 1 && yaml_line <= static_cast<int>(line_map.size())
+               ? line_map[static_cast<std::size_t>(yaml_line - 1)]
+               : yaml_line;
+  };
+  auto lineOf = [&](const YAML::Node& n) { return fileLine(n.Mark().line + 1); };
   YAML::Node root;
   try {
-    root = YAML::Load(m.text);
+    root = YAML::Load(yaml);
   } catch (const YAML::Exception& e) {
-    throw UsageError(fmt::format("{}:{}: not YAML: {}", file.string(), e.mark.line + 1, e.msg));
+    throw UsageError(fmt::format("{}:{}: not {}: {}", file.string(), fileLine(e.mark.line + 1),
+                                 line_map.empty() ? "YAML" : "a CSV manifest", e.msg));
   }
   if (!root.IsMap()) throw UsageError(file.string() + ": a campaign manifest is a YAML mapping");
   const std::filesystem::path base = m.file.parent_path();

@@ -16,6 +16,14 @@
 //     - arrhenius: {quantity: diffusion_fit.D_bulk, temperature: temperature}
 //     - pool: {quantity: diffusion_fit.kappa, by: temperature}
 //     - trend: {quantity: diffusion_fit.kappa, against: exchange_time}
+//
+// Or, for many datasets, a CSV table (file name ending in .csv) under the same header as '#'
+// lines; columns id, sample, pipeline, `NAME [unit]` (a condition), `input:ROLE`, `set:KEY`:
+//
+//   # campaign: NAME
+//   # pipeline: sims-gb-diffusion.yaml
+//   id,sample,temperature [K],input:sims,input:laser,set:fit.time
+//   T573-a,film-A,573,T573-a/exchange.imzML,T573-a/laser.tif,1352
 #pragma once
 
 #include <filesystem>
