@@ -77,6 +77,37 @@ TEST(Campaign, ManifestProblemsAreListedAllAtOnceAndNothingRuns) {
   EXPECT_FALSE(std::filesystem::exists(dir / "out"));
 }
 
+// Digests are remembered with the file's size and time: a changed file is read again, an
+// unchanged one is not (its remembered digest is used even if the cache says something else).
+TEST(Campaign, FileDigestsAreRememberedUntilTheFileChanges) {
+  test::TempDir dir;
+  test::writeFile(dir / "a.bin", "first");
+  std::string first;
+  {
+    campaign::DigestCache cache(dir / "digests.json");
+    first = cache.digest(dir / "a.bin");
+    EXPECT_EQ(first.size(), 64u);
+    cache.save();
+  }
+  // Tamper with the remembered digest: an unchanged file keeps it (the file is not read).
+  std::string json = test::readFile(dir / "digests.json");
+  const auto at = json.find(first);
+  ASSERT_NE(at, std::string::npos);
+  json.replace(at, 64, std::string(64, '0'));
+  test::writeFile(dir / "digests.json", json);
+  {
+    campaign::DigestCache cache(dir / "digests.json");
+    EXPECT_EQ(cache.digest(dir / "a.bin"), std::string(64, '0'));
+  }
+  test::writeFile(dir / "a.bin", "second, longer");
+  campaign::DigestCache cache(dir / "digests.json");
+  const std::string second = cache.digest(dir / "a.bin");
+  EXPECT_NE(second, first);
+  EXPECT_NE(second, std::string(64, '0'));
+  test::writeFile(dir / "digests.json", "{not json");
+  EXPECT_EQ(campaign::DigestCache(dir / "digests.json").digest(dir / "a.bin"), second);
+}
+
 // The same campaign as YAML and as a CSV table under a YAML header plans to the same datasets
 // with the same hashes; a CSV's problems name its own lines.
 TEST(Campaign, ACsvManifestMeansWhatItsYamlTwinMeans) {

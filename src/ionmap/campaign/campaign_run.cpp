@@ -120,15 +120,51 @@ void checkDatasets(const Manifest& m, const Registry& registry, std::vector<std:
   }
 }
 
-std::string datasetHash(const DatasetSpec& d,
-                        std::vector<std::pair<std::string, std::string>>& file_digests) {
-  auto digest = [&](const std::filesystem::path& p) {
-    const std::string key = std::filesystem::absolute(p).lexically_normal().string();
-    for (const auto& [k, v] : file_digests)
-      if (k == key) return v;
-    file_digests.emplace_back(key, provenance::sha256File(p));
-    return file_digests.back().second;
-  };
+DigestCache::DigestCache(std::filesystem::path file) : file_(std::move(file)) {
+  if (file_.empty()) return;
+  std::ifstream in(file_);
+  if (!in) return;
+  try {
+    const nlohmann::json j = nlohmann::json::parse(in);
+    if (!j.is_object()) return;
+    for (auto it = j.cbegin(); it != j.cend(); ++it) {
+      const nlohmann::json& e = it.value();
+      entries_[it.key()] = {e.at("size").get<std::uintmax_t>(), e.at("mtime_ns").get<long long>(),
+                            e.at("sha256").get<std::string>()};
+    }
+  } catch (const nlohmann::json::exception&) {
+    entries_.clear();  // a damaged cache is only a slower start
+  }
+}
+
+std::string DigestCache::digest(const std::filesystem::path& path) {
+  std::error_code ec;
+  // A folder's files may change under an unchanged folder time: always read again.
+  if (std::filesystem::is_directory(path, ec)) return provenance::sha256File(path);
+  const std::string key = std::filesystem::absolute(path).lexically_normal().string();
+  const auto size = std::filesystem::file_size(path, ec);
+  const long long ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           std::filesystem::last_write_time(path, ec).time_since_epoch())
+                           .count();
+  auto it = entries_.find(key);
+  if (it != entries_.end() && it->second.size == size && it->second.mtime_ns == ns)
+    return it->second.sha256;
+  Entry e{size, ns, provenance::sha256File(path)};
+  entries_[key] = e;
+  return e.sha256;
+}
+
+void DigestCache::save() const {
+  if (file_.empty()) return;
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [path, e] : entries_) {
+    j[path] = {{"size", e.size}, {"mtime_ns", e.mtime_ns}, {"sha256", e.sha256}};
+  }
+  writeAtomically(file_, j.dump(1) + "\n");
+}
+
+std::string datasetHash(const DatasetSpec& d, DigestCache& cache) {
+  auto digest = [&](const std::filesystem::path& p) { return cache.digest(p); };
   const PipelineSpec spec = specOf(d);
   std::string text = fmt::format("ionmap {} {}\npipeline {}\n", provenance::programVersion(),
                                  provenance::gitCommit(), digest(d.pipeline));
@@ -183,7 +219,8 @@ std::string recordedHash(const std::filesystem::path& dir) {
 std::vector<PlannedDataset> planCampaign(const Manifest& m, const std::filesystem::path& out_dir,
                                          int threads) {
   std::vector<PlannedDataset> plan;
-  std::vector<std::pair<std::string, std::string>> digests;
+  DigestCache digests(std::filesystem::exists(out_dir) ? out_dir / ".digests.json"
+                                                       : std::filesystem::path());
   for (const DatasetSpec& d : m.datasets) {
     PlannedDataset p;
     p.id = d.id;
@@ -201,6 +238,7 @@ std::vector<PlannedDataset> planCampaign(const Manifest& m, const std::filesyste
     p.mem_mb = 512 + static_cast<int>(4 * bytes / (1024 * 1024));
     plan.push_back(p);
   }
+  digests.save();
   return plan;
 }
 
@@ -225,7 +263,7 @@ CampaignSummary runCampaign(const Manifest& m, const CampaignOptions& o) {
   }
   CampaignSummary s;
   std::vector<std::size_t> todo;
-  std::vector<std::pair<std::string, std::string>> digests;
+  DigestCache digests(o.out_dir / ".digests.json");
   for (const DatasetSpec& d : m.datasets) {
     if (!o.only.empty() && std::find(o.only.begin(), o.only.end(), d.id) == o.only.end()) continue;
     DatasetOutcome out;
@@ -240,6 +278,7 @@ CampaignSummary runCampaign(const Manifest& m, const CampaignOptions& o) {
     }
     s.outcomes.push_back(out);
   }
+  digests.save();
   log::info(fmt::format("campaign '{}': {} dataset(s), {} already done, {} to run, {} at a time",
                         m.name, s.outcomes.size(), s.skipped, todo.size(), o.jobs));
   std::mutex mutex;

@@ -7,7 +7,9 @@
 // results when started again.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -25,9 +27,27 @@ namespace ionmap::campaign {
 void checkDatasets(const Manifest& m, const Registry& registry, std::vector<std::string>& problems,
                    const std::vector<std::string>& only = {});
 
-// The content hash of a dataset (hex sha256); `file_digests` caches input digests by path.
-std::string datasetHash(const DatasetSpec& d,
-                        std::vector<std::pair<std::string, std::string>>& file_digests);
+// The sha256 of files, remembered by path with the size and modification time they had, so
+// that resuming a campaign of large inputs does not read every file again: a file whose size
+// or time changed is read again. Kept in OUT/.digests.json.
+class DigestCache {
+ public:
+  explicit DigestCache(std::filesystem::path file = {});
+  std::string digest(const std::filesystem::path& path);
+  void save() const;  // atomically; no-op without a file
+
+ private:
+  struct Entry {
+    std::uintmax_t size = 0;
+    long long mtime_ns = 0;
+    std::string sha256;
+  };
+  std::filesystem::path file_;
+  std::map<std::string, Entry> entries_;
+};
+
+// The content hash of a dataset (hex sha256).
+std::string datasetHash(const DatasetSpec& d, DigestCache& digests);
 
 // The `ionmap run` arguments of a dataset (after the program name).
 std::vector<std::string> runArguments(const DatasetSpec& d, const std::filesystem::path& out_dir,
