@@ -63,6 +63,11 @@ SeccmSampleTruth writeSeccmSample(const std::filesystem::path& dir, const SeccmS
   state.name = "State", state.type = kTdsI8;
   int failed = 0;
   const int contact_samples = 25;
+  // The same samples as a long table (contact samples only, one landing id each, currents in
+  // nA: a processed export) and as a wide one (the potential, then one current column per
+  // landing in visiting order; a lost landing's column ends early).
+  std::string long_csv = "point,X (um),Y (um),t (s),E (V),I (nA)\n";
+  std::vector<std::vector<double>> wide_columns;
   for (int j = 0; j < s.landings_y; ++j) {
     for (int k = 0; k < s.landings_x; ++k) {
       const int i = j % 2 ? s.landings_x - 1 - k : k;  // serpentine
@@ -71,6 +76,9 @@ SeccmSampleTruth writeSeccmSample(const std::filesystem::path& dir, const SeccmS
       const double r_total = s.pipette_ohm + 1.0 / (4 * sigmaAt(x, y) * a_cm);
       const bool lost = rng.uniform() < s.failed;
       failed += lost;
+      const int point = j * s.landings_x + k;
+      wide_columns.emplace_back();
+      int in_landing = 0;
       auto add = [&](int st, double e, double z, double c) {
         xs.numbers.push_back(x), ys.numbers.push_back(y), zs.numbers.push_back(z);
         volt.numbers.push_back(static_cast<float>(e));
@@ -78,6 +86,12 @@ SeccmSampleTruth writeSeccmSample(const std::filesystem::path& dir, const SeccmS
         dt.numbers.push_back(0.002);
         line.numbers.push_back(j);
         state.numbers.push_back(st);
+        if (st != 1) return;
+        // As the TDMS holds them: the potential in single precision.
+        const double ef = static_cast<float>(e);
+        long_csv += fmt::format("{},{},{},{:.3f},{:.9g},{:.10g}\n", point, x, y,
+                                0.002 * in_landing++, ef, c * 1e9);
+        wide_columns.back().push_back(c);
       };
       for (int n = 0; n < 5; ++n) add(0, 0.0, 2.0 - 0.4 * n, 2e-12 * rng.gauss());  // approach
       const int in_contact = lost ? 2 : contact_samples;
@@ -90,6 +104,23 @@ SeccmSampleTruth writeSeccmSample(const std::filesystem::path& dir, const SeccmS
       for (int n = 0; n < 3; ++n) add(2, 0.0, 0.4 * (n + 1), 2e-12 * rng.gauss());  // retract
     }
   }
+  std::ofstream(dir / "seccm_long.csv") << long_csv;
+  {
+    std::string wide = "E (V)";
+    for (std::size_t c = 0; c < wide_columns.size(); ++c)
+      wide += fmt::format(",landing {} (nA)", c);
+    wide += "\n";
+    for (int n = 0; n < contact_samples; ++n) {
+      wide += fmt::format("{:.9g}", static_cast<float>(0.05 + 0.2 * n / (contact_samples - 1)));
+      for (const auto& col : wide_columns) {
+        wide += ",";
+        if (static_cast<std::size_t>(n) < col.size()) wide += fmt::format("{:.10g}", col[n] * 1e9);
+      }
+      wide += "\n";
+    }
+    std::ofstream(dir / "seccm_wide.csv") << wide;
+  }
+
   TdmsFile f;
   f.properties.push_back({"name", kTdsString, "SECCM hopping map (ionmap simulate seccm)", 0});
   f.properties.push_back({"pitch_um", kTdsDouble, fmt::format("{}", s.pitch_um), s.pitch_um});

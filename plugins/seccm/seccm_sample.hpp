@@ -3,7 +3,9 @@
 // few grain boundaries of lower conductivity, per-landing scatter of the contact radius, a
 // pipette resistance, capacitive touchdown spikes, noise and some failed landings — written as
 // a TDMS file as a LabVIEW rig writes it (approach, contact and retract samples with a feedback
-// state, serpentine raster); the domains traced on a TEM-like reference (a label image of the
+// state, serpentine raster), and the same samples as a long CSV table (one row per contact sample
+// with its landing id) and a wide one (the potential, then a current column per landing in
+// visiting order); the domains traced on a TEM-like reference (a label image of the
 // classes) in its own frame; the TEM-like image itself (diffraction contrast of the two
 // classes, the darker boundary, and four cross-shaped marks the pipette deposited at known
 // stage positions before the raster); the marks' positions in both frames as a user picks them

@@ -27,6 +27,61 @@ TEST(SeccmPipeline, CommittedSampleIsWhatSimulateWrites) {
     EXPECT_EQ(test::readFile(out / name), test::readFile(seccmSample() / name)) << name;
 }
 
+// The sample's three layouts — the rig's TDMS stream, a long table of contact samples with
+// landing ids, a wide table of one current column per landing — give the same conductance on
+// every cell of the landing grid (to the CSV files' 10 digits), and the same failed landings.
+TEST(SeccmPipeline, TdmsLongAndWideLayoutsGiveTheSameMap) {
+  test::TempDir dir;
+  const auto sample = seccmSample().string();
+  const std::string analyse =
+      "  - {stage: seccm-analyse, in: {curves: landings}, out: {landings: fits, conductance: g}}\n";
+  test::writeFile(dir / "tdms.yaml",
+                  "version: 1\ninputs: {m: " + sample +
+                      "/seccm_map.tdms}\nstages:\n"
+                      "  - {stage: read, in: {file: m}, params: {as: table}, out: {table: t}}\n"
+                      "  - {stage: seccm-landings, params: {state: State}, in: {table: t}, "
+                      "out: {curves: landings}}\n" +
+                      analyse);
+  test::writeFile(
+      dir / "long.yaml",
+      "version: 1\ninputs: {m: " + sample +
+          "/seccm_long.csv}\nstages:\n"
+          "  - {stage: read, in: {file: m}, params: {as: table}, out: {table: t}}\n"
+          "  - {stage: seccm-landings, params: {point: point, potential: E, current: I, "
+          "time: t, time_is_increment: false}, in: {table: t}, out: {curves: landings}}\n" +
+          analyse);
+  test::writeFile(
+      dir / "wide.yaml",
+      "version: 1\ninputs: {m: " + sample +
+          "/seccm_wide.csv}\nstages:\n"
+          "  - {stage: read, in: {file: m}, params: {as: table}, out: {table: t}}\n"
+          "  - {stage: seccm-wide, params: {landings_per_row: 30, rows: 30, pitch: 0.4, "
+          "time_step: 0.002}, in: {table: t}, out: {curves: landings}}\n" +
+          analyse);
+  std::vector<std::vector<double>> maps;
+  for (const char* layout : {"tdms", "long", "wide"}) {
+    const auto r = test::runIonmap({"run", (dir / (std::string(layout) + ".yaml")).string(),
+                                    "--out", (dir / layout).string()});
+    ASSERT_EQ(r.exit_code, 0) << layout << ": " << r.err;
+    test::H5File f((dir / layout / "results.h5").string());
+    maps.push_back(f.numbers("/entry/g/data"));
+    ASSERT_EQ(maps.back().size(), 900u) << layout;
+  }
+  for (std::size_t m = 1; m < 3; ++m) {
+    int both_nan = 0;
+    for (std::size_t i = 0; i < 900; ++i) {
+      const double a = maps[0][i], b = maps[m][i];
+      if (std::isnan(a) || std::isnan(b)) {
+        EXPECT_TRUE(std::isnan(a) && std::isnan(b)) << "layout " << m << ", cell " << i;
+        both_nan += std::isnan(a) && std::isnan(b);
+        continue;
+      }
+      EXPECT_NEAR(b, a, 1e-7 * std::abs(a)) << "layout " << m << ", cell " << i;
+    }
+    EXPECT_GT(both_nan, 20) << "the failed landings";
+  }
+}
+
 TEST(SeccmPipeline, ClassConductivitiesAreRecoveredAndCompared) {
   test::TempDir truth_dir, out;
   const seccm::SeccmSampleTruth truth = seccm::writeSeccmSample(truth_dir.path());
