@@ -1,6 +1,7 @@
 #include "seccm/classes.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <map>
 
@@ -234,6 +235,60 @@ ClassTables classStatistics(const std::vector<LandingClass>& landings, const Cla
                                  : stats::Summary{v.size(), NAN, NAN, NAN, NAN, NAN, NAN, NAN};
     t.by_distance.addRow({edges[b] * o.radius_um, edges[b + 1] * o.radius_um, double(s.n), s.mean,
                           s.ci_lo, s.ci_hi});
+  }
+  return t;
+}
+
+Table classSummary(const std::vector<LandingClass>& landings, const ClassTables& tables,
+                   const ClassOptions& o, const std::string& unit) {
+  // Names safe as dataset names: letters, digits, '_' ("[100]" → "100").
+  auto slug = [](const std::string& name) {
+    std::string out;
+    for (char c : name) {
+      if (std::isalnum(static_cast<unsigned char>(c)))
+        out += c;
+      else if (!out.empty() && out.back() != '_')
+        out += '_';
+    }
+    while (!out.empty() && out.back() == '_') out.pop_back();
+    return out.empty() ? std::string("class") : out;
+  };
+  Table t = Table::ofQuantities("class summary");
+  t.description = "per class mean with a domain-clustered error; per pair the block bootstrap";
+  t.addQuantity("standard_error");
+  const Column& cls = tables.per_class.column("class");
+  const Column& name = tables.per_class.column("name");
+  std::vector<std::string> slugs;
+  for (std::size_t r = 0; r < tables.per_class.rows(); ++r) {
+    const int c = static_cast<int>(cls.numbers[r]);
+    slugs.push_back(slug(name.texts[r]));
+    std::map<int, std::pair<double, double>> by_domain;  // domain → (sum, count)
+    double sum = 0, n = 0;
+    for (const auto& l : landings) {
+      if (l.cls != c || l.share < o.min_share) continue;
+      by_domain[l.domain].first += l.value;
+      by_domain[l.domain].second += 1;
+      sum += l.value, n += 1;
+    }
+    const double mean = n > 0 ? sum / n : std::nan("");
+    double v = 0;
+    for (const auto& [d, sc] : by_domain) {
+      const double e = sc.first - sc.second * mean;
+      v += e * e;
+    }
+    const double k = static_cast<double>(by_domain.size());
+    const double se = k > 1 ? std::sqrt(v * k / (k - 1)) / n : std::nan("");
+    t.addRow({"mean_" + slugs.back(), mean, unit, se});
+    t.addRow({"domains_" + slugs.back(), k, std::string(""), std::nan("")});
+  }
+  const Column& a = tables.comparisons.column("a");
+  const Column& b = tables.comparisons.column("b");
+  for (std::size_t r = 0; r < tables.comparisons.rows(); ++r) {
+    const std::string pair = slug(a.texts[r]) + "_" + slug(b.texts[r]);
+    t.addRow({"difference_" + pair, tables.comparisons.column("difference").numbers[r], unit,
+              tables.comparisons.column("block_se").numbers[r]});
+    t.addRow({"block_p_" + pair, tables.comparisons.column("block_p").numbers[r], std::string(""),
+              std::nan("")});
   }
   return t;
 }

@@ -50,4 +50,11 @@ struct ClassTables {
 ClassTables classStatistics(const std::vector<LandingClass>& landings, const ClassOptions& o,
                             const std::string& unit);
 
+// The headline numbers as a table of named quantities (for campaigns: pooled over maps): per
+// class `mean_<name>` with a standard error that treats each domain as one cluster (landings of
+// one domain are not independent: CR1 sandwich over domains), and per pair
+// `difference_<a>_<b>` with the block bootstrap's error and `block_p_<a>_<b>`.
+Table classSummary(const std::vector<LandingClass>& landings, const ClassTables& tables,
+                   const ClassOptions& o, const std::string& unit);
+
 }  // namespace ionmap::seccm

@@ -129,7 +129,11 @@ class ClassesStage final : public StageOf<ClassParams, ClassesStage> {
             PortSpec::out("comparisons", ItemKind::kTable,
                           "per pair of classes: Welch, Mann-Whitney, block bootstrap, Holm"),
             PortSpec::optionalOut("by_distance", ItemKind::kTable,
-                                  "values by distance from the nearest boundary")};
+                                  "values by distance from the nearest boundary"),
+            PortSpec::optionalOut("summary", ItemKind::kTable,
+                                  "named quantities: per class the mean with a domain-clustered "
+                                  "error, per pair the block-bootstrap difference and p (what a "
+                                  "campaign pools over maps)")};
   }
   void preflight(Preflight& pf) const override {
     if (std::string why; !params().classes.IsValid(&why)) pf.fail(why);
@@ -181,6 +185,8 @@ class ClassesStage final : public StageOf<ClassParams, ClassesStage> {
       }
       writeQuicklook(shown, ctx.fileDir() / (params().plot + "-landings.png"), look);
     }
+    if (ctx.outputBound("summary"))  // before the tables move out
+      ctx.put("summary", classSummary(landings, tables, o, m.unit));
     ctx.put("landings", landingClassTable(landings, o.names, m.unit));
     ctx.put("classes", std::move(tables.per_class));
     ctx.put("comparisons", std::move(tables.comparisons));

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <regex>
 
 #include <fmt/format.h>
 
@@ -88,11 +87,60 @@ bool LandingOptions::IsValid(std::string* error) const {
   return why.empty();
 }
 
+namespace {
+
+// One piece of a file_position pattern: literal text or a placeholder (x, y, col, row).
+struct PatternPiece {
+  bool field = false;
+  std::string text;
+};
+
+// [-+]?[0-9]+([.p][0-9]+)? for a position, [0-9]+ for an index.
+bool validField(const std::string& v, bool index) {
+  std::size_t i = 0;
+  if (!index && i < v.size() && (v[i] == '-' || v[i] == '+')) ++i;
+  const std::size_t digits0 = i;
+  while (i < v.size() && std::isdigit(static_cast<unsigned char>(v[i]))) ++i;
+  if (i == digits0) return false;
+  if (i == v.size()) return true;
+  if (index || (v[i] != '.' && v[i] != 'p')) return false;
+  const std::size_t frac0 = ++i;
+  while (i < v.size() && std::isdigit(static_cast<unsigned char>(v[i]))) ++i;
+  return i == v.size() && i > frac0;
+}
+
+// Whether pieces[k..] match `name` from `pos`, the fields' texts appended to `values`; the
+// longest field that lets the rest match wins (as a regular expression's greedy group would).
+bool matchFrom(const std::vector<PatternPiece>& pieces, std::size_t k, const std::string& name,
+               std::size_t pos, std::vector<std::string>& values) {
+  if (k == pieces.size()) return true;
+  const PatternPiece& p = pieces[k];
+  if (!p.field) {
+    return name.compare(pos, p.text.size(), p.text) == 0 &&
+           matchFrom(pieces, k + 1, name, pos + p.text.size(), values);
+  }
+  const bool index = p.text == "col" || p.text == "row";
+  std::size_t end = pos;
+  while (end < name.size() &&
+         (std::isdigit(static_cast<unsigned char>(name[end])) ||
+          (!index && std::string("-+.p").find(name[end]) != std::string::npos)))
+    ++end;
+  for (std::size_t len = end - pos; len > 0; --len) {
+    const std::string v = name.substr(pos, len);
+    if (!validField(v, index)) continue;
+    values.push_back(v);
+    if (matchFrom(pieces, k + 1, name, pos + len, values)) return true;
+    values.pop_back();
+  }
+  return false;
+}
+
+}  // namespace
+
 Point2um positionFromFileName(const std::string& file_name, const LandingOptions& o) {
-  // The pattern as a regular expression: literal text escaped, {x}/{y} a decimal number (with
-  // '.' or 'p' as the point), {col}/{row} an integer.
-  static const std::string kNumber = "([-+]?[0-9]+(?:[.p][0-9]+)?)", kIndex = "([0-9]+)";
-  std::string re;
+  // The pattern: literal text, {x}/{y} a decimal number (with '.' or 'p' as the point),
+  // {col}/{row} an integer; found anywhere in the name.
+  std::vector<PatternPiece> pieces;
   std::vector<std::string> fields;
   for (std::size_t i = 0; i < o.file_position.size();) {
     if (o.file_position[i] == '{') {
@@ -104,14 +152,13 @@ Point2um positionFromFileName(const std::string& file_name, const LandingOptions
             fmt::format("file_position '{}': placeholders are {{x}}, {{y}} (um) or "
                         "{{col}}, {{row}} (with file_pitch)",
                         o.file_position));
-      re += f == "x" || f == "y" ? kNumber : kIndex;
+      pieces.push_back({true, f});
       fields.push_back(f);
       i = close + 1;
       continue;
     }
-    const char c = o.file_position[i++];
-    if (std::string("\\^$.|?*+()[]{}").find(c) != std::string::npos) re += '\\';
-    re += c;
+    if (pieces.empty() || pieces.back().field) pieces.push_back({false, ""});
+    pieces.back().text += o.file_position[i++];
   }
   const bool xy = std::count(fields.begin(), fields.end(), "x") == 1 &&
                   std::count(fields.begin(), fields.end(), "y") == 1;
@@ -122,14 +169,18 @@ Point2um positionFromFileName(const std::string& file_name, const LandingOptions
                                  o.file_position));
   if (rc && !(o.file_pitch_um > 0))
     throw UsageError("file_position with {col} and {row} needs file_pitch (um) > 0");
-  std::smatch m;
-  const std::regex pattern(re);
-  if (!std::regex_search(file_name, m, pattern))
+  std::vector<std::string> values;
+  bool found = false;
+  for (std::size_t start = 0; start <= file_name.size() && !found; ++start) {
+    values.clear();
+    found = matchFrom(pieces, 0, file_name, start, values);
+  }
+  if (!found)
     throw InputError(file_name,
                      fmt::format("the name does not match file_position '{}'", o.file_position));
   Point2um p;
   for (std::size_t k = 0; k < 2; ++k) {
-    std::string v = m[k + 1].str();
+    std::string v = values[k];
     std::replace(v.begin(), v.end(), 'p', '.');
     const double d = std::stod(v);
     const std::string& f = fields[k];

@@ -114,6 +114,19 @@ TEST(SeccmPipeline, ClassConductivitiesAreRecoveredAndCompared) {
   ASSERT_EQ(means.size(), 2u);
   EXPECT_NEAR(means[0] / means[1], 1e-3 / 0.3e-3, 0.1 * 1e-3 / 0.3e-3);
   EXPECT_LT(f.numbers("/entry/class_comparisons/block_p")[0], 0.01);
+  // The summary's errors count domains, not landings: against the classes' nominal
+  // conductivities (each domain scattered by 5 %), within 3 of them, and several times the
+  // landings' naive error.
+  const double m100 = f.number("/entry/class_summary/mean_100");
+  const double se100 = f.number("/entry/class_summary/mean_100_errors");
+  const double m001 = f.number("/entry/class_summary/mean_001");
+  const double se001 = f.number("/entry/class_summary/mean_001_errors");
+  EXPECT_LT(std::abs(m100 - 1e-3), 3 * se100) << m100 << " +- " << se100;
+  EXPECT_LT(std::abs(m001 - 0.3e-3), 3 * se001) << m001 << " +- " << se001;
+  const auto sd = f.numbers("/entry/class_statistics/sd");
+  const auto n = f.numbers("/entry/class_statistics/n");
+  EXPECT_GT(se100, 2 * sd[0] / std::sqrt(n[0]));
+  EXPECT_EQ(f.attr("/entry/class_summary/mean_100", "units"), "S/cm");
   EXPECT_GE(f.numbers("/entry/class_comparisons/domains_a")[0], 5);
   EXPECT_EQ(f.attr("/entry/class_statistics/mean", "units"), "S/cm");
   // The bands: period 2.4 um at 20 deg within 3 standard errors (and 1 %), agreeing with the
