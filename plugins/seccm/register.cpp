@@ -21,5 +21,12 @@ void ionmap_register_seccm(Registry& registry) {
                        seccm::writeSeccmSample(dir, spec);
                      }),
                      "seccm");
+  registry.addSample(
+      "seccm-campaign",
+      "an SECCM campaign: 6 maps of one film at 3 temperatures with Arrhenius-consistent "
+      "conductivities of both orientation classes, its manifest and truth",
+      sampleWriter<seccm::SeccmCampaignSpec>(
+          [](const auto& dir, const auto& spec) { seccm::writeSeccmCampaign(dir, spec); }),
+      "seccm");
 }
 }  // namespace ionmap

@@ -204,4 +204,53 @@ SeccmSampleTruth writeSeccmSample(const std::filesystem::path& dir, const SeccmS
   return t;
 }
 
+void writeSeccmCampaign(const std::filesystem::path& dir, const SeccmCampaignSpec& c) {
+  constexpr double kB = 8.617333262e-5;  // eV/K
+  std::filesystem::create_directories(dir);
+  const SeccmSampleSpec base;
+  auto at = [&](double ref, double ea, double t) {
+    return ref * std::exp(-ea / kB * (1 / t - 1 / c.T_ref_K));
+  };
+  std::ofstream m(dir / "manifest.yaml");
+  m << "# An SECCM campaign (ionmap simulate seccm-campaign): one film at three temperatures, two\n"
+       "# maps each; the truth is in truth.yaml.\n"
+       "campaign: seccm-arrhenius\n"
+       "pipeline: seccm-orientation.yaml  # beside this file, else ionmap's bundled one\n"
+       "conditions: {temperature: K}\n"
+       "datasets:\n";
+  std::ofstream t(dir / "truth.yaml");
+  t << fmt::format(
+      "# seccm campaign sample (ionmap simulate seccm-campaign)\nseed: {}\nT_ref_K: {}\n"
+      "sigma_100: {{Ea_eV: {}, at_T_ref_S_per_cm: {}}}\nsigma_001: {{Ea_eV: {}, "
+      "at_T_ref_S_per_cm: {}}}\npipette_ohm: {}\ndatasets:\n",
+      c.seed, c.T_ref_K, c.Ea_100_eV, base.sigma_100, c.Ea_001_eV, base.sigma_001, c.pipette_ohm);
+  int k = 0;
+  for (double temp : c.temperatures_K) {
+    for (int r = 0; r < c.maps; ++r, ++k) {
+      SeccmSampleSpec s;
+      s.seed = c.seed * 100 + static_cast<std::uint64_t>(k) + 1;
+      s.sigma_100 = at(base.sigma_100, c.Ea_100_eV, temp);
+      s.sigma_001 = at(base.sigma_001, c.Ea_001_eV, temp);
+      s.pipette_ohm = c.pipette_ohm;
+      s.band_angle_deg = 15 + 10 * r;
+      s.tem_rotation_deg = 2 + r;
+      const std::string id = fmt::format("T{:.0f}-m{}", temp, r + 1);
+      writeSeccmSample(dir / id, s);
+      m << fmt::format(
+          "  - id: {0}\n    sample: film-B/map-{1}\n    conditions: {{temperature: {2:.0f}}}\n"
+          "    inputs: {{map: {0}/seccm_map.tdms, image: {0}/tem_image.tif, classes: "
+          "{0}/tem_classes.tif, landmarks: {0}/landmarks.csv}}\n"
+          "    set: {{analyse.pipette_resistance: {3}}}\n",
+          id, r + 1, temp, c.pipette_ohm);
+      t << fmt::format("  {}: {{temperature_K: {:.0f}, sigma_100: {:.6e}, sigma_001: {:.6e}}}\n",
+                       id, temp, s.sigma_100, s.sigma_001);
+    }
+  }
+  m << "analyses:\n"
+       "  - arrhenius: {quantity: class_summary.mean_100, temperature: temperature}\n"
+       "  - arrhenius: {quantity: class_summary.mean_001, temperature: temperature}\n"
+       "  - pool: {quantity: class_summary.mean_100, by: temperature}\n"
+       "  - pool: {quantity: class_summary.mean_001, by: temperature}\n";
+}
+
 }  // namespace ionmap::seccm

@@ -51,4 +51,17 @@ struct SeccmSampleTruth {
 SeccmSampleTruth writeSeccmSample(const std::filesystem::path& dir,
                                   const SeccmSampleSpec& spec = {});
 
+// The "seccm-campaign" sample: the film measured at three temperatures, two maps each (each its
+// own domains' scatter, band direction and TEM frame), the conductivities of both classes
+// following the Arrhenius law; a manifest running pipelines/seccm-orientation.yaml on each, with
+// Arrhenius fits and per-temperature pooling of both classes' conductivity, and the truth.
+struct SeccmCampaignSpec {
+  std::uint64_t seed = 31;
+  std::vector<double> temperatures_K = {298, 313, 328};
+  int maps = 2;
+  double Ea_100_eV = 0.30, Ea_001_eV = 0.40, T_ref_K = 298;
+  double pipette_ohm = 5e6;
+};
+void writeSeccmCampaign(const std::filesystem::path& dir, const SeccmCampaignSpec& spec = {});
+
 }  // namespace ionmap::seccm
