@@ -58,7 +58,9 @@ void writeCampaignSample(const std::filesystem::path& dir, const CampaignSampleS
        "  - arrhenius: {quantity: diffusion_fit.D_bulk, temperature: temperature}\n"
        "  - arrhenius: {quantity: diffusion_fit.kappa, temperature: temperature}\n"
        "  - pool: {quantity: diffusion_fit.D_bulk, by: temperature}\n"
-       "  - pool: {quantity: diffusion_fit.kappa, by: temperature}\n";
+       "  - pool: {quantity: diffusion_fit.kappa, by: temperature}\n"
+       "  # the source's 6Li fraction is the same in every exchange: no trend expected\n"
+       "  - trend: {quantity: diffusion_fit.f_source, against: exchange_time}\n";
 }
 
 }  // namespace ionmap::diffusion

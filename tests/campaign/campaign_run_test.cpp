@@ -179,6 +179,11 @@ TEST(Campaign, SampleCampaignRecoversArrheniusAndResumesAfterKills) {
   EXPECT_LT(std::abs(ek.first - 0.7), 3 * ek.second) << ek.first << " +- " << ek.second;
   EXPECT_LT(ed.second, 0.05);
   EXPECT_LT(ek.second, 0.1);
+  // The source fraction does not depend on the exchange time: a slope within 3 errors of 0.
+  const auto slope = a.at("trend/diffusion_fit.f_source/exchange_time/slope");
+  EXPECT_LT(std::abs(slope.first), 3 * slope.second) << slope.first << " +- " << slope.second;
+  EXPECT_TRUE(std::filesystem::exists(full / "campaign" /
+                                      "trend-diffusion_fit_f_source-exchange_time.png"));
   for (const char* f : {"quantities.csv", "datasets.csv", "campaign.h5"})
     EXPECT_TRUE(std::filesystem::exists(full / "campaign" / f)) << f;
   const std::string tidy = test::readFile(full / "campaign" / "quantities.csv");
