@@ -71,6 +71,20 @@ TEST(Campaign, ManifestProblemsAreListedAllAtOnceAndNothingRuns) {
                                "unknown condition 'pressure'", "dataset 'three':"}) {
     EXPECT_NE(r.err.find(expected), std::string::npos) << expected << "\n" << r.err;
   }
+  // Shapes the manifest does not expect are problems too, never a crash.
+  test::writeFile(dir / "shapes.yaml",
+                  "campaign: x\npipeline: kpfm-grain-stats.yaml\nconditions: {t: K}\n"
+                  "datasets:\n  - {id: a, conditions: 5, inputs: [a, b], set: 3}\n  - 7\n"
+                  "analyses:\n  - pool: 5\n  - {x: 1, y: 2}\n");
+  const auto shapes = test::runIonmap({"campaign", "validate", (dir / "shapes.yaml").string()});
+  EXPECT_EQ(shapes.exit_code, 2) << shapes.err;
+  for (const char* expected : {"shapes.yaml:5: dataset 'a': `conditions` maps", "`inputs` maps",
+                               "`set` maps", "shapes.yaml:6: a dataset is a mapping",
+                               "shapes.yaml:8: pool: give its settings as a mapping",
+                               "shapes.yaml:9: an analysis is one of"}) {
+    EXPECT_NE(shapes.err.find(expected), std::string::npos) << expected << "\n" << shapes.err;
+  }
+  EXPECT_EQ(shapes.err.find("unexpected"), std::string::npos) << shapes.err;
   const auto run = test::runIonmap(
       {"campaign", "run", (dir / "m.yaml").string(), "--out", (dir / "out").string()});
   EXPECT_EQ(run.exit_code, 2);

@@ -113,6 +113,11 @@ std::string csvManifestAsYaml(const std::string& text, const std::string& file,
   return yaml;
 }
 
+// A scalar's text, or `fallback` when the node is absent or not a scalar.
+std::string scalarOr(const YAML::Node& n, const std::string& fallback) {
+  return n && n.IsScalar() ? n.as<std::string>() : fallback;
+}
+
 bool strictNumber(const std::string& text, double& v) {
   if (text.empty()) return false;
   char* end = nullptr;
@@ -147,7 +152,24 @@ std::filesystem::path bundledPipelineDir() {
 #endif
 }
 
+namespace {
+Manifest loadManifestChecked(const std::filesystem::path& file, std::vector<std::string>& problems);
+}  // namespace
+
 Manifest loadManifest(const std::filesystem::path& file, std::vector<std::string>& problems) {
+  // Every shape the checks below do not expect (a mapping as a key, ...) is still a usage error
+  // naming the place, never a crash.
+  try {
+    return loadManifestChecked(file, problems);
+  } catch (const YAML::Exception& e) {
+    throw UsageError(
+        fmt::format("{}:{}: not a campaign manifest: {}", file.string(), e.mark.line + 1, e.msg));
+  }
+}
+
+namespace {
+Manifest loadManifestChecked(const std::filesystem::path& file,
+                             std::vector<std::string>& problems) {
   Manifest m;
   m.file = std::filesystem::absolute(file);
   std::ifstream in(file, std::ios::binary);
@@ -189,8 +211,8 @@ Manifest loadManifest(const std::filesystem::path& file, std::vector<std::string
                                             "pipeline, conditions, datasets, analyses)",
                                             key));
   }
-  m.name = root["campaign"] ? root["campaign"].as<std::string>() : file.stem().string();
-  const std::string default_pipeline = root["pipeline"] ? root["pipeline"].as<std::string>() : "";
+  m.name = scalarOr(root["campaign"], file.stem().string());
+  const std::string default_pipeline = scalarOr(root["pipeline"], "");
 
   if (const auto c = root["conditions"]) {
     if (!c.IsMap()) {
@@ -233,8 +255,19 @@ Manifest loadManifest(const std::filesystem::path& file, std::vector<std::string
       if (!kRow.count(key))
         problem(lineOf(kv.first), fmt::format("{}: unknown key '{}'", who, key));
     }
-    d.sample = row["sample"] ? row["sample"].as<std::string>() : "";
-    if (const auto c = row["conditions"]) {
+    d.sample = scalarOr(row["sample"], "");
+    // Each of these is a mapping; anything else is said once and left out.
+    auto mapping = [&](const char* key, const char* what) {
+      const YAML::Node n = row[key];
+      if (n && !n.IsMap()) {
+        problem(lineOf(n), fmt::format("{}: `{}` maps {}", who, key, what));
+        return YAML::Node();
+      }
+      return n;
+    };
+    const YAML::Node row_conditions =
+        mapping("conditions", "each condition to its value, e.g. {temperature: 573}");
+    if (const auto c = row_conditions) {
       for (const auto& kv : c) {
         const auto name = kv.first.as<std::string>();
         const auto text = kv.second.IsScalar() ? kv.second.as<std::string>() : "";
@@ -253,12 +286,16 @@ Manifest loadManifest(const std::filesystem::path& file, std::vector<std::string
       }
     }
     for (const auto& c : m.conditions) {
-      if (!d.conditions.count(c.name) && !(row["conditions"] && row["conditions"][c.name]))
+      if (!d.conditions.count(c.name) && !(row_conditions && row_conditions[c.name]))
         problem(d.line, fmt::format("{}: no value for condition '{}' ({})", who, c.name, c.unit));
     }
-    if (const auto i = row["inputs"]) {
+    if (const auto i = mapping("inputs", "each pipeline input to its file, e.g. {sims: a.imzML}")) {
       for (const auto& kv : i) {
         const auto role = kv.first.as<std::string>();
+        if (!kv.second.IsScalar()) {
+          problem(lineOf(kv.second), fmt::format("{}: input '{}' is not a file name", who, role));
+          continue;
+        }
         const std::filesystem::path p = base / kv.second.as<std::string>();
         std::error_code ec;
         if (!std::filesystem::exists(p, ec))
@@ -267,14 +304,14 @@ Manifest loadManifest(const std::filesystem::path& file, std::vector<std::string
         d.inputs[role] = std::filesystem::absolute(p).lexically_normal();
       }
     }
-    if (const auto s = row["set"]) {
+    if (const auto s = mapping("set", "STAGE.KEY to a value, e.g. {fit.time: 3600}")) {
       for (const auto& kv : s) {
         YAML::Emitter e;
         e << YAML::Flow << kv.second;
         d.sets.emplace_back(kv.first.as<std::string>(), e.c_str());
       }
     }
-    const std::string pipe = row["pipeline"] ? row["pipeline"].as<std::string>() : default_pipeline;
+    const std::string pipe = scalarOr(row["pipeline"], default_pipeline);
     if (pipe.empty()) {
       problem(d.line,
               fmt::format("{}: no pipeline (give `pipeline:` at the top or per dataset)", who));
@@ -301,7 +338,13 @@ Manifest loadManifest(const std::filesystem::path& file, std::vector<std::string
       AnalysisSpec s;
       s.kind = item.begin()->first.as<std::string>();
       const auto body = item.begin()->second;
-      s.quantity = body["quantity"] ? body["quantity"].as<std::string>() : "";
+      if (!body.IsMap()) {
+        problem(lineOf(item), fmt::format("{}: give its settings as a mapping, e.g. {{quantity: "
+                                          "table.row, ...}}",
+                                          s.kind));
+        continue;
+      }
+      s.quantity = scalarOr(body["quantity"], "");
       const char* cond_key = s.kind == "arrhenius" ? "temperature"
                              : s.kind == "pool"    ? "by"
                              : s.kind == "trend"   ? "against"
@@ -311,7 +354,7 @@ Manifest loadManifest(const std::filesystem::path& file, std::vector<std::string
                 fmt::format("unknown analysis '{}' (arrhenius, pool, trend)", s.kind));
         continue;
       }
-      s.condition = body[cond_key] ? body[cond_key].as<std::string>() : "";
+      s.condition = scalarOr(body[cond_key], "");
       if (s.quantity.empty())
         problem(lineOf(item), fmt::format("{}: name the `quantity` (table.row, e.g. "
                                           "diffusion_fit.D_bulk)",
@@ -331,5 +374,7 @@ Manifest loadManifest(const std::filesystem::path& file, std::vector<std::string
   }
   return m;
 }
+
+}  // namespace
 
 }  // namespace ionmap::campaign
