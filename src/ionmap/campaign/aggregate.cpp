@@ -197,8 +197,11 @@ AggregateSummary aggregateCampaign(const std::filesystem::path& out_dir) {
   } catch (const nlohmann::json::exception& e) {
     throw InputError((out_dir / "campaign-source.json").string(), e.what());
   }
+  const std::string manifest = source.is_object() ? source.value("manifest", "") : "";
+  if (manifest.empty())
+    throw InputError((out_dir / "campaign-source.json").string(), "names no manifest");
   std::vector<std::string> problems;
-  const Manifest m = loadManifest(source.at("manifest").get<std::string>(), problems);
+  const Manifest m = loadManifest(manifest, problems);
   s.datasets = m.datasets.size();
 
   // The tidy table: dataset, sample, every condition, state, quantity, value, error, unit.
@@ -245,7 +248,6 @@ AggregateSummary aggregateCampaign(const std::filesystem::path& out_dir) {
     return k;
   };
   std::vector<QuantityRow> all;
-  std::map<std::string, std::string> state_of;
   for (const DatasetSpec& d : m.datasets) {
     const auto dir = out_dir / d.id;
     std::string state = "not run", message;
@@ -267,7 +269,6 @@ AggregateSummary aggregateCampaign(const std::filesystem::path& out_dir) {
     std::vector<QuantityRow> q;
     if (marker) q = readQuantities(dir, d.id);
     if (marker) ++s.with_results;
-    state_of[d.id] = state;
     {
       std::size_t k = pushDataset(dt, d, state);
       dt.columns[k++].texts.push_back(message);
