@@ -12,4 +12,4 @@ PIPELINE=pipelines/sims-gb-diffusion.yaml
 OUT=results/sims-gb-diffusion
 echo "== running $PIPELINE on the bundled sample (data/samples/gb)"
 ./build/ionmap run "$PIPELINE" --out "$OUT"
-echo "== done: open $OUT/results.h5 (HDF5) and the PNG quicklooks in $OUT/"
+echo "== done: open $OUT/report.html in a browser (verdict, quicklooks, tables), $OUT/results.h5 (HDF5)"
