@@ -10,6 +10,7 @@
 #include <Eigen/Dense>
 
 #include "ionmap/core/error.hpp"
+#include "ionmap/numerics/campaign_fits.hpp"
 
 namespace ionmap::registration {
 
@@ -92,6 +93,8 @@ LandmarkFit fitLandmarks(const std::vector<Point2>& fixed, const std::vector<Poi
                                                               : 2;
   const int dof = 2 * static_cast<int>(n) - params;
   fit.uncertainty = dof > 0 ? std::sqrt(ss / dof * params / n) : std::nan("");
+  fit.dof = dof;
+  fit.uncertainty95 = dof > 0 ? stats::studentTQuantile(0.05, dof) * fit.uncertainty : std::nan("");
   std::vector<double> sorted = fit.residual;
   std::sort(sorted.begin(), sorted.end());
   const double med = sorted[n / 2];

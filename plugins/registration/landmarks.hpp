@@ -18,6 +18,10 @@ struct LandmarkFit {
   // The transform's RMS position error over the marks (µm): σ̂ √(p / n), with σ̂² the residual
   // sum of squares over its 2n − p degrees of freedom; NaN when the marks fix it exactly.
   double uncertainty = 0;
+  int dof = 0;  // 2n − p
+  // A 95 % bound on that error: σ̂ is estimated from dof residuals, so the ratio of the true
+  // error to it follows Student's t(dof): t₀.₉₇₅(dof) · uncertainty (2.57 × for 4 marks, rigid).
+  double uncertainty95 = 0;
 };
 
 // Throws UsageError when there are fewer points than the family needs (translation 1,

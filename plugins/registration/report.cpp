@@ -45,6 +45,7 @@ Table registrationReport(const RegisterResult& r, const LandmarkFit* landmarks,
     t.addRow({"landmark_rms_residual", landmarks->rms, "um"});
     t.addRow({"landmark_outliers", static_cast<double>(outliers), ""});
     t.addRow({"landmark_uncertainty", landmarks->uncertainty, "um"});
+    t.addRow({"landmark_uncertainty_95", landmarks->uncertainty95, "um"});
   }
   const TileCheck& tc = r.tiles;
   t.addRow({"ncc", r.ncc, ""});

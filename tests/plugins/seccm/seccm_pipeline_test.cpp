@@ -157,6 +157,10 @@ TEST(SeccmPipeline, ClassConductivitiesAreRecoveredAndCompared) {
   }
   EXPECT_NEAR(f.number("/entry/registration/landmark_uncertainty"), 0.03, 0.025);
   EXPECT_EQ(f.attr("/entry/registration/landmark_uncertainty", "units"), "um");
+  // 4 marks, rigid: 5 degrees of freedom, t_0.975(5) = 2.5706.
+  EXPECT_NEAR(f.number("/entry/registration/landmark_uncertainty_95") /
+                  f.number("/entry/registration/landmark_uncertainty"),
+              2.5706, 1e-3);
   EXPECT_GT(f.number("/entry/registration/ncc"), 0.5);
   EXPECT_EQ(f.number("/entry/registration/quality_good"), 1);
   EXPECT_EQ(r.err.find("could not be cross-checked"), std::string::npos) << r.err;
