@@ -6,14 +6,15 @@
 #include <fmt/format.h>
 
 #include "diffusion/sample.hpp"
+#include "ionmap/numerics/campaign_fits.hpp"
 
 namespace ionmap::diffusion {
 
 void writeCampaignSample(const std::filesystem::path& dir, const CampaignSampleSpec& c) {
-  constexpr double kB = 8.617333262e-5;  // eV/K
+  using stats::kBoltzmann_eV;
   std::filesystem::create_directories(dir);
   auto arrhenius = [&](double ref, double ea, double t) {
-    return ref * std::exp(-ea / kB * (1 / t - 1 / c.T_ref_K));
+    return stats::arrheniusValue(ref, ea, t, c.T_ref_K);
   };
   std::ofstream m(dir / "manifest.yaml");
   m << "# A ToF-SIMS exchange campaign (ionmap simulate campaign): one film, three exchange\n"
@@ -28,8 +29,8 @@ void writeCampaignSample(const std::filesystem::path& dir, const CampaignSampleS
       "D_bulk: {{Ea_eV: {}, at_T_ref_cm2_s: {}, prefactor_cm2_s: {:.6e}}}\n"
       "kappa: {{Ea_eV: {}, at_T_ref_cm_s: {}, prefactor_cm_s: {:.6e}}}\ndatasets:\n",
       c.seed, c.T_ref_K, c.Ea_D_eV, c.D_ref_cm2_s,
-      c.D_ref_cm2_s * std::exp(c.Ea_D_eV / (kB * c.T_ref_K)), c.Ea_kappa_eV, c.kappa_ref_cm_s,
-      c.kappa_ref_cm_s * std::exp(c.Ea_kappa_eV / (kB * c.T_ref_K)));
+      c.D_ref_cm2_s * std::exp(c.Ea_D_eV / (kBoltzmann_eV * c.T_ref_K)), c.Ea_kappa_eV,
+      c.kappa_ref_cm_s, c.kappa_ref_cm_s * std::exp(c.Ea_kappa_eV / (kBoltzmann_eV * c.T_ref_K)));
   int k = 0;
   for (double temp : c.temperatures_K) {
     for (int r = 0; r < c.regions; ++r, ++k) {

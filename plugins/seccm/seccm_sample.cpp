@@ -7,6 +7,7 @@
 
 #include "ionmap/core/transform2d.hpp"
 #include "ionmap/io/tiff.hpp"
+#include "ionmap/numerics/campaign_fits.hpp"
 #include "ionmap/numerics/random.hpp"
 #include "seccm/tdms.hpp"
 
@@ -205,11 +206,10 @@ SeccmSampleTruth writeSeccmSample(const std::filesystem::path& dir, const SeccmS
 }
 
 void writeSeccmCampaign(const std::filesystem::path& dir, const SeccmCampaignSpec& c) {
-  constexpr double kB = 8.617333262e-5;  // eV/K
   std::filesystem::create_directories(dir);
   const SeccmSampleSpec base;
   auto at = [&](double ref, double ea, double t) {
-    return ref * std::exp(-ea / kB * (1 / t - 1 / c.T_ref_K));
+    return stats::arrheniusValue(ref, ea, t, c.T_ref_K);
   };
   std::ofstream m(dir / "manifest.yaml");
   m << "# An SECCM campaign (ionmap simulate seccm-campaign): one film at three temperatures, two\n"

@@ -11,6 +11,7 @@
 
 #include "ionmap/campaign/campaign_run.hpp"
 #include "ionmap/core/error.hpp"
+#include "ionmap/core/text.hpp"
 #include "ionmap/core/units.hpp"
 #include "ionmap/io/html_report.hpp"
 #include "ionmap/io/quicklook.hpp"
@@ -20,30 +21,6 @@
 
 namespace ionmap::campaign {
 namespace {
-
-// One CSV line (RFC 4180: quoted cells with doubled quotes).
-std::vector<std::string> csvCells(const std::string& line) {
-  std::vector<std::string> out(1);
-  bool quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"')
-        out.back() += '"', ++i;
-      else if (c == '"')
-        quoted = false;
-      else
-        out.back() += c;
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      out.emplace_back();
-    } else if (c != '\r') {
-      out.back() += c;
-    }
-  }
-  return out;
-}
 
 double number(const std::string& s) {
   if (s.empty()) return std::nan("");
@@ -155,7 +132,7 @@ std::vector<QuantityRow> readQuantities(const std::filesystem::path& dir, const 
     std::ifstream in(path);
     std::string line;
     if (!std::getline(in, line)) continue;
-    const auto header = csvCells(line);
+    const auto header = splitCsvLine(line);
     int value = -1, unit = -1, se = -1;
     for (std::size_t i = 0; i < header.size(); ++i) {
       if (header[i] == "value") value = static_cast<int>(i);
@@ -167,7 +144,7 @@ std::vector<QuantityRow> readQuantities(const std::filesystem::path& dir, const 
     std::set<std::string> names;
     bool unique = true;
     while (std::getline(in, line)) {
-      const auto cells = csvCells(line);
+      const auto cells = splitCsvLine(line);
       if (cells.size() != header.size()) continue;
       unique = unique && names.insert(cells[0]).second;
       QuantityRow r;
@@ -204,24 +181,25 @@ AggregateSummary aggregateCampaign(const std::filesystem::path& out_dir) {
   const Manifest m = loadManifest(manifest, problems);
   s.datasets = m.datasets.size();
 
-  // The tidy table: dataset, sample, every condition, state, quantity, value, error, unit.
+  // Both tables lead with the dataset's columns: id, sample, every condition, state.
+  auto addDatasetColumns = [&](Table& table) {
+    table.addText("dataset");
+    table.addText("sample");
+    for (const auto& c : m.conditions) table.addNumeric(c.name, c.unit == "1" ? "" : c.unit);
+    table.addText("state");
+  };
+  // The tidy table: then quantity, value, error, unit.
   Table& t = s.tidy;
   t.name = "quantities";
   t.description = fmt::format("campaign '{}': one row per dataset and quantity", m.name);
-  t.addText("dataset");
-  t.addText("sample");
-  for (const auto& c : m.conditions) t.addNumeric(c.name, c.unit == "1" ? "" : c.unit);
-  t.addText("state");
+  addDatasetColumns(t);
   t.addText("quantity");
   t.addNumeric("value", "");
   t.addNumeric("standard_error", "");
   t.addText("unit");
   Table& dt = s.datasets_table;
   dt.name = "datasets";
-  dt.addText("dataset");
-  dt.addText("sample");
-  for (const auto& c : m.conditions) dt.addNumeric(c.name, c.unit == "1" ? "" : c.unit);
-  dt.addText("state");
+  addDatasetColumns(dt);
   dt.addText("message");
   dt.addNumeric("quantities", "");
 
@@ -236,7 +214,7 @@ AggregateSummary aggregateCampaign(const std::filesystem::path& out_dir) {
       }
     }
   }
-  // A dataset's leading cells of a row (id, sample, conditions, state); the next column's index.
+  // A row's dataset cells (those of addDatasetColumns); the next column's index.
   auto pushDataset = [&](Table& table, const DatasetSpec& d, const std::string& state) {
     std::size_t k = 0;
     table.columns[k++].texts.push_back(d.id);
@@ -387,7 +365,7 @@ AggregateSummary aggregateCampaign(const std::filesystem::path& out_dir) {
         for (int k = 0; k <= 20; ++k) {
           const double inv = lo + (hi - lo) * k / 20;  // 1000/T
           line.x.push_back(inv);
-          line.y.push_back(f.ln_prefactor - f.activation_eV * inv / 1000 / 8.617333262e-5);
+          line.y.push_back(f.ln_prefactor - f.activation_eV * inv / 1000 / stats::kBoltzmann_eV);
         }
         p.series = {pts, line};
         fig.panels = {p};

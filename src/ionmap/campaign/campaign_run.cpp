@@ -262,7 +262,8 @@ CampaignSummary runCampaign(const Manifest& m, const CampaignOptions& o) {
     writeAtomically(o.out_dir / "campaign-source.json", where.dump(2) + "\n");
   }
   CampaignSummary s;
-  std::vector<std::size_t> todo;
+  // The datasets to run: their outcome's index, and their spec.
+  std::vector<std::pair<std::size_t, const DatasetSpec*>> pending;
   DigestCache digests(o.out_dir / ".digests.json");
   for (const DatasetSpec& d : m.datasets) {
     if (!o.only.empty() && std::find(o.only.begin(), o.only.end(), d.id) == o.only.end()) continue;
@@ -274,20 +275,18 @@ CampaignSummary runCampaign(const Manifest& m, const CampaignOptions& o) {
       out.state = "skipped";
       ++s.skipped;
     } else {
-      todo.push_back(s.outcomes.size());
+      pending.emplace_back(s.outcomes.size(), &d);
     }
     s.outcomes.push_back(out);
   }
   digests.save();
   log::info(fmt::format("campaign '{}': {} dataset(s), {} already done, {} to run, {} at a time",
-                        m.name, s.outcomes.size(), s.skipped, todo.size(), o.jobs));
+                        m.name, s.outcomes.size(), s.skipped, pending.size(), o.jobs));
   std::mutex mutex;
   std::atomic<std::size_t> finished{0}, failed{0};
-  Progress progress("datasets", todo.size());
-  auto runOne = [&](std::size_t k) {
+  Progress progress("datasets", pending.size());
+  auto runOne = [&](std::size_t k, const DatasetSpec& d) {
     DatasetOutcome& out = s.outcomes[k];
-    const DatasetSpec& d = *std::find_if(m.datasets.begin(), m.datasets.end(),
-                                         [&](const DatasetSpec& x) { return x.id == out.id; });
     const auto dir = o.out_dir / d.id;
     std::filesystem::create_directories(dir);
     std::filesystem::remove(dir / kDoneMarker);  // stale: the hash no longer matches
@@ -295,31 +294,26 @@ CampaignSummary runCampaign(const Manifest& m, const CampaignOptions& o) {
     const auto d0 = std::chrono::steady_clock::now();
     out.exit_code = runChild(o.program, runArguments(d, dir, o.threads_per_dataset), log_file);
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - d0).count();
-    if (out.exit_code == 0 || out.exit_code == 3) {
-      out.state = out.exit_code == 0 ? "done" : "checks_failed";
-      if (out.exit_code == 3) out.message = problemLines(log_file);
-      const nlohmann::json marker = {
-          {"id", d.id},         {"hash", out.hash},       {"exit_code", out.exit_code},
-          {"state", out.state}, {"seconds", out.seconds}, {"finished", provenance::isoTimeNow()}};
-      writeAtomically(dir / kDoneMarker, marker.dump(2) + "\n");
-    } else {
-      out.state = "failed";
-      out.message = problemLines(log_file);
-      ++failed;
-    }
-    const nlohmann::json st = {{"id", d.id},
-                               {"state", out.state},
-                               {"exit_code", out.exit_code},
-                               {"seconds", out.seconds},
-                               {"message", out.message},
-                               {"hash", out.hash}};
-    writeAtomically(o.out_dir / "logs" / (d.id + ".status.json"), st.dump(2) + "\n");
+    const bool finished_run = out.exit_code == 0 || out.exit_code == 3;
+    out.state = out.exit_code == 0 ? "done" : finished_run ? "checks_failed" : "failed";
+    if (out.exit_code != 0) out.message = problemLines(log_file);
+    failed += !finished_run;
+    // The outcome: in the log folder always; as the dataset's done marker when it finished.
+    const nlohmann::json record = {{"id", d.id},
+                                   {"state", out.state},
+                                   {"exit_code", out.exit_code},
+                                   {"seconds", out.seconds},
+                                   {"message", out.message},
+                                   {"hash", out.hash},
+                                   {"finished", provenance::isoTimeNow()}};
+    writeAtomically(o.out_dir / "logs" / (d.id + ".status.json"), record.dump(2) + "\n");
+    if (finished_run) writeAtomically(dir / kDoneMarker, record.dump(2) + "\n");
     const std::size_t n = ++finished;
     {
       std::lock_guard<std::mutex> lock(mutex);
       const std::string line = fmt::format(
           "dataset '{}' {} in {:.1f} s ({} of {}, {} failed){}", d.id, out.state, out.seconds, n,
-          todo.size(), failed.load(), out.message.empty() ? "" : ": " + out.message);
+          pending.size(), failed.load(), out.message.empty() ? "" : ": " + out.message);
       if (out.state == "failed")
         log::warn(line);
       else
@@ -334,27 +328,20 @@ CampaignSummary runCampaign(const Manifest& m, const CampaignOptions& o) {
     tbb::task_arena arena(jobs);
     arena.execute([&] {
       tbb::parallel_for(
-          tbb::blocked_range<std::size_t>(0, todo.size(), 1),
+          tbb::blocked_range<std::size_t>(0, pending.size(), 1),
           [&](const tbb::blocked_range<std::size_t>& r) {
-            for (std::size_t i = r.begin(); i != r.end(); ++i) runOne(todo[i]);
+            for (std::size_t i = r.begin(); i != r.end(); ++i)
+              runOne(pending[i].first, *pending[i].second);
           },
           tbb::simple_partitioner());
     });
   }
-  nlohmann::json status = nlohmann::json::array();
   for (const auto& out : s.outcomes) {
     if (out.state == "done" || out.state == "checks_failed") ++s.ran;
     if (out.state == "checks_failed") ++s.checks_failed;
     if (out.state == "failed") ++s.failed;
-    status.push_back({{"id", out.id},
-                      {"state", out.state},
-                      {"exit_code", out.exit_code},
-                      {"seconds", out.seconds},
-                      {"message", out.message},
-                      {"hash", out.hash}});
   }
   s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  writeAtomically(o.out_dir / "campaign-status.json", status.dump(2) + "\n");
   return s;
 }
 

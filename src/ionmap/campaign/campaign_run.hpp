@@ -95,7 +95,7 @@ std::vector<PlannedDataset> planCampaign(const Manifest& m, const std::filesyste
 std::string planJson(const std::vector<PlannedDataset>& plan);
 
 // Runs (or skips) every dataset; writes OUT/campaign.yaml (the manifest as run),
-// OUT/logs/<id>.log and OUT/logs/<id>.status.json per dataset run, and OUT/campaign-status.json.
+// and per dataset run OUT/logs/<id>.log and OUT/logs/<id>.status.json (its outcome).
 // Throws only for problems of the campaign as a whole.
 CampaignSummary runCampaign(const Manifest& m, const CampaignOptions& options);
 

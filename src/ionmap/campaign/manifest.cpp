@@ -18,30 +18,11 @@
 namespace ionmap::campaign {
 namespace {
 
-// One CSV line (RFC 4180 quotes).
+// One CSV line's cells, without surrounding blanks.
 std::vector<std::string> csvCells(const std::string& line) {
-  std::vector<std::string> out(1);
-  bool quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-        out.back() += '"', ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        out.back() += c;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      out.emplace_back();
-    } else if (c != '\r') {
-      out.back() += c;
-    }
-  }
-  for (auto& cell : out) cell = trimmed(cell);
-  return out;
+  auto cells = splitCsvLine(line);
+  for (auto& cell : cells) cell = trimmed(cell);
+  return cells;
 }
 
 std::string quotedYaml(const std::string& text) {

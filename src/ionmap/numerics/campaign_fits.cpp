@@ -12,8 +12,6 @@
 namespace ionmap::stats {
 namespace {
 
-constexpr double kBoltzmann_eV = 8.617333262e-5;  // eV/K
-
 // Regularised lower P(a, x) by its series (x < a + 1), upper Q(a, x) by Lentz's continued
 // fraction otherwise.
 double upperGamma(double a, double x) {
@@ -45,6 +43,10 @@ double upperGamma(double a, double x) {
 }
 
 }  // namespace
+
+double arrheniusValue(double q_ref, double activation_eV, double kelvin, double ref_kelvin) {
+  return q_ref * std::exp(-activation_eV / kBoltzmann_eV * (1 / kelvin - 1 / ref_kelvin));
+}
 
 double chiSquareUpper(double x, double dof) {
   if (!(dof > 0)) return std::nan("");

@@ -28,6 +28,11 @@ struct LineFit {
 LineFit weightedLine(const std::vector<double>& x, const std::vector<double>& y,
                      const std::vector<double>& sigma);
 
+inline constexpr double kBoltzmann_eV = 8.617333262e-5;  // eV/K
+
+// q(T) of the Arrhenius law through q(T_ref) = q_ref: q_ref exp(−E_a/k_B (1/T − 1/T_ref)).
+double arrheniusValue(double q_ref, double activation_eV, double kelvin, double ref_kelvin);
+
 struct ArrheniusFit {
   double activation_eV = 0, activation_se = 0;
   double prefactor = 0, prefactor_se = 0;  // in the quantity's unit
