@@ -344,13 +344,15 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   if (o.profile_points >= 3) costProfiles(res, solver, *model, b);
   res.disagreeing_starts += disagreeingStarts(runs, best, res, l);
   res.on_bound = onBound(b.x, l, o);
-  if (o.interval_level > 0) profileIntervals(res, solver, *model, b);
+  std::vector<std::vector<double>> far;  // the profile sides' farthest points
+  if (o.interval_level > 0) far = profileIntervals(res, solver, *model, b);
   widenForClusters(res, l, o);
   if (o.label_ensemble > 0 && o.model == ModelKind::kGrid)
     labelShiftErrors(res, solver, *model, b, runs_at_once == 1);
   res.mean_grain_um = mean_grain_um;
   res.biot = res.best.kappa * res.mean_grain_um / res.best.D_b;
-  boundDBulkWhereUnresolved(res, solver, *model, b);
+  boundDBulkWhereUnresolved(res, solver, *model, b,
+                            far.size() > 1 ? far[1] : std::vector<double>{});  // D_b's upper side
   identifiabilityWarnings(res);
   res.runs_at_once = pool.made();
   return res;

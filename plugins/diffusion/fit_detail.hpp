@@ -18,6 +18,11 @@
 namespace ionmap::diffusion::detail {
 
 constexpr int kCoarseMinCells = 48;  // the coarsest level keeps at least this many a side
+// solveNear's acceptance for a profile-likelihood point (½χ² units): a Gauss–Newton step that
+// would lower χ² by at most 1 (on the predicted trace the step is a small fraction of a
+// standard error, and the point's Δχ² is known to a few hundredths, against the 0.19
+// tolerance of the interval's level).
+constexpr double kProfileStepAccept = 0.5;
 // The grain network's coarse level: this many times fewer time steps (from 32 steps on).
 constexpr int kCoarseTimeFactor = 8;
 
@@ -70,10 +75,20 @@ class Solver {
   // From r.x (moved onto the bounds when outside); `held` ≥ 0 keeps that parameter constant;
   // `before`: a solve on the same model whose runs this one may reuse.
   void solve(const Model& m, Run& r, int held, const Run* before = nullptr) const;
+  // A solve from a point close to the optimum: one run at r.x and the Gauss–Newton step from
+  // there (`held` fixed). When the step stays inside the bounds, would lower the cost (½χ²)
+  // by at most `accept` × max(1, χ²/ν) and moves no parameter i by more than max_step[i]
+  // (when given), r ends at the stepped point with the cost the step predicts (where the model
+  // is linear over the step, the next run would confirm it); otherwise the solve continues as
+  // solve() does, from r.x, whose run it reuses.
+  void solveNear(const Model& m, Run& r, int held, double accept,
+                 const std::vector<double>* max_step = nullptr) const;
   const FitOptions& options() const { return o_; }
   const Layout& layout() const { return l_; }
 
  private:
+  // Moves x onto the search bounds where it lies outside them.
+  void clampToBounds(std::vector<double>& x) const;
   const FitOptions& o_;
   const Layout& l_;
   const Data& data_;
@@ -88,13 +103,18 @@ void covarianceAtOptimum(FitResult& res, const Run& b, const Data& data, const F
 void widenForClusters(FitResult& res, const Layout& l, const FitOptions& o);
 // Cost profiles on o.profile_points steps of each rate parameter (profiles.cpp).
 void costProfiles(FitResult& res, const Solver& solver, const Model& model, const Run& b);
-// Profile-likelihood intervals at o.interval_level (profiles.cpp).
-void profileIntervals(FitResult& res, const Solver& solver, const Model& model, const Run& b);
+// Profile-likelihood intervals at o.interval_level (profiles.cpp). Returns per side (parameter
+// i's lower side at 2i, upper at 2i + 1) the parameters of the farthest point it re-optimised
+// (empty when none).
+std::vector<std::vector<double>> profileIntervals(FitResult& res, const Solver& solver,
+                                                  const Model& model, const Run& b);
 // Systematic errors from refits with the labels shifted by one cell (systematics.cpp).
 void labelShiftErrors(FitResult& res, const Solver& solver, const Model& model, const Run& b,
                       bool one_at_a_time);
 // D_b as a lower bound where the label grid cannot resolve its signal (systematics.cpp).
+// `d_high`: the parameters of the farthest point of D_b's upper profile side (or empty), where
+// the refit with D_b held high starts.
 void boundDBulkWhereUnresolved(FitResult& res, const Solver& solver, const Model& model,
-                               const Run& b);
+                               const Run& b, const std::vector<double>& d_high);
 
 }  // namespace ionmap::diffusion::detail

@@ -192,31 +192,43 @@ bool MapCost::cached(const double* x) const {
          (previous_.x.size() == n && std::equal(x, x + n, previous_.x.begin()));
 }
 
-ceres::CallbackReturnType GaussNewtonStop::operator()(const ceres::IterationSummary& s) {
-  if (s.iteration == 0 || !s.step_is_successful || !cost_.cached(x_.data()))
-    return ceres::SOLVER_CONTINUE;
-  const auto n = static_cast<Eigen::Index>(x_.size());
-  const auto m = static_cast<Eigen::Index>(cost_.num_residuals());
+GaussNewtonStep gaussNewtonStep(const MapCost& cost, const std::vector<double>& x, int held) {
+  GaussNewtonStep out;
+  const auto n = static_cast<Eigen::Index>(x.size());
+  const auto m = static_cast<Eigen::Index>(cost.num_residuals());
   std::vector<double> r(static_cast<std::size_t>(m)), jac(static_cast<std::size_t>(m * n));
-  const double* params[] = {x_.data()};
+  const double* params[] = {x.data()};
   double* jacs[] = {jac.data()};
-  if (!cost_.Evaluate(params, r.data(), jacs)) return ceres::SOLVER_CONTINUE;
-  Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> J(
+  if (!cost.Evaluate(params, r.data(), jacs)) return out;
+  const Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> J(
       jac.data(), m, n);
-  Eigen::Map<const Eigen::VectorXd> res(r.data(), m);
+  const Eigen::Map<const Eigen::VectorXd> res(r.data(), m);
   Eigen::MatrixXd H = J.transpose() * J;
   Eigen::VectorXd g = J.transpose() * res;
-  if (held_ >= 0) {  // the held parameter does not move
-    H.row(held_).setZero();
-    H.col(held_).setZero();
-    H(held_, held_) = 1;
-    g(held_) = 0;
+  if (held >= 0) {  // the held parameter does not move
+    H.row(held).setZero();
+    H.col(held).setZero();
+    H(held, held) = 1;
+    g(held) = 0;
   }
   const Eigen::LDLT<Eigen::MatrixXd> ldlt(H);
-  if (ldlt.info() != Eigen::Success) return ceres::SOLVER_CONTINUE;
-  const double predicted = 0.5 * g.dot(ldlt.solve(g));
-  const double chi2 = 2 * s.cost / std::max<double>(1, static_cast<double>(m - n));
-  return std::isfinite(predicted) && predicted < threshold_ * std::max(1.0, chi2)
+  if (ldlt.info() != Eigen::Success) return out;
+  out.step = ldlt.solve(-g);
+  out.cost = 0.5 * res.squaredNorm();
+  out.decrease = -0.5 * g.dot(out.step);
+  out.ok = std::isfinite(out.decrease) && out.step.allFinite();
+  return out;
+}
+
+ceres::CallbackReturnType GaussNewtonStop::operator()(const ceres::IterationSummary& s) {
+  // Also at the start (iteration 0): a solve that starts at its optimum (a profile point started
+  // on the predicted profile trace, a fit started from a finer level's optimum) costs one run.
+  if ((s.iteration > 0 && !s.step_is_successful) || !cost_.cached(x_.data()))
+    return ceres::SOLVER_CONTINUE;
+  const GaussNewtonStep gn = gaussNewtonStep(cost_, x_, held_);
+  const double dof = std::max<double>(
+      1, static_cast<double>(cost_.num_residuals()) - static_cast<double>(x_.size()));
+  return gn.ok && gn.decrease < threshold_ * std::max(1.0, 2 * s.cost / dof)
              ? ceres::SOLVER_TERMINATE_SUCCESSFULLY
              : ceres::SOLVER_CONTINUE;
 }

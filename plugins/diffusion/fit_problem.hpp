@@ -7,6 +7,8 @@
 
 #include <ceres/ceres.h>
 
+#include <Eigen/Dense>
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -119,6 +121,16 @@ class MapCost final : public ceres::CostFunction {
   bdf2::WorkspacePool& pool_;          // the runs' factorisations and their analysis
   mutable int evaluations_ = 0;
 };
+
+// The Gauss–Newton step from x on the cost (one run there unless it is cached): the step in
+// every parameter (`held` ≥ 0 does not move), the cost ½Σr² at x and the decrease of it the
+// step predicts. `ok` is false when the model failed there or JᵀJ is singular.
+struct GaussNewtonStep {
+  bool ok = false;
+  Eigen::VectorXd step;
+  double cost = 0, decrease = 0;
+};
+GaussNewtonStep gaussNewtonStep(const MapCost& cost, const std::vector<double>& x, int held);
 
 // Statistical convergence (FitOptions::stop_decrease): Levenberg–Marquardt stops when the full
 // Gauss–Newton step from the accepted point would lower the cost by less than `threshold`

@@ -46,7 +46,8 @@ void costProfiles(FitResult& res, const Solver& solver, const Model& model, cons
   }
 }
 
-void profileIntervals(FitResult& res, const Solver& solver, const Model& model, const Run& b) {
+std::vector<std::vector<double>> profileIntervals(FitResult& res, const Solver& solver,
+                                                  const Model& model, const Run& b) {
   const FitOptions& o = solver.options();
   const Layout& l = solver.layout();
   const int n = l.size();
@@ -57,12 +58,18 @@ void profileIntervals(FitResult& res, const Solver& solver, const Model& model, 
     bool open = false;
     int evaluations = 0, points = 0;
     std::vector<std::pair<double, double>> profile;  // (value, Δχ²)
+    std::vector<double> last;                        // the farthest point's parameters
   };
   const std::size_t sides = 2 * static_cast<std::size_t>(n);
   std::vector<SideResult> sr(sides);
   // Steps out from the optimum along parameter i (direction dir) with the others re-optimised,
   // until Δχ² reaches `level` (secant on the signed root √Δχ², which is linear in the step
-  // where the quadratic picture holds) or the search bound is reached (open side).
+  // where the quadratic picture holds) or the search bound is reached (open side). Each point
+  // starts on the predicted profile trace (where the others' optimum lies for that value of
+  // parameter i): the covariance's regression Σ_ji/Σ_ii for the first point, the line through
+  // the last two re-optimised points after that, so that a point usually costs one or two runs
+  // instead of a walk of the others from the optimum. Where the profile is nearly flat at the
+  // first point (Δχ² < 0.04 at the quadratic limit), the next point is the search bound itself.
   tbb::parallel_for(std::size_t{0}, sides, [&](std::size_t side) {
     const int i = static_cast<int>(side / 2);
     const double dir = side % 2 == 0 ? -1.0 : 1.0;
@@ -78,29 +85,50 @@ void profileIntervals(FitResult& res, const Solver& solver, const Model& model, 
     double step = std::min(room, target * std::max(1e-4, res.standard_errors[k]));
     double lo_step = 0, lo_r = 0, hi_step = -1, hi_r = 0;
     std::vector<double> warm = b.x;
+    // The trace's slope d x_j / d x_i: the covariance's regression at first.
+    std::vector<double> slope(b.x.size(), 0.0);
+    for (std::size_t j = 0; j < slope.size(); ++j) {
+      if (j != k && j < res.correlation.size() && res.standard_errors[k] > 0)
+        slope[j] = res.correlation[k][j] * res.standard_errors[j] / res.standard_errors[k];
+    }
     bool done = false;
     for (int iter = 0; iter < 10 && !done; ++iter) {
       Run pr;
       pr.x = warm;
       pr.x[k] = x0 + dir * step;
-      solver.solve(model, pr, i);
+      for (std::size_t j = 0; j < pr.x.size(); ++j) {
+        if (j == k) continue;
+        const auto [jlo, jhi] = boundsOf(l, o, static_cast<int>(j));
+        pr.x[j] = std::clamp(warm[j] + slope[j] * (pr.x[k] - warm[k]), jlo, jhi);
+      }
+      solver.solveNear(model, pr, i, kProfileStepAccept);
       out.evaluations += pr.evaluations;
       ++out.points;
       const double d = 2 * (pr.summary.final_cost - b.summary.final_cost) / res.chi2_scale;
       out.profile.emplace_back(pr.x[k], d);
       const double r = std::sqrt(std::max(0.0, d));
+      out.last = pr.x;
       if (std::abs(d - level) < 0.05 * level) {
         out.limit = x0 + dir * step;
         done = true;
       } else if (d < level) {
+        // The trace through this point and the previous one (others may not move: 0 slope).
+        for (std::size_t j = 0; j < slope.size(); ++j) {
+          if (j != k && std::abs(pr.x[k] - warm[k]) > 0)
+            slope[j] = (pr.x[j] - warm[j]) / (pr.x[k] - warm[k]);
+        }
         lo_step = step, lo_r = r, warm = pr.x;
         if (step >= room * (1 - 1e-9)) {
           out.limit = bound, out.open = true;
           done = true;
         } else if (hi_step > 0) {
           step = lo_step + (target - lo_r) * (hi_step - lo_step) / (hi_r - lo_r);
+        } else if (r > 0.2) {
+          step = std::min(room, 1.1 * step * target / r);
         } else {
-          step = std::min(room, r > 0.2 ? 1.1 * step * target / r : 4 * step);
+          // Flat: the trace's straight line says nothing that far out; start at this point.
+          step = room;
+          std::fill(slope.begin(), slope.end(), 0.0);
         }
       } else {
         hi_step = step, hi_r = r;
@@ -145,6 +173,9 @@ void profileIntervals(FitResult& res, const Solver& solver, const Model& model, 
       res.profiles.push_back(std::move(cp));
     }
   }
+  std::vector<std::vector<double>> far(sides);
+  for (std::size_t side = 0; side < sides; ++side) far[side] = std::move(sr[side].last);
+  return far;
 }
 
 }  // namespace ionmap::diffusion::detail

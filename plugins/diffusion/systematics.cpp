@@ -3,6 +3,7 @@
 // sets its upper side (with a refit at D_b held high that the other parameters must allow for).
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 #include <tbb/parallel_for.h>
@@ -36,6 +37,8 @@ void labelShiftErrors(FitResult& res, const Solver& solver, const Model& model, 
       tbb::parallel_for(0, 4, fit);
     }
   };
+  std::vector<double> max_step = res.standard_errors;
+  for (double& v : max_step) v *= 2;
   forEachMember([&](int k) {
     FitOptions po = o;
     po.domain.labels = shiftLabels(o.domain.labels, kShift[k][0], kShift[k][1]);
@@ -43,7 +46,11 @@ void labelShiftErrors(FitResult& res, const Solver& solver, const Model& model, 
     const Model pm(po, model);  // the grid's ordering does not depend on the labels
     Run& pr = member[static_cast<std::size_t>(k)];
     pr.x = b.x;
-    solver.solve(pm, pr, -1);
+    // A shift of one cell moves the optimum by about its statistical error, while the cost may
+    // change by hundreds: one Gauss–Newton step from the optimum lands there where no parameter
+    // moves by more than two standard errors (the model is linear over that range), a full
+    // solve follows otherwise.
+    solver.solveNear(pm, pr, -1, std::numeric_limits<double>::infinity(), &max_step);
     pr.cost.reset();  // its model is local to this task
   });
   res.systematic_errors.assign(static_cast<std::size_t>(n), 0.0);
@@ -81,7 +88,7 @@ void labelShiftErrors(FitResult& res, const Solver& solver, const Model& model, 
 }
 
 void boundDBulkWhereUnresolved(FitResult& res, const Solver& solver, const Model& model,
-                               const Run& b) {
+                               const Run& b, const std::vector<double>& d_high) {
   const FitOptions& o = solver.options();
   const Layout& l = solver.layout();
   // Identifiability of D_b (PHYSICS.md): D_b is read from the grains' internal gradients, whose
@@ -107,8 +114,10 @@ void boundDBulkWhereUnresolved(FitResult& res, const Solver& solver, const Model
       // (they trade off against D_b: a D_b pulled low by the label grid pulls f_s up). Refit with
       // D_b held 100× higher (grains uniform for this map) and widen each other interval to hold
       // that refit's own interval; the shift joins the systematic error.
+      // It starts where D_b's upper profile side ended (D_b far above its limit: the others
+      // there are those of grains that mix internally), else at the optimum.
       Run up;
-      up.x = b.x;
+      up.x = d_high.size() == b.x.size() && d_high[0] > b.x[0] ? d_high : b.x;
       up.x[0] = std::min(boundsOf(l, o, 0).second, b.x[0] + 2.0);
       solver.solve(model, up, 0);
       res.evaluations += up.evaluations;

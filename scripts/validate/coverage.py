@@ -4,7 +4,7 @@ table: per parameter and seed the estimate, its 95 % interval (or bound), the tr
 whether the interval holds the truth; plus a summary (median |error|, coverage) and the
 verdict of each run (fit for use or not).
 
-  coverage.py WORKDIR --seeds 1-20 [--pixels 256] [--source dirichlet|robin]
+  coverage.py WORKDIR --seeds 1-20 [--pixels 256] [--source dirichlet|robin] [--D 2e-9]
               [--difficulty easy|hard] [--labels pipeline|true|true-fine] [--ionmap build/ionmap]
               [--jobs 1] [--set STAGE.KEY=VALUE ...]
 
@@ -46,12 +46,22 @@ def num(text):
         return float("nan")
 
 
+def regime(a):
+    """The case name's suffix for transport values other than the generator's defaults."""
+    return (f"-D{a.D:g}" if a.D else "") + (f"-k{a.kappa:g}" if a.kappa else "")
+
+
 def run_case(a, seed):
-    case = os.path.join(a.workdir, f"case-{a.source}-{a.difficulty}-{a.pixels}-{seed}")
+    case = os.path.join(a.workdir, f"case-{a.source}-{a.difficulty}-{a.pixels}{regime(a)}-{seed}")
     if not os.path.exists(os.path.join(case, "truth.json")):
-        subprocess.run([sys.executable, os.path.join(HERE, "gbcase.py"), case, "--seed", str(seed),
-                        "--pixels", str(a.pixels), "--source", a.source, "--difficulty",
-                        a.difficulty, "--fine", str(a.fine)], check=True)
+        gen = [sys.executable, os.path.join(HERE, "gbcase.py"), case, "--seed", str(seed),
+               "--pixels", str(a.pixels), "--source", a.source, "--difficulty", a.difficulty,
+               "--fine", str(a.fine)]
+        if a.D:
+            gen += ["--D", str(a.D)]
+        if a.kappa:
+            gen += ["--kappa", str(a.kappa)]
+        subprocess.run(gen, check=True)
     with open(os.path.join(case, "truth.json")) as f:
         truth = json.load(f)
     out = os.path.join(case, f"run-{a.labels}")
@@ -131,6 +141,10 @@ def main():
     ap.add_argument("--pixels", type=int, default=256)
     ap.add_argument("--fine", type=int, default=4)
     ap.add_argument("--source", choices=["dirichlet", "robin"], default="dirichlet")
+    ap.add_argument("--D", type=float, default=0.0,
+                    help="D_bulk of the cases, cm^2/s (default: the generator's 2.6e-8)")
+    ap.add_argument("--kappa", type=float, default=0.0,
+                    help="kappa of the cases, cm/s (default: the generator's 1.4e-6)")
     ap.add_argument("--difficulty", choices=["easy", "hard"], default="easy")
     ap.add_argument("--labels", choices=["pipeline", "true", "true-fine"], default="pipeline",
                     help="labels from the main job (segmentation + registration), or the true "
@@ -150,7 +164,7 @@ def main():
     fields = ["seed", "parameter", "truth", "estimate", "standard_error", "ci95_low", "ci95_high",
               "kind", "z", "rel_error", "holds", "fit_for_use", "reduced_chi2", "exit", "seconds",
               "note"]
-    tag = f"{a.source}-{a.difficulty}-{a.pixels}-{a.labels}"
+    tag = f"{a.source}-{a.difficulty}-{a.pixels}{regime(a)}-{a.labels}"
     with open(os.path.join(a.workdir, f"coverage-{tag}.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields, restval="")
         w.writeheader()

@@ -5,20 +5,27 @@
 # twice as fine as the SIMS pixels (observation model, staircase correction, 95 % profile
 # intervals, grain-clustered errors, the labels' systematic error — all the uncertainty work),
 # and SciPy's least_squares with a finite-difference Jacobian and (JᵀJ)⁻¹ errors.
-# Usage: scripts/validate/speed.sh [WORKDIR] [N] [SEED]   (N x N SIMS pixels, default 256)
+# Usage: [IONMAP_EXE=path/to/ionmap] scripts/validate/speed.sh [WORKDIR] [N] [SEED]
+#        (N x N SIMS pixels, default 256)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-${TMPDIR:-/tmp}/ionmap-speed}
 N=${2:-256}
 SEED=${3:-1}
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build --target ionmap -j"$(nproc)" >/dev/null
+# IONMAP_EXE: an ionmap already built (Release); otherwise it is built in ./build.
+if [ -n "${IONMAP_EXE:-}" ]; then
+  IONMAP=$IONMAP_EXE
+else
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build build --target ionmap -j"$(nproc)" >/dev/null
+  IONMAP=./build/ionmap
+fi
 CASE="$WORK/case-$N-$SEED"
 [ -f "$CASE/truth.json" ] || /usr/bin/python3 scripts/validate/gbcase.py "$CASE" --seed "$SEED" --pixels "$N"
 echo "case: $CASE ($N x $N SIMS pixels, labels $((2 * N)) x $((2 * N))), $(nproc) cores, scipy $(/usr/bin/python3 -c 'import scipy; print(scipy.__version__)')"
 # Exit 3 (a result not fit for use) still times the fit; anything else is a failure to report.
 rc=0
-./build/ionmap run scripts/validate/true-labels.yaml --input "sims=$CASE/exchange.imzML" \
+"$IONMAP" run scripts/validate/true-labels.yaml --input "sims=$CASE/exchange.imzML" \
   --input "labels=$CASE/true_labels_fine.tif" --out "$CASE/speed-ionmap" >"$CASE/speed-ionmap.log" 2>&1 || rc=$?
 if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
   echo "speed.sh: ionmap failed (exit $rc); see $CASE/speed-ionmap.log" >&2
