@@ -261,17 +261,34 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
       o.model == ModelKind::kGrid ? model->runBytes(o.fit_surface_exchange) : 0;
   const std::size_t runs_at_once = runsAtOnce(o, bytes_per_run);
   bdf2::WorkspacePool pool(runs_at_once);
-  if (sub > 1 && o.boundary_sigma_um > 0) {
-    // Errors in the boundaries' positions: their variance per pixel from the model at the
-    // start of this fit (the coarse optimum, or the initial values) joins σ_f².
+  const bool boundary_variance = sub > 1 && o.boundary_sigma_um > 0;
+  const bool model_weights = o.variance_from_model && !starts.empty();
+  if (boundary_variance || model_weights) {
+    // The model at the start of this fit (the coarse optimum, or the initial values): it sets
+    // the weights (variance_from_model: the cheaper problem's optimum depends on all pixels,
+    // not on one pixel's noise) and the variance from errors in the boundaries' positions,
+    // which joins σ_f².
     const Physics at = starts.empty() ? o.initial : l.toPhysics(starts.front().data());
     const Image<double> fine = [&] {  // on the fit's own workspace: no second factorisation
       const bdf2::WorkspacePool::Lease workspace = pool.borrow();
       return model->simulate(at, workspace.get());
     }();
-    const Image<double> extra = boundaryPositionVariance(o.domain, sub, fine, o.boundary_sigma_um);
-    for (std::size_t i = 0; i < sigma_used.size(); ++i)
-      sigma_used[i] = std::sqrt(sigma[i] * sigma[i] + extra[i]);
+    std::vector<double> var(sigma.size());
+    for (std::size_t i = 0; i < var.size(); ++i) var[i] = sigma[i] * sigma[i];
+    if (model_weights) {
+      const std::vector<double> m =
+          sub > 1 ? blockMean(fine.values(), f.width(), f.height(), sub) : fine.values();
+      for (std::size_t i = 0; i < var.size(); ++i) {
+        const double measured = f[i] * (1 - f[i]), modelled = m[i] * (1 - m[i]);
+        if (measured > 0 && modelled > 0) var[i] *= std::clamp(modelled / measured, 0.25, 4.0);
+      }
+    }
+    if (boundary_variance) {
+      const Image<double> extra =
+          boundaryPositionVariance(o.domain, sub, fine, o.boundary_sigma_um);
+      for (std::size_t i = 0; i < var.size(); ++i) var[i] += extra[i];
+    }
+    for (std::size_t i = 0; i < sigma_used.size(); ++i) sigma_used[i] = std::sqrt(var[i]);
     data = usableData(f, sigma_used, mask, o.domain, o.model);
   }
   if (grains_from_graph) mean_grain_um = model->meanGrainUm();

@@ -57,6 +57,13 @@ struct FitOptions {
   // the pixel)·δ / (pixel area). That variance, from the model at the start of the fine fit, is
   // added to σ_f² of each pixel (errors in the positions, not only in the counts). 0 = none.
   double boundary_sigma_um = 0;
+  // Weights from the model, not from each pixel's own noise: σ_f² of a fraction is
+  // ∝ f(1 − f) at a given number of counts, so σ_f computed from the measured f is smaller
+  // where the noise happened to push f towards 0 or 1, and a fit weighted by it is pulled that
+  // way (near f_s = 0.95 by about σ_f² · d ln w/df ≈ +5e-4). With a start from a cheaper
+  // problem's optimum (coarse-to-fine, observation model), each pixel's σ_f² is scaled by
+  // m(1 − m) / (f(1 − f)) with m the model there (the ratio kept within [1/4, 4]).
+  bool variance_from_model = false;
   // Profile-likelihood intervals at this confidence for every fitted parameter (0 = none): the
   // parameter is stepped out from the optimum with the others re-optimised until Δχ² reaches
   // the χ²(1) quantile; a side whose profile stays below it up to the search bound is open
@@ -144,6 +151,11 @@ struct FitResult {
   // The refit without the pixels of grains the residual diagnostics flagged
   // (allowForSuspectGrains), fit space; empty when none was made.
   std::vector<double> without_suspect_values;
+  // The refit without the pixels next to a boundary (allowForBoundaryPixels), fit space; empty
+  // when none was made.
+  std::vector<double> without_boundary_values;
+  // The refit on the model grid twice as fine (allowForFinerGrid), fit space; empty when none.
+  std::vector<double> finer_grid_values;
   bool converged = false;
   std::string report;                 // Ceres' brief report of the best start
   std::vector<std::string> warnings;  // plain-language identifiability warnings
@@ -179,6 +191,28 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
 void allowForSuspectGrains(FitResult& r, const Image<double>& f, const Image<double>& sigma,
                            const Image<std::uint8_t>& mask, const Image<std::int32_t>& map_labels,
                            const std::vector<std::int32_t>& suspect, const FitOptions& options);
+
+// How much the result leans on the pixels next to a boundary (within `margin` pixels of a face
+// between different `map_labels`), where errors in the labels act: segmentation and
+// registration misplace boundaries, and the model then misreads those pixels as in-grain
+// gradients or as the boundaries' jumps. Refits from the optimum without them and, like
+// allowForSuspectGrains, widens every interval to hold that refit's interval, adding the
+// shift to the systematic and standard errors; the values go to r.without_boundary_values.
+// Returns the largest shift of a rate parameter (D_b, κ, k) in its statistical standard
+// errors (0 when nothing was left out).
+double allowForBoundaryPixels(FitResult& r, const Image<double>& f, const Image<double>& sigma,
+                              const Image<std::uint8_t>& mask,
+                              const Image<std::int32_t>& map_labels, int margin,
+                              const FitOptions& options);
+
+// How much the result depends on the model's own grid (its discretisation error): refits from
+// the optimum with `finer` (the same options on splitCells of the domain, subsample doubled) and
+// widens every interval to hold that refit's interval, the shift joining the systematic and
+// standard errors; the values go to r.finer_grid_values. Returns the largest shift of a rate
+// parameter in its statistical standard errors. Throws what fitDiffusion throws (e.g. when one
+// run on the finer grid exceeds the memory budget).
+double allowForFinerGrid(FitResult& r, const Image<double>& f, const Image<double>& sigma,
+                         const Image<std::uint8_t>& mask, const FitOptions& finer);
 
 // The published approach (series model): the depth profile (means over lines parallel to the
 // source edge, σ of each mean from the pixels' σ) fitted with a 1D chain of cells whose

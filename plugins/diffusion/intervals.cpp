@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "diffusion/fit_detail.hpp"
+#include "diffusion/fit_inputs.hpp"
 #include "ionmap/core/error.hpp"
 #include "ionmap/numerics/statistics.hpp"
 
@@ -68,6 +69,66 @@ double chi2Quantile1(double p) {
 using detail::allowForOptimum;
 using detail::layoutOf;
 
+namespace {
+
+// A refit from the optimum with only the `kept` pixels in the residuals, on the full grid: no
+// intervals, no ensemble, no coarse levels, a looser stop. It weighs each pixel as the fit did
+// (r.sigma_used: the σ_f from the model and the boundaries' position errors, not made anew). Its
+// runs count as systematic work.
+FitResult refitFromOptimum(FitResult& r, const Image<double>& f, const Image<double>& sigma,
+                           const Image<std::uint8_t>& kept, const FitOptions& o) {
+  FitOptions po = o;
+  const bool same_weights = r.sigma_used.sameSize(sigma);
+  if (same_weights) {
+    po.variance_from_model = false;
+    po.boundary_sigma_um = 0;
+  }
+  po.initial = r.best;
+  // A check needs its optimum to a fraction of a standard error, not more: it stops when the
+  // Gauss–Newton step would lower χ² by less than 0.1 (within about 0.3 standard errors).
+  po.stop_decrease = std::max(o.stop_decrease, 0.05);
+  po.decades = 0;
+  po.coarse_start = false;
+  po.interval_level = 0;
+  po.label_ensemble = 0;
+  po.profile_points = 0;
+  FitResult without = fitDiffusion(f, same_weights ? r.sigma_used : sigma, kept, po);
+  r.evaluations += without.evaluations;
+  r.systematic_evaluations += without.evaluations;
+  return without;
+}
+
+// The largest shift of a rate parameter (D_b, κ, k) from r's optimum to `other`, in the
+// standard errors `se`; parameters reported as bounds (an open side) do not count.
+double largestRateShift(const FitResult& r, const std::vector<double>& other,
+                        const std::vector<double>& se, const detail::Layout& l) {
+  double largest = 0;
+  for (int i : {l.iD, l.iK, l.ik}) {
+    const auto k = static_cast<std::size_t>(i);
+    if (i < 0 || k >= se.size() || !(se[k] > 0) || k >= other.size()) continue;
+    // A bound (an open side) claims nothing about where inside it the value lies.
+    if (k < r.intervals.size() && (r.intervals[k].low_open || r.intervals[k].high_open)) continue;
+    largest = std::max(largest, std::abs(other[k] - r.values[k]) / se[k]);
+  }
+  return largest;
+}
+
+// The refit from the optimum (refitFromOptimum), every interval widened to hold its interval
+// and the shift added to the errors (allowForOptimum); its values go to `values`. Returns the
+// largest shift of a rate parameter in its statistical standard errors.
+double allowForRefit(FitResult& r, const Image<double>& f, const Image<double>& sigma,
+                     const Image<std::uint8_t>& kept, const FitOptions& o,
+                     std::vector<double>& values) {
+  const FitResult refit = refitFromOptimum(r, f, sigma, kept, o);
+  const detail::Layout l = layoutOf(o);
+  const double largest = largestRateShift(r, refit.values, r.statistical_errors, l);
+  allowForOptimum(r, refit.values, l, o, 0);
+  values = refit.values;
+  return largest;
+}
+
+}  // namespace
+
 void allowForSuspectGrains(FitResult& r, const Image<double>& f, const Image<double>& sigma,
                            const Image<std::uint8_t>& mask, const Image<std::int32_t>& map_labels,
                            const std::vector<std::int32_t>& suspect, const FitOptions& o) {
@@ -81,19 +142,25 @@ void allowForSuspectGrains(FitResult& r, const Image<double>& f, const Image<dou
       kept[i] = 0, ++left_out;
   }
   if (left_out == 0) return;
-  // One start from the optimum on the full grid: no intervals, no ensemble, no coarse levels.
-  FitOptions po = o;
-  po.initial = r.best;
-  po.decades = 0;
-  po.coarse_start = false;
-  po.interval_level = 0;
-  po.label_ensemble = 0;
-  po.profile_points = 0;
-  const FitResult without = fitDiffusion(f, sigma, kept, po);
-  r.evaluations += without.evaluations;
-  r.systematic_evaluations += without.evaluations;
-  allowForOptimum(r, without.values, layoutOf(o), o, 0);
-  r.without_suspect_values = without.values;
+  allowForRefit(r, f, sigma, kept, o, r.without_suspect_values);
+}
+
+double allowForBoundaryPixels(FitResult& r, const Image<double>& f, const Image<double>& sigma,
+                              const Image<std::uint8_t>& mask,
+                              const Image<std::int32_t>& map_labels, int margin,
+                              const FitOptions& o) {
+  if (margin <= 0 || r.values.empty()) return 0;
+  if (!map_labels.sameSize(mask))
+    throw UsageError("allowForBoundaryPixels: the labels are not on the map's grid");
+  Image<std::uint8_t> kept = mask;
+  if (maskNearBoundaries(map_labels, margin, kept) == 0) return 0;
+  return allowForRefit(r, f, sigma, kept, o, r.without_boundary_values);
+}
+
+double allowForFinerGrid(FitResult& r, const Image<double>& f, const Image<double>& sigma,
+                         const Image<std::uint8_t>& mask, const FitOptions& finer) {
+  if (r.values.empty()) return 0;
+  return allowForRefit(r, f, sigma, mask, finer, r.finer_grid_values);
 }
 
 }  // namespace ionmap::diffusion

@@ -108,6 +108,46 @@ Image<double> boundaryPositionVariance(const Domain& d, int s, const Image<doubl
   return sum;
 }
 
+namespace {
+
+template <class T>
+Image<T> splitTwo(const Image<T>& in) {
+  if (in.empty()) return in;
+  Image<T> out(2 * in.width(), 2 * in.height());
+  for (int y = 0; y < out.height(); ++y) {
+    for (int x = 0; x < out.width(); ++x) out(x, y) = in(x / 2, y / 2);
+  }
+  return out;
+}
+
+// Face factors to the right (x) or below (y) of each cell on the split grid: a face on a former
+// face line (odd index along its axis) keeps that face's factor, one inside a former cell 1.
+Image<double> splitFaces(const Image<double>& in, bool x_faces) {
+  if (in.empty()) return in;
+  Image<double> out(2 * in.width(), 2 * in.height(), 1.0);
+  for (int y = 0; y < out.height(); ++y) {
+    for (int x = 0; x < out.width(); ++x) {
+      if ((x_faces ? x : y) % 2 == 1) out(x, y) = in(x / 2, y / 2);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Domain splitCells(const Domain& d) {
+  Domain out = d;
+  out.labels = splitTwo(d.labels);
+  out.source_region = splitTwo(d.source_region);
+  out.h = d.h / 2;
+  out.kappa_scale_x = splitFaces(d.kappa_scale_x, true);
+  out.kappa_scale_y = splitFaces(d.kappa_scale_y, false);
+  out.source_scale.clear();
+  for (double v : d.source_scale) out.source_scale.insert(out.source_scale.end(), 2, v);
+  out.ordering.clear();
+  return out;
+}
+
 Image<std::int32_t> shiftLabels(const Image<std::int32_t>& labels, int dx, int dy) {
   const int w = labels.width(), h = labels.height();
   Image<std::int32_t> out(w, h, 0);

@@ -178,6 +178,8 @@ std::vector<std::pair<std::string, std::string>> fitNotes(const FitResult& r,
   values("refit_with_D_bulk_100x", r.uniform_grain_values);
   values("coarse_start_optimum", r.coarse_values);
   values("refit_without_flagged_grains", r.without_suspect_values);
+  values("refit_without_boundary_pixels", r.without_boundary_values);
+  values("refit_on_twice_finer_model_grid", r.finer_grid_values);
   return n;
 }
 

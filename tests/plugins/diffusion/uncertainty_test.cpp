@@ -280,5 +280,118 @@ TEST(DiffusionUncertainty, LabelSmoothingRemovesBumpsAndKeepsStraightBoundaries)
   EXPECT_EQ(majorityLabels(straight, 2)(5, 0), 2);
 }
 
+// Weights from the data pull the fit: σ_f² = f(1 − f)/N from the measured f is smallest where
+// the noise pushed f towards 1, so near f_s = 0.95 the upward noise weighs more. With binomial
+// counts (N = 300 per pixel) and σ_f from each pixel's own f, f_s comes out high on average over
+// 12 seeds (+3.4e-3 with 24, 12 times its standard error); with σ_f from the model at the coarse
+// optimum (variance_from_model) the mean error is within its own scatter and less than a third of
+// the other's.
+TEST(DiffusionUncertainty, ModelWeightsRemoveThePullOfNoisyWeights) {
+  constexpr int kSeeds = 12;
+  constexpr double kCounts = 300;
+  double bias_data = 0, bias_model = 0, spread = 0;
+  for (int seed = 1; seed <= kSeeds; ++seed) {
+    Case c = test::makeFitCase(0.0, static_cast<std::uint64_t>(seed), 40, 0.08, 2, 0.02, 60, 0.95);
+    std::mt19937_64 rng(static_cast<std::uint64_t>(1000 + seed));
+    for (std::size_t i = 0; i < c.f.size(); ++i) {
+      std::binomial_distribution<int> counts(static_cast<int>(kCounts), c.f[i]);
+      c.f[i] = counts(rng) / kCounts;
+      c.sigma[i] = std::sqrt(std::max(c.f[i] * (1 - c.f[i]), 1.0 / kCounts) / kCounts);
+    }
+    c.options.interval_level = 0;
+    c.options.boundary_sigma_um = 0;
+    c.options.variance_from_model = false;
+    const FitResult by_data = fitDiffusion(c.f, c.sigma, c.mask, c.options);
+    c.options.variance_from_model = true;
+    const FitResult by_model = fitDiffusion(c.f, c.sigma, c.mask, c.options);
+    ASSERT_FALSE(by_model.coarse_values.empty()) << "the weights need the coarse start's model";
+    bias_data += (by_data.best.f_s - 0.95) / kSeeds;
+    bias_model += (by_model.best.f_s - 0.95) / kSeeds;
+    spread += by_model.statistical_errors.back() * by_model.statistical_errors.back();
+  }
+  const double sem = std::sqrt(spread) / kSeeds;  // standard error of the mean over the seeds
+  EXPECT_GT(bias_data, 3 * sem) << "data weights pull f_s up: " << bias_data << " +- " << sem;
+  EXPECT_LT(std::abs(bias_model), 3 * sem) << bias_model << " +- " << sem;
+  EXPECT_LT(std::abs(bias_model), bias_data / 3) << bias_model << " vs " << bias_data;
+}
+
+// splitCells keeps the boundaries where they were: labels and source region split 2 × 2, the
+// cell size halved, each boundary face's staircase factor on both faces it becomes and 1 on
+// the faces inside a former cell; each source-edge factor on both of its cells.
+TEST(DiffusionUncertainty, SplitCellsKeepsTheBoundariesAndHalvesTheCells) {
+  Domain d;
+  d.labels = Image<std::int32_t>(3, 2);
+  const std::int32_t lab[] = {0, 0, 1, 2, 2, 1};
+  for (std::size_t i = 0; i < 6; ++i) d.labels[i] = lab[i];
+  d.h = 0.4;
+  d.kappa_scale_x = Image<double>(3, 2, 1.0);
+  d.kappa_scale_y = Image<double>(3, 2, 1.0);
+  d.kappa_scale_x(1, 0) = 0.7;  // between labels 0 and 1
+  d.kappa_scale_y(0, 0) = 0.8;  // between labels 0 and 2
+  d.source_scale = {0.5, 1.0};
+  const Domain s = splitCells(d);
+  ASSERT_EQ(s.labels.width(), 6);
+  ASSERT_EQ(s.labels.height(), 4);
+  EXPECT_DOUBLE_EQ(s.h, 0.2);
+  for (int y = 0; y < 4; ++y) {
+    for (int x = 0; x < 6; ++x) EXPECT_EQ(s.labels(x, y), d.labels(x / 2, y / 2));
+  }
+  // The face between former cells (1, 0) and (2, 0) is now the faces right of (3, 0), (3, 1).
+  EXPECT_DOUBLE_EQ(s.kappa_scale_x(3, 0), 0.7);
+  EXPECT_DOUBLE_EQ(s.kappa_scale_x(3, 1), 0.7);
+  EXPECT_DOUBLE_EQ(s.kappa_scale_x(2, 0), 1.0);  // inside former cell (1, 0)
+  EXPECT_DOUBLE_EQ(s.kappa_scale_y(0, 1), 0.8);
+  EXPECT_DOUBLE_EQ(s.kappa_scale_y(1, 1), 0.8);
+  EXPECT_DOUBLE_EQ(s.kappa_scale_y(0, 0), 1.0);
+  EXPECT_EQ(s.source_scale, (std::vector<double>{0.5, 0.5, 1.0, 1.0}));
+}
+
+// The check on a model grid twice as fine: on a map simulated on cells four times finer than
+// its pixels and fitted with labels twice as fine, the refit with every cell split again moves
+// the rates (by 1.6 standard errors at this low noise: the discretisation error the check is
+// for), and every closed interval holds that refit's values, with the shift in the systematic
+// error.
+TEST(DiffusionUncertainty, ACheckOnAGridTwiceAsFineWidensTheIntervalsByWhatItMoves) {
+  Case truth = test::makeFitCase(0.005, 4, 40, 0.08, 4, 0.02);
+  Case c = test::makeFitCase(0.005, 4, 40, 0.08, 2, 0.02);
+  c.f = truth.f;  // the finer simulation, on the same pixels and microstructure
+  FitResult r = fitDiffusion(c.f, c.sigma, c.mask, c.options);
+  const FitResult before = r;
+  FitOptions finer = c.options;
+  finer.domain = splitCells(c.options.domain);
+  finer.subsample = 4;
+  const double moved = allowForFinerGrid(r, c.f, c.sigma, c.mask, finer);
+  ASSERT_EQ(r.finer_grid_values.size(), r.values.size());
+  // Here the two grids differ by 1.6 standard errors in a rate (the data have little noise):
+  // that is the discretisation error the check is for.
+  EXPECT_GT(moved, 0.0);
+  EXPECT_GT(r.evaluations, before.evaluations);
+  for (std::size_t k = 0; k < r.values.size(); ++k) {
+    const double shift = std::abs(r.finer_grid_values[k] - r.values[k]);
+    EXPECT_GE(r.systematic_errors[k], shift / 1.96 - 1e-12) << r.names[k];
+    if (r.intervals[k].low_open || r.intervals[k].high_open) continue;
+    EXPECT_LE(r.intervals[k].low, r.finer_grid_values[k]) << r.names[k];
+    EXPECT_GE(r.intervals[k].high, r.finer_grid_values[k]) << r.names[k];
+  }
+}
+
+// The refit without the pixels next to boundaries: nothing is done with a margin of 0; with 1,
+// the pixels along every boundary leave the residuals, and the intervals hold that refit.
+TEST(DiffusionUncertainty, TheRefitWithoutBoundaryPixelsJoinsTheSystematicError) {
+  Case c = test::makeFitCase(0.005, 6, 40, 0.08, 2, 0.02);
+  FitResult r = fitDiffusion(c.f, c.sigma, c.mask, c.options);
+  const Image<std::int32_t> map_labels = majorityLabels(c.options.domain.labels, 2);
+  EXPECT_EQ(allowForBoundaryPixels(r, c.f, c.sigma, c.mask, map_labels, 0, c.options), 0.0);
+  EXPECT_TRUE(r.without_boundary_values.empty());
+  const double moved = allowForBoundaryPixels(r, c.f, c.sigma, c.mask, map_labels, 1, c.options);
+  ASSERT_EQ(r.without_boundary_values.size(), r.values.size());
+  EXPECT_LT(moved, 3.0);  // the model is right here: the two fits agree within the noise
+  for (std::size_t k = 0; k < r.values.size(); ++k) {
+    if (r.intervals[k].low_open || r.intervals[k].high_open) continue;
+    EXPECT_LE(r.intervals[k].low, r.without_boundary_values[k]) << r.names[k];
+    EXPECT_GE(r.intervals[k].high, r.without_boundary_values[k]) << r.names[k];
+  }
+}
+
 }  // namespace
 }  // namespace ionmap::diffusion
