@@ -98,10 +98,11 @@ FitResult refitFromOptimum(FitResult& r, const Image<double>& f, const Image<dou
   return without;
 }
 
-// The largest shift of a rate parameter (D_b, κ, k) from r's optimum to `other`, in the
-// standard errors `se`; parameters reported as bounds (an open side) do not count.
+// The largest shift of a rate parameter (D_b, κ, k) from r's optimum to `other`, in r's
+// statistical standard errors; parameters reported as bounds (an open side) do not count.
 double largestRateShift(const FitResult& r, const std::vector<double>& other,
-                        const std::vector<double>& se, const detail::Layout& l) {
+                        const detail::Layout& l) {
+  const std::vector<double>& se = r.statistical_errors;
   double largest = 0;
   for (int i : {l.iD, l.iK, l.ik}) {
     const auto k = static_cast<std::size_t>(i);
@@ -121,7 +122,7 @@ double allowForRefit(FitResult& r, const Image<double>& f, const Image<double>& 
                      std::vector<double>& values) {
   const FitResult refit = refitFromOptimum(r, f, sigma, kept, o);
   const detail::Layout l = layoutOf(o);
-  const double largest = largestRateShift(r, refit.values, r.statistical_errors, l);
+  const double largest = largestRateShift(r, refit.values, l);
   allowForOptimum(r, refit.values, l, o, 0);
   values = refit.values;
   return largest;

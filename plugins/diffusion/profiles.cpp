@@ -97,11 +97,9 @@ std::vector<std::vector<double>> profileIntervals(FitResult& res, const Solver& 
       pr.x = warm;
       pr.x[k] = x0 + dir * step;
       for (std::size_t j = 0; j < pr.x.size(); ++j) {
-        if (j == k) continue;
-        const auto [jlo, jhi] = boundsOf(l, o, static_cast<int>(j));
-        pr.x[j] = std::clamp(warm[j] + slope[j] * (pr.x[k] - warm[k]), jlo, jhi);
+        if (j != k) pr.x[j] = warm[j] + slope[j] * (pr.x[k] - warm[k]);
       }
-      solver.solveNear(model, pr, i, kProfileStepAccept);
+      solver.solveNear(model, pr, i, kProfileStepAccept);  // moves the start onto the bounds
       out.evaluations += pr.evaluations;
       ++out.points;
       const double d = 2 * (pr.summary.final_cost - b.summary.final_cost) / res.chi2_scale;
