@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cmath>
 #include <future>
 #include <map>
@@ -203,6 +204,13 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
                        const Image<std::uint8_t>& mask, const FitOptions& o) {
   const int sub = std::max(1, o.subsample);
   checkGrids(f, sigma, mask, o);
+  // Wall-clock time per part of the work (FitResult::seconds).
+  std::vector<std::pair<std::string, double>> seconds;
+  auto lap = [&seconds, last = std::chrono::steady_clock::now()](const char* what) mutable {
+    const auto now = std::chrono::steady_clock::now();
+    seconds.emplace_back(what, std::chrono::duration<double>(now - last).count());
+    last = now;
+  };
   // The grid's elimination order (or the network's graph) is built on another thread while the
   // data are prepared (and the coarse levels run); a failed check below still waits for it.
   std::optional<Model> model;
@@ -263,6 +271,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
   bdf2::WorkspacePool pool(runs_at_once);
   const bool boundary_variance = sub > 1 && o.boundary_sigma_um > 0;
   const bool model_weights = o.variance_from_model && !starts.empty();
+  std::size_t weights_limited = 0;  // pixels whose model/data variance ratio left [1/4, 4]
   if (boundary_variance || model_weights) {
     // The model at the start of this fit (the coarse optimum, or the initial values): it sets
     // the weights (variance_from_model: the cheaper problem's optimum depends on all pixels,
@@ -280,7 +289,10 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
           sub > 1 ? blockMean(fine.values(), f.width(), f.height(), sub) : fine.values();
       for (std::size_t i = 0; i < var.size(); ++i) {
         const double measured = f[i] * (1 - f[i]), modelled = m[i] * (1 - m[i]);
-        if (measured > 0 && modelled > 0) var[i] *= std::clamp(modelled / measured, 0.25, 4.0);
+        if (!(measured > 0 && modelled > 0)) continue;
+        const double ratio = modelled / measured;
+        if (ratio < 0.25 || ratio > 4.0) ++weights_limited;
+        var[i] *= std::clamp(ratio, 0.25, 4.0);
       }
     }
     if (boundary_variance) {
@@ -329,8 +341,10 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
     for (const auto& r : coarse_runs) coarse_evaluations += r.evaluations;
     starts = {coarse_runs[best].x};
   }
+  lap("start (cheaper problem, model set-up)");
   std::vector<Run> runs(starts.size());
   const std::size_t best = solveAll(*model, runs, -1, nullptr);
+  lap("fit");
   for (std::size_t s = 0; s < runs.size(); ++s) {
     if (s != best) runs[s].cost.reset();  // only the best one's cached runs serve below
   }
@@ -350,6 +364,8 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
                   b.summary.termination_type == ceres::USER_SUCCESS;  // GaussNewtonStop
   res.report = b.summary.BriefReport();
   res.sigma_used = std::move(sigma_used);
+  res.model_weights = model_weights;
+  res.model_weights_limited = weights_limited;
   {
     const double nu = static_cast<double>(data.pixels - static_cast<std::size_t>(n));
     res.chi2_z = (2 * res.cost - nu) / std::sqrt(2 * nu);
@@ -359,18 +375,24 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
 
   covarianceAtOptimum(res, b, data, o, f.width(), f.height());
   if (o.profile_points >= 3) costProfiles(res, solver, *model, b);
+  lap("covariance, cost profiles");
   res.disagreeing_starts += disagreeingStarts(runs, best, res, l);
   res.on_bound = onBound(b.x, l, o);
   std::vector<std::vector<double>> far;  // the profile sides' farthest points
   if (o.interval_level > 0) far = profileIntervals(res, solver, *model, b);
   widenForClusters(res, l, o);
-  if (o.label_ensemble > 0 && o.model == ModelKind::kGrid)
+  lap("profile intervals");
+  if (o.label_ensemble > 0 && o.model == ModelKind::kGrid) {
     labelShiftErrors(res, solver, *model, b, runs_at_once == 1);
+    lap("labels' systematic error (shifted labels)");
+  }
   res.mean_grain_um = mean_grain_um;
   res.biot = res.best.kappa * res.mean_grain_um / res.best.D_b;
   boundDBulkWhereUnresolved(res, solver, *model, b,
                             far.size() > 1 ? far[1] : std::vector<double>{});  // D_b's upper side
+  lap("D_bulk's identification (refit at 100x D_bulk if a bound)");
   identifiabilityWarnings(res);
+  res.seconds = std::move(seconds);
   res.runs_at_once = pool.made();
   return res;
 }

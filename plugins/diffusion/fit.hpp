@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "diffusion/model.hpp"
@@ -130,6 +131,10 @@ struct FitResult {
   int coarse_evaluations = 0;      // of which on binned grids (coarse-to-fine)
   int interval_evaluations = 0;    // of which for the profile-likelihood intervals
   int systematic_evaluations = 0;  // of which for the labels' systematic error
+  // Wall-clock seconds per part of the work, in the order done ("start (cheaper problem, model
+  // set-up)", "fit", "profile intervals", ...; the stage adds its check refits): where the
+  // time goes (note `seconds_split`).
+  std::vector<std::pair<std::string, double>> seconds;
   // Grid model: the memory one model run holds (bytes) and how many went at once (the pool's
   // workspaces: at most the threads, or what memory_budget allows).
   std::uint64_t bytes_per_run = 0;
@@ -161,8 +166,13 @@ struct FitResult {
   std::vector<std::string> warnings;  // plain-language identifiability warnings
   Image<double> model;                // best-fit f on the grid
   Image<double> sigma_used;           // σ of each residual as fitted (σ_f ⊕ boundary positions)
-  double source_final = 0;            // source fraction at the end (f_s unless a reservoir)
-  std::vector<CostProfile> profiles;  // when FitOptions::profile_points ≥ 3
+  // variance_from_model: whether the weights came from the model at the fit's start, and how
+  // many pixels' variance ratio (model over data) was limited to [1/4, 4] (data far from that
+  // model: those pixels keep at most 4x or at least 1/4 of their own variance).
+  bool model_weights = false;
+  std::size_t model_weights_limited = 0;
+  double source_final = 0;                 // source fraction at the end (f_s unless a reservoir)
+  std::vector<CostProfile> profiles;       // when FitOptions::profile_points ≥ 3
   std::vector<ProfileInterval> intervals;  // per fitted parameter (FitOptions::interval_level)
   double interval_level = 0;
   // Goodness of fit: z of χ² against its distribution for ν = residuals − parameters

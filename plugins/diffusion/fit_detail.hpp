@@ -18,6 +18,10 @@
 namespace ionmap::diffusion::detail {
 
 constexpr int kCoarseMinCells = 48;  // the coarsest level keeps at least this many a side
+// The stop of the check refits (FitOptions::stop_decrease): a check needs its
+// optimum to a fraction of a standard error, not more: a Gauss–Newton step that would lower χ²
+// by less than 0.1 leaves it within about 0.3 standard errors.
+constexpr double kCheckStopDecrease = 0.05;
 // solveNear's acceptance for a profile-likelihood point (½χ² units): a Gauss–Newton step that
 // would lower χ² by at most 1 (on the predicted trace the step is a small fraction of a
 // standard error, and the point's Δχ² is known to a few hundredths, against the 0.19

@@ -3,6 +3,7 @@
 // verdict on whether the result is fit for use. Glue: the fit is fitDiffusion (fit.hpp), the
 // tables and plots report.hpp.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -249,9 +250,13 @@ class FitStage final : public StageOf<FitParams, FitStage> {
         p.model == ModelChoice::kSeries
             ? ResidualDiagnostics{}
             : diagnoseResiduals(res_map.values, res_map.mask, in.map_labels);
-    allowForFlaggedGrains(ctx, f, sigma, in, diag, r);
-    if (p.model != ModelChoice::kSeries) allowForBoundaryLabels(ctx, f, sigma, in, r);
-    if (p.model == ModelChoice::kMicrostructure) allowForModelGrid(ctx, f, sigma, in, r);
+    timed(r, "refit without flagged grains",
+          [&] { allowForFlaggedGrains(ctx, f, sigma, in, diag, r); });
+    if (p.model != ModelChoice::kSeries)
+      timed(r, "refit without boundary pixels",
+            [&] { allowForBoundaryLabels(ctx, f, sigma, in, r); });
+    if (p.model == ModelChoice::kMicrostructure)
+      timed(r, "refit on a finer model grid", [&] { allowForModelGrid(ctx, f, sigma, in, r); });
     const Verdict verdict = judgeFit(r, diag);
     for (const auto& w : verdict.warnings) ctx.warn(w);
     for (const auto& why : verdict.reasons) ctx.failCheck("not fit for use: " + why);
@@ -327,6 +332,16 @@ class FitStage final : public StageOf<FitParams, FitStage> {
       }
     }
     ctx.note("boundary_sigma_um", fmt::format("{:.4g}", o.boundary_sigma_um));
+  }
+
+  // Runs `work` and adds its wall-clock time to the result's split when it took any.
+  template <class Work>
+  static void timed(FitResult& r, const char* what, Work&& work) {
+    const auto start = std::chrono::steady_clock::now();
+    work();
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (s >= 0.01) r.seconds.emplace_back(what, s);
   }
 
   // Grains the diagnostics flag (likely merged or misplaced by the segmentation): how much the

@@ -84,9 +84,7 @@ FitResult refitFromOptimum(FitResult& r, const Image<double>& f, const Image<dou
     po.boundary_sigma_um = 0;
   }
   po.initial = r.best;
-  // A check needs its optimum to a fraction of a standard error, not more: it stops when the
-  // Gauss–Newton step would lower χ² by less than 0.1 (within about 0.3 standard errors).
-  po.stop_decrease = std::max(o.stop_decrease, 0.05);
+  po.stop_decrease = std::max(o.stop_decrease, detail::kCheckStopDecrease);
   po.decades = 0;
   po.coarse_start = false;
   po.interval_level = 0;

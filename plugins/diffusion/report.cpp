@@ -162,6 +162,17 @@ std::vector<std::pair<std::string, std::string>> fitNotes(const FitResult& r,
                              r.coarse_evaluations, r.interval_evaluations, r.systematic_evaluations,
                              r.evaluations - r.coarse_evaluations - r.interval_evaluations -
                                  r.systematic_evaluations));
+  if (r.model_weights) {
+    n.emplace_back("model_weights_limited",
+                   fmt::format("{} of {} pixels (variance ratio model/data outside [1/4, 4])",
+                               r.model_weights_limited, r.residuals));
+  }
+  if (!r.seconds.empty()) {
+    std::string text;
+    for (const auto& [what, s] : r.seconds)
+      text += fmt::format("{}{:.1f} s {}", text.empty() ? "" : ", ", s, what);
+    n.emplace_back("seconds_split", text);
+  }
   if (!r.systematic_errors.empty()) {
     n.emplace_back("label_offset_preferred_um",
                    fmt::format("{:.4f} {:.4f}", r.label_offset_cells[0] * cell_um,

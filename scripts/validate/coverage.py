@@ -5,8 +5,8 @@ whether the interval holds the truth; plus a summary (median |error|, coverage) 
 verdict of each run (fit for use or not).
 
   coverage.py WORKDIR --seeds 1-20 [--pixels 256] [--source dirichlet|robin] [--D 2e-9]
-              [--difficulty easy|hard] [--labels pipeline|true|true-fine] [--ionmap build/ionmap]
-              [--jobs 1] [--set STAGE.KEY=VALUE ...]
+              [--difficulty easy|hard] [--labels pipeline|true|true-fine|true-model]
+              [--ionmap build/ionmap] [--jobs 1] [--set STAGE.KEY=VALUE ...]
 
 Writes WORKDIR/coverage-TAG.csv and WORKDIR/summary-TAG.md and prints the summary. Exit
 status 0 when every run finished (whatever its verdict); with --check P,Q also 1 when any run's
@@ -51,22 +51,30 @@ def regime(a):
     return (f"-D{a.D:g}" if a.D else "") + (f"-k{a.kappa:g}" if a.kappa else "")
 
 
+def gen_command(a, case, seed):
+    gen = [sys.executable, os.path.join(HERE, "gbcase.py"), case, "--seed", str(seed),
+           "--pixels", str(a.pixels), "--source", a.source, "--difficulty", a.difficulty,
+           "--fine", str(a.fine)]
+    if a.D:
+        gen += ["--D", str(a.D)]
+    if a.kappa:
+        gen += ["--kappa", str(a.kappa)]
+    return gen
+
+
 def run_case(a, seed):
     case = os.path.join(a.workdir, f"case-{a.source}-{a.difficulty}-{a.pixels}{regime(a)}-{seed}")
     if not os.path.exists(os.path.join(case, "truth.json")):
-        gen = [sys.executable, os.path.join(HERE, "gbcase.py"), case, "--seed", str(seed),
-               "--pixels", str(a.pixels), "--source", a.source, "--difficulty", a.difficulty,
-               "--fine", str(a.fine)]
-        if a.D:
-            gen += ["--D", str(a.D)]
-        if a.kappa:
-            gen += ["--kappa", str(a.kappa)]
-        subprocess.run(gen, check=True)
+        subprocess.run(gen_command(a, case, seed), check=True)
     with open(os.path.join(case, "truth.json")) as f:
         truth = json.load(f)
     out = os.path.join(case, f"run-{a.labels}")
-    if a.labels in ("true", "true-fine"):
-        name = "true_labels_fine.tif" if a.labels == "true-fine" else "true_labels.tif"
+    if a.labels == "true-model" and not os.path.exists(os.path.join(case, "true_labels_model.tif")):
+        # the generator's own cells, remade from the case's seed (cases made without them)
+        subprocess.run(gen_command(a, case, seed) + ["--model-labels-only"], check=True)
+    if a.labels in ("true", "true-fine", "true-model"):
+        name = {"true": "true_labels.tif", "true-fine": "true_labels_fine.tif",
+                "true-model": "true_labels_model.tif"}[a.labels]
         cmd = [a.ionmap, "run", os.path.join(HERE, "true-labels.yaml"),
                "--input", f"sims={case}/exchange.imzML", "--input", f"labels={case}/{name}"]
     else:
@@ -146,9 +154,11 @@ def main():
     ap.add_argument("--kappa", type=float, default=0.0,
                     help="kappa of the cases, cm/s (default: the generator's 1.4e-6)")
     ap.add_argument("--difficulty", choices=["easy", "hard"], default="easy")
-    ap.add_argument("--labels", choices=["pipeline", "true", "true-fine"], default="pipeline",
+    ap.add_argument("--labels", choices=["pipeline", "true", "true-fine", "true-model"],
+                    default="pipeline",
                     help="labels from the main job (segmentation + registration), or the true "
-                    "ones on the SIMS grid or twice as fine")
+                    "ones on the SIMS grid, twice as fine, or the generator's own cells "
+                    "(--fine times as fine: the exact labels of its model)")
     ap.add_argument("--ionmap", default=os.path.join(ROOT, "build", "ionmap"))
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)

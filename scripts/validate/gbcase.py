@@ -287,6 +287,9 @@ def main():
     ap.add_argument("--difficulty", choices=["easy", "hard"], default="easy")
     ap.add_argument("--write-model-labels", action="store_true",
                     help="also write the generator's own cell labels (true_labels_model.tif)")
+    ap.add_argument("--model-labels-only", action="store_true",
+                    help="write only true_labels_model.tif (the same case's geometry: same seed "
+                    "and options) and stop")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     rng = np.random.default_rng(a.seed)
@@ -315,6 +318,10 @@ def main():
     P = np.column_stack([X.ravel(), Y.ravel()]) @ R.T + shift
     _, lab = tree.query(P)
     lab = lab.reshape(nf, nf)
+    if a.model_labels_only:
+        tifffile.imwrite(os.path.join(a.out, "true_labels_model.tif"), (lab + 1).astype(np.int32),
+                         resolution=(F * 1e4 / hp, F * 1e4 / hp), resolutionunit="CENTIMETER")
+        return
     fx = np.zeros((nf, nf - 1))
     m = lab[:, :-1] != lab[:, 1:]
     fx[m] = bisector_factor(seeds, lab[:, :-1][m], lab[:, 1:][m], R)

@@ -3,6 +3,7 @@
 // recover them within the stated tolerances and report a reduced χ² near 1.
 #include "diffusion/fit.hpp"
 
+#include <chrono>
 #include <cmath>
 #include <random>
 
@@ -18,6 +19,26 @@ using Synthetic = test::FitCase;
 
 Synthetic makeSynthetic(double noise, std::uint64_t seed, int pixels = 48) {
   return test::makeFitCase(noise, seed, pixels);
+}
+
+// Where the time goes: the split names the fit and the work around it, in the order done, and
+// accounts for the fit's wall-clock time (every part measured, none counted twice).
+TEST(DiffusionFit, TheTimeSplitAccountsForTheWholeFit) {
+  Synthetic s = makeSynthetic(0.01, 3);
+  const auto start = std::chrono::steady_clock::now();
+  const FitResult r = fitDiffusion(s.f, s.sigma, s.mask, s.options);
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_GE(r.seconds.size(), 4u);
+  EXPECT_EQ(r.seconds[0].first.rfind("start", 0), 0u) << r.seconds[0].first;
+  EXPECT_EQ(r.seconds[1].first, "fit");
+  double sum = 0;
+  for (const auto& [what, secs] : r.seconds) {
+    EXPECT_GE(secs, 0.0) << what;
+    sum += secs;
+  }
+  EXPECT_LE(sum, wall);
+  EXPECT_GE(sum, 0.9 * wall) << "the split leaves out part of the fit";
 }
 
 // Coarse-to-fine: on a 120 × 120 map the nine starts are solved on the 60 × 60 binned map and

@@ -315,6 +315,30 @@ TEST(DiffusionUncertainty, ModelWeightsRemoveThePullOfNoisyWeights) {
   EXPECT_LT(std::abs(bias_model), bias_data / 3) << bias_model << " vs " << bias_data;
 }
 
+// The model weights' variance ratio is limited to [1/4, 4], and the pixels it limited are
+// counted (a note says how many): none on a map the model describes, every one of a block set
+// far from the model (f = 0.999 where the model is near 0.5: ratio ~ 0.25 / 0.001).
+TEST(DiffusionUncertainty, ModelWeightsCountThePixelsTheyLimit) {
+  Case c = test::makeFitCase(0.005, 2, 40, 0.08, 2, 0.02, 60, 0.95);
+  c.options.interval_level = 0;
+  c.options.variance_from_model = true;
+  const FitResult clean = fitDiffusion(c.f, c.sigma, c.mask, c.options);
+  ASSERT_TRUE(clean.model_weights);
+  EXPECT_EQ(clean.model_weights_limited, 0u);
+  std::size_t set = 0;
+  for (int y = 10; y < 14; ++y) {
+    for (int x = 20; x < 24; ++x) {
+      if (std::abs(c.f(x, y) - 0.5) > 0.3) continue;  // a block where the map is mid-way
+      c.f(x, y) = 0.999;
+      ++set;
+    }
+  }
+  ASSERT_GT(set, 0u) << "the case has no mid-way pixels in the block";
+  const FitResult off = fitDiffusion(c.f, c.sigma, c.mask, c.options);
+  EXPECT_GE(off.model_weights_limited, set);
+  EXPECT_LE(off.model_weights_limited, set + 2);
+}
+
 // splitCells keeps the boundaries where they were: labels and source region split 2 × 2, the
 // cell size halved, each boundary face's staircase factor on both faces it becomes and 1 on
 // the faces inside a former cell; each source-edge factor on both of its cells.
