@@ -35,6 +35,12 @@ struct FitOptions {
   // lower the cost (½χ²) by less than this × max(1, χ²/n), i.e. the point is within about
   // √(2·0.005) ≈ 0.1 standard errors of the optimum. 0 = only Ceres' relative tolerances.
   double stop_decrease = 0.005;
+  // Ceres' dogleg trust region instead of Levenberg–Marquardt. For refits that start at a
+  // nearby optimum (the shifted-label members, the check refits): where their optimum lies
+  // along the curved D_b–κ valley, Levenberg–Marquardt overshoots and rejects step after step
+  // (256² independent case: 29 runs for the labels moved towards the source, 16 with dogleg);
+  // from far starts (the multi-start grid) Levenberg–Marquardt takes fewer.
+  bool dogleg = false;
   // Coarse-to-fine. Grid model (nine starts on maps of at least 96 cells a side, a single
   // start from 384): the starts are solved on the map binned 2 × 2 (labels by majority, f
   // weighted by 1/σ², recursively), and the best coarse optimum seeds one fit on the full

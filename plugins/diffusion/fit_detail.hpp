@@ -89,6 +89,8 @@ class Solver {
                  const std::vector<double>* max_step = nullptr) const;
   const FitOptions& options() const { return o_; }
   const Layout& layout() const { return l_; }
+  const Data& data() const { return data_; }
+  bdf2::WorkspacePool& pool() const { return pool_; }
 
  private:
   // Moves x onto the search bounds where it lies outside them.

@@ -85,6 +85,7 @@ FitResult refitFromOptimum(FitResult& r, const Image<double>& f, const Image<dou
   }
   po.initial = r.best;
   po.stop_decrease = std::max(o.stop_decrease, detail::kCheckStopDecrease);
+  po.dogleg = true;  // from a nearby optimum
   po.decades = 0;
   po.coarse_start = false;
   po.interval_level = 0;

@@ -80,6 +80,7 @@ void Solver::solve(const Model& m, Run& r, int held, const Run* before) const {
   so.max_num_iterations = o.max_iterations;
   so.num_threads = 1;  // the parallelism is across starts and within each model run
   so.logging_type = ceres::SILENT;
+  if (o.dogleg) so.trust_region_strategy_type = ceres::DOGLEG;
   GaussNewtonStop stop(*cost, r.x, held, o.stop_decrease);
   if (o.stop_decrease > 0) {
     so.update_state_every_iteration = true;  // the callback reads the accepted point

@@ -39,6 +39,9 @@ void labelShiftErrors(FitResult& res, const Solver& solver, const Model& model, 
   };
   std::vector<double> max_step = res.standard_errors;
   for (double& v : max_step) v *= 2;
+  FitOptions near = o;  // refits from a nearby optimum: dogleg (FitOptions::dogleg)
+  near.dogleg = true;
+  const Solver members(near, l, solver.data(), solver.pool());
   forEachMember([&](int k) {
     FitOptions po = o;
     po.domain.labels = shiftLabels(o.domain.labels, kShift[k][0], kShift[k][1]);
@@ -50,7 +53,7 @@ void labelShiftErrors(FitResult& res, const Solver& solver, const Model& model, 
     // change by hundreds: one Gauss–Newton step from the optimum lands there where no parameter
     // moves by more than two standard errors (the model is linear over that range), a full
     // solve follows otherwise.
-    solver.solveNear(pm, pr, -1, std::numeric_limits<double>::infinity(), &max_step);
+    members.solveNear(pm, pr, -1, std::numeric_limits<double>::infinity(), &max_step);
     pr.cost.reset();  // its model is local to this task
   });
   res.systematic_errors.assign(static_cast<std::size_t>(n), 0.0);

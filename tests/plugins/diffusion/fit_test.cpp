@@ -3,6 +3,7 @@
 // recover them within the stated tolerances and report a reduced χ² near 1.
 #include "diffusion/fit.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <random>
@@ -86,6 +87,31 @@ TEST(DiffusionFit, StatisticalStopLandsOnTheOptimumWithFewerRuns) {
         << stopped.names[i];
   }
   EXPECT_LT(stopped.evaluations, ceres_only.evaluations);
+}
+
+// The dogleg trust region (FitOptions::dogleg, used for refits from a nearby optimum) lands on
+// the optimum Levenberg–Marquardt finds, within 0.1 standard errors, from a start a few
+// standard errors away in κ and f_s.
+TEST(DiffusionFit, DoglegLandsOnTheSameOptimumAsLevenbergMarquardt) {
+  Synthetic s = makeSynthetic(0.01, 3, 64);
+  s.options.decades = 0;
+  s.options.coarse_start = false;
+  s.options.interval_level = 0;
+  s.options.profile_points = 0;
+  const FitResult lm = fitDiffusion(s.f, s.sigma, s.mask, s.options);
+  ASSERT_TRUE(lm.converged) << lm.report;
+  s.options.initial = lm.best;
+  s.options.initial.kappa *= std::pow(10.0, 5 * lm.standard_errors[1]);
+  const auto fs = static_cast<std::size_t>(std::find(lm.names.begin(), lm.names.end(), "f_s") -
+                                           lm.names.begin());
+  ASSERT_LT(fs, lm.names.size());
+  s.options.initial.f_s -= 5 * lm.standard_errors[fs];
+  s.options.dogleg = true;
+  const FitResult dl = fitDiffusion(s.f, s.sigma, s.mask, s.options);
+  ASSERT_TRUE(dl.converged) << dl.report;
+  for (std::size_t i = 0; i < lm.values.size(); ++i)
+    EXPECT_NEAR(dl.values[i], lm.values[i], 0.1 * lm.standard_errors[i]) << lm.names[i];
+  EXPECT_GT(dl.evaluations, 1) << "it started away from the optimum";
 }
 
 // The grain-network fit on a map the network itself made (plus noise): κ and f_s come back, and
