@@ -291,7 +291,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
         const double measured = f[i] * (1 - f[i]), modelled = m[i] * (1 - m[i]);
         if (!(measured > 0 && modelled > 0)) continue;
         const double ratio = modelled / measured;
-        if (ratio < 0.25 || ratio > 4.0) ++weights_limited;
+        if ((ratio < 0.25 || ratio > 4.0) && mask[i]) ++weights_limited;  // of the fitted ones
         var[i] *= std::clamp(ratio, 0.25, 4.0);
       }
     }

@@ -33,14 +33,14 @@ std::vector<double> blockMean(const std::vector<double>& fine, int w, int h, int
 Image<double> boundaryPositionVariance(const Domain& d, int s, const Image<double>& fine,
                                        double sigma_um);
 
-// The label map moved by (dx, dy) cells (the cells uncovered at the edges repeat the border):
-// the boundaries as a registration a cell off would put them.
 // The same domain on a grid twice as fine: every cell split 2 × 2 (labels, source region), the
 // cell size halved, each boundary face's staircase factor kept on the two faces it becomes
 // (the faces inside a former cell lie within one grain), each source-edge factor on its two
 // cells. The boundaries are where they were; only the model's discretisation is finer.
 Domain splitCells(const Domain& d);
 
+// The label map moved by (dx, dy) cells (the cells uncovered at the edges repeat the border):
+// the boundaries as a registration a cell off would put them.
 Image<std::int32_t> shiftLabels(const Image<std::int32_t>& labels, int dx, int dy);
 
 // A measured fraction from a model one: `counts` Li counts per pixel drawn binomially (seeded),
