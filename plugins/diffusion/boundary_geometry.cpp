@@ -4,13 +4,202 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <tuple>
+#include <vector>
 
 #include "diffusion/domain.hpp"
 #include "ionmap/core/error.hpp"
 
 namespace ionmap::diffusion {
 
-double correctStaircase(Domain& s, int radius) {
+namespace {
+
+struct Point {
+  double x = 0, y = 0;
+};
+
+// A line through points: their centroid and principal direction (unit).
+struct Line {
+  Point c, t;
+};
+
+Line fitLine(const std::vector<Point>& p) {
+  double sx = 0, sy = 0;
+  for (const Point& q : p) sx += q.x, sy += q.y;
+  const double n = static_cast<double>(p.size());
+  const Point c{sx / n, sy / n};
+  double cxx = 0, cyy = 0, cxy = 0;
+  for (const Point& q : p) {
+    cxx += (q.x - c.x) * (q.x - c.x), cyy += (q.y - c.y) * (q.y - c.y);
+    cxy += (q.x - c.x) * (q.y - c.y);
+  }
+  const double a = 0.5 * std::atan2(2 * cxy, cxx - cyy);
+  return {c, {std::cos(a), std::sin(a)}};
+}
+
+}  // namespace
+
+int chordLengths(Domain& s) {
+  const int w = s.labels.width(), h = s.labels.height();
+  if (w < 2 || h < 2 || s.kappa_scale_x.empty()) return 0;
+  // Coordinates in cells with the grid's corner at (0, 0): cell (x, y) spans [x, x+1] × [y, y+1].
+  struct Face {
+    bool along_x;  // between (x, y) and (x + 1, y)
+    int x, y;
+  };
+  struct Pair {
+    std::vector<Point> mid;
+    std::vector<Face> faces;
+    std::vector<Point> ends;
+  };
+  std::map<std::pair<std::int32_t, std::int32_t>, Pair> pairs;
+  auto key = [](std::int32_t a, std::int32_t b) {
+    return std::pair{std::min(a, b), std::max(a, b)};
+  };
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      const std::int32_t a = s.labels(x, y);
+      if (x + 1 < w && a != s.labels(x + 1, y)) {
+        Pair& p = pairs[key(a, s.labels(x + 1, y))];
+        p.mid.push_back({x + 1.0, y + 0.5}), p.faces.push_back({true, x, y});
+      }
+      if (y + 1 < h && a != s.labels(x, y + 1)) {
+        Pair& p = pairs[key(a, s.labels(x, y + 1))];
+        p.mid.push_back({x + 0.5, y + 1.0}), p.faces.push_back({false, x, y});
+      }
+    }
+  }
+  // Triple junctions: grid corners where three or more grains meet, 8-connected into one
+  // junction each. Its position is where the lines of its boundaries (fitted to their faces
+  // within kReach cells) cross, or the corners' mean where they do not cross nearby.
+  constexpr double kReach = 10, kNearby = 2;
+  const int vw = w - 1, vh = h - 1;
+  auto corner = [&](int i, int j) {
+    const std::int32_t l[4] = {s.labels(i, j), s.labels(i + 1, j), s.labels(i, j + 1),
+                               s.labels(i + 1, j + 1)};
+    int distinct = 1;
+    for (int k = 1; k < 4; ++k) {
+      bool seen = false;
+      for (int m = 0; m < k; ++m) seen = seen || l[m] == l[k];
+      distinct += seen ? 0 : 1;
+    }
+    return distinct >= 3;
+  };
+  std::vector<std::uint8_t> junction(static_cast<std::size_t>(vw) * vh, 0);
+  for (int j = 0; j < vh; ++j)
+    for (int i = 0; i < vw; ++i) junction[static_cast<std::size_t>(j) * vw + i] = corner(i, j);
+  std::vector<std::pair<int, int>> stack, cluster;
+  for (int j0 = 0; j0 < vh; ++j0) {
+    for (int i0 = 0; i0 < vw; ++i0) {
+      if (!junction[static_cast<std::size_t>(j0) * vw + i0]) continue;
+      junction[static_cast<std::size_t>(j0) * vw + i0] = 0;
+      stack.assign(1, {i0, j0});
+      cluster.clear();
+      while (!stack.empty()) {
+        const auto [i, j] = stack.back();
+        stack.pop_back();
+        cluster.push_back({i, j});
+        for (int dj = -1; dj <= 1; ++dj) {
+          for (int di = -1; di <= 1; ++di) {
+            const int ii = i + di, jj = j + dj;
+            if (ii < 0 || jj < 0 || ii >= vw || jj >= vh) continue;
+            auto& m = junction[static_cast<std::size_t>(jj) * vw + ii];
+            if (m) m = 0, stack.push_back({ii, jj});
+          }
+        }
+      }
+      Point v;
+      std::vector<std::pair<std::int32_t, std::int32_t>> meeting;
+      for (const auto& [i, j] : cluster) {
+        v.x += i + 1.0, v.y += j + 1.0;
+        const std::int32_t tl = s.labels(i, j), tr = s.labels(i + 1, j), bl = s.labels(i, j + 1),
+                           br = s.labels(i + 1, j + 1);
+        for (const auto& [a, b] :
+             {std::pair{tl, tr}, std::pair{bl, br}, std::pair{tl, bl}, std::pair{tr, br}}) {
+          if (a == b) continue;
+          const auto k = key(a, b);
+          if (std::find(meeting.begin(), meeting.end(), k) == meeting.end()) meeting.push_back(k);
+        }
+      }
+      v.x /= static_cast<double>(cluster.size()), v.y /= static_cast<double>(cluster.size());
+      // Least-squares crossing of the boundaries' lines: Σ (I − t tᵀ) J = Σ (I − t tᵀ) c.
+      double axx = 0, axy = 0, ayy = 0, bx = 0, by = 0;
+      std::vector<Point> near;
+      for (const auto& k : meeting) {
+        near.clear();
+        for (const Point& q : pairs[k].mid)
+          if (std::hypot(q.x - v.x, q.y - v.y) <= kReach) near.push_back(q);
+        if (near.size() < 3) continue;
+        const Line l = fitLine(near);
+        const double pxx = 1 - l.t.x * l.t.x, pxy = -l.t.x * l.t.y, pyy = 1 - l.t.y * l.t.y;
+        axx += pxx, axy += pxy, ayy += pyy;
+        bx += pxx * l.c.x + pxy * l.c.y, by += pxy * l.c.x + pyy * l.c.y;
+      }
+      Point at = v;
+      const double det = axx * ayy - axy * axy;
+      if (det > 0.05) {  // at least two lines at more than ~13° to each other
+        const Point cross{(ayy * bx - axy * by) / det, (axx * by - axy * bx) / det};
+        if (std::hypot(cross.x - v.x, cross.y - v.y) <= kNearby) at = cross;
+      }
+      for (const auto& k : meeting) pairs[k].ends.push_back(at);
+    }
+  }
+  // A boundary that runs into the grid's edge ends there: its line continued from its last face
+  // to the edge (within two cells), unless a junction is already that end.
+  int scaled = 0;
+  for (auto& [k, p] : pairs) {
+    if (p.mid.size() < 3) continue;
+    const Line l = fitLine(p.mid);
+    double lo = 0, hi = 0;
+    for (const Point& q : p.mid) {
+      const double u = (q.x - l.c.x) * l.t.x + (q.y - l.c.y) * l.t.y;
+      lo = std::min(lo, u), hi = std::max(hi, u);
+    }
+    for (const double side : {-1.0, 1.0}) {
+      const double u = side < 0 ? lo : hi;
+      const Point e{l.c.x + u * l.t.x, l.c.y + u * l.t.y};
+      const Point dir{side * l.t.x, side * l.t.y};
+      bool joined = false;
+      for (const Point& j : p.ends) joined = joined || std::hypot(j.x - e.x, j.y - e.y) <= 3;
+      if (joined) continue;
+      double r = 2.0;
+      bool edge = false;
+      for (const auto& [d, from, lim] :
+           {std::tuple{dir.x, e.x, 0.0}, std::tuple{dir.x, e.x, double(w)},
+            std::tuple{dir.y, e.y, 0.0}, std::tuple{dir.y, e.y, double(h)}}) {
+        if (std::abs(d) < 1e-9) continue;
+        const double rr = (lim - from) / d;
+        if (rr >= 0 && rr <= r) r = rr, edge = true;
+      }
+      if (edge) p.ends.push_back({e.x + r * dir.x, e.y + r * dir.y});
+    }
+    // Two ends and every face within kStraight cells of the chord between them: the boundary
+    // is straight there, and its length is the chord's.
+    constexpr double kStraight = 1.5;
+    if (p.ends.size() != 2) continue;
+    const Point a = p.ends[0], b = p.ends[1];
+    const double chord = std::hypot(b.x - a.x, b.y - a.y);
+    if (chord < 2) continue;
+    bool straight = true;
+    for (const Point& q : p.mid)
+      straight =
+          straight &&
+          std::abs((q.x - a.x) * (b.y - a.y) - (q.y - a.y) * (b.x - a.x)) / chord <= kStraight;
+    if (!straight) continue;
+    double sum = 0;
+    for (const Face& f : p.faces)
+      sum += f.along_x ? s.kappa_scale_x(f.x, f.y) : s.kappa_scale_y(f.x, f.y);
+    const double scale = chord / sum;
+    if (!(scale > 0.75 && scale < 1.0 / 0.75)) continue;  // not the staircase of that chord
+    for (const Face& f : p.faces)
+      (f.along_x ? s.kappa_scale_x(f.x, f.y) : s.kappa_scale_y(f.x, f.y)) *= scale;
+    ++scaled;
+  }
+  return scaled;
+}
+
+double correctStaircase(Domain& s, int radius, int* chord_pairs) {
   if (s.labels.empty()) throw UsageError("staircase correction: the grid is empty");
   if (radius < 1) throw UsageError("staircase correction: the radius must be >= 1 cell");
   const int w = s.labels.width(), h = s.labels.height();
@@ -65,6 +254,8 @@ double correctStaircase(Domain& s, int radius) {
       }
     }
   }
+  const int chords = chordLengths(s);
+  if (chord_pairs) *chord_pairs = chords;
   if (s.wedge_contacts) {
     s.source_scale = sourceContactFactors(s);
   } else {

@@ -69,9 +69,21 @@ struct Domain {
 // `radius` cells) and scales the face's κ by |n·e| (e: the face's own normal, x or y): the
 // component of the boundary's normal flux that crosses the face. A straight or smoothly curved
 // boundary then passes κ·(its true length), and the extra faces of pixel-scale bumps (a noisy
-// segmentation) pass little. Returns the mean factor over boundary faces (1 = no boundary).
-// With `wedge_contacts` and an edge source it also sets `source_scale` (sourceContactFactors).
-double correctStaircase(Domain& domain, int radius = 3);
+// segmentation) pass little. Then each grain pair that runs straight between two ends gets
+// its chord's length (chordLengths; their number in `chord_pairs`). Returns the mean factor
+// over boundary faces before that (1 = no boundary). With `wedge_contacts` and an edge source
+// it also sets `source_scale` (sourceContactFactors).
+double correctStaircase(Domain& domain, int radius = 3, int* chord_pairs = nullptr);
+
+// Part of correctStaircase: a boundary drawn as a staircase carries its true length only on
+// average — each one's face count varies by about a cell with where its ends fall on the grid
+// (twice as fine as the SIMS pixels, ±5 % per boundary of a 3 µm grain). Where a grain pair's
+// boundary has two ends — triple junctions, located where the lines of the boundaries that
+// meet there cross, or the grid's edge — and runs straight between them (every face within 1.5
+// cells of the chord), its faces' κ factors are scaled so that together they carry the chord's
+// length. Curved or branched boundaries keep their faces' sum. Returns how many pairs were
+// scaled (needs kappa_scale_x/y set).
+int chordLengths(Domain& domain);
 
 // Where a grain reaches the source edge as a wedge between two others (a triple junction drawn
 // on the grid), the one or two edge cells it holds say little about how much of the edge it

@@ -123,7 +123,12 @@ Domain domainFor(RunContext& ctx, const LabelMap& l, const Domain& settings, Sou
     d.wedge_contacts = false;
     return d;
   }
-  ctx.note("staircase_mean_factor", fmt::format("{:.4f}", correctStaircase(d)));
+  int chords = 0;
+  ctx.note("staircase_mean_factor", fmt::format("{:.4f}", correctStaircase(d, 3, &chords)));
+  ctx.note("boundary_chords",
+           fmt::format("{} grain pairs straight between their ends: their faces carry the chord's "
+                       "length",
+                       chords));
   if (drawn && d.wedge_contacts) d.source_scale = sourceContactFactors(d, drawn);
   ctx.note("source_wedge_contacts", wedgeNote(d));
   return d;
