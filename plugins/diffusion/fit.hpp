@@ -88,6 +88,15 @@ struct FitOptions {
   // Systematic error from where the labels sit (grid model): > 0 refits with the labels moved
   // by one cell along ±x and ±y (FitResult::systematic_errors). 0 = none.
   int label_ensemble = 0;
+  // Observation model with an edge source: which grains touch the source is decided by the
+  // data where the labels' first row of cells along the edge is in doubt (edge_contacts.hpp):
+  // each candidate edit is tried at the cheaper problem's optimum, those that lower χ² by
+  // more than kEdgeEditGain are kept, and the fit runs on the edited labels.
+  bool edge_contacts = false;
+  // When not empty (fit space, the Layout's order): the fit's one start, instead of the
+  // multi-start grid or a cheaper problem (the fit on edge-edited labels starts where the fit
+  // on the drawn ones had got to).
+  std::vector<double> start_from;
 
   // The options' one check, in the spirit of Ceres' Options::IsValid: false, with the reason in
   // *error, when these settings cannot be fitted whatever the data (a start outside the search
@@ -190,6 +199,9 @@ struct FitResult {
   double profile_improvement = 0;  // most negative Δχ² seen on a profile (0 = none)
   // Fitted parameters that ended on a search bound (names).
   std::vector<std::string> on_bound;
+  // FitOptions::edge_contacts: the edits tried and kept (describeEdgeEdits); empty when none
+  // were tried.
+  std::string edge_contacts;
 };
 
 // `f` and `sigma` on the domain's grid; pixels with mask 0 (or non-finite values, σ ≤ 0) and

@@ -31,6 +31,7 @@ struct FitParams {
     o.initial = {1e-8 * kUm2PerCm2, 1e-6 * kUmPerCm, 0, 0.9, 0.0759};  // starts
     o.label_ensemble = 1;
     o.variance_from_model = true;
+    o.edge_contacts = true;
     return o;
   }();
   ModelChoice model = ModelChoice::kMicrostructure;
@@ -170,6 +171,12 @@ class FitStage final : public StageOf<FitParams, FitStage> {
                      "which the model would take for extra boundary length and in-grain "
                      "structure (biasing D_bulk low and kappa high); -1 = auto (1 for labels "
                      "finer than the map, else 0)")
+            .flag("edge_contacts", fit(&FitOptions::edge_contacts),
+                  "labels finer than the map, edge source: let the data decide which grains "
+                  "touch the source where the labels' first row of cells along the edge is in "
+                  "doubt (a sliver of another grain in front of a grain, or a contact of at "
+                  "most 3 cells): each such edit is tried at the cheaper problem's optimum and "
+                  "kept when it lowers chi^2 by more than 10 (note edge_contacts)")
             .flag("variance_from_model", fit(&FitOptions::variance_from_model),
                   "weight each pixel by sigma_f scaled to the model's fraction at the fit's "
                   "start (the cheaper problem's optimum), not to the pixel's own: sigma_f from "

@@ -162,6 +162,7 @@ std::vector<std::pair<std::string, std::string>> fitNotes(const FitResult& r,
                              r.coarse_evaluations, r.interval_evaluations, r.systematic_evaluations,
                              r.evaluations - r.coarse_evaluations - r.interval_evaluations -
                                  r.systematic_evaluations));
+  if (!r.edge_contacts.empty()) n.emplace_back("edge_contacts", r.edge_contacts);
   if (r.model_weights) {
     n.emplace_back("model_weights_limited",
                    fmt::format("{} of {} pixels (variance ratio model/data outside [1/4, 4])",
