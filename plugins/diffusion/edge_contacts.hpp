@@ -11,8 +11,9 @@
 //   cover — a grain's contact (at most `max_cover` cells) becomes a grain of its own, one cell
 //           thin, between the grain and the source: a sliver of another grain (an outside
 //           grain's tip) lies in front of it, or its own tip ends just inside the sample.
-// The fit (FitOptions::edge_contacts) runs the model once per edit at the cheaper problem's
-// optimum and keeps those that lower χ² clearly (kEdgeEditGain), then fits on the edited labels.
+// The fit (FitOptions::edge_contacts) runs the edits the residuals ask for at its optimum on
+// the labels as drawn, keeps those that lower χ² clearly (kEdgeEditGain), and fits again on
+// the edited labels.
 #pragma once
 
 #include <cstdint>
@@ -41,7 +42,7 @@ Image<std::int32_t> applyEdgeEdit(const Domain& domain, const EdgeEdit& edit);
 // "N of M tried: ..." with the accepted ones and where they are (µm from the edge's start).
 std::string describeEdgeEdits(const std::vector<EdgeEdit>& edits, double cell_um);
 
-// An edit is kept when it lowers χ² by more than this (at the cheaper problem's optimum).
+// An edit is kept when it lowers χ² by more than this (at the fit's optimum as drawn).
 inline constexpr double kEdgeEditGain = 10.0;
 
 }  // namespace ionmap::diffusion

@@ -90,8 +90,9 @@ struct FitOptions {
   int label_ensemble = 0;
   // Observation model with an edge source: which grains touch the source is decided by the
   // data where the labels' first row of cells along the edge is in doubt (edge_contacts.hpp):
-  // each candidate edit is tried at the cheaper problem's optimum, those that lower χ² by
-  // more than kEdgeEditGain are kept, and the fit runs on the edited labels.
+  // the edits the residuals ask for are tried at the fit's optimum on the labels as drawn,
+  // those that lower χ² by more than kEdgeEditGain are kept, and the fit runs again on the
+  // edited labels from there.
   bool edge_contacts = false;
   // When not empty (fit space, the Layout's order): the fit's one start, instead of the
   // multi-start grid or a cheaper problem (the fit on edge-edited labels starts where the fit

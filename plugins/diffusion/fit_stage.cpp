@@ -173,10 +173,12 @@ class FitStage final : public StageOf<FitParams, FitStage> {
                      "finer than the map, else 0)")
             .flag("edge_contacts", fit(&FitOptions::edge_contacts),
                   "labels finer than the map, edge source: let the data decide which grains "
-                  "touch the source where the labels' first row of cells along the edge is in "
-                  "doubt (a sliver of another grain in front of a grain, or a contact of at "
-                  "most 3 cells): each such edit is tried at the cheaper problem's optimum and "
-                  "kept when it lowers chi^2 by more than 10 (note edge_contacts)")
+                  "touch the source, where the labels' first row of cells along the edge is "
+                  "in doubt (a one-cell sliver of another grain in front of a grain, or a "
+                  "contact that is really a sliver in front of it): at the fit's optimum the "
+                  "edits the residuals ask for are tried, those that lower chi^2 by more than "
+                  "10 are kept, and the fit runs again on the edited labels (note "
+                  "edge_contacts)")
             .flag("variance_from_model", fit(&FitOptions::variance_from_model),
                   "weight each pixel by sigma_f scaled to the model's fraction at the fit's "
                   "start (the cheaper problem's optimum), not to the pixel's own: sigma_f from "
