@@ -22,7 +22,7 @@ std::int32_t labelAt(const Domain& d, int k, int depth) {
 
 }  // namespace
 
-std::vector<EdgeEdit> edgeContactEdits(const Domain& d, int max_cover) {
+std::vector<EdgeEdit> edgeContactEdits(const Domain& d) {
   std::vector<EdgeEdit> edits;
   if (!d.source_region.empty()) return edits;
   const int n = edgeLength(d);
@@ -39,13 +39,12 @@ std::vector<EdgeEdit> edgeContactEdits(const Domain& d, int max_cover) {
     edits.push_back({EdgeEdit::kFill, k, e, labelAt(d, k, 1)});
     k = e + 1;
   }
-  // Cover: a grain's contact (at most max_cover cells; at a corner with the one grain beside it).
+  // Cover: every grain's contact (at a corner too, unless it holds the whole edge).
   for (int k = 0; k < n;) {
     const std::int32_t g = labelAt(d, k, 0);
     int e = k;
     while (e + 1 < n && labelAt(d, e + 1, 0) == g) ++e;
-    if ((k > 0 || e < n - 1) && e - k + 1 <= max_cover)
-      edits.push_back({EdgeEdit::kCover, k, e, g});
+    if (k > 0 || e < n - 1) edits.push_back({EdgeEdit::kCover, k, e, g});
     k = e + 1;
   }
   return edits;

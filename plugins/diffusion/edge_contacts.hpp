@@ -8,7 +8,7 @@
 // edits of the labels' first row along the edge:
 //   fill  — a run of edge cells whose grain is not the one behind them (a sliver one cell
 //           deep) is given to the grains behind: they touch the source there;
-//   cover — a grain's contact (at most `max_cover` cells) becomes a grain of its own, one cell
+//   cover — a grain's contact becomes a grain of its own, one cell
 //           thin, between the grain and the source: a sliver of another grain (an outside
 //           grain's tip) lies in front of it, or its own tip ends just inside the sample.
 // The fit (FitOptions::edge_contacts) runs the edits the residuals ask for at its optimum on
@@ -36,7 +36,7 @@ struct EdgeEdit {
 
 // The edits worth trying on a domain with an edge source (none for a region source or a grid
 // less than 3 cells deep).
-std::vector<EdgeEdit> edgeContactEdits(const Domain& domain, int max_cover = 1 << 30);
+std::vector<EdgeEdit> edgeContactEdits(const Domain& domain);
 // The domain's labels with one edit made (a cover's sliver takes the next free label).
 Image<std::int32_t> applyEdgeEdit(const Domain& domain, const EdgeEdit& edit);
 // "N of M tried: ..." with the accepted ones and where they are (µm from the edge's start).

@@ -484,9 +484,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
       edited.edge_contacts = false;
       edited.start_from = runs[best].x;
       for (const EdgeEdit& e : edits) {  // fills first, then covers (edgeContactEdits' order)
-        if (!e.accepted) continue;
-        const Image<std::int32_t> next = applyEdgeEdit(edited.domain, e);
-        edited.domain.labels = next;
+        if (e.accepted) edited.domain.labels = applyEdgeEdit(edited.domain, e);
       }
       int spent = coarse_evaluations + edge_runs;
       for (const auto& r : runs) spent += r.evaluations;
