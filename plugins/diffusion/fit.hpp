@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -64,6 +65,13 @@ struct FitOptions {
   // the pixel)·δ / (pixel area). That variance, from the model at the start of the fine fit, is
   // added to σ_f² of each pixel (errors in the positions, not only in the counts). 0 = none.
   double boundary_sigma_um = 0;
+  // With the observation model: the model is blurred by a Gaussian of this standard deviation
+  // (µm) before each pixel's mean is taken — what it predicts on average when each boundary
+  // lies where drawn ± this error. A pixel the drawn boundary crosses then sees the step's
+  // expected profile, not the drawn step: least squares on drawn steps whose positions scatter
+  // would shrink the modelled jumps across boundaries (errors in the regressors attenuate
+  // them) and so bias κ high. 0 = none.
+  double boundary_blur_um = 0;
   // Weights from the model, not from each pixel's own noise: σ_f² of a fraction is
   // ∝ f(1 − f) at a given number of counts, so σ_f computed from the measured f is smaller
   // where the noise happened to push f towards 0 or 1, and a fit weighted by it is pulled that
@@ -94,6 +102,13 @@ struct FitOptions {
   // those that lower χ² by more than kEdgeEditGain are kept, and the fit runs again on the
   // edited labels from there.
   bool edge_contacts = false;
+  // Observation model: boundary_blur_um is measured by the data instead of given. At the fit's
+  // optimum, refits with the blur at 0, ½ and 1 cell give χ² against the blur's square (the
+  // blur's leading effect is ∝ b²: a parabola whose minimum is where the blur matches the
+  // drawn boundaries' real scatter — least squares predicts each pixel by its expected value
+  // there); the fit then runs again at that blur from the optimum (fitDiffusion's result
+  // carries it in boundary_blur_*).
+  bool fit_boundary_blur = false;
   // When not empty (fit space, the Layout's order): the fit's one start, instead of the
   // multi-start grid or a cheaper problem (the fit on edge-edited labels starts where the fit
   // on the drawn ones had got to).
@@ -203,6 +218,11 @@ struct FitResult {
   // FitOptions::edge_contacts: the edits tried and kept (describeEdgeEdits); empty when none
   // were tried.
   std::string edge_contacts;
+  // The blur the model was observed with (FitOptions::boundary_blur_um), and when the data
+  // measured it (fit_boundary_blur): its standard error (from χ²'s curvature, Δχ² = 1; NaN
+  // when not measured) and how (the refits' blurs and χ²).
+  double boundary_blur_um = 0, boundary_blur_se_um = std::numeric_limits<double>::quiet_NaN();
+  std::string boundary_blur;
 };
 
 // `f` and `sigma` on the domain's grid; pixels with mask 0 (or non-finite values, σ ≤ 0) and

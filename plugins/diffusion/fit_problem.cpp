@@ -108,8 +108,9 @@ void Model::compute(const Physics& p, Response& r, bdf2::Workspace* workspace) c
     const int s = std::max(1, o_.subsample);
     if (s > 1) {  // observation model: each map pixel sees the mean over its s × s cells
       const int w = o_.domain.labels.width() / s, h = o_.domain.labels.height() / s;
-      for (auto* v : {&g.u, &g.du_dlnkappa, &g.rate}) *v = blockMean(*v, w, h, s);
-      if (robin) g.du_dlnk = blockMean(g.du_dlnk, w, h, s);
+      const double blur = o_.boundary_blur_um / o_.domain.h;  // cells
+      for (auto* v : {&g.u, &g.du_dlnkappa, &g.rate}) *v = observe(*v, w, h, s, blur);
+      if (robin) g.du_dlnk = observe(g.du_dlnk, w, h, s, blur);
     }
     r.u = std::move(g.u);
     r.dK = std::move(g.du_dlnkappa);

@@ -40,6 +40,7 @@ struct FitParams {
   double grain_size = 0;             // um, series model
   double delta = 1.0;                // nm
   double boundary_sigma = -1;        // um; < 0 = auto
+  double boundary_blur = -1;         // um; < 0 = boundary_sigma
   int label_smoothing = -1;          // passes; < 0 = auto
   int boundary_margin = 0;           // pixels next to a boundary left out of the residuals
   int boundary_refit = 1;            // pixels next to a boundary left out of a check refit
@@ -147,6 +148,13 @@ class FitStage final : public StageOf<FitParams, FitStage> {
                   "uncertainty (1 sigma) of the boundaries' positions from segmentation and "
                   "registration, for labels finer than the map: its effect on each pixel's mean "
                   "joins sigma_f; -1 = auto (half a label cell), 0 = none")
+            .real("boundary_blur", &P::boundary_blur, Range::atLeast(-1), "um",
+                  "for labels finer than the map: blur the model by a Gaussian of this width "
+                  "before each pixel's mean, so that a pixel a drawn boundary crosses is "
+                  "predicted as it is on average when the boundary lies where drawn +- this "
+                  "error (without it, the scatter of drawn boundaries shrinks the modelled "
+                  "jumps and biases kappa high); -1 = measured by the data (refits at blurs of "
+                  "0, 1/2 and 1 label cell: the minimum of chi^2), else as given (0 = none)")
             .integer("label_ensemble", fit(&FitOptions::label_ensemble), Range::between(0, 1), "",
                      "1: systematic error from where the labels sit: refit with the labels "
                      "moved by one cell along +-x and +-y, find the offset the data prefer and "
@@ -270,6 +278,13 @@ class FitStage final : public StageOf<FitParams, FitStage> {
     for (const auto& w : verdict.warnings) ctx.warn(w);
     for (const auto& why : verdict.reasons) ctx.failCheck("not fit for use: " + why);
     for (const auto& [key, text] : fitNotes(r, diag, verdict, in.o.domain.h)) ctx.note(key, text);
+    if (!r.boundary_blur.empty() && r.boundary_blur_um > in.o.domain.h) {
+      ctx.warn(fmt::format(
+          "the drawn boundaries scatter by {:.3f} um (1 sigma) about where the data put them, "
+          "more than a label cell ({} um): the segmentation or the registration is poor there; "
+          "the model is blurred by as much (boundary_blur)",
+          r.boundary_blur_um, in.o.domain.h));
+    }
     FitReport report = fitReport(
         r, diag, verdict,
         {nameOf(p.model), nameOf(p.source_edge), p.fit.domain.time, p.delta,
@@ -341,6 +356,9 @@ class FitStage final : public StageOf<FitParams, FitStage> {
       }
     }
     ctx.note("boundary_sigma_um", fmt::format("{:.4g}", o.boundary_sigma_um));
+    // The blur: measured by the data (from boundary_sigma's), or as given.
+    o.fit_boundary_blur = p.boundary_blur < 0;
+    o.boundary_blur_um = p.boundary_blur < 0 ? o.boundary_sigma_um : p.boundary_blur;
   }
 
   // Runs `work` and adds its wall-clock time to the result's split when it took any.

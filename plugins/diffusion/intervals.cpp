@@ -73,8 +73,8 @@ namespace {
 
 // A refit from the optimum with only the `kept` pixels in the residuals, on the full grid: no
 // intervals, no ensemble, no coarse levels, a looser stop. It weighs each pixel as the fit did
-// (r.sigma_used: the σ_f from the model and the boundaries' position errors, not made anew). Its
-// runs count as systematic work.
+// (r.sigma_used: the σ_f from the model and the boundaries' position errors, not made anew) and
+// at the blur the fit was observed with. Its runs count as systematic work.
 FitResult refitFromOptimum(FitResult& r, const Image<double>& f, const Image<double>& sigma,
                            const Image<std::uint8_t>& kept, const FitOptions& o) {
   FitOptions po = o;
@@ -84,6 +84,8 @@ FitResult refitFromOptimum(FitResult& r, const Image<double>& f, const Image<dou
     po.boundary_sigma_um = 0;
   }
   po.initial = r.best;
+  // At the blur the fit measured (its refits would measure it again, ~4 runs and a second fit).
+  if (po.fit_boundary_blur) po.fit_boundary_blur = false, po.boundary_blur_um = r.boundary_blur_um;
   po.stop_decrease = std::max(o.stop_decrease, detail::kCheckStopDecrease);
   po.dogleg = true;  // from a nearby optimum
   po.decades = 0;

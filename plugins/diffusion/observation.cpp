@@ -67,6 +67,48 @@ Image<std::int32_t> smoothLabels(const Image<std::int32_t>& labels, int passes,
   return cur;
 }
 
+void blurCells(std::vector<double>& v, int w, int h, double sigma_cells) {
+  if (!(sigma_cells > 0) || w < 1 || h < 1) return;
+  std::vector<double> k;  // taps 0..r, symmetric
+  if (sigma_cells <= 0.8) {
+    const double a = 0.5 * sigma_cells * sigma_cells;
+    k = {1 - 2 * a, a};
+  } else {
+    const int r = static_cast<int>(std::ceil(4 * sigma_cells));
+    double sum = 0;
+    for (int i = 0; i <= r; ++i) {
+      k.push_back(std::exp(-0.5 * i * i / (sigma_cells * sigma_cells)));
+      sum += (i == 0 ? 1 : 2) * k.back();
+    }
+    for (double& t : k) t /= sum;
+  }
+  const int r = static_cast<int>(k.size()) - 1;
+  // Mirrored index: −1 → 0, n → n − 1 (the edge cell repeated, as the zero-flux edges are).
+  auto mirror = [](int i, int n) {
+    while (i < 0 || i >= n) i = i < 0 ? -i - 1 : 2 * n - i - 1;
+    return i;
+  };
+  std::vector<double> line;
+  auto pass = [&](int n, int lines, std::size_t step, std::size_t stride) {
+    line.resize(static_cast<std::size_t>(n));
+    for (int l = 0; l < lines; ++l) {
+      double* base = v.data() + static_cast<std::size_t>(l) * stride;
+      for (int i = 0; i < n; ++i) line[static_cast<std::size_t>(i)] = base[i * step];
+      for (int i = 0; i < n; ++i) {
+        double acc = k[0] * line[static_cast<std::size_t>(i)];
+        for (int j = 1; j <= r; ++j) {
+          acc +=
+              k[static_cast<std::size_t>(j)] * (line[static_cast<std::size_t>(mirror(i - j, n))] +
+                                                line[static_cast<std::size_t>(mirror(i + j, n))]);
+        }
+        base[i * step] = acc;
+      }
+    }
+  };
+  pass(w, h, 1, static_cast<std::size_t>(w));  // along x, row by row
+  pass(h, w, static_cast<std::size_t>(w), 1);  // along y, column by column
+}
+
 std::vector<double> blockMean(const std::vector<double>& fine, int w, int h, int s) {
   std::vector<double> out(static_cast<std::size_t>(w) * static_cast<std::size_t>(h), 0.0);
   const std::size_t fw = static_cast<std::size_t>(w) * static_cast<std::size_t>(s);
@@ -78,6 +120,11 @@ std::vector<double> blockMean(const std::vector<double>& fine, int w, int h, int
   const double norm = 1.0 / (static_cast<double>(s) * s);
   for (double& v : out) v *= norm;
   return out;
+}
+
+std::vector<double> observe(std::vector<double> fine, int w, int h, int s, double blur_cells) {
+  blurCells(fine, w * s, h * s, blur_cells);
+  return blockMean(fine, w, h, s);
 }
 
 Image<double> boundaryPositionVariance(const Domain& d, int s, const Image<double>& fine,

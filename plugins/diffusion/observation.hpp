@@ -22,9 +22,20 @@ Image<std::int32_t> majorityLabels(const Image<std::int32_t>& fine, int n);
 Image<std::int32_t> smoothLabels(const Image<std::int32_t>& labels, int passes,
                                  std::size_t* changed = nullptr);
 
+// A Gaussian blur of standard deviation `sigma_cells` (cells) over a w × h grid of values, in
+// place, the grid's edges mirrored: what a model on drawn labels predicts on average when each
+// boundary really lies where drawn ± that error (the step's expected profile across it). Its
+// variance is σ² exactly: a three-tap kernel [a, 1 − 2a, a] with a = σ²/2 per axis up to
+// σ = 0.8 cells, a sampled Gaussian beyond. No-op for σ ≤ 0.
+void blurCells(std::vector<double>& v, int w, int h, double sigma_cells);
+
 // Means over s × s blocks of a (w·s) × (h·s) grid of values: the w × h map pixels' view of the
 // model cells under them.
 std::vector<double> blockMean(const std::vector<double>& fine, int w, int h, int s);
+
+// The map pixels' view of a model on cells s times finer: blurCells by `blur_cells`, then
+// blockMean.
+std::vector<double> observe(std::vector<double> fine, int w, int h, int s, double blur_cells);
 
 // Per map pixel (labels s times finer than the map), the variance of its mean from the positions
 // of the boundaries inside it: Σ over faces between cells of different grains of

@@ -40,6 +40,7 @@ std::string problemOf(const FitOptions& o) {
   if (!(o.interval_level >= 0 && o.interval_level < 1)) return "interval_level must be in [0, 1)";
   if (o.subsample < 1) return "subsample must be at least 1";
   if (!(o.boundary_sigma_um >= 0)) return "the boundaries' position error must be >= 0";
+  if (!(o.boundary_blur_um >= 0)) return "the boundaries' blur must be >= 0";
   if (o.label_ensemble < 0) return "label_ensemble must be >= 0";
   if (!(o.domain.time > 0)) return "the exchange time must be > 0";
   if (o.domain.steps < 2) return "the model needs at least 2 time steps";

@@ -124,6 +124,10 @@ FitReport fitReport(const FitResult& r, const ResidualDiagnostics& diag, const V
   row("D_eff", D_eff_um / kUm2PerCm2, nan, "cm^2/s");
   row("mean_grain_size", d_um, nan, "um");
   row("biot", r.biot, nan, "1");
+  // The drawn boundaries' scatter about where the data put them (observation model): measured
+  // (with its standard error) or as given.
+  if (r.boundary_blur_um > 0 || !r.boundary_blur.empty())
+    row("boundary_blur", r.boundary_blur_um, r.boundary_blur_se_um, "um");
   row("reduced_chi2", r.reduced_chi2, nan, "1");
   row("condition_number", r.condition_number, nan, "1");
   row("residuals", static_cast<double>(r.residuals), nan, "1");
@@ -163,6 +167,7 @@ std::vector<std::pair<std::string, std::string>> fitNotes(const FitResult& r,
                              r.evaluations - r.coarse_evaluations - r.interval_evaluations -
                                  r.systematic_evaluations));
   if (!r.edge_contacts.empty()) n.emplace_back("edge_contacts", r.edge_contacts);
+  if (!r.boundary_blur.empty()) n.emplace_back("boundary_blur", r.boundary_blur);
   if (r.model_weights) {
     n.emplace_back("model_weights_limited",
                    fmt::format("{} of {} pixels (variance ratio model/data outside [1/4, 4])",
