@@ -40,7 +40,7 @@ struct FitParams {
   double grain_size = 0;             // um, series model
   double delta = 1.0;                // nm
   double boundary_sigma = -1;        // um; < 0 = auto
-  double boundary_blur = -1;         // um; < 0 = boundary_sigma
+  double boundary_blur = -1;         // um; < 0 = measured by the data
   int label_smoothing = -1;          // passes; < 0 = auto
   int boundary_margin = 0;           // pixels next to a boundary left out of the residuals
   int boundary_refit = 1;            // pixels next to a boundary left out of a check refit

@@ -25,8 +25,8 @@ Image<std::int32_t> smoothLabels(const Image<std::int32_t>& labels, int passes,
 // A Gaussian blur of standard deviation `sigma_cells` (cells) over a w × h grid of values, in
 // place, the grid's edges mirrored: what a model on drawn labels predicts on average when each
 // boundary really lies where drawn ± that error (the step's expected profile across it). Its
-// variance is σ² exactly: a three-tap kernel [a, 1 − 2a, a] with a = σ²/2 per axis up to
-// σ = 0.8 cells, a sampled Gaussian beyond. No-op for σ ≤ 0.
+// variance per axis is σ²: exactly up to σ = 0.8 cells (a three-tap kernel [a, 1 − 2a, a],
+// a = σ²/2), within 0.1 % beyond (a sampled Gaussian). No-op for σ ≤ 0.
 void blurCells(std::vector<double>& v, int w, int h, double sigma_cells);
 
 // Means over s × s blocks of a (w·s) × (h·s) grid of values: the w × h map pixels' view of the
