@@ -331,6 +331,7 @@ struct BlurEstimate {
   double blur_um = 0, se_um = std::numeric_limits<double>::quiet_NaN();
   std::vector<double> x;  // the refit's parameters nearest to the blur found
   int runs = 0;
+  bool curved = true;  // false: χ² is not curved upwards in b², the lowest refit stands
   std::string note;
 };
 
@@ -403,6 +404,7 @@ BlurEstimate measureBoundaryBlur(const FitOptions& o, const Solver& solver, cons
               return a.cost < c.cost;
             })->s;
     how = "chi^2 is not curved in the blur: its lowest refit";
+    e.curved = false;
   }
   e.blur_um = std::sqrt(s_hat);
   const auto nearest =
@@ -599,6 +601,7 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
       FitOptions edited = o;
       edited.edge_contacts = false;
       edited.start_from = runs[best].x;
+      edited.domain.ordering = model->ordering();  // the labels do not change the order
       for (const EdgeEdit& e : edits) {  // fills first, then covers (edgeContactEdits' order)
         if (e.accepted) edited.domain.labels = applyEdgeEdit(edited.domain, e);
       }
@@ -620,11 +623,19 @@ FitResult fitDiffusion(const Image<double>& f, const Image<double>& sigma,
     next.edge_contacts = false;  // decided above
     next.boundary_blur_um = e.blur_um;
     next.start_from = e.x;
+    next.domain.ordering = model->ordering();  // the same grid: no second ordering
     FitResult r = fitDiffusion(f, sigma, mask, next);
     r.boundary_blur_se_um = e.se_um;
     r.boundary_blur = e.note;
     r.edge_contacts = edge_note;
     inherit(r, e.runs, "fit at the blur as given");
+    if (!e.curved)
+      r.warnings.push_back(fmt::format(
+          "the boundaries' blur is not measured: chi^2 is not curved in it between 0 and a "
+          "label cell ({} um), so the model is blurred by the refit that described the data "
+          "best, {:.3f} um (note boundary_blur lists the refits); set boundary_blur to the "
+          "boundaries' known scatter if that is not plausible",
+          o.domain.h, e.blur_um));
     return r;
   }
   for (std::size_t s = 0; s < runs.size(); ++s) {

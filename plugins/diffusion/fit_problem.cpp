@@ -94,7 +94,8 @@ Model::Model(const FitOptions& o) : o_(o) {
   if (o.model == ModelKind::kNetwork)
     graph_ = grainGraph(o.domain);
   else
-    ordering_ = std::make_shared<const std::vector<int>>(fillReducingOrdering(o.domain));
+    ordering_ = std::make_shared<const std::vector<int>>(
+        o.domain.ordering.empty() ? fillReducingOrdering(o.domain) : o.domain.ordering);
 }
 
 Model::Model(const FitOptions& o, const Model& same_domain)

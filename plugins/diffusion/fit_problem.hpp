@@ -70,13 +70,20 @@ struct Response {
 class Model {
  public:
   // The grid's elimination order (METIS) and the network's graph depend only on the domain:
-  // computed once for all the runs of a fit. `o` must outlive the model.
+  // computed once for all the runs of a fit (the order is the domain's own when it has one,
+  // Domain::ordering). `o` must outlive the model.
   explicit Model(const FitOptions& o);
   // The same model with other options on the same domain (e.g. fewer time steps).
   Model(const FitOptions& o, const Model& same_domain);
   // Bytes one run of the grid model holds (gridRunBytes).
   std::uint64_t runBytes(bool with_k) const {
     return gridRunBytes(o_.domain, with_k, ordering_.get());
+  }
+  // The grid's elimination order (empty for the network): for a fit on other labels or another
+  // blur of the same grid (Domain::ordering), which the order does not depend on.
+  const std::vector<int>& ordering() const {
+    static const std::vector<int> none;
+    return ordering_ ? *ordering_ : none;
   }
   // meanGrainSize() from the grain graph's areas (network model).
   double meanGrainUm() const { return meanEquivalentDiameter(graph_.area); }

@@ -454,6 +454,37 @@ TEST(DiffusionModel, CompressedTripletsAreEigensSetFromTripletsBitForBit) {
   }
 }
 
+// A fit that continues on other labels or another blur of the same grid passes its order on
+// (Domain::ordering): the model uses it instead of ordering again, runs the same to round-off,
+// and one that does not fit the grid is an error, not a wrong run.
+TEST(DiffusionModel, AModelUsesTheOrderItsDomainCarries) {
+  FitOptions o;
+  o.domain = voronoiGrains(40, 4, 100, 10);
+  Physics p;
+  p.D_b = 1, p.kappa = 0.1, p.f_s = 0.9, p.f_bg = 0.08;
+  const detail::Model ordered_here(o);
+  EXPECT_EQ(ordered_here.ordering(), fillReducingOrdering(o.domain));
+  FitOptions rows = o;
+  rows.domain.ordering.resize(o.domain.labels.size());
+  for (std::size_t i = 0; i < rows.domain.ordering.size(); ++i)
+    rows.domain.ordering[i] = static_cast<int>(i);
+  const detail::Model given(rows);
+  EXPECT_EQ(given.ordering(), rows.domain.ordering);
+  bdf2::Workspace w1, w2;
+  const auto a = ordered_here.simulate(p, &w1), b = given.simulate(p, &w2);
+  double top = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_NEAR(a[i], b[i], 1e-12);
+    top = std::max(top, a[i]);
+  }
+  EXPECT_GT(top, 0.5);  // the comparison is not 0 = 0
+  FitOptions short_order = rows;
+  short_order.domain.ordering.pop_back();
+  const detail::Model wrong(short_order);
+  bdf2::Workspace w3;
+  EXPECT_THROW((void)wrong.simulate(p, &w3), UsageError);
+}
+
 // The ordering is METIS's on the system's own pattern: the graph built straight from the grid
 // (without assembling the system) gives the order Eigen's MetisOrdering gives on I − A, for
 // every source kind: edges, a source region with an irregular border, a finite reservoir.

@@ -302,6 +302,8 @@ TEST(DiffusionUncertainty, TheDataMeasureHowFarDrawnBoundariesScatter) {
   EXPECT_LT(measured.boundary_blur_um, 0.2);
   EXPECT_GT(measured.boundary_blur_se_um, 0);
   EXPECT_LT(measured.boundary_blur_se_um, 0.5 * measured.boundary_blur_um);
+  for (const std::string& w : measured.warnings)
+    EXPECT_EQ(w.find("blur is not measured"), std::string::npos) << w;
   o.fit_boundary_blur = false;
   o.boundary_blur_um = 0;
   const FitResult sharp = fitDiffusion(f, sigma, mask, o);
